@@ -1,0 +1,432 @@
+//! Settings: defaults < `handoff.toml` < `HANDOFF_*` environment < flags.
+//! Parsed once at start-up into validated types; a bad setting stops
+//! start-up with a message that names it.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+use serde::Deserialize;
+
+use crate::crypto::ServerKey;
+use crate::domain::{Ttl, Views};
+
+/// `handoff serve` flags; each also reads its `HANDOFF_*` variable.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Settings file; missing is fine unless named explicitly.
+    #[arg(long, env = "HANDOFF_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "HANDOFF_LISTEN", value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Base URL used in every link [default: from the listen address].
+    #[arg(long, env = "HANDOFF_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// `memory`, a `redis://` or `rediss://` URL, or a folder [default: ./data].
+    #[arg(long, env = "HANDOFF_STORE", value_name = "STORE")]
+    pub store: Option<String>,
+    /// The 32-byte server key, base64. Prefer --server-key-file.
+    #[arg(long, env = "HANDOFF_SERVER_KEY", value_name = "BASE64", hide_env_values = true)]
+    pub server_key: Option<String>,
+    /// File holding the server key.
+    #[arg(long, env = "HANDOFF_SERVER_KEY_FILE", value_name = "PATH")]
+    pub server_key_file: Option<PathBuf>,
+    /// Expiry when the sender picks none [default: 24h].
+    #[arg(long, env = "HANDOFF_DEFAULT_TTL", value_name = "DURATION")]
+    pub default_ttl: Option<String>,
+    /// Longest expiry a sender may pick [default: 7d].
+    #[arg(long, env = "HANDOFF_MAX_TTL", value_name = "DURATION")]
+    pub max_ttl: Option<String>,
+    /// Largest view limit a sender may pick [default: 10].
+    #[arg(long, env = "HANDOFF_MAX_VIEWS", value_name = "N")]
+    pub max_views: Option<String>,
+    /// Largest secret in bytes [default: 65536].
+    #[arg(long, env = "HANDOFF_MAX_SECRET_BYTES", value_name = "BYTES")]
+    pub max_secret_bytes: Option<String>,
+    /// Failed reveal attempts per client IP per minute; 0 = no limit [default: 30].
+    #[arg(long, env = "HANDOFF_FAILED_REVEALS_PER_MINUTE", value_name = "N")]
+    pub failed_reveals_per_minute: Option<String>,
+    /// Comma-separated IPs or CIDRs whose X-Forwarded-For is believed [default: none].
+    #[arg(long, env = "HANDOFF_TRUSTED_PROXIES", value_name = "LIST")]
+    pub trusted_proxies: Option<String>,
+}
+
+/// The same settings as `handoff.toml` keys (snake case, without `HANDOFF_`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    listen: Option<String>,
+    public_url: Option<String>,
+    store: Option<String>,
+    server_key: Option<String>,
+    server_key_file: Option<PathBuf>,
+    default_ttl: Option<TomlValue>,
+    max_ttl: Option<TomlValue>,
+    max_views: Option<TomlValue>,
+    max_secret_bytes: Option<TomlValue>,
+    failed_reveals_per_minute: Option<TomlValue>,
+    trusted_proxies: Option<TrustedProxiesValue>,
+}
+
+/// Lets the file say `max_views = 10` as well as `max_views = "10"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum TomlValue {
+    Number(i64),
+    Text(String),
+}
+
+impl TomlValue {
+    fn into_text(self) -> String {
+        match self {
+            Self::Number(n) => n.to_string(),
+            Self::Text(t) => t,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum TrustedProxiesValue {
+    List(Vec<String>),
+    Text(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub setting: String,
+    pub reason: String,
+}
+
+impl ConfigError {
+    fn new(setting: &str, reason: impl Into<String>) -> Self {
+        Self {
+            setting: setting.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.setting, self.reason)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreSetting {
+    Memory,
+    Embedded(PathBuf),
+    Redis(String),
+}
+
+impl fmt::Display for StoreSetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Memory => f.write_str("memory"),
+            Self::Embedded(path) => write!(f, "{}", path.display()),
+            // The URL may carry a password.
+            Self::Redis(_) => f.write_str("redis"),
+        }
+    }
+}
+
+/// The base of every link, without a trailing slash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl(String);
+
+impl PublicUrl {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim().trim_end_matches('/');
+        let rest = text
+            .strip_prefix("https://")
+            .or_else(|| text.strip_prefix("http://"))
+            .ok_or("must start with http:// or https://")?;
+        if rest.is_empty() || rest.contains(['?', '#', ' ']) {
+            return Err("must be a base URL such as https://handoff.example.com".to_owned());
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    #[must_use]
+    pub fn for_listener(addr: SocketAddr) -> Self {
+        let host = match addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        Self(format!("http://{}", SocketAddr::new(host, addr.port())))
+    }
+
+    #[must_use]
+    pub fn is_https(&self) -> bool {
+        self.0.starts_with("https://")
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    /// `None`: derived from the bound address once listening.
+    pub public_url: Option<PublicUrl>,
+    pub store: StoreSetting,
+    pub server_key: Option<ServerKey>,
+    pub default_ttl: Ttl,
+    pub max_ttl: Ttl,
+    pub max_views: Views,
+    pub max_secret_bytes: usize,
+    pub failed_reveals_per_minute: u32,
+    pub trusted_proxies: Vec<IpNet>,
+}
+
+impl Settings {
+    /// Settings for tests and embedding: memory store, port 0, defaults.
+    #[must_use]
+    pub fn for_tests() -> Self {
+        Self::load(&ServeArgs {
+            listen: Some("127.0.0.1:0".into()),
+            store: Some("memory".into()),
+            ..ServeArgs::default()
+        })
+        .expect("default settings are valid")
+    }
+
+    /// Reads the settings file (if any) and applies flags/environment on top.
+    pub fn load(args: &ServeArgs) -> Result<Self, ConfigError> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None if Path::new("handoff.toml").exists() => read_file(Path::new("handoff.toml"))?,
+            None => FileSettings::default(),
+        };
+        Self::merge(args.clone(), file)
+    }
+
+    #[allow(clippy::too_many_lines)] // one block per setting reads best here
+    fn merge(args: ServeArgs, file: FileSettings) -> Result<Self, ConfigError> {
+        let pick = |flag: Option<String>, file: Option<TomlValue>| flag.or(file.map(TomlValue::into_text));
+
+        let listen_text = args.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen: SocketAddr = listen_text.trim().parse().map_err(|_| {
+            ConfigError::new(
+                "HANDOFF_LISTEN",
+                format!("'{listen_text}' is not an address such as 127.0.0.1:8080 or [::]:8080"),
+            )
+        })?;
+
+        let public_url = args
+            .public_url
+            .or(file.public_url)
+            .map(|text| PublicUrl::parse(&text).map_err(|reason| ConfigError::new("HANDOFF_PUBLIC_URL", reason)))
+            .transpose()?;
+
+        let store_text = args.store.or(file.store).unwrap_or_else(|| "./data".into());
+        let store = parse_store(&store_text)?;
+
+        let server_key = match (args.server_key.or(file.server_key), args.server_key_file.or(file.server_key_file)) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::new(
+                    "HANDOFF_SERVER_KEY",
+                    "set either HANDOFF_SERVER_KEY or HANDOFF_SERVER_KEY_FILE, not both",
+                ));
+            }
+            (Some(text), None) => {
+                Some(ServerKey::parse(&text).map_err(|reason| ConfigError::new("HANDOFF_SERVER_KEY", reason))?)
+            }
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    ConfigError::new("HANDOFF_SERVER_KEY_FILE", format!("cannot read {}: {e}", path.display()))
+                })?;
+                Some(ServerKey::parse(&text).map_err(|reason| {
+                    ConfigError::new("HANDOFF_SERVER_KEY_FILE", format!("{}: {reason}", path.display()))
+                })?)
+            }
+            (None, None) => None,
+        };
+        if server_key.is_none() && matches!(store, StoreSetting::Redis(_)) {
+            return Err(ConfigError::new(
+                "HANDOFF_SERVER_KEY",
+                "required with a Redis store, identical on every instance (make one with `handoff server-key`)",
+            ));
+        }
+
+        let default_ttl = pick(args.default_ttl, file.default_ttl).unwrap_or_else(|| "24h".into());
+        let default_ttl = Ttl::setting(&default_ttl).map_err(|r| ConfigError::new("HANDOFF_DEFAULT_TTL", r))?;
+        let max_ttl = pick(args.max_ttl, file.max_ttl).unwrap_or_else(|| "7d".into());
+        let max_ttl = Ttl::setting(&max_ttl).map_err(|r| ConfigError::new("HANDOFF_MAX_TTL", r))?;
+        if default_ttl > max_ttl {
+            return Err(ConfigError::new(
+                "HANDOFF_DEFAULT_TTL",
+                format!("{default_ttl} is longer than HANDOFF_MAX_TTL ({max_ttl})"),
+            ));
+        }
+
+        let max_views = pick(args.max_views, file.max_views).unwrap_or_else(|| "10".into());
+        let max_views = Views::setting(&max_views).map_err(|r| ConfigError::new("HANDOFF_MAX_VIEWS", r))?;
+
+        let max_secret_bytes = pick(args.max_secret_bytes, file.max_secret_bytes).unwrap_or_else(|| "65536".into());
+        let max_secret_bytes = match max_secret_bytes.trim().parse::<usize>() {
+            Ok(n) if (1..=16 * 1024 * 1024).contains(&n) => n,
+            _ => {
+                return Err(ConfigError::new(
+                    "HANDOFF_MAX_SECRET_BYTES",
+                    format!("'{max_secret_bytes}' must be a whole number from 1 to 16777216"),
+                ));
+            }
+        };
+
+        let per_minute = pick(args.failed_reveals_per_minute, file.failed_reveals_per_minute)
+            .unwrap_or_else(|| "30".into());
+        let failed_reveals_per_minute = per_minute.trim().parse::<u32>().map_err(|_| {
+            ConfigError::new(
+                "HANDOFF_FAILED_REVEALS_PER_MINUTE",
+                format!("'{per_minute}' must be a whole number (0 turns the limit off)"),
+            )
+        })?;
+
+        let proxies: Vec<String> = match (args.trusted_proxies, file.trusted_proxies) {
+            (Some(text), _) | (None, Some(TrustedProxiesValue::Text(text))) => {
+                text.split(',').map(str::to_owned).collect()
+            }
+            (None, Some(TrustedProxiesValue::List(list))) => list,
+            (None, None) => Vec::new(),
+        };
+        let trusted_proxies = proxies
+            .iter()
+            .map(|p| p.trim())
+            .filter(|p| !p.is_empty())
+            .map(parse_proxy)
+            .collect::<Result<_, _>>()?;
+
+        Ok(Self {
+            listen,
+            public_url,
+            store,
+            server_key,
+            default_ttl,
+            max_ttl,
+            max_views,
+            max_secret_bytes,
+            failed_reveals_per_minute,
+            trusted_proxies,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::new("HANDOFF_CONFIG", format!("cannot read {}: {e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| {
+        ConfigError::new(
+            "HANDOFF_CONFIG",
+            format!("{}: {}", path.display(), e.to_string().trim()),
+        )
+    })
+}
+
+fn parse_store(text: &str) -> Result<StoreSetting, ConfigError> {
+    let text = text.trim();
+    if text == "memory" {
+        Ok(StoreSetting::Memory)
+    } else if text.starts_with("redis://") || text.starts_with("rediss://") {
+        redis::parse_redis_url(text).ok_or_else(|| {
+            ConfigError::new("HANDOFF_STORE", "is not a valid redis:// or rediss:// URL")
+        })?;
+        Ok(StoreSetting::Redis(text.to_owned()))
+    } else if text.contains("://") {
+        Err(ConfigError::new(
+            "HANDOFF_STORE",
+            "must be `memory`, a redis:// or rediss:// URL, or a folder path",
+        ))
+    } else if text.is_empty() {
+        Err(ConfigError::new("HANDOFF_STORE", "must not be empty"))
+    } else {
+        Ok(StoreSetting::Embedded(PathBuf::from(text)))
+    }
+}
+
+fn parse_proxy(text: &str) -> Result<IpNet, ConfigError> {
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| {
+            ConfigError::new(
+                "HANDOFF_TRUSTED_PROXIES",
+                format!("'{text}' is not an IP address or CIDR range"),
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(args: ServeArgs, file: &str) -> Result<Settings, ConfigError> {
+        Settings::merge(args, toml::from_str(file).unwrap())
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let s = load(ServeArgs::default(), "").unwrap();
+        assert_eq!(s.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(s.store, StoreSetting::Embedded("./data".into()));
+        assert_eq!(s.default_ttl.as_secs(), 86_400);
+        assert_eq!(s.max_ttl.as_secs(), 7 * 86_400);
+        assert_eq!(s.max_views.get(), 10);
+        assert_eq!(s.max_secret_bytes, 65_536);
+        assert_eq!(s.failed_reveals_per_minute, 30);
+        assert!(s.trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let args = ServeArgs {
+            max_views: Some("3".into()),
+            ..ServeArgs::default()
+        };
+        let s = load(args, "max_views = 5\nmax_ttl = \"2d\"").unwrap();
+        assert_eq!(s.max_views.get(), 3);
+        assert_eq!(s.max_ttl.as_secs(), 2 * 86_400);
+    }
+
+    #[test]
+    fn bad_settings_name_the_setting() {
+        let err = load(ServeArgs::default(), "max_ttl = \"forever\"").unwrap_err();
+        assert_eq!(err.setting, "HANDOFF_MAX_TTL");
+        let err = load(ServeArgs::default(), "default_ttl = \"8d\"").unwrap_err();
+        assert_eq!(err.setting, "HANDOFF_DEFAULT_TTL");
+        let err = load(ServeArgs::default(), "listen = \"localhost\"").unwrap_err();
+        assert_eq!(err.setting, "HANDOFF_LISTEN");
+        let err = load(ServeArgs::default(), "trusted_proxies = [\"10.0.0.0/8\", \"nope\"]").unwrap_err();
+        assert_eq!(err.setting, "HANDOFF_TRUSTED_PROXIES");
+    }
+
+    #[test]
+    fn redis_requires_a_server_key() {
+        let err = load(ServeArgs::default(), "store = \"redis://127.0.0.1:6399\"").unwrap_err();
+        assert_eq!(err.setting, "HANDOFF_SERVER_KEY");
+        let key = ServerKey::generate().encode();
+        let file = format!("store = \"redis://127.0.0.1:6399\"\nserver_key = \"{}\"", key.as_str());
+        assert!(load(ServeArgs::default(), &file).is_ok());
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_refused() {
+        let parsed: Result<FileSettings, _> = toml::from_str("max_veiws = 3");
+        assert!(parsed.is_err());
+    }
+
+    #[test]
+    fn public_url_must_be_http_or_https() {
+        assert!(PublicUrl::parse("ftp://x").is_err());
+        assert_eq!(PublicUrl::parse("https://h.example/").unwrap().as_str(), "https://h.example");
+        assert!(PublicUrl::parse("https://h.example").unwrap().is_https());
+    }
+}

@@ -1,0 +1,165 @@
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::TryRng as _;
+use rand::rngs::SysRng;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::InvalidInput;
+
+/// Fills `N` bytes from the operating system's RNG.
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    // An OS without a working RNG cannot run this service safely at all.
+    SysRng
+        .try_fill_bytes(&mut bytes)
+        .expect("the operating system's random number generator failed");
+    bytes
+}
+
+fn decode_exact<const N: usize>(field: &'static str, text: &str) -> Result<[u8; N], InvalidInput> {
+    let expected_len = (N * 4).div_ceil(3);
+    let bad = || InvalidInput::new(field, format!("must be {expected_len} base64url characters"));
+    if text.len() != expected_len {
+        return Err(bad());
+    }
+    let mut bytes = [0u8; N];
+    let written = URL_SAFE_NO_PAD
+        .decode_slice(text.as_bytes(), &mut bytes)
+        .map_err(|_| bad())?;
+    if written != N {
+        return Err(bad());
+    }
+    Ok(bytes)
+}
+
+/// A secret's public identifier: 16 random bytes, base64url in links.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SecretId([u8; 16]);
+
+impl SecretId {
+    #[must_use]
+    pub fn generate() -> Self {
+        Self(random_bytes())
+    }
+
+    pub fn parse(text: &str) -> Result<Self, InvalidInput> {
+        decode_exact("id", text).map(Self)
+    }
+
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+}
+
+impl fmt::Display for SecretId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&URL_SAFE_NO_PAD.encode(self.0))
+    }
+}
+
+impl fmt::Debug for SecretId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretId({self})")
+    }
+}
+
+/// The 32-byte link key K. It is never stored or logged; only the creator
+/// receives it, inside the link's fragment.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct LinkKey([u8; 32]);
+
+impl LinkKey {
+    #[must_use]
+    pub fn generate() -> Self {
+        Self(random_bytes())
+    }
+
+    pub fn parse(text: &str) -> Result<Self, InvalidInput> {
+        decode_exact("key", text.trim()).map(Self)
+    }
+
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The base64url form that goes into the link fragment.
+    #[must_use]
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.0)
+    }
+}
+
+impl fmt::Debug for LinkKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LinkKey(***)")
+    }
+}
+
+/// The sender's manage token: 32 random bytes. Only its SHA-256 is stored.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct ManageToken([u8; 32]);
+
+impl ManageToken {
+    #[must_use]
+    pub fn generate() -> Self {
+        Self(random_bytes())
+    }
+
+    pub fn parse(text: &str) -> Result<Self, InvalidInput> {
+        decode_exact("manage token", text.trim()).map(Self)
+    }
+
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    #[must_use]
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.0)
+    }
+}
+
+impl fmt::Debug for ManageToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ManageToken(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_id_round_trips_through_its_text_form() {
+        let id = SecretId::generate();
+        let text = id.to_string();
+        assert_eq!(text.len(), 22);
+        assert_eq!(SecretId::parse(&text).unwrap(), id);
+    }
+
+    #[test]
+    fn secret_id_refuses_wrong_length_and_alphabet() {
+        assert!(SecretId::parse("abc").is_err());
+        assert!(SecretId::parse("!!!!!!!!!!!!!!!!!!!!!!").is_err());
+        assert!(SecretId::parse(&"A".repeat(23)).is_err());
+    }
+
+    #[test]
+    fn link_key_round_trips_and_hides_in_debug() {
+        let key = LinkKey::generate();
+        let text = key.encode();
+        assert_eq!(text.len(), 43);
+        assert_eq!(LinkKey::parse(&text).unwrap().as_bytes(), key.as_bytes());
+        assert_eq!(format!("{key:?}"), "LinkKey(***)");
+    }
+
+    #[test]
+    fn two_generated_keys_differ() {
+        assert_ne!(LinkKey::generate().as_bytes(), LinkKey::generate().as_bytes());
+    }
+}

@@ -1,0 +1,16 @@
+//! handoff: a one-time secret handoff server.
+//!
+//! Data flows one way: `web` (pages and JSON API) parses input into `domain`
+//! types and calls `service`, which owns the rules and uses `crypto` to seal
+//! and open secrets and a `store` to keep them.
+
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod error;
+pub mod rate_limit;
+pub mod service;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,60 @@
+use clap::{Parser, Subcommand};
+
+use handoff::config::{ServeArgs, Settings};
+use handoff::crypto::ServerKey;
+use handoff::startup::Application;
+
+/// One-time secret handoff server.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the server (the default).
+    Serve(ServeArgs),
+    /// Print a new random server key for HANDOFF_SERVER_KEY.
+    ServerKey,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::ServerKey) => {
+            println!("{}", ServerKey::generate().encode().as_str());
+            return std::process::ExitCode::SUCCESS;
+        }
+        Some(Command::Serve(args)) => args,
+        None => cli.serve,
+    };
+    let settings = match Settings::load(&args) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("handoff: {error}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    handoff::telemetry::init();
+    let runtime = tokio::runtime::Runtime::new().expect("the Tokio runtime starts");
+    match runtime.block_on(serve(settings)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("handoff: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let store = settings.store.to_string();
+    let app = Application::build(settings).await?;
+    tracing::info!(address = %app.address(), public_url = app.public_url().as_str(), store, "handoff is listening");
+    app.run_until_stopped().await?;
+    Ok(())
+}

@@ -1,0 +1,343 @@
+//! Use cases: push, peek (metadata), reveal, revoke, status. The rules live
+//! here; the web layer only parses input and renders results.
+
+use zeroize::Zeroizing;
+
+use crate::crypto::{self, CryptoError, PASSPHRASE_SALT_LEN, ServerKey};
+use crate::domain::{LinkKey, ManageToken, Note, Passphrase, SecretId, SecretText, Ttl, UnixTime, Views, now};
+use crate::store::{
+    ConsumeOutcome, PassphraseOutcome, Record, RevokeOutcome, SecretMeta, SecretState, SharedStore,
+    StoreError, ViewEvent,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Unknown, expired, wrong key: indistinguishable on purpose.
+    #[error("not found")]
+    NotFound,
+    /// The caller holds the right key, but the secret has ended.
+    #[error("the secret has ended ({})", .state.as_str())]
+    Ended { state: SecretState, at: UnixTime },
+    #[error("a passphrase is required")]
+    PassphraseRequired,
+    #[error("wrong passphrase")]
+    WrongPassphrase { attempts_remaining: u32 },
+    /// This wrong passphrase was the last one allowed.
+    #[error("too many wrong passphrases; the secret was destroyed")]
+    DestroyedNow,
+    /// The key check passed but the ciphertext does not open: the server key
+    /// changed or the record was tampered with. Not the caller's fault.
+    #[error("a stored secret could not be decrypted; is HANDOFF_SERVER_KEY the one it was created with?")]
+    Undecryptable,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ServiceError {
+    /// Failed attempts count against the caller's per-minute allowance.
+    #[must_use]
+    pub fn is_failed_attempt(&self) -> bool {
+        matches!(
+            self,
+            Self::NotFound | Self::WrongPassphrase { .. } | Self::DestroyedNow
+        )
+    }
+}
+
+pub struct NewSecret {
+    pub secret: SecretText,
+    pub ttl: Ttl,
+    pub views: Views,
+    pub passphrase: Option<Passphrase>,
+    pub note: Option<Note>,
+}
+
+/// What the creator gets back; the only time K and the manage token exist
+/// outside the caller's hands.
+#[derive(Debug)]
+pub struct Created {
+    pub id: SecretId,
+    pub key: LinkKey,
+    pub manage_token: ManageToken,
+    pub expires_at: UnixTime,
+    pub views: u32,
+}
+
+#[derive(Debug)]
+pub struct Metadata {
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub views_allowed: u32,
+    pub views_remaining: u32,
+    pub passphrase_required: bool,
+    pub note: Option<Note>,
+}
+
+#[derive(Debug)]
+pub struct Revealed {
+    pub secret: SecretText,
+    pub views_remaining: u32,
+}
+
+#[derive(Debug)]
+pub struct Status {
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub views_allowed: u32,
+    pub views_remaining: u32,
+    pub state: SecretState,
+    pub ended_at: Option<UnixTime>,
+    pub failed_passphrases: u32,
+    pub views: Vec<ViewEvent>,
+}
+
+/// Who asks to delete a secret.
+pub enum Deleter {
+    LinkHolder(LinkKey),
+    Sender(ManageToken),
+}
+
+/// Who is revealing: recorded on the sender's status page.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub ip: String,
+    pub user_agent: String,
+}
+
+pub struct Service {
+    store: SharedStore,
+    server_key: ServerKey,
+}
+
+impl Service {
+    #[must_use]
+    pub fn new(store: SharedStore, server_key: ServerKey) -> Self {
+        Self { store, server_key }
+    }
+
+    #[must_use]
+    pub fn store(&self) -> &SharedStore {
+        &self.store
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn create(&self, new: NewSecret) -> Result<Created, ServiceError> {
+        let id = SecretId::generate();
+        let key = LinkKey::generate();
+        let manage_token = ManageToken::generate();
+        let created_at = now();
+        let expires_at = created_at + new.ttl.as_secs() as i64;
+
+        let passphrase_salt = new.passphrase.as_ref().map(|_| crypto::new_passphrase_salt());
+        let server_key = self.server_key.clone();
+        let (sealed_secret, sealed_note) = {
+            let key = key.clone();
+            // Argon2id (with a passphrase) takes tens of milliseconds of CPU.
+            run_crypto(new.passphrase.is_some(), move || {
+                let data_key = crypto::derive_data_key(
+                    &server_key,
+                    &key,
+                    &id,
+                    new.passphrase.as_ref().zip(passphrase_salt.as_ref()),
+                );
+                let sealed_secret = crypto::seal(&data_key, &id, new.secret.expose().as_bytes());
+                let sealed_note = new.note.as_ref().map(|note| {
+                    let note_key = crypto::derive_note_key(&server_key, &key, &id);
+                    crypto::seal(&note_key, &id, note.as_str().as_bytes())
+                });
+                (sealed_secret, sealed_note)
+            })
+            .await
+        };
+
+        let meta = SecretMeta {
+            created_at,
+            expires_at,
+            views_allowed: new.views.get(),
+            key_check: crypto::key_check(&key, &id).to_vec(),
+            manage_token_hash: crypto::manage_token_hash(&manage_token).to_vec(),
+            passphrase_salt: passphrase_salt.map(|salt| salt.to_vec()),
+            sealed_note,
+        };
+        self.store.insert(&id, &Record::new(meta, sealed_secret)).await?;
+        tracing::info!(secret_id = %id, views = new.views.get(), ttl_secs = new.ttl.as_secs(), "secret created");
+        Ok(Created {
+            id,
+            key,
+            manage_token,
+            expires_at,
+            views: new.views.get(),
+        })
+    }
+
+    /// The record if `key` is its link key; consumes nothing.
+    async fn load_for_holder(&self, id: &SecretId, key: &LinkKey) -> Result<Record, ServiceError> {
+        let record = self.store.load(id).await?.ok_or(ServiceError::NotFound)?;
+        if !crypto::key_matches(key, id, &record.meta.key_check) {
+            return Err(ServiceError::NotFound);
+        }
+        Ok(record)
+    }
+
+    fn ended(record: &Record) -> ServiceError {
+        ServiceError::Ended {
+            state: record.state,
+            at: record.ended_at.unwrap_or(record.meta.created_at),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(secret_id = %id))]
+    pub async fn metadata(&self, id: &SecretId, key: &LinkKey) -> Result<Metadata, ServiceError> {
+        let record = self.load_for_holder(id, key).await?;
+        if record.state != SecretState::Live {
+            return Err(Self::ended(&record));
+        }
+        let note = match &record.meta.sealed_note {
+            Some(sealed) => {
+                let note_key = crypto::derive_note_key(&self.server_key, key, id);
+                let plain = crypto::open(&note_key, id, sealed).map_err(|_| ServiceError::Undecryptable)?;
+                let text = String::from_utf8(plain.to_vec()).map_err(|_| ServiceError::Undecryptable)?;
+                Some(Note::from_stored(text))
+            }
+            None => None,
+        };
+        Ok(Metadata {
+            created_at: record.meta.created_at,
+            expires_at: record.meta.expires_at,
+            views_allowed: record.meta.views_allowed,
+            views_remaining: record.views_remaining,
+            passphrase_required: record.meta.passphrase_salt.is_some(),
+            note,
+        })
+    }
+
+    /// Decrypt first, consume second: a wrong passphrase consumes no view,
+    /// and the atomic consume decides which of many concurrent callers wins.
+    #[tracing::instrument(skip_all, fields(secret_id = %id))]
+    pub async fn reveal(
+        &self,
+        id: &SecretId,
+        key: &LinkKey,
+        passphrase: Option<Passphrase>,
+        client: &Client,
+    ) -> Result<Revealed, ServiceError> {
+        let record = self.load_for_holder(id, key).await?;
+        if record.state != SecretState::Live {
+            return Err(Self::ended(&record));
+        }
+        let salt: Option<[u8; PASSPHRASE_SALT_LEN]> = match &record.meta.passphrase_salt {
+            Some(salt) => Some(salt.as_slice().try_into().map_err(|_| {
+                StoreError::Corrupt("passphrase salt has the wrong length".to_owned())
+            })?),
+            None => None,
+        };
+        let passphrase = match (salt, passphrase) {
+            (Some(_), None) => return Err(ServiceError::PassphraseRequired),
+            // A passphrase sent for a secret without one is ignored.
+            (None, _) => None,
+            (Some(_), passphrase) => passphrase,
+        };
+        let sealed = record
+            .sealed_secret
+            .ok_or_else(|| StoreError::Corrupt("a live secret has no payload".to_owned()))?;
+
+        let server_key = self.server_key.clone();
+        let (key, id_copy, has_passphrase) = (key.clone(), *id, passphrase.is_some());
+        let opened = run_crypto(has_passphrase, move || {
+            let data_key =
+                crypto::derive_data_key(&server_key, &key, &id_copy, passphrase.as_ref().zip(salt.as_ref()));
+            crypto::open(&data_key, &id_copy, &sealed)
+        })
+        .await;
+
+        let plaintext = match opened {
+            Ok(plaintext) => plaintext,
+            Err(CryptoError::Undecryptable) if has_passphrase => {
+                return Err(match self.store.fail_passphrase(id, now()).await? {
+                    PassphraseOutcome::AttemptsRemaining(attempts_remaining) => {
+                        tracing::info!(attempts_remaining, "wrong passphrase");
+                        ServiceError::WrongPassphrase { attempts_remaining }
+                    }
+                    PassphraseOutcome::Destroyed => {
+                        tracing::info!("secret destroyed after too many wrong passphrases");
+                        ServiceError::DestroyedNow
+                    }
+                    PassphraseOutcome::NotLive => ServiceError::NotFound,
+                });
+            }
+            Err(CryptoError::Undecryptable) => return Err(ServiceError::Undecryptable),
+        };
+        let secret = String::from_utf8(plaintext.to_vec()).map_err(|_| ServiceError::Undecryptable)?;
+        let secret = SecretText::from_plaintext(Zeroizing::new(secret));
+
+        let view = ViewEvent {
+            at: now(),
+            ip: client.ip.clone(),
+            user_agent: client.user_agent.clone(),
+        };
+        match self.store.consume_view(id, &view).await? {
+            ConsumeOutcome::Consumed { views_remaining } => {
+                tracing::info!(views_remaining, "secret revealed");
+                Ok(Revealed {
+                    secret,
+                    views_remaining,
+                })
+            }
+            // Another caller took the last view between our load and consume.
+            ConsumeOutcome::NotLive => match self.store.load(id).await? {
+                Some(record) => Err(Self::ended(&record)),
+                None => Err(ServiceError::NotFound),
+            },
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(secret_id = %id))]
+    pub async fn delete(&self, id: &SecretId, deleter: &Deleter) -> Result<(), ServiceError> {
+        let record = self.store.load(id).await?.ok_or(ServiceError::NotFound)?;
+        let allowed = match deleter {
+            Deleter::LinkHolder(key) => crypto::key_matches(key, id, &record.meta.key_check),
+            Deleter::Sender(token) => crypto::manage_token_matches(token, &record.meta.manage_token_hash),
+        };
+        if !allowed {
+            return Err(ServiceError::NotFound);
+        }
+        match self.store.revoke(id, now()).await? {
+            RevokeOutcome::Revoked => {
+                tracing::info!("secret revoked");
+                Ok(())
+            }
+            RevokeOutcome::AlreadyEnded => Ok(()),
+            RevokeOutcome::Missing => Err(ServiceError::NotFound),
+        }
+    }
+
+    #[tracing::instrument(skip_all, fields(secret_id = %id))]
+    pub async fn status(&self, id: &SecretId, token: &ManageToken) -> Result<Status, ServiceError> {
+        let record = self.store.load(id).await?.ok_or(ServiceError::NotFound)?;
+        if !crypto::manage_token_matches(token, &record.meta.manage_token_hash) {
+            return Err(ServiceError::NotFound);
+        }
+        Ok(Status {
+            created_at: record.meta.created_at,
+            expires_at: record.meta.expires_at,
+            views_allowed: record.meta.views_allowed,
+            views_remaining: record.views_remaining,
+            state: record.state,
+            ended_at: record.ended_at,
+            failed_passphrases: record.failed_passphrases,
+            views: record.views,
+        })
+    }
+}
+
+/// Runs key derivation inline when it is cheap (HKDF only) and on the
+/// blocking pool when it includes Argon2id.
+async fn run_crypto<T: Send + 'static>(expensive: bool, work: impl FnOnce() -> T + Send + 'static) -> T {
+    if expensive {
+        tokio::task::spawn_blocking(work)
+            .await
+            .expect("key derivation does not panic")
+    } else {
+        work()
+    }
+}

@@ -1,0 +1,179 @@
+//! Builds the application from settings: store, keys, service, router, and
+//! the bound listener (so tests can ask for port 0 and read the port).
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+
+use crate::config::{PublicUrl, Settings, StoreSetting};
+use crate::crypto::ServerKey;
+use crate::domain::now;
+use crate::rate_limit::FailureLimiter;
+use crate::service::Service;
+use crate::store::{EmbeddedStore, MemoryStore, RedisStore, SharedStore};
+use crate::web::{self, AppState, WebSettings};
+
+/// Expired secrets are deleted physically at least this often.
+const SWEEP_EVERY: Duration = Duration::from_secs(30);
+
+pub struct Application {
+    listener: TcpListener,
+    address: SocketAddr,
+    public_url: PublicUrl,
+    state: AppState,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let (store, server_key) = open_store(&settings).await?;
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("HANDOFF_LISTEN: cannot listen on {}", settings.listen))?;
+        let address = listener.local_addr()?;
+        let public_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| PublicUrl::for_listener(address));
+
+        let state = AppState {
+            service: Arc::new(Service::new(store, server_key)),
+            limiter: Arc::new(FailureLimiter::new(settings.failed_reveals_per_minute)),
+            settings: Arc::new(WebSettings {
+                public_url: public_url.clone(),
+                default_ttl: settings.default_ttl,
+                max_ttl: settings.max_ttl,
+                max_views: settings.max_views,
+                max_secret_bytes: settings.max_secret_bytes,
+                trusted_proxies: settings.trusted_proxies.clone(),
+            }),
+        };
+        Ok(Self {
+            listener,
+            address,
+            public_url,
+            state,
+        })
+    }
+
+    #[must_use]
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    #[must_use]
+    pub fn public_url(&self) -> &PublicUrl {
+        &self.public_url
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then finishes open requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run(shutdown_signal()).await
+    }
+
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let sweeper = tokio::spawn(sweep_forever(self.state.clone()));
+        let app = web::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        sweeper.abort();
+        served
+    }
+}
+
+async fn open_store(settings: &Settings) -> anyhow::Result<(SharedStore, ServerKey)> {
+    Ok(match &settings.store {
+        StoreSetting::Memory => {
+            let key = settings.server_key.clone().unwrap_or_else(ServerKey::generate);
+            (Arc::new(MemoryStore::new()), key)
+        }
+        StoreSetting::Embedded(folder) => {
+            std::fs::create_dir_all(folder)
+                .with_context(|| format!("HANDOFF_STORE: cannot create the folder {}", folder.display()))?;
+            let key = match &settings.server_key {
+                Some(key) => key.clone(),
+                None => load_or_create_key(folder)?,
+            };
+            let store = EmbeddedStore::open(folder).with_context(|| {
+                format!(
+                    "HANDOFF_STORE: cannot open the store in {} (is another handoff using it?)",
+                    folder.display()
+                )
+            })?;
+            (Arc::new(store), key)
+        }
+        StoreSetting::Redis(url) => {
+            let key = settings
+                .server_key
+                .clone()
+                .context("HANDOFF_SERVER_KEY: required with a Redis store")?;
+            let store = RedisStore::connect(url)
+                .await
+                .context("HANDOFF_STORE: cannot connect to Redis")?;
+            (Arc::new(store), key)
+        }
+    })
+}
+
+/// The embedded store keeps its server key beside the data, made once with
+/// mode 0600. A copy of the folder is then enough to decrypt nothing
+/// without links, as with the other stores.
+fn load_or_create_key(folder: &Path) -> anyhow::Result<ServerKey> {
+    let path = folder.join("server.key");
+    if path.exists() {
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        return ServerKey::parse(&text).map_err(|reason| anyhow::anyhow!("{}: {reason}", path.display()));
+    }
+    let key = ServerKey::generate();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(key.encode().as_bytes())?;
+    file.sync_all()?;
+    tracing::info!(path = %path.display(), "generated a new server key");
+    Ok(key)
+}
+
+async fn sweep_forever(state: AppState) {
+    let mut tick = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        tick.tick().await;
+        match state.service.store().purge_expired(now()).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "deleted expired secrets"),
+            Err(error) => tracing::warn!(%error, "could not delete expired secrets"),
+        }
+        state.limiter.forget_old();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

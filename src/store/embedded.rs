@@ -1,0 +1,195 @@
+//! The default store: one redb file in the data folder. Every change is a
+//! redb write transaction (serialised, durable on commit), which makes the
+//! check-and-consume atomic for this process. One process owns the file;
+//! several instances need Redis.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use redb::{Database, ReadableDatabase as _, ReadableTable as _, TableDefinition};
+
+use super::{ConsumeOutcome, PassphraseOutcome, Record, RevokeOutcome, Store, StoreError, ViewEvent};
+use crate::domain::{SecretId, UnixTime, now};
+
+/// id → record as JSON.
+const SECRETS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("secrets");
+/// (expires_at, id) → (), so the sweeper reads only what has expired.
+const EXPIRY: TableDefinition<(i64, [u8; 16]), ()> = TableDefinition::new("expiry");
+
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+    path: PathBuf,
+}
+
+fn unavailable(error: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(error.to_string())
+}
+
+fn decode(bytes: &[u8]) -> Result<Record, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn encode(record: &Record) -> Vec<u8> {
+    serde_json::to_vec(record).expect("a record always serialises")
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) `folder/secrets.redb`.
+    pub fn open(folder: &Path) -> Result<Self, StoreError> {
+        let path = folder.join("secrets.redb");
+        let db = Database::create(&path).map_err(|e| unavailable(format!("{}: {e}", path.display())))?;
+        let txn = db.begin_write().map_err(unavailable)?;
+        txn.open_table(SECRETS).map_err(unavailable)?;
+        txn.open_table(EXPIRY).map_err(unavailable)?;
+        txn.commit().map_err(unavailable)?;
+        Ok(Self {
+            db: Arc::new(db),
+            path,
+        })
+    }
+
+    /// redb blocks on disk I/O, so every call runs on the blocking pool.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || work(&db))
+            .await
+            .map_err(unavailable)?
+    }
+
+    /// One write transaction that reads the live record, lets `change` update
+    /// it, and writes it back if `change` says so.
+    async fn update<T: Send + 'static>(
+        &self,
+        id: &SecretId,
+        change: impl FnOnce(Option<&mut Record>) -> (T, bool) + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let key = *id.as_bytes();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            let outcome = {
+                let mut table = txn.open_table(SECRETS).map_err(unavailable)?;
+                let mut record = match table.get(key).map_err(unavailable)? {
+                    Some(bytes) => Some(decode(bytes.value())?),
+                    None => None,
+                }
+                .filter(|r| !r.is_expired(now()));
+                let (outcome, changed) = change(record.as_mut());
+                if let (true, Some(record)) = (changed, record) {
+                    table.insert(key, encode(&record).as_slice()).map_err(unavailable)?;
+                }
+                outcome
+            };
+            txn.commit().map_err(unavailable)?;
+            Ok(outcome)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    async fn insert(&self, id: &SecretId, record: &Record) -> Result<(), StoreError> {
+        let key = *id.as_bytes();
+        let expires_at = record.meta.expires_at;
+        let bytes = encode(record);
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            txn.open_table(SECRETS)
+                .map_err(unavailable)?
+                .insert(key, bytes.as_slice())
+                .map_err(unavailable)?;
+            txn.open_table(EXPIRY)
+                .map_err(unavailable)?
+                .insert((expires_at, key), ())
+                .map_err(unavailable)?;
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn load(&self, id: &SecretId) -> Result<Option<Record>, StoreError> {
+        let key = *id.as_bytes();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(SECRETS).map_err(unavailable)?;
+            let Some(bytes) = table.get(key).map_err(unavailable)? else {
+                return Ok(None);
+            };
+            Ok(Some(decode(bytes.value())?).filter(|r| !r.is_expired(now())))
+        })
+        .await
+    }
+
+    async fn consume_view(&self, id: &SecretId, view: &ViewEvent) -> Result<ConsumeOutcome, StoreError> {
+        let view = view.clone();
+        self.update(id, move |record| match record {
+            Some(record) => {
+                let outcome = record.consume_view(&view);
+                (outcome, matches!(outcome, ConsumeOutcome::Consumed { .. }))
+            }
+            None => (ConsumeOutcome::NotLive, false),
+        })
+        .await
+    }
+
+    async fn fail_passphrase(&self, id: &SecretId, at: UnixTime) -> Result<PassphraseOutcome, StoreError> {
+        self.update(id, move |record| match record {
+            Some(record) => {
+                let outcome = record.fail_passphrase(at);
+                (outcome, outcome != PassphraseOutcome::NotLive)
+            }
+            None => (PassphraseOutcome::NotLive, false),
+        })
+        .await
+    }
+
+    async fn revoke(&self, id: &SecretId, at: UnixTime) -> Result<RevokeOutcome, StoreError> {
+        self.update(id, move |record| match record {
+            Some(record) => {
+                let outcome = record.revoke(at);
+                (outcome, outcome == RevokeOutcome::Revoked)
+            }
+            None => (RevokeOutcome::Missing, false),
+        })
+        .await
+    }
+
+    async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            let mut purged = 0;
+            {
+                let mut expiry = txn.open_table(EXPIRY).map_err(unavailable)?;
+                let mut secrets = txn.open_table(SECRETS).map_err(unavailable)?;
+                let due: Vec<(i64, [u8; 16])> = expiry
+                    .range(..=(now, [0xff; 16]))
+                    .map_err(unavailable)?
+                    .map(|entry| entry.map(|(key, _)| key.value()))
+                    .collect::<Result<_, _>>()
+                    .map_err(unavailable)?;
+                for (expires_at, id) in due {
+                    expiry.remove((expires_at, id)).map_err(unavailable)?;
+                    if secrets.remove(id).map_err(unavailable)?.is_some() {
+                        purged += 1;
+                    }
+                }
+            }
+            txn.commit().map_err(unavailable)?;
+            Ok(purged)
+        })
+        .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.blocking(|db| db.begin_read().map(drop).map_err(unavailable))
+            .await
+    }
+
+    fn describe(&self) -> String {
+        format!("embedded ({})", self.path.display())
+    }
+}

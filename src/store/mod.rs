@@ -1,0 +1,248 @@
+//! Where sealed secrets live. One trait, three backends (memory, embedded
+//! redb file, Redis), one conformance suite (`tests/store_conformance.rs`).
+//!
+//! Every state change is one atomic step in the backend (a lock, a write
+//! transaction, a Lua script), never read-then-write from the service: that
+//! is what keeps "at most N reveals" true across instances.
+
+mod embedded;
+mod memory;
+mod redis;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+pub use self::embedded::EmbeddedStore;
+pub use self::memory::MemoryStore;
+pub use self::redis::RedisStore;
+use crate::domain::{SecretId, UnixTime};
+
+/// A wrong passphrase this many times destroys the secret.
+pub const MAX_PASSPHRASE_ATTEMPTS: u32 = 5;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+    #[error("a stored record is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type SharedStore = Arc<dyn Store>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Stores a new record; it disappears by itself at `meta.expires_at`.
+    async fn insert(&self, id: &SecretId, record: &Record) -> Result<(), StoreError>;
+    /// The record, or `None` when unknown or expired. Never changes anything.
+    async fn load(&self, id: &SecretId) -> Result<Option<Record>, StoreError>;
+    /// Atomically takes one view of a live secret; the last view removes the
+    /// sealed payload and leaves a tombstone until the original expiry.
+    async fn consume_view(&self, id: &SecretId, view: &ViewEvent) -> Result<ConsumeOutcome, StoreError>;
+    /// Atomically counts a wrong passphrase; the last allowed one destroys
+    /// the payload.
+    async fn fail_passphrase(&self, id: &SecretId, at: UnixTime) -> Result<PassphraseOutcome, StoreError>;
+    /// Atomically destroys the payload of a live secret.
+    async fn revoke(&self, id: &SecretId, at: UnixTime) -> Result<RevokeOutcome, StoreError>;
+    /// Physically deletes expired records; returns how many. Backends with
+    /// native expiry (Redis) have nothing to do.
+    async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError>;
+    /// Answers when the store can serve requests (for `/readyz`).
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// For logs and the start-up line.
+    fn describe(&self) -> String;
+}
+
+/// Set at creation, never changed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SecretMeta {
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub views_allowed: u32,
+    #[serde(with = "base64_bytes")]
+    pub key_check: Vec<u8>,
+    #[serde(with = "base64_bytes")]
+    pub manage_token_hash: Vec<u8>,
+    #[serde(with = "base64_bytes::optional", default)]
+    pub passphrase_salt: Option<Vec<u8>>,
+    /// The note, sealed under a key derived from K alone.
+    #[serde(with = "base64_bytes::optional", default)]
+    pub sealed_note: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretState {
+    Live,
+    Revealed,
+    Revoked,
+    /// Too many wrong passphrases.
+    Destroyed,
+}
+
+impl SecretState {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Live => "live",
+            Self::Revealed => "revealed",
+            Self::Revoked => "revoked",
+            Self::Destroyed => "destroyed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self, StoreError> {
+        match text {
+            "live" => Ok(Self::Live),
+            "revealed" => Ok(Self::Revealed),
+            "revoked" => Ok(Self::Revoked),
+            "destroyed" => Ok(Self::Destroyed),
+            other => Err(StoreError::Corrupt(format!("unknown state '{other}'"))),
+        }
+    }
+}
+
+/// One reveal, as the sender's status page shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ViewEvent {
+    pub at: UnixTime,
+    pub ip: String,
+    pub user_agent: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Record {
+    pub meta: SecretMeta,
+    pub state: SecretState,
+    pub views_remaining: u32,
+    pub failed_passphrases: u32,
+    pub ended_at: Option<UnixTime>,
+    /// nonce ‖ ciphertext ‖ tag; `None` once the secret has ended.
+    #[serde(with = "base64_bytes::optional", default)]
+    pub sealed_secret: Option<Vec<u8>>,
+    pub views: Vec<ViewEvent>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsumeOutcome {
+    Consumed { views_remaining: u32 },
+    /// Unknown, expired, or already ended: nothing was consumed.
+    NotLive,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PassphraseOutcome {
+    AttemptsRemaining(u32),
+    Destroyed,
+    NotLive,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeOutcome {
+    Revoked,
+    AlreadyEnded,
+    Missing,
+}
+
+impl Record {
+    #[must_use]
+    pub fn new(meta: SecretMeta, sealed_secret: Vec<u8>) -> Self {
+        Self {
+            views_remaining: meta.views_allowed,
+            meta,
+            state: SecretState::Live,
+            failed_passphrases: 0,
+            ended_at: None,
+            sealed_secret: Some(sealed_secret),
+            views: Vec::new(),
+        }
+    }
+
+    #[must_use]
+    pub fn is_expired(&self, now: UnixTime) -> bool {
+        now >= self.meta.expires_at
+    }
+
+    fn end(&mut self, state: SecretState, at: UnixTime) {
+        self.state = state;
+        self.ended_at = Some(at);
+        self.sealed_secret = None;
+    }
+
+    /// The transitions below are the reference semantics; the Redis Lua
+    /// scripts mirror them and the conformance suite holds both to it.
+    pub fn consume_view(&mut self, view: &ViewEvent) -> ConsumeOutcome {
+        if self.state != SecretState::Live || self.views_remaining == 0 {
+            return ConsumeOutcome::NotLive;
+        }
+        self.views_remaining -= 1;
+        self.views.push(view.clone());
+        if self.views_remaining == 0 {
+            self.end(SecretState::Revealed, view.at);
+        }
+        ConsumeOutcome::Consumed {
+            views_remaining: self.views_remaining,
+        }
+    }
+
+    pub fn fail_passphrase(&mut self, at: UnixTime) -> PassphraseOutcome {
+        if self.state != SecretState::Live {
+            return PassphraseOutcome::NotLive;
+        }
+        self.failed_passphrases += 1;
+        if self.failed_passphrases >= MAX_PASSPHRASE_ATTEMPTS {
+            self.end(SecretState::Destroyed, at);
+            PassphraseOutcome::Destroyed
+        } else {
+            PassphraseOutcome::AttemptsRemaining(MAX_PASSPHRASE_ATTEMPTS - self.failed_passphrases)
+        }
+    }
+
+    pub fn revoke(&mut self, at: UnixTime) -> RevokeOutcome {
+        if self.state == SecretState::Live {
+            self.end(SecretState::Revoked, at);
+            RevokeOutcome::Revoked
+        } else {
+            RevokeOutcome::AlreadyEnded
+        }
+    }
+}
+
+/// Byte fields as base64 text in JSON, so a record stays compact and readable.
+mod base64_bytes {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD_NO_PAD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&STANDARD_NO_PAD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        let text = <&str>::deserialize(deserializer)?;
+        STANDARD_NO_PAD
+            .decode(text)
+            .map_err(serde::de::Error::custom)
+    }
+
+    pub mod optional {
+        use super::{Deserialize, Deserializer, STANDARD_NO_PAD, Serializer};
+        use base64::Engine as _;
+
+        #[allow(clippy::ref_option)] // serde's `with` hands us `&Option<T>`.
+        pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, serializer: S) -> Result<S::Ok, S::Error> {
+            match bytes {
+                Some(bytes) => serializer.serialize_some(&STANDARD_NO_PAD.encode(bytes)),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<u8>>, D::Error> {
+            Option::<&str>::deserialize(deserializer)?
+                .map(|text| STANDARD_NO_PAD.decode(text).map_err(serde::de::Error::custom))
+                .transpose()
+        }
+    }
+}

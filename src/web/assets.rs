@@ -1,0 +1,47 @@
+//! CSS and JavaScript, compiled into the binary so it ships as one file.
+//! URLs carry a hash of the content, so browsers may cache them for a year.
+
+use std::sync::LazyLock;
+
+use axum::extract::Path;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+const ASSETS: &[(&str, &str, &str)] = &[
+    ("app.css", "text/css; charset=utf-8", include_str!("../../static/app.css")),
+    ("copy.js", "text/javascript; charset=utf-8", include_str!("../../static/copy.js")),
+    ("reveal.js", "text/javascript; charset=utf-8", include_str!("../../static/reveal.js")),
+    ("status.js", "text/javascript; charset=utf-8", include_str!("../../static/status.js")),
+];
+
+/// `/static/<hash of all assets>`: changes whenever any asset does.
+pub static STATIC_BASE: LazyLock<String> = LazyLock::new(|| {
+    let mut hasher = Sha256::new();
+    for (name, _, body) in ASSETS {
+        hasher.update(name.as_bytes());
+        hasher.update(body.as_bytes());
+    }
+    let digest = hasher.finalize();
+    let short: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("/static/{short}")
+});
+
+/// Serves an asset whatever the version segment, so a page cached with an
+/// older hash still gets working (current) assets.
+pub async fn serve(Path((_version, file)): Path<(String, String)>) -> Response {
+    let Some((_, content_type, body)) = ASSETS.iter().find(|(name, _, _)| *name == file) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=31536000, immutable"),
+            ),
+        ],
+        *body,
+    )
+        .into_response()
+}

@@ -1,0 +1,109 @@
+//! HTTP: web pages, the JSON API, static assets, and the layers every
+//! response goes through (security headers, tracing, body limits).
+
+mod api;
+mod assets;
+mod client;
+mod pages;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::routing::{get, post};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::PublicUrl;
+use crate::domain::{Ttl, Views};
+use crate::rate_limit::FailureLimiter;
+use crate::service::Service;
+
+pub use client::ClientAddr;
+
+/// What the web layer needs from the settings.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    pub public_url: PublicUrl,
+    pub default_ttl: Ttl,
+    pub max_ttl: Ttl,
+    pub max_views: Views,
+    pub max_secret_bytes: usize,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Arc<Service>,
+    pub limiter: Arc<FailureLimiter>,
+    pub settings: Arc<WebSettings>,
+}
+
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+pub fn router(state: AppState) -> Router {
+    // JSON may escape every byte of a secret as \uXXXX: allow for that, and
+    // let the secret's own limit give the precise 413.
+    let body_limit = state.settings.max_secret_bytes * 6 + 16 * 1024;
+    let https = state.settings.public_url.is_https();
+
+    let api = Router::new()
+        .route("/secrets", post(api::create_secret))
+        .route("/secrets/{id}", get(api::secret_metadata).delete(api::delete_secret))
+        .route("/secrets/{id}/reveal", post(api::reveal_secret))
+        .route("/secrets/{id}/status", get(api::secret_status))
+        .fallback(api::no_route)
+        .method_not_allowed_fallback(api::method_not_allowed);
+
+    let router = Router::new()
+        .route("/", get(pages::create_page).post(pages::create_from_form))
+        .route("/s/{id}", get(pages::reveal_page))
+        .route("/m/{id}", get(pages::status_page))
+        .route("/static/{version}/{file}", get(assets::serve))
+        .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
+        .nest("/api/v1", api)
+        .fallback(pages::not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            // The route template only: raw paths and bodies may carry ids
+            // and secrets; the link key never reaches us at all.
+            let route = request
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("unmatched", MatchedPath::as_str);
+            tracing::info_span!("request", method = %request.method(), route)
+        }))
+        .layer(CatchPanicLayer::custom(api::panic_response))
+        .with_state(state);
+
+    security_headers(router, https)
+}
+
+fn security_headers(router: Router, https: bool) -> Router {
+    let fixed = |name: HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
+    };
+    let router = router
+        .layer(fixed(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .layer(fixed(header::REFERRER_POLICY, "no-referrer"))
+        .layer(fixed(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(fixed(header::X_FRAME_OPTIONS, "DENY"))
+        // Static assets set their own long-lived caching; everything else
+        // may carry secret data and is never stored.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+    if https {
+        router.layer(fixed(
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        ))
+    } else {
+        router
+    }
+}

@@ -1,0 +1,271 @@
+//! Server-rendered pages (askama templates in `templates/`). The recipient
+//! and status pages are shells: the key or token sits in the URL fragment,
+//! which never reaches the server, and `static/*.js` does the rest through
+//! the JSON API. Opening a page therefore reads and consumes nothing.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::Deserialize;
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use super::AppState;
+use super::api::NumberOrText;
+use super::assets::STATIC_BASE;
+use crate::domain::{Note, Passphrase, SecretId, SecretText, Ttl};
+use crate::error::AppError;
+use crate::service::NewSecret;
+
+#[derive(Template)]
+#[template(path = "create.html")]
+struct CreatePage<'a> {
+    static_base: &'a str,
+    error: Option<String>,
+    ttl_options: Vec<(String, String, bool)>,
+    max_views: u32,
+    views: u32,
+    note: String,
+}
+
+#[derive(Template)]
+#[template(path = "created.html")]
+struct CreatedPage<'a> {
+    static_base: &'a str,
+    link: String,
+    manage_link: String,
+    expires_at: String,
+    views: u32,
+    passphrase_set: bool,
+}
+
+#[derive(Template)]
+#[template(path = "reveal.html")]
+struct RevealPage<'a> {
+    static_base: &'a str,
+    id: String,
+}
+
+#[derive(Template)]
+#[template(path = "status.html")]
+struct StatusPage<'a> {
+    static_base: &'a str,
+    id: String,
+}
+
+#[derive(Template)]
+#[template(path = "not_found.html")]
+struct NotFoundPage<'a> {
+    static_base: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    static_base: &'a str,
+    title: String,
+    message: String,
+}
+
+fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "template failed to render");
+            (StatusCode::INTERNAL_SERVER_ERROR, "Internal error").into_response()
+        }
+    }
+}
+
+/// An error as a page, with the same status and headers as on the API.
+fn error_page(error: AppError) -> Response {
+    error.respond_with(|status, _code, message, _extra: Value| {
+        let title = status.canonical_reason().unwrap_or("Error").to_owned();
+        render(
+            status,
+            &ErrorPage {
+                static_base: &STATIC_BASE,
+                title,
+                message,
+            },
+        )
+    })
+}
+
+/// Expiry choices offered in the form, up to the configured maximum.
+fn ttl_options(default: Ttl, max: Ttl, selected: Option<&str>) -> Vec<(String, String, bool)> {
+    const CHOICES: &[(u64, &str)] = &[
+        (3600, "1 hour"),
+        (4 * 3600, "4 hours"),
+        (86_400, "1 day"),
+        (3 * 86_400, "3 days"),
+        (7 * 86_400, "7 days"),
+        (14 * 86_400, "14 days"),
+        (30 * 86_400, "30 days"),
+    ];
+    let mut secs: Vec<(u64, String)> = CHOICES
+        .iter()
+        .filter(|(s, _)| *s <= max.as_secs())
+        .map(|(s, label)| (*s, (*label).to_owned()))
+        .collect();
+    for extra in [default, max] {
+        if !secs.iter().any(|(s, _)| *s == extra.as_secs()) {
+            secs.push((extra.as_secs(), extra.to_string()));
+        }
+    }
+    secs.sort_unstable_by_key(|(s, _)| *s);
+    let selected = selected.unwrap_or("");
+    secs.into_iter()
+        .map(|(s, label)| {
+            let value = s.to_string();
+            let is_selected = if selected.is_empty() {
+                s == default.as_secs()
+            } else {
+                value == selected
+            };
+            (value, label, is_selected)
+        })
+        .collect()
+}
+
+fn create_form(app: &AppState, error: Option<String>, form: Option<&CreateForm>) -> CreatePage<'static> {
+    CreatePage {
+        static_base: &STATIC_BASE,
+        error,
+        ttl_options: ttl_options(
+            app.settings.default_ttl,
+            app.settings.max_ttl,
+            form.map(|f| f.ttl.as_str()),
+        ),
+        max_views: app.settings.max_views.get(),
+        views: form
+            .and_then(|f| f.views.trim().parse().ok())
+            .unwrap_or(1),
+        note: form.map(|f| f.note.clone()).unwrap_or_default(),
+    }
+}
+
+pub async fn create_page(State(app): State<AppState>) -> Response {
+    render(StatusCode::OK, &create_form(&app, None, None))
+}
+
+#[derive(Deserialize)]
+pub struct CreateForm {
+    secret: SecretString,
+    #[serde(default)]
+    ttl: String,
+    #[serde(default)]
+    views: String,
+    passphrase: Option<SecretString>,
+    #[serde(default)]
+    note: String,
+}
+
+impl CreateForm {
+    fn parse(&self, app: &AppState) -> Result<NewSecret, crate::domain::InvalidInput> {
+        Ok(NewSecret {
+            secret: SecretText::parse(
+                Zeroizing::new(self.secret.expose_secret().to_owned()),
+                app.settings.max_secret_bytes,
+            )?,
+            ttl: app.parse_ttl(Some(NumberOrText::Text(self.ttl.clone())))?,
+            views: app.parse_views(Some(NumberOrText::Text(self.views.clone())))?,
+            passphrase: Passphrase::parse_optional(
+                self.passphrase
+                    .as_ref()
+                    .map(|p| Zeroizing::new(p.expose_secret().to_owned())),
+            )?,
+            note: Note::parse_optional(Some(&self.note))?,
+        })
+    }
+}
+
+/// `POST /`: the create form, without JavaScript.
+pub async fn create_from_form(State(app): State<AppState>, form: Result<Form<CreateForm>, FormRejection>) -> Response {
+    let form = match form {
+        Ok(Form(form)) => form,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return error_page(AppError::PayloadTooLarge("The secret is too large.".into()));
+        }
+        Err(rejection) => return error_page(AppError::BadRequest(rejection.body_text())),
+    };
+    let new = match form.parse(&app) {
+        Ok(new) => new,
+        Err(invalid) => {
+            let status = if invalid.too_large {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let message = format!("{}: {}", invalid.field, invalid.reason);
+            return render(status, &create_form(&app, Some(message), Some(&form)));
+        }
+    };
+    let passphrase_set = new.passphrase.is_some();
+    match app.service.create(new).await {
+        Ok(created) => {
+            let (link, manage_link) = app.links(&created);
+            render(
+                StatusCode::CREATED,
+                &CreatedPage {
+                    static_base: &STATIC_BASE,
+                    link,
+                    manage_link,
+                    expires_at: human_time(created.expires_at),
+                    views: created.views,
+                    passphrase_set,
+                },
+            )
+        }
+        Err(error) => error_page(error.into()),
+    }
+}
+
+fn human_time(at: crate::domain::UnixTime) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(at)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
+/// `GET /s/{id}`: the recipient's page. Reads nothing from the store.
+pub async fn reveal_page(Path(id): Path<String>) -> Response {
+    match SecretId::parse(&id) {
+        Ok(id) => render(
+            StatusCode::OK,
+            &RevealPage {
+                static_base: &STATIC_BASE,
+                id: id.to_string(),
+            },
+        ),
+        Err(_) => not_found().await,
+    }
+}
+
+/// `GET /m/{id}`: the sender's status page.
+pub async fn status_page(Path(id): Path<String>) -> Response {
+    match SecretId::parse(&id) {
+        Ok(id) => render(
+            StatusCode::OK,
+            &StatusPage {
+                static_base: &STATIC_BASE,
+                id: id.to_string(),
+            },
+        ),
+        Err(_) => not_found().await,
+    }
+}
+
+pub async fn not_found() -> Response {
+    render(
+        StatusCode::NOT_FOUND,
+        &NotFoundPage {
+            static_base: &STATIC_BASE,
+        },
+    )
+}

@@ -1,0 +1,259 @@
+//! Test helpers: the real server on port 0 (in-process or as a separate
+//! process), and a private `redis-server` on a free port.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use handoff::config::{ServeArgs, Settings};
+use handoff::startup::Application;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub base: String,
+    pub http: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+pub fn args() -> ServeArgs {
+    ServeArgs {
+        listen: Some("127.0.0.1:0".into()),
+        store: Some("memory".into()),
+        ..ServeArgs::default()
+    }
+}
+
+/// Settings shortcuts for tests.
+pub trait ServeArgsExt {
+    /// No failed-attempt limit, for tests that fail on purpose many times.
+    fn no_limit(self) -> Self;
+}
+
+impl ServeArgsExt for ServeArgs {
+    fn no_limit(mut self) -> Self {
+        self.failed_reveals_per_minute = Some("0".into());
+        self
+    }
+}
+
+/// A secret that is the Created response plus the key split off its URL.
+#[derive(Debug, Clone)]
+pub struct Pushed {
+    pub id: String,
+    pub key: String,
+    pub manage_token: String,
+    pub body: Value,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(args()).await
+    }
+
+    pub async fn spawn_with(args: ServeArgs) -> Self {
+        let settings = Settings::load(&args).expect("valid test settings");
+        let app = Application::build(settings).await.expect("the app builds");
+        let address = app.address();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(app.run(async {
+            let _ = rx.await;
+        }));
+        Self {
+            address,
+            base: format!("http://{address}"),
+            http: client(),
+            shutdown: Some(tx),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn create(&self, body: Value) -> reqwest::Response {
+        self.http
+            .post(self.url("/api/v1/secrets"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn push(&self, body: Value) -> Pushed {
+        let response = self.create(body).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        pushed(response.json().await.unwrap())
+    }
+
+    pub async fn metadata(&self, id: &str, key: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(&format!("/api/v1/secrets/{id}")))
+            .header("x-handoff-key", key)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn reveal(&self, id: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(self.url(&format!("/api/v1/secrets/{id}/reveal")))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn reveal_with_key(&self, pushed: &Pushed) -> reqwest::Response {
+        self.reveal(&pushed.id, json!({ "key": pushed.key })).await
+    }
+
+    pub async fn status(&self, id: &str, token: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(&format!("/api/v1/secrets/{id}/status")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent("handoff-tests/1.0")
+        .build()
+        .unwrap()
+}
+
+pub fn pushed(body: Value) -> Pushed {
+    let url = body["url"].as_str().unwrap();
+    let (_, key) = url.split_once('#').expect("the link carries its key after #");
+    let manage = body["manage_url"].as_str().unwrap();
+    let (_, manage_token) = manage.split_once('#').unwrap();
+    Pushed {
+        id: body["id"].as_str().unwrap().to_owned(),
+        key: key.to_owned(),
+        manage_token: manage_token.to_owned(),
+        body,
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not start listening on port {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A private Redis on a free port, killed on drop. Never the machine's own.
+pub struct RedisServer {
+    pub port: u16,
+    child: Child,
+}
+
+impl RedisServer {
+    pub fn start() -> Self {
+        Self::start_on(free_port())
+    }
+
+    pub fn start_on(port: u16) -> Self {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--protected-mode", "yes"])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start redis-server ({e}): install it with `apt-get install redis-server`")
+            });
+        wait_for_port(port, "redis-server");
+        Self { port, child }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The `handoff` binary as a separate process, killed on drop.
+pub struct ServerProcess {
+    pub base: String,
+    child: Child,
+    pub log_file: PathBuf,
+    _log_dir: tempfile::TempDir,
+}
+
+impl ServerProcess {
+    pub fn start(env: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let log_dir = tempfile::tempdir().unwrap();
+        let log_file = log_dir.path().join("server.log");
+        let log = std::fs::File::create(&log_file).unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_handoff"));
+        command
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HANDOFF_LISTEN", format!("127.0.0.1:{port}"))
+            .env("HANDOFF_STORE", "memory")
+            .current_dir(log_dir.path())
+            .stdout(Stdio::null())
+            .stderr(log);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let child = command.spawn().expect("the handoff binary starts");
+        wait_for_port(port, "handoff");
+        Self {
+            base: format!("http://127.0.0.1:{port}"),
+            child,
+            log_file,
+            _log_dir: log_dir,
+        }
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log_file).unwrap()
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
