@@ -2,6 +2,8 @@
 //! `info` or `handoff=debug,tower_http=debug`. Nothing logged carries secret
 //! material: spans record the route template, never the URI or a body.
 
+use std::io::IsTerminal as _;
+
 use tracing_subscriber::EnvFilter;
 
 pub fn init() {
@@ -15,5 +17,6 @@ pub fn init() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }

@@ -1,0 +1,148 @@
+//! Redis as the shared store of several server processes.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{RedisServer, ServerProcess, client, pushed};
+use futures::future::join_all;
+use handoff::crypto::ServerKey;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+fn server(redis: &RedisServer, server_key: &str) -> ServerProcess {
+    ServerProcess::start(&[
+        ("HANDOFF_STORE", &redis.url()),
+        ("HANDOFF_SERVER_KEY", server_key),
+        ("HANDOFF_FAILED_REVEALS_PER_MINUTE", "0"),
+    ])
+}
+
+async fn create(base: &str, body: Value) -> common::Pushed {
+    let response = client()
+        .post(format!("{base}/api/v1/secrets"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    pushed(response.json().await.unwrap())
+}
+
+async fn reveal_statuses(bases: &[&str], secret: &common::Pushed, attempts: usize) -> (usize, usize) {
+    let http = client();
+    let requests = (0..attempts).map(|i| {
+        http.post(format!("{}/api/v1/secrets/{}/reveal", bases[i % bases.len()], secret.id))
+            .json(&json!({ "key": secret.key }))
+            .send()
+    });
+    let statuses: Vec<StatusCode> = join_all(requests)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status())
+        .collect();
+    (
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        statuses.iter().filter(|s| **s == StatusCode::NOT_FOUND).count(),
+    )
+}
+
+#[tokio::test]
+async fn two_servers_sharing_redis_reveal_a_one_view_secret_exactly_once() {
+    let redis = RedisServer::start();
+    let key = ServerKey::generate().encode();
+    let (a, b) = (server(&redis, &key), server(&redis, &key));
+
+    let once = create(&a.base, json!({ "secret": "once" })).await;
+    assert_eq!(reveal_statuses(&[&a.base, &b.base], &once, 64).await, (1, 63));
+
+    let thrice = create(&b.base, json!({ "secret": "thrice", "views": 3 })).await;
+    assert_eq!(reveal_statuses(&[&a.base, &b.base], &thrice, 64).await, (3, 61));
+}
+
+#[tokio::test]
+async fn redis_holds_no_secret_note_or_passphrase_in_clear() {
+    let redis = RedisServer::start();
+    let key = ServerKey::generate().encode();
+    let app = server(&redis, &key);
+    let secret = "abc8Q~SuperSecretValue_0123456789abcdefg";
+    let created = create(
+        &app.base,
+        json!({ "secret": secret, "passphrase": "horse-battery", "note": "prod tenant note" }),
+    )
+    .await;
+
+    let mut connection = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut connection).await.unwrap();
+    assert!(!keys.is_empty());
+    let mut everything = Vec::new();
+    for name in &keys {
+        everything.extend_from_slice(name.as_bytes());
+        let kind: String = redis::cmd("TYPE").arg(name).query_async(&mut connection).await.unwrap();
+        let values: Vec<Vec<u8>> = match kind.as_str() {
+            "hash" => redis::cmd("HGETALL").arg(name).query_async(&mut connection).await.unwrap(),
+            "list" => redis::cmd("LRANGE").arg(name).arg(0).arg(-1).query_async(&mut connection).await.unwrap(),
+            other => panic!("unexpected key type {other}"),
+        };
+        for value in values {
+            everything.extend_from_slice(&value);
+        }
+    }
+    let dump = String::from_utf8_lossy(&everything);
+    for needle in [secret, "SuperSecret", "horse-battery", "prod tenant note", &created.key, &created.manage_token, &key] {
+        assert!(!dump.contains(needle), "found {needle:?} in Redis");
+    }
+}
+
+#[tokio::test]
+async fn store_outage_answers_503_with_retry_after_and_recovers() {
+    let mut redis = RedisServer::start();
+    let key = ServerKey::generate().encode();
+    let app = server(&redis, &key);
+    let http = client();
+    let before = create(&app.base, json!({ "secret": "before" })).await;
+
+    redis.stop();
+    let down = http
+        .post(format!("{}/api/v1/secrets", app.base))
+        .json(&json!({ "secret": "x" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(down.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(down.headers().contains_key("retry-after"));
+    let body: Value = down.json().await.unwrap();
+    assert_eq!(body["error"], "unavailable");
+    let ready = http.get(format!("{}/readyz", app.base)).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    // The data was in memory only, so the restarted Redis is empty; what
+    // matters is that the server reconnects by itself.
+    let _redis = RedisServer::start_on(redis.port);
+    let mut recovered = false;
+    for _ in 0..50 {
+        let ready = http.get(format!("{}/readyz", app.base)).send().await.unwrap();
+        if ready.status() == StatusCode::OK {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(recovered, "the server reconnects when Redis comes back");
+    let after = create(&app.base, json!({ "secret": "after" })).await;
+    let revealed: Value = http
+        .post(format!("{}/api/v1/secrets/{}/reveal", app.base, after.id))
+        .json(&json!({ "key": after.key }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(revealed["secret"], "after");
+    drop(before);
+}

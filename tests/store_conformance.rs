@@ -1,0 +1,275 @@
+//! One suite, every store: the same behaviour and the same concurrency
+//! guarantees from memory, the embedded redb file, and Redis.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::RedisServer;
+use futures::future::join_all;
+use handoff::crypto::ServerKey;
+use handoff::domain::{LinkKey, Note, Passphrase, SecretId, SecretText, Ttl, Views, now};
+use handoff::service::{Client, Created, Deleter, NewSecret, Service, ServiceError};
+use handoff::store::{
+    ConsumeOutcome, EmbeddedStore, MemoryStore, Record, RedisStore, SecretMeta, SecretState, SharedStore, Store,
+    ViewEvent,
+};
+use zeroize::Zeroizing;
+
+/// A store under test plus whatever keeps it alive (temp folder, Redis).
+struct Fixture {
+    store: SharedStore,
+    _guard: Box<dyn Send + Sync>,
+}
+
+async fn memory_store() -> Fixture {
+    Fixture {
+        store: Arc::new(MemoryStore::new()),
+        _guard: Box::new(()),
+    }
+}
+
+async fn embedded_store() -> Fixture {
+    let folder = tempfile::tempdir().unwrap();
+    Fixture {
+        store: Arc::new(EmbeddedStore::open(folder.path()).unwrap()),
+        _guard: Box::new(folder),
+    }
+}
+
+async fn redis_store() -> Fixture {
+    let server = RedisServer::start();
+    Fixture {
+        store: Arc::new(RedisStore::connect(&server.url()).await.unwrap()),
+        _guard: Box::new(server),
+    }
+}
+
+fn client() -> Client {
+    Client {
+        ip: "192.0.2.1".into(),
+        user_agent: "conformance".into(),
+    }
+}
+
+fn new_secret(text: &str, views: u32, passphrase: Option<&str>) -> NewSecret {
+    NewSecret {
+        secret: SecretText::parse(Zeroizing::new(text.into()), 1024).unwrap(),
+        ttl: Ttl::setting("1h").unwrap(),
+        views: Views::setting(&views.to_string()).unwrap(),
+        passphrase: Passphrase::parse_optional(passphrase.map(|p| Zeroizing::new(p.into()))).unwrap(),
+        note: Note::parse_optional(Some("note")).unwrap(),
+    }
+}
+
+async fn concurrent_reveals(service: &Arc<Service>, created: &Created, attempts: usize) -> (usize, usize) {
+    let tasks = (0..attempts).map(|_| {
+        let (service, id, key) = (Arc::clone(service), created.id, created.key.clone());
+        tokio::spawn(async move { service.reveal(&id, &key, None, &client()).await })
+    });
+    let results = join_all(tasks).await;
+    let revealed = results.iter().filter(|r| matches!(r, Ok(Ok(_)))).count();
+    let refused = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Err(ServiceError::Ended { .. } | ServiceError::NotFound))))
+        .count();
+    (revealed, refused)
+}
+
+async fn one_view_secret_is_revealed_once_under_64_concurrent_reveals(fixture: Fixture) {
+    let service = Arc::new(Service::new(fixture.store, ServerKey::generate()));
+    let created = service.create(new_secret("once", 1, None)).await.unwrap();
+    assert_eq!(concurrent_reveals(&service, &created, 64).await, (1, 63));
+}
+
+async fn three_view_secret_is_revealed_three_times_under_64_concurrent_reveals(fixture: Fixture) {
+    let service = Arc::new(Service::new(fixture.store, ServerKey::generate()));
+    let created = service.create(new_secret("thrice", 3, None)).await.unwrap();
+    assert_eq!(concurrent_reveals(&service, &created, 64).await, (3, 61));
+    let status = service.status(&created.id, &created.manage_token).await.unwrap();
+    assert_eq!(status.state, SecretState::Revealed);
+    assert_eq!(status.views.len(), 3);
+}
+
+async fn reveal_returns_the_secret_and_metadata_consumes_nothing(fixture: Fixture) {
+    let service = Service::new(fixture.store, ServerKey::generate());
+    let created = service.create(new_secret("value", 1, None)).await.unwrap();
+    for _ in 0..3 {
+        let meta = service.metadata(&created.id, &created.key).await.unwrap();
+        assert_eq!(meta.views_remaining, 1);
+        assert_eq!(meta.note.unwrap().as_str(), "note");
+    }
+    let wrong = service.reveal(&created.id, &LinkKey::generate(), None, &client()).await;
+    assert!(matches!(wrong, Err(ServiceError::NotFound)));
+    let revealed = service.reveal(&created.id, &created.key, None, &client()).await.unwrap();
+    assert_eq!(revealed.secret.expose(), "value");
+    assert_eq!(revealed.views_remaining, 0);
+}
+
+async fn wrong_passphrases_are_counted_atomically_and_destroy_at_five(fixture: Fixture) {
+    let service = Arc::new(Service::new(fixture.store, ServerKey::generate()));
+    let created = service.create(new_secret("pp", 1, Some("right"))).await.unwrap();
+    let tasks = (0..8).map(|_| {
+        let (service, id, key) = (Arc::clone(&service), created.id, created.key.clone());
+        tokio::spawn(async move {
+            let wrong = Passphrase::parse_optional(Some(Zeroizing::new("wrong".into()))).unwrap();
+            service.reveal(&id, &key, wrong, &client()).await
+        })
+    });
+    let results = join_all(tasks).await;
+    let destroyed = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Err(ServiceError::DestroyedNow))))
+        .count();
+    assert_eq!(destroyed, 1, "exactly one attempt is the fifth");
+    let right = Passphrase::parse_optional(Some(Zeroizing::new("right".into()))).unwrap();
+    let after = service.reveal(&created.id, &created.key, right, &client()).await;
+    assert!(matches!(
+        after,
+        Err(ServiceError::Ended {
+            state: SecretState::Destroyed,
+            ..
+        })
+    ));
+}
+
+async fn revoked_secret_cannot_be_revealed(fixture: Fixture) {
+    let service = Service::new(fixture.store, ServerKey::generate());
+    let created = service.create(new_secret("r", 2, None)).await.unwrap();
+    service
+        .delete(&created.id, &Deleter::Sender(created.manage_token.clone()))
+        .await
+        .unwrap();
+    let after = service.reveal(&created.id, &created.key, None, &client()).await;
+    assert!(matches!(
+        after,
+        Err(ServiceError::Ended {
+            state: SecretState::Revoked,
+            ..
+        })
+    ));
+    let record = service.store().load(&created.id).await.unwrap().unwrap();
+    assert!(record.sealed_secret.is_none(), "the ciphertext itself is gone");
+}
+
+async fn expired_records_are_gone_and_physically_deleted(fixture: Fixture) {
+    let store = fixture.store;
+    let id = SecretId::generate();
+    let meta = SecretMeta {
+        created_at: now(),
+        expires_at: now() + 1,
+        views_allowed: 1,
+        key_check: vec![0; 16],
+        manage_token_hash: vec![0; 32],
+        passphrase_salt: None,
+        sealed_note: None,
+    };
+    store.insert(&id, &Record::new(meta, vec![1, 2, 3])).await.unwrap();
+    assert!(store.load(&id).await.unwrap().is_some());
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+
+    assert!(store.load(&id).await.unwrap().is_none(), "expired is never served");
+    let view = ViewEvent {
+        at: now(),
+        ip: "192.0.2.1".into(),
+        user_agent: String::new(),
+    };
+    assert_eq!(store.consume_view(&id, &view).await.unwrap(), ConsumeOutcome::NotLive);
+    store.purge_expired(now()).await.unwrap();
+    assert_eq!(store.purge_expired(now()).await.unwrap(), 0, "nothing left to delete");
+}
+
+macro_rules! conformance {
+    ($($store:ident => $factory:ident),*) => {
+        $(
+            mod $store {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn one_view_secret_is_revealed_once_under_64_concurrent_reveals() {
+                    super::one_view_secret_is_revealed_once_under_64_concurrent_reveals(super::$factory().await).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn three_view_secret_is_revealed_three_times_under_64_concurrent_reveals() {
+                    super::three_view_secret_is_revealed_three_times_under_64_concurrent_reveals(super::$factory().await).await;
+                }
+
+                #[tokio::test]
+                async fn reveal_returns_the_secret_and_metadata_consumes_nothing() {
+                    super::reveal_returns_the_secret_and_metadata_consumes_nothing(super::$factory().await).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn wrong_passphrases_are_counted_atomically_and_destroy_at_five() {
+                    super::wrong_passphrases_are_counted_atomically_and_destroy_at_five(super::$factory().await).await;
+                }
+
+                #[tokio::test]
+                async fn revoked_secret_cannot_be_revealed() {
+                    super::revoked_secret_cannot_be_revealed(super::$factory().await).await;
+                }
+
+                #[tokio::test]
+                async fn expired_records_are_gone_and_physically_deleted() {
+                    super::expired_records_are_gone_and_physically_deleted(super::$factory().await).await;
+                }
+            }
+        )*
+    };
+}
+
+conformance!(memory => memory_store, embedded => embedded_store, redis => redis_store);
+
+#[tokio::test]
+async fn embedded_store_keeps_unrevealed_secrets_across_a_restart() {
+    let folder = tempfile::tempdir().unwrap();
+    let server_key = ServerKey::generate();
+    let created = {
+        let store: SharedStore = Arc::new(EmbeddedStore::open(folder.path()).unwrap());
+        Service::new(store, server_key.clone())
+            .create(new_secret("survives", 1, None))
+            .await
+            .unwrap()
+    };
+    let reopened: SharedStore = Arc::new(EmbeddedStore::open(folder.path()).unwrap());
+    let service = Service::new(reopened, server_key);
+    let revealed = service.reveal(&created.id, &created.key, None, &client()).await.unwrap();
+    assert_eq!(revealed.secret.expose(), "survives");
+}
+
+#[tokio::test]
+async fn embedded_store_deletes_expired_records_from_the_file() {
+    let folder = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(folder.path()).unwrap();
+    let id = SecretId::generate();
+    let meta = SecretMeta {
+        created_at: now() - 10,
+        expires_at: now() - 1,
+        views_allowed: 1,
+        key_check: vec![0; 16],
+        manage_token_hash: vec![0; 32],
+        passphrase_salt: None,
+        sealed_note: None,
+    };
+    store.insert(&id, &Record::new(meta, vec![9; 8])).await.unwrap();
+    assert_eq!(store.purge_expired(now()).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn redis_expires_both_keys_of_a_secret_by_itself() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url()).await.unwrap();
+    let service = Service::new(Arc::new(store), ServerKey::generate());
+    let created = service.create(new_secret("x", 2, None)).await.unwrap();
+    service.reveal(&created.id, &created.key, None, &client()).await.unwrap();
+
+    let mut redis = ::redis::Client::open(server.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    for key in [format!("handoff:{{{}}}", created.id), format!("handoff:{{{}}}:views", created.id)] {
+        let ttl: i64 = ::redis::cmd("TTL").arg(&key).query_async(&mut redis).await.unwrap();
+        assert!((3500..=3600).contains(&ttl), "{key} expires with the secret (ttl {ttl})");
+    }
+}
