@@ -28,7 +28,12 @@ pub struct ServeArgs {
     #[arg(long, env = "HANDOFF_STORE", value_name = "STORE")]
     pub store: Option<String>,
     /// The 32-byte server key, base64. Prefer --server-key-file.
-    #[arg(long, env = "HANDOFF_SERVER_KEY", value_name = "BASE64", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "HANDOFF_SERVER_KEY",
+        value_name = "BASE64",
+        hide_env_values = true
+    )]
     pub server_key: Option<String>,
     /// File holding the server key.
     #[arg(long, env = "HANDOFF_SERVER_KEY_FILE", value_name = "PATH")]
@@ -212,9 +217,13 @@ impl Settings {
 
     #[allow(clippy::too_many_lines)] // one block per setting reads best here
     fn merge(args: ServeArgs, file: FileSettings) -> Result<Self, ConfigError> {
-        let pick = |flag: Option<String>, file: Option<TomlValue>| flag.or(file.map(TomlValue::into_text));
+        let pick =
+            |flag: Option<String>, file: Option<TomlValue>| flag.or(file.map(TomlValue::into_text));
 
-        let listen_text = args.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
+        let listen_text = args
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
         let listen: SocketAddr = listen_text.trim().parse().map_err(|_| {
             ConfigError::new(
                 "HANDOFF_LISTEN",
@@ -225,28 +234,41 @@ impl Settings {
         let public_url = args
             .public_url
             .or(file.public_url)
-            .map(|text| PublicUrl::parse(&text).map_err(|reason| ConfigError::new("HANDOFF_PUBLIC_URL", reason)))
+            .map(|text| {
+                PublicUrl::parse(&text)
+                    .map_err(|reason| ConfigError::new("HANDOFF_PUBLIC_URL", reason))
+            })
             .transpose()?;
 
         let store_text = args.store.or(file.store).unwrap_or_else(|| "./data".into());
         let store = parse_store(&store_text)?;
 
-        let server_key = match (args.server_key.or(file.server_key), args.server_key_file.or(file.server_key_file)) {
+        let server_key = match (
+            args.server_key.or(file.server_key),
+            args.server_key_file.or(file.server_key_file),
+        ) {
             (Some(_), Some(_)) => {
                 return Err(ConfigError::new(
                     "HANDOFF_SERVER_KEY",
                     "set either HANDOFF_SERVER_KEY or HANDOFF_SERVER_KEY_FILE, not both",
                 ));
             }
-            (Some(text), None) => {
-                Some(ServerKey::parse(&text).map_err(|reason| ConfigError::new("HANDOFF_SERVER_KEY", reason))?)
-            }
+            (Some(text), None) => Some(
+                ServerKey::parse(&text)
+                    .map_err(|reason| ConfigError::new("HANDOFF_SERVER_KEY", reason))?,
+            ),
             (None, Some(path)) => {
                 let text = std::fs::read_to_string(&path).map_err(|e| {
-                    ConfigError::new("HANDOFF_SERVER_KEY_FILE", format!("cannot read {}: {e}", path.display()))
+                    ConfigError::new(
+                        "HANDOFF_SERVER_KEY_FILE",
+                        format!("cannot read {}: {e}", path.display()),
+                    )
                 })?;
                 Some(ServerKey::parse(&text).map_err(|reason| {
-                    ConfigError::new("HANDOFF_SERVER_KEY_FILE", format!("{}: {reason}", path.display()))
+                    ConfigError::new(
+                        "HANDOFF_SERVER_KEY_FILE",
+                        format!("{}: {reason}", path.display()),
+                    )
                 })?)
             }
             (None, None) => None,
@@ -259,7 +281,8 @@ impl Settings {
         }
 
         let default_ttl = pick(args.default_ttl, file.default_ttl).unwrap_or_else(|| "24h".into());
-        let default_ttl = Ttl::setting(&default_ttl).map_err(|r| ConfigError::new("HANDOFF_DEFAULT_TTL", r))?;
+        let default_ttl =
+            Ttl::setting(&default_ttl).map_err(|r| ConfigError::new("HANDOFF_DEFAULT_TTL", r))?;
         let max_ttl = pick(args.max_ttl, file.max_ttl).unwrap_or_else(|| "7d".into());
         let max_ttl = Ttl::setting(&max_ttl).map_err(|r| ConfigError::new("HANDOFF_MAX_TTL", r))?;
         if default_ttl > max_ttl {
@@ -270,9 +293,11 @@ impl Settings {
         }
 
         let max_views = pick(args.max_views, file.max_views).unwrap_or_else(|| "10".into());
-        let max_views = Views::setting(&max_views).map_err(|r| ConfigError::new("HANDOFF_MAX_VIEWS", r))?;
+        let max_views =
+            Views::setting(&max_views).map_err(|r| ConfigError::new("HANDOFF_MAX_VIEWS", r))?;
 
-        let max_secret_bytes = pick(args.max_secret_bytes, file.max_secret_bytes).unwrap_or_else(|| "65536".into());
+        let max_secret_bytes =
+            pick(args.max_secret_bytes, file.max_secret_bytes).unwrap_or_else(|| "65536".into());
         let max_secret_bytes = match max_secret_bytes.trim().parse::<usize>() {
             Ok(n) if (1..=16 * 1024 * 1024).contains(&n) => n,
             _ => {
@@ -283,8 +308,11 @@ impl Settings {
             }
         };
 
-        let per_minute = pick(args.failed_reveals_per_minute, file.failed_reveals_per_minute)
-            .unwrap_or_else(|| "30".into());
+        let per_minute = pick(
+            args.failed_reveals_per_minute,
+            file.failed_reveals_per_minute,
+        )
+        .unwrap_or_else(|| "30".into());
         let failed_reveals_per_minute = per_minute.trim().parse::<u32>().map_err(|_| {
             ConfigError::new(
                 "HANDOFF_FAILED_REVEALS_PER_MINUTE",
@@ -322,8 +350,12 @@ impl Settings {
 }
 
 fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::new("HANDOFF_CONFIG", format!("cannot read {}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::new(
+            "HANDOFF_CONFIG",
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })?;
     toml::from_str(&text).map_err(|e| {
         ConfigError::new(
             "HANDOFF_CONFIG",
@@ -404,7 +436,11 @@ mod tests {
         assert_eq!(err.setting, "HANDOFF_DEFAULT_TTL");
         let err = load(ServeArgs::default(), "listen = \"localhost\"").unwrap_err();
         assert_eq!(err.setting, "HANDOFF_LISTEN");
-        let err = load(ServeArgs::default(), "trusted_proxies = [\"10.0.0.0/8\", \"nope\"]").unwrap_err();
+        let err = load(
+            ServeArgs::default(),
+            "trusted_proxies = [\"10.0.0.0/8\", \"nope\"]",
+        )
+        .unwrap_err();
         assert_eq!(err.setting, "HANDOFF_TRUSTED_PROXIES");
     }
 
@@ -413,7 +449,10 @@ mod tests {
         let err = load(ServeArgs::default(), "store = \"redis://127.0.0.1:6399\"").unwrap_err();
         assert_eq!(err.setting, "HANDOFF_SERVER_KEY");
         let key = ServerKey::generate().encode();
-        let file = format!("store = \"redis://127.0.0.1:6399\"\nserver_key = \"{}\"", key.as_str());
+        let file = format!(
+            "store = \"redis://127.0.0.1:6399\"\nserver_key = \"{}\"",
+            key.as_str()
+        );
         assert!(load(ServeArgs::default(), &file).is_ok());
     }
 
@@ -426,7 +465,10 @@ mod tests {
     #[test]
     fn public_url_must_be_http_or_https() {
         assert!(PublicUrl::parse("ftp://x").is_err());
-        assert_eq!(PublicUrl::parse("https://h.example/").unwrap().as_str(), "https://h.example");
+        assert_eq!(
+            PublicUrl::parse("https://h.example/").unwrap().as_str(),
+            "https://h.example"
+        );
         assert!(PublicUrl::parse("https://h.example").unwrap().is_https());
     }
 }

@@ -164,7 +164,11 @@ pub fn seal(key: &DataKey, id: &SecretId, plaintext: &[u8]) -> Vec<u8> {
     [nonce.as_slice(), &ciphertext].concat()
 }
 
-pub fn open(key: &DataKey, id: &SecretId, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+pub fn open(
+    key: &DataKey,
+    id: &SecretId,
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
     if sealed.len() < NONCE_LEN {
         return Err(CryptoError::Undecryptable);
     }
@@ -188,8 +192,8 @@ pub fn open(key: &DataKey, id: &SecretId, sealed: &[u8]) -> Result<Zeroizing<Vec
 /// before anything is consumed; 128 bits leave nothing to guess.
 #[must_use]
 pub fn key_check(key: &LinkKey, id: &SecretId) -> [u8; KEY_CHECK_LEN] {
-    let mut mac =
-        <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_bytes()).expect("HMAC takes any key length");
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_bytes())
+        .expect("HMAC takes any key length");
     mac.update(FORMAT);
     mac.update(b"/check");
     mac.update(id.as_bytes());
@@ -227,7 +231,11 @@ mod tests {
 
     #[test]
     fn sealed_secret_opens_with_the_same_key_only() {
-        let (server, key, id) = (ServerKey::generate(), LinkKey::generate(), SecretId::generate());
+        let (server, key, id) = (
+            ServerKey::generate(),
+            LinkKey::generate(),
+            SecretId::generate(),
+        );
         let sealed = seal(&derive_data_key(&server, &key, &id, None), &id, b"s3cret");
         let opened = open(&derive_data_key(&server, &key, &id, None), &id, &sealed).unwrap();
         assert_eq!(opened.as_slice(), b"s3cret");
@@ -236,23 +244,45 @@ mod tests {
         let wrong = derive_data_key(&server, &other_key, &id, None);
         assert_eq!(open(&wrong, &id, &sealed), Err(CryptoError::Undecryptable));
         let other_server = derive_data_key(&ServerKey::generate(), &key, &id, None);
-        assert_eq!(open(&other_server, &id, &sealed), Err(CryptoError::Undecryptable));
+        assert_eq!(
+            open(&other_server, &id, &sealed),
+            Err(CryptoError::Undecryptable)
+        );
     }
 
     #[test]
     fn ciphertext_is_bound_to_its_id() {
-        let (server, key, id) = (ServerKey::generate(), LinkKey::generate(), SecretId::generate());
+        let (server, key, id) = (
+            ServerKey::generate(),
+            LinkKey::generate(),
+            SecretId::generate(),
+        );
         let sealed = seal(&derive_data_key(&server, &key, &id, None), &id, b"s3cret");
         let other = SecretId::generate();
-        assert!(open(&derive_data_key(&server, &key, &other, None), &other, &sealed).is_err());
+        assert!(
+            open(
+                &derive_data_key(&server, &key, &other, None),
+                &other,
+                &sealed
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn passphrase_is_part_of_the_key() {
-        let (server, key, id) = (ServerKey::generate(), LinkKey::generate(), SecretId::generate());
+        let (server, key, id) = (
+            ServerKey::generate(),
+            LinkKey::generate(),
+            SecretId::generate(),
+        );
         let salt = new_passphrase_salt();
         let right = passphrase("correct horse");
-        let sealed = seal(&derive_data_key(&server, &key, &id, Some((&right, &salt))), &id, b"x");
+        let sealed = seal(
+            &derive_data_key(&server, &key, &id, Some((&right, &salt))),
+            &id,
+            b"x",
+        );
         let wrong = passphrase("wrong horse");
         let wrong_key = derive_data_key(&server, &key, &id, Some((&wrong, &salt)));
         assert!(open(&wrong_key, &id, &sealed).is_err());
@@ -277,7 +307,11 @@ mod tests {
         assert!(ServerKey::parse(&text).is_ok());
         let url_safe = text.replace('+', "-").replace('/', "_");
         assert!(ServerKey::parse(&url_safe).is_ok());
-        assert!(ServerKey::parse("c2hvcnQ=").unwrap_err().contains("32 bytes"));
+        assert!(
+            ServerKey::parse("c2hvcnQ=")
+                .unwrap_err()
+                .contains("32 bytes")
+        );
         assert!(ServerKey::parse("not base64!").is_err());
         assert_eq!(format!("{key:?}"), "ServerKey(***)");
     }

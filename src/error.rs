@@ -47,7 +47,9 @@ impl From<ServiceError> for AppError {
             ServiceError::NotFound => Self::NotFound,
             ServiceError::Ended { state, at } => Self::Ended { state, at },
             ServiceError::PassphraseRequired => Self::PassphraseRequired,
-            ServiceError::WrongPassphrase { attempts_remaining } => Self::WrongPassphrase { attempts_remaining },
+            ServiceError::WrongPassphrase { attempts_remaining } => {
+                Self::WrongPassphrase { attempts_remaining }
+            }
             ServiceError::DestroyedNow => Self::DestroyedNow,
             ServiceError::Store(StoreError::Unavailable(cause)) => Self::Unavailable(cause),
             error @ (ServiceError::Undecryptable | ServiceError::Store(StoreError::Corrupt(_))) => {
@@ -85,12 +87,23 @@ impl AppError {
                 format!("{}: {}", invalid.field, invalid.reason),
                 json!({ "field": invalid.field }),
             ),
-            Self::BadRequest(message) => (StatusCode::BAD_REQUEST, "bad_request", message.clone(), none),
-            Self::PayloadTooLarge(message) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", message.clone(), none),
+            Self::BadRequest(message) => (
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                message.clone(),
+                none,
+            ),
+            Self::PayloadTooLarge(message) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                message.clone(),
+                none,
+            ),
             Self::NotFound => (
                 StatusCode::NOT_FOUND,
                 "not_found",
-                "No secret here: it was revealed, expired or deleted, or the link is incomplete.".to_owned(),
+                "No secret here: it was revealed, expired or deleted, or the link is incomplete."
+                    .to_owned(),
                 none,
             ),
             Self::Ended { state, at } => {
@@ -105,7 +118,12 @@ impl AppError {
                         "This secret was already revealed. If that was not you, the link was intercepted: ask for a new secret.",
                     ),
                 };
-                (StatusCode::NOT_FOUND, code, message.to_owned(), json!({ "ended_at": rfc3339(*at) }))
+                (
+                    StatusCode::NOT_FOUND,
+                    code,
+                    message.to_owned(),
+                    json!({ "ended_at": rfc3339(*at) }),
+                )
             }
             Self::PassphraseRequired => (
                 StatusCode::UNAUTHORIZED,
@@ -116,7 +134,9 @@ impl AppError {
             Self::WrongPassphrase { attempts_remaining } => (
                 StatusCode::UNAUTHORIZED,
                 "wrong_passphrase",
-                format!("Wrong passphrase; {attempts_remaining} attempt(s) left before the secret is destroyed."),
+                format!(
+                    "Wrong passphrase; {attempts_remaining} attempt(s) left before the secret is destroyed."
+                ),
                 json!({ "attempts_remaining": attempts_remaining }),
             ),
             Self::DestroyedNow => (
@@ -167,7 +187,10 @@ impl AppError {
     }
 
     /// The error as an HTTP response whose body `render` makes.
-    pub fn respond_with(self, render: impl FnOnce(StatusCode, &'static str, String, Value) -> Response) -> Response {
+    pub fn respond_with(
+        self,
+        render: impl FnOnce(StatusCode, &'static str, String, Value) -> Response,
+    ) -> Response {
         let retry_after = self.log_and_retry_after();
         let (status, code, message, extra) = self.parts();
         let mut response = render(status, code, message, extra);

@@ -17,8 +17,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Start the server (the default).
-    Serve(ServeArgs),
-    /// Print a new random server key for HANDOFF_SERVER_KEY.
+    Serve(Box<ServeArgs>),
+    /// Print a new random server key for `HANDOFF_SERVER_KEY`.
     ServerKey,
 }
 
@@ -29,7 +29,7 @@ fn main() -> std::process::ExitCode {
             println!("{}", ServerKey::generate().encode().as_str());
             return std::process::ExitCode::SUCCESS;
         }
-        Some(Command::Serve(args)) => args,
+        Some(Command::Serve(args)) => *args,
         None => cli.serve,
     };
     let settings = match Settings::load(&args) {

@@ -38,10 +38,17 @@ impl FailureLimiter {
         if self.per_minute == 0 {
             return Ok(());
         }
-        let windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match windows.get(&ip) {
-            Some(window) if window.started.elapsed() < WINDOW && window.failures >= self.per_minute => {
-                Err(WINDOW.saturating_sub(window.started.elapsed()).max(Duration::from_secs(1)))
+            Some(window)
+                if window.started.elapsed() < WINDOW && window.failures >= self.per_minute =>
+            {
+                Err(WINDOW
+                    .saturating_sub(window.started.elapsed())
+                    .max(Duration::from_secs(1)))
             }
             _ => Ok(()),
         }
@@ -51,7 +58,10 @@ impl FailureLimiter {
         if self.per_minute == 0 {
             return;
         }
-        let mut windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let window = windows.entry(ip).or_insert_with(|| Window {
             started: Instant::now(),
             failures: 0,
@@ -67,7 +77,10 @@ impl FailureLimiter {
 
     /// Forgets windows that have ended; called by the periodic sweeper.
     pub fn forget_old(&self) {
-        let mut windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut windows = self
+            .windows
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         windows.retain(|_, window| window.started.elapsed() < WINDOW);
     }
 }

@@ -4,7 +4,9 @@
 use zeroize::Zeroizing;
 
 use crate::crypto::{self, CryptoError, PASSPHRASE_SALT_LEN, ServerKey};
-use crate::domain::{LinkKey, ManageToken, Note, Passphrase, SecretId, SecretText, Ttl, UnixTime, Views, now};
+use crate::domain::{
+    LinkKey, ManageToken, Note, Passphrase, SecretId, SecretText, Ttl, UnixTime, Views, now,
+};
 use crate::store::{
     ConsumeOutcome, PassphraseOutcome, Record, RevokeOutcome, SecretMeta, SecretState, SharedStore,
     StoreError, ViewEvent,
@@ -27,7 +29,9 @@ pub enum ServiceError {
     DestroyedNow,
     /// The key check passed but the ciphertext does not open: the server key
     /// changed or the record was tampered with. Not the caller's fault.
-    #[error("a stored secret could not be decrypted; is HANDOFF_SERVER_KEY the one it was created with?")]
+    #[error(
+        "a stored secret could not be decrypted; is HANDOFF_SERVER_KEY the one it was created with?"
+    )]
     Undecryptable,
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -128,7 +132,10 @@ impl Service {
         let created_at = now();
         let expires_at = created_at + new.ttl.as_secs() as i64;
 
-        let passphrase_salt = new.passphrase.as_ref().map(|_| crypto::new_passphrase_salt());
+        let passphrase_salt = new
+            .passphrase
+            .as_ref()
+            .map(|_| crypto::new_passphrase_salt());
         let server_key = self.server_key.clone();
         let (sealed_secret, sealed_note) = {
             let key = key.clone();
@@ -159,7 +166,9 @@ impl Service {
             passphrase_salt: passphrase_salt.map(|salt| salt.to_vec()),
             sealed_note,
         };
-        self.store.insert(&id, &Record::new(meta, sealed_secret)).await?;
+        self.store
+            .insert(&id, &Record::new(meta, sealed_secret))
+            .await?;
         tracing::info!(secret_id = %id, views = new.views.get(), ttl_secs = new.ttl.as_secs(), "secret created");
         Ok(Created {
             id,
@@ -195,8 +204,10 @@ impl Service {
         let note = match &record.meta.sealed_note {
             Some(sealed) => {
                 let note_key = crypto::derive_note_key(&self.server_key, key, id);
-                let plain = crypto::open(&note_key, id, sealed).map_err(|_| ServiceError::Undecryptable)?;
-                let text = String::from_utf8(plain.to_vec()).map_err(|_| ServiceError::Undecryptable)?;
+                let plain =
+                    crypto::open(&note_key, id, sealed).map_err(|_| ServiceError::Undecryptable)?;
+                let text =
+                    String::from_utf8(plain.to_vec()).map_err(|_| ServiceError::Undecryptable)?;
                 Some(Note::from_stored(text))
             }
             None => None,
@@ -244,8 +255,12 @@ impl Service {
         let server_key = self.server_key.clone();
         let (key, id_copy, has_passphrase) = (key.clone(), *id, passphrase.is_some());
         let opened = run_crypto(has_passphrase, move || {
-            let data_key =
-                crypto::derive_data_key(&server_key, &key, &id_copy, passphrase.as_ref().zip(salt.as_ref()));
+            let data_key = crypto::derive_data_key(
+                &server_key,
+                &key,
+                &id_copy,
+                passphrase.as_ref().zip(salt.as_ref()),
+            );
             crypto::open(&data_key, &id_copy, &sealed)
         })
         .await;
@@ -267,7 +282,8 @@ impl Service {
             }
             Err(CryptoError::Undecryptable) => return Err(ServiceError::Undecryptable),
         };
-        let secret = String::from_utf8(plaintext.to_vec()).map_err(|_| ServiceError::Undecryptable)?;
+        let secret =
+            String::from_utf8(plaintext.to_vec()).map_err(|_| ServiceError::Undecryptable)?;
         let secret = SecretText::from_plaintext(Zeroizing::new(secret));
 
         let view = ViewEvent {
@@ -296,7 +312,9 @@ impl Service {
         let record = self.store.load(id).await?.ok_or(ServiceError::NotFound)?;
         let allowed = match deleter {
             Deleter::LinkHolder(key) => crypto::key_matches(key, id, &record.meta.key_check),
-            Deleter::Sender(token) => crypto::manage_token_matches(token, &record.meta.manage_token_hash),
+            Deleter::Sender(token) => {
+                crypto::manage_token_matches(token, &record.meta.manage_token_hash)
+            }
         };
         if !allowed {
             return Err(ServiceError::NotFound);
@@ -332,7 +350,10 @@ impl Service {
 
 /// Runs key derivation inline when it is cheap (HKDF only) and on the
 /// blocking pool when it includes Argon2id.
-async fn run_crypto<T: Send + 'static>(expensive: bool, work: impl FnOnce() -> T + Send + 'static) -> T {
+async fn run_crypto<T: Send + 'static>(
+    expensive: bool,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> T {
     if expensive {
         tokio::task::spawn_blocking(work)
             .await

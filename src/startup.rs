@@ -75,7 +75,10 @@ impl Application {
         self.run(shutdown_signal()).await
     }
 
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let sweeper = tokio::spawn(sweep_forever(self.state.clone()));
         let app = web::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
@@ -89,12 +92,19 @@ impl Application {
 async fn open_store(settings: &Settings) -> anyhow::Result<(SharedStore, ServerKey)> {
     Ok(match &settings.store {
         StoreSetting::Memory => {
-            let key = settings.server_key.clone().unwrap_or_else(ServerKey::generate);
+            let key = settings
+                .server_key
+                .clone()
+                .unwrap_or_else(ServerKey::generate);
             (Arc::new(MemoryStore::new()), key)
         }
         StoreSetting::Embedded(folder) => {
-            std::fs::create_dir_all(folder)
-                .with_context(|| format!("HANDOFF_STORE: cannot create the folder {}", folder.display()))?;
+            std::fs::create_dir_all(folder).with_context(|| {
+                format!(
+                    "HANDOFF_STORE: cannot create the folder {}",
+                    folder.display()
+                )
+            })?;
             let key = match &settings.server_key {
                 Some(key) => key.clone(),
                 None => load_or_create_key(folder)?,
@@ -126,8 +136,10 @@ async fn open_store(settings: &Settings) -> anyhow::Result<(SharedStore, ServerK
 fn load_or_create_key(folder: &Path) -> anyhow::Result<ServerKey> {
     let path = folder.join("server.key");
     if path.exists() {
-        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-        return ServerKey::parse(&text).map_err(|reason| anyhow::anyhow!("{}: {reason}", path.display()));
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        return ServerKey::parse(&text)
+            .map_err(|reason| anyhow::anyhow!("{}: {reason}", path.display()));
     }
     let key = ServerKey::generate();
     let mut options = std::fs::OpenOptions::new();

@@ -10,19 +10,29 @@ use serde_json::{Value, json};
 
 async fn error_of(response: reqwest::Response) -> (StatusCode, Value) {
     let status = response.status();
-    (status, response.json().await.expect("errors have a JSON body"))
+    (
+        status,
+        response.json().await.expect("errors have a JSON body"),
+    )
 }
 
 #[tokio::test]
 async fn create_returns_a_link_with_the_key_in_the_fragment() {
     let app = TestApp::spawn().await;
-    let response = app.create(json!({ "secret": "s3cret", "ttl": "90m", "views": 2 })).await;
+    let response = app
+        .create(json!({ "secret": "s3cret", "ttl": "90m", "views": 2 }))
+        .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let body: Value = response.json().await.unwrap();
     let id = body["id"].as_str().unwrap();
     let url = body["url"].as_str().unwrap();
     assert!(url.starts_with(&format!("{}/s/{id}#", app.base)), "{url}");
-    assert!(body["manage_url"].as_str().unwrap().starts_with(&format!("{}/m/{id}#", app.base)));
+    assert!(
+        body["manage_url"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{}/m/{id}#", app.base))
+    );
     assert_eq!(body["views"], 2);
     assert!(body["expires_at"].as_str().unwrap().ends_with('Z'));
 }
@@ -40,7 +50,10 @@ async fn a_one_view_secret_is_revealed_exactly_once() {
 
     let (status, body) = error_of(app.reveal_with_key(&pushed).await).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(body["error"], "already_revealed", "the right key learns when");
+    assert_eq!(
+        body["error"], "already_revealed",
+        "the right key learns when"
+    );
     assert!(body["ended_at"].as_str().unwrap().ends_with('Z'));
 }
 
@@ -68,7 +81,11 @@ async fn wrong_key_and_unknown_id_answer_the_same_404_and_consume_nothing() {
     let wrong_key = "A".repeat(43);
 
     let (status, wrong) = error_of(app.reveal(&pushed.id, json!({ "key": wrong_key })).await).await;
-    let (_, unknown) = error_of(app.reveal(&"B".repeat(22), json!({ "key": pushed.key })).await).await;
+    let (_, unknown) = error_of(
+        app.reveal(&"B".repeat(22), json!({ "key": pushed.key }))
+            .await,
+    )
+    .await;
     let (_, malformed) = error_of(app.reveal("nope", json!({ "key": "short" })).await).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(wrong, unknown);
@@ -87,7 +104,10 @@ async fn a_three_view_secret_counts_down() {
         let body: Value = app.reveal_with_key(&pushed).await.json().await.unwrap();
         assert_eq!(body["views_remaining"], remaining);
     }
-    assert_eq!(app.reveal_with_key(&pushed).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.reveal_with_key(&pushed).await.status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -95,47 +115,95 @@ async fn concurrent_reveals_of_a_one_view_secret_give_one_secret() {
     let app = TestApp::spawn_with(common::ServeArgsExt::no_limit(args())).await;
     let pushed = app.push(json!({ "secret": "only-once" })).await;
     let attempts = (0..64).map(|_| app.reveal_with_key(&pushed));
-    let statuses: Vec<StatusCode> = join_all(attempts).await.iter().map(reqwest::Response::status).collect();
+    let statuses: Vec<StatusCode> = join_all(attempts)
+        .await
+        .iter()
+        .map(reqwest::Response::status)
+        .collect();
     assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 1);
-    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::NOT_FOUND).count(), 63);
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::NOT_FOUND)
+            .count(),
+        63
+    );
 }
 
 #[tokio::test]
 async fn passphrase_is_required_counted_and_destroys_after_five_misses() {
     let app = TestApp::spawn().await;
-    let pushed = app.push(json!({ "secret": "x", "passphrase": "correct horse" })).await;
-    let meta: Value = app.metadata(&pushed.id, &pushed.key).await.json().await.unwrap();
+    let pushed = app
+        .push(json!({ "secret": "x", "passphrase": "correct horse" }))
+        .await;
+    let meta: Value = app
+        .metadata(&pushed.id, &pushed.key)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(meta["passphrase_required"], true);
 
     let (status, body) = error_of(app.reveal_with_key(&pushed).await).await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("passphrase_required")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("passphrase_required"))
+    );
 
     for left in [4, 3, 2, 1] {
-        let attempt = app.reveal(&pushed.id, json!({ "key": pushed.key, "passphrase": "wrong" })).await;
+        let attempt = app
+            .reveal(
+                &pushed.id,
+                json!({ "key": pushed.key, "passphrase": "wrong" }),
+            )
+            .await;
         let (status, body) = error_of(attempt).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(body["attempts_remaining"], left);
     }
-    let last = app.reveal(&pushed.id, json!({ "key": pushed.key, "passphrase": "wrong" })).await;
+    let last = app
+        .reveal(
+            &pushed.id,
+            json!({ "key": pushed.key, "passphrase": "wrong" }),
+        )
+        .await;
     assert_eq!(last.status(), StatusCode::GONE);
 
     let right = app
-        .reveal(&pushed.id, json!({ "key": pushed.key, "passphrase": "correct horse" }))
+        .reveal(
+            &pushed.id,
+            json!({ "key": pushed.key, "passphrase": "correct horse" }),
+        )
         .await;
     let (status, body) = error_of(right).await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::NOT_FOUND, Some("destroyed")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("destroyed"))
+    );
 }
 
 #[tokio::test]
 async fn the_right_passphrase_reveals_without_using_up_attempts() {
     let app = TestApp::spawn().await;
-    let pushed = app.push(json!({ "secret": "x", "passphrase": "pw", "views": 2 })).await;
-    let wrong = app.reveal(&pushed.id, json!({ "key": pushed.key, "passphrase": "nope" })).await;
+    let pushed = app
+        .push(json!({ "secret": "x", "passphrase": "pw", "views": 2 }))
+        .await;
+    let wrong = app
+        .reveal(
+            &pushed.id,
+            json!({ "key": pushed.key, "passphrase": "nope" }),
+        )
+        .await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
-    let right = app.reveal(&pushed.id, json!({ "key": pushed.key, "passphrase": "pw" })).await;
+    let right = app
+        .reveal(&pushed.id, json!({ "key": pushed.key, "passphrase": "pw" }))
+        .await;
     let body: Value = right.json().await.unwrap();
     assert_eq!(body["secret"], "x");
-    assert_eq!(body["views_remaining"], 1, "the wrong passphrase consumed no view");
+    assert_eq!(
+        body["views_remaining"], 1,
+        "the wrong passphrase consumed no view"
+    );
 }
 
 #[tokio::test]
@@ -154,7 +222,10 @@ async fn plain_text_body_works_like_curl_data_binary() {
     let pushed = common::pushed(response.json().await.unwrap());
     assert_eq!(pushed.body["views"], 2);
     let body: Value = app.reveal_with_key(&pushed).await.json().await.unwrap();
-    assert_eq!(body["secret"], "abc8Q~tail+with=chars&more", "byte for byte, minus the final newline");
+    assert_eq!(
+        body["secret"], "abc8Q~tail+with=chars&more",
+        "byte for byte, minus the final newline"
+    );
 }
 
 #[tokio::test]
@@ -163,7 +234,13 @@ async fn out_of_range_ttl_and_views_are_422_naming_field_and_range() {
     let (status, body) = error_of(app.create(json!({ "secret": "x", "ttl": "30d" })).await).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["field"], "ttl");
-    assert!(body["message"].as_str().unwrap().contains("between 1m and 7d"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("between 1m and 7d"),
+        "{body}"
+    );
 
     let (status, body) = error_of(app.create(json!({ "secret": "x", "views": 11 })).await).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -242,13 +319,26 @@ async fn oversized_secret_and_body_are_413() {
 #[tokio::test]
 async fn unknown_routes_are_json_under_api_and_a_page_elsewhere() {
     let app = TestApp::spawn().await;
-    let api = app.http.get(app.url("/api/v1/nothing")).send().await.unwrap();
+    let api = app
+        .http
+        .get(app.url("/api/v1/nothing"))
+        .send()
+        .await
+        .unwrap();
     let (status, body) = error_of(api).await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::NOT_FOUND, Some("no_route")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("no_route"))
+    );
 
     let page = app.http.get(app.url("/nothing")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::NOT_FOUND);
-    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
 }
 
 #[tokio::test]
@@ -257,7 +347,12 @@ async fn sender_sees_each_view_and_can_revoke() {
     let pushed = app.push(json!({ "secret": "x", "views": 2 })).await;
     assert_eq!(app.reveal_with_key(&pushed).await.status(), StatusCode::OK);
 
-    let status: Value = app.status(&pushed.id, &pushed.manage_token).await.json().await.unwrap();
+    let status: Value = app
+        .status(&pushed.id, &pushed.manage_token)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(status["state"], "live");
     assert_eq!(status["views_remaining"], 1);
     let view = &status["views"][0];
@@ -272,10 +367,18 @@ async fn sender_sees_each_view_and_can_revoke() {
         .await
         .unwrap();
     assert_eq!(revoke.status(), StatusCode::NO_CONTENT);
-    let status: Value = app.status(&pushed.id, &pushed.manage_token).await.json().await.unwrap();
+    let status: Value = app
+        .status(&pushed.id, &pushed.manage_token)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(status["state"], "revoked");
     let (code, body) = error_of(app.reveal_with_key(&pushed).await).await;
-    assert_eq!((code, body["error"].as_str()), (StatusCode::NOT_FOUND, Some("revoked")));
+    assert_eq!(
+        (code, body["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("revoked"))
+    );
 }
 
 #[tokio::test]
@@ -288,14 +391,19 @@ async fn the_link_holder_can_delete_and_a_wrong_token_cannot() {
             .header(header.0, header.1)
             .send()
     };
-    let wrong = delete(("authorization", format!("Bearer {}", "A".repeat(43)))).await.unwrap();
+    let wrong = delete(("authorization", format!("Bearer {}", "A".repeat(43))))
+        .await
+        .unwrap();
     assert_eq!(wrong.status(), StatusCode::NOT_FOUND);
     let status = app.status(&pushed.id, &"A".repeat(43)).await;
     assert_eq!(status.status(), StatusCode::NOT_FOUND);
 
     let by_holder = delete(("x-handoff-key", pushed.key.clone())).await.unwrap();
     assert_eq!(by_holder.status(), StatusCode::NO_CONTENT);
-    assert_eq!(app.reveal_with_key(&pushed).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.reveal_with_key(&pushed).await.status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -305,12 +413,18 @@ async fn failed_attempts_are_rate_limited_per_ip_with_retry_after() {
     let app = TestApp::spawn_with(limited).await;
     let pushed = app.push(json!({ "secret": "x" })).await;
     for _ in 0..3 {
-        let miss = app.reveal(&pushed.id, json!({ "key": "A".repeat(43) })).await;
+        let miss = app
+            .reveal(&pushed.id, json!({ "key": "A".repeat(43) }))
+            .await;
         assert_eq!(miss.status(), StatusCode::NOT_FOUND);
     }
     let refused = app.reveal_with_key(&pushed).await;
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry_after: u64 = refused.headers()[RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    let retry_after: u64 = refused.headers()[RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&retry_after));
     let (_, body) = error_of(refused).await;
     assert_eq!(body["error"], "rate_limited");
@@ -323,7 +437,10 @@ async fn successful_reveals_never_use_up_the_limit() {
     let app = TestApp::spawn_with(limited).await;
     for _ in 0..10 {
         let pushed = app.push(json!({ "secret": "x" })).await;
-        assert_eq!(app.metadata(&pushed.id, &pushed.key).await.status(), StatusCode::OK);
+        assert_eq!(
+            app.metadata(&pushed.id, &pushed.key).await.status(),
+            StatusCode::OK
+        );
         assert_eq!(app.reveal_with_key(&pushed).await.status(), StatusCode::OK);
     }
 }
@@ -331,7 +448,12 @@ async fn successful_reveals_never_use_up_the_limit() {
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
     let app = TestApp::spawn().await;
-    for path in ["/", "/api/v1/nothing", "/s/AAAAAAAAAAAAAAAAAAAAAA", "/healthz"] {
+    for path in [
+        "/",
+        "/api/v1/nothing",
+        "/s/AAAAAAAAAAAAAAAAAAAAAA",
+        "/healthz",
+    ] {
         let response = app.http.get(app.url(path)).send().await.unwrap();
         let headers = response.headers();
         let csp = headers[CONTENT_SECURITY_POLICY].to_str().unwrap();
@@ -340,7 +462,10 @@ async fn every_response_carries_the_security_headers() {
         assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
         assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(headers[CACHE_CONTROL], "no-store", "{path}");
-        assert!(headers.get("strict-transport-security").is_none(), "http: no HSTS");
+        assert!(
+            headers.get("strict-transport-security").is_none(),
+            "http: no HSTS"
+        );
     }
     let pushed = app.push(json!({ "secret": "x" })).await;
     let reveal = app.reveal_with_key(&pushed).await;
@@ -353,14 +478,40 @@ async fn hsts_is_sent_when_the_public_url_is_https() {
     https.public_url = Some("https://handoff.example.com".into());
     let app = TestApp::spawn_with(https).await;
     let response = app.http.get(app.url("/healthz")).send().await.unwrap();
-    assert!(response.headers()["strict-transport-security"].to_str().unwrap().contains("max-age="));
+    assert!(
+        response.headers()["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .contains("max-age=")
+    );
     let pushed = app.push(json!({ "secret": "x" })).await;
-    assert!(pushed.body["url"].as_str().unwrap().starts_with("https://handoff.example.com/s/"));
+    assert!(
+        pushed.body["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://handoff.example.com/s/")
+    );
 }
 
 #[tokio::test]
 async fn health_and_readiness_answer() {
     let app = TestApp::spawn().await;
-    assert_eq!(app.http.get(app.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
-    assert_eq!(app.http.get(app.url("/readyz")).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        app.http
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.http
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
 }

@@ -93,10 +93,16 @@ async fn full_flow(base: &str) -> Vec<String> {
 }
 
 fn assert_clean(logs: &str, needles: &[String]) {
-    assert!(logs.contains("DEBUG"), "the most verbose filter was in force");
+    assert!(
+        logs.contains("DEBUG"),
+        "the most verbose filter was in force"
+    );
     assert!(logs.contains("secret revealed"), "the flow was logged");
     for needle in needles {
-        assert!(!logs.contains(needle.as_str()), "the log contains {needle:?}");
+        assert!(
+            !logs.contains(needle.as_str()),
+            "the log contains {needle:?}"
+        );
     }
 }
 

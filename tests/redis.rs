@@ -29,12 +29,20 @@ async fn create(base: &str, body: Value) -> common::Pushed {
     pushed(response.json().await.unwrap())
 }
 
-async fn reveal_statuses(bases: &[&str], secret: &common::Pushed, attempts: usize) -> (usize, usize) {
+async fn reveal_statuses(
+    bases: &[&str],
+    secret: &common::Pushed,
+    attempts: usize,
+) -> (usize, usize) {
     let http = client();
     let requests = (0..attempts).map(|i| {
-        http.post(format!("{}/api/v1/secrets/{}/reveal", bases[i % bases.len()], secret.id))
-            .json(&json!({ "key": secret.key }))
-            .send()
+        http.post(format!(
+            "{}/api/v1/secrets/{}/reveal",
+            bases[i % bases.len()],
+            secret.id
+        ))
+        .json(&json!({ "key": secret.key }))
+        .send()
     });
     let statuses: Vec<StatusCode> = join_all(requests)
         .await
@@ -43,7 +51,10 @@ async fn reveal_statuses(bases: &[&str], secret: &common::Pushed, attempts: usiz
         .collect();
     (
         statuses.iter().filter(|s| **s == StatusCode::OK).count(),
-        statuses.iter().filter(|s| **s == StatusCode::NOT_FOUND).count(),
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::NOT_FOUND)
+            .count(),
     )
 }
 
@@ -54,10 +65,16 @@ async fn two_servers_sharing_redis_reveal_a_one_view_secret_exactly_once() {
     let (a, b) = (server(&redis, &key), server(&redis, &key));
 
     let once = create(&a.base, json!({ "secret": "once" })).await;
-    assert_eq!(reveal_statuses(&[&a.base, &b.base], &once, 64).await, (1, 63));
+    assert_eq!(
+        reveal_statuses(&[&a.base, &b.base], &once, 64).await,
+        (1, 63)
+    );
 
     let thrice = create(&b.base, json!({ "secret": "thrice", "views": 3 })).await;
-    assert_eq!(reveal_statuses(&[&a.base, &b.base], &thrice, 64).await, (3, 61));
+    assert_eq!(
+        reveal_statuses(&[&a.base, &b.base], &thrice, 64).await,
+        (3, 61)
+    );
 }
 
 #[tokio::test]
@@ -77,15 +94,33 @@ async fn redis_holds_no_secret_note_or_passphrase_in_clear() {
         .get_multiplexed_async_connection()
         .await
         .unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut connection).await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
     assert!(!keys.is_empty());
     let mut everything = Vec::new();
     for name in &keys {
         everything.extend_from_slice(name.as_bytes());
-        let kind: String = redis::cmd("TYPE").arg(name).query_async(&mut connection).await.unwrap();
+        let kind: String = redis::cmd("TYPE")
+            .arg(name)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
         let values: Vec<Vec<u8>> = match kind.as_str() {
-            "hash" => redis::cmd("HGETALL").arg(name).query_async(&mut connection).await.unwrap(),
-            "list" => redis::cmd("LRANGE").arg(name).arg(0).arg(-1).query_async(&mut connection).await.unwrap(),
+            "hash" => redis::cmd("HGETALL")
+                .arg(name)
+                .query_async(&mut connection)
+                .await
+                .unwrap(),
+            "list" => redis::cmd("LRANGE")
+                .arg(name)
+                .arg(0)
+                .arg(-1)
+                .query_async(&mut connection)
+                .await
+                .unwrap(),
             other => panic!("unexpected key type {other}"),
         };
         for value in values {
@@ -93,7 +128,15 @@ async fn redis_holds_no_secret_note_or_passphrase_in_clear() {
         }
     }
     let dump = String::from_utf8_lossy(&everything);
-    for needle in [secret, "SuperSecret", "horse-battery", "prod tenant note", &created.key, &created.manage_token, &key] {
+    for needle in [
+        secret,
+        "SuperSecret",
+        "horse-battery",
+        "prod tenant note",
+        &created.key,
+        &created.manage_token,
+        &key,
+    ] {
         assert!(!dump.contains(needle), "found {needle:?} in Redis");
     }
 }
@@ -117,7 +160,11 @@ async fn store_outage_answers_503_with_retry_after_and_recovers() {
     assert!(down.headers().contains_key("retry-after"));
     let body: Value = down.json().await.unwrap();
     assert_eq!(body["error"], "unavailable");
-    let ready = http.get(format!("{}/readyz", app.base)).send().await.unwrap();
+    let ready = http
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
 
     // The data was in memory only, so the restarted Redis is empty; what
@@ -125,7 +172,11 @@ async fn store_outage_answers_503_with_retry_after_and_recovers() {
     let _redis = RedisServer::start_on(redis.port);
     let mut recovered = false;
     for _ in 0..50 {
-        let ready = http.get(format!("{}/readyz", app.base)).send().await.unwrap();
+        let ready = http
+            .get(format!("{}/readyz", app.base))
+            .send()
+            .await
+            .unwrap();
         if ready.status() == StatusCode::OK {
             recovered = true;
             break;

@@ -12,8 +12,8 @@ use handoff::crypto::ServerKey;
 use handoff::domain::{LinkKey, Note, Passphrase, SecretId, SecretText, Ttl, Views, now};
 use handoff::service::{Client, Created, Deleter, NewSecret, Service, ServiceError};
 use handoff::store::{
-    ConsumeOutcome, EmbeddedStore, MemoryStore, Record, RedisStore, SecretMeta, SecretState, SharedStore, Store,
-    ViewEvent,
+    ConsumeOutcome, EmbeddedStore, MemoryStore, Record, RedisStore, SecretMeta, SecretState,
+    SharedStore, Store, ViewEvent,
 };
 use zeroize::Zeroizing;
 
@@ -58,12 +58,17 @@ fn new_secret(text: &str, views: u32, passphrase: Option<&str>) -> NewSecret {
         secret: SecretText::parse(Zeroizing::new(text.into()), 1024).unwrap(),
         ttl: Ttl::setting("1h").unwrap(),
         views: Views::setting(&views.to_string()).unwrap(),
-        passphrase: Passphrase::parse_optional(passphrase.map(|p| Zeroizing::new(p.into()))).unwrap(),
+        passphrase: Passphrase::parse_optional(passphrase.map(|p| Zeroizing::new(p.into())))
+            .unwrap(),
         note: Note::parse_optional(Some("note")).unwrap(),
     }
 }
 
-async fn concurrent_reveals(service: &Arc<Service>, created: &Created, attempts: usize) -> (usize, usize) {
+async fn concurrent_reveals(
+    service: &Arc<Service>,
+    created: &Created,
+    attempts: usize,
+) -> (usize, usize) {
     let tasks = (0..attempts).map(|_| {
         let (service, id, key) = (Arc::clone(service), created.id, created.key.clone());
         tokio::spawn(async move { service.reveal(&id, &key, None, &client()).await })
@@ -72,7 +77,12 @@ async fn concurrent_reveals(service: &Arc<Service>, created: &Created, attempts:
     let revealed = results.iter().filter(|r| matches!(r, Ok(Ok(_)))).count();
     let refused = results
         .iter()
-        .filter(|r| matches!(r, Ok(Err(ServiceError::Ended { .. } | ServiceError::NotFound))))
+        .filter(|r| {
+            matches!(
+                r,
+                Ok(Err(ServiceError::Ended { .. } | ServiceError::NotFound))
+            )
+        })
         .count();
     (revealed, refused)
 }
@@ -87,7 +97,10 @@ async fn three_view_secret_is_revealed_three_times_under_64_concurrent_reveals(f
     let service = Arc::new(Service::new(fixture.store, ServerKey::generate()));
     let created = service.create(new_secret("thrice", 3, None)).await.unwrap();
     assert_eq!(concurrent_reveals(&service, &created, 64).await, (3, 61));
-    let status = service.status(&created.id, &created.manage_token).await.unwrap();
+    let status = service
+        .status(&created.id, &created.manage_token)
+        .await
+        .unwrap();
     assert_eq!(status.state, SecretState::Revealed);
     assert_eq!(status.views.len(), 3);
 }
@@ -100,16 +113,24 @@ async fn reveal_returns_the_secret_and_metadata_consumes_nothing(fixture: Fixtur
         assert_eq!(meta.views_remaining, 1);
         assert_eq!(meta.note.unwrap().as_str(), "note");
     }
-    let wrong = service.reveal(&created.id, &LinkKey::generate(), None, &client()).await;
+    let wrong = service
+        .reveal(&created.id, &LinkKey::generate(), None, &client())
+        .await;
     assert!(matches!(wrong, Err(ServiceError::NotFound)));
-    let revealed = service.reveal(&created.id, &created.key, None, &client()).await.unwrap();
+    let revealed = service
+        .reveal(&created.id, &created.key, None, &client())
+        .await
+        .unwrap();
     assert_eq!(revealed.secret.expose(), "value");
     assert_eq!(revealed.views_remaining, 0);
 }
 
 async fn wrong_passphrases_are_counted_atomically_and_destroy_at_five(fixture: Fixture) {
     let service = Arc::new(Service::new(fixture.store, ServerKey::generate()));
-    let created = service.create(new_secret("pp", 1, Some("right"))).await.unwrap();
+    let created = service
+        .create(new_secret("pp", 1, Some("right")))
+        .await
+        .unwrap();
     let tasks = (0..8).map(|_| {
         let (service, id, key) = (Arc::clone(&service), created.id, created.key.clone());
         tokio::spawn(async move {
@@ -124,7 +145,9 @@ async fn wrong_passphrases_are_counted_atomically_and_destroy_at_five(fixture: F
         .count();
     assert_eq!(destroyed, 1, "exactly one attempt is the fifth");
     let right = Passphrase::parse_optional(Some(Zeroizing::new("right".into()))).unwrap();
-    let after = service.reveal(&created.id, &created.key, right, &client()).await;
+    let after = service
+        .reveal(&created.id, &created.key, right, &client())
+        .await;
     assert!(matches!(
         after,
         Err(ServiceError::Ended {
@@ -141,7 +164,9 @@ async fn revoked_secret_cannot_be_revealed(fixture: Fixture) {
         .delete(&created.id, &Deleter::Sender(created.manage_token.clone()))
         .await
         .unwrap();
-    let after = service.reveal(&created.id, &created.key, None, &client()).await;
+    let after = service
+        .reveal(&created.id, &created.key, None, &client())
+        .await;
     assert!(matches!(
         after,
         Err(ServiceError::Ended {
@@ -150,7 +175,10 @@ async fn revoked_secret_cannot_be_revealed(fixture: Fixture) {
         })
     ));
     let record = service.store().load(&created.id).await.unwrap().unwrap();
-    assert!(record.sealed_secret.is_none(), "the ciphertext itself is gone");
+    assert!(
+        record.sealed_secret.is_none(),
+        "the ciphertext itself is gone"
+    );
 }
 
 async fn expired_records_are_gone_and_physically_deleted(fixture: Fixture) {
@@ -165,19 +193,32 @@ async fn expired_records_are_gone_and_physically_deleted(fixture: Fixture) {
         passphrase_salt: None,
         sealed_note: None,
     };
-    store.insert(&id, &Record::new(meta, vec![1, 2, 3])).await.unwrap();
+    store
+        .insert(&id, &Record::new(meta, vec![1, 2, 3]))
+        .await
+        .unwrap();
     assert!(store.load(&id).await.unwrap().is_some());
     tokio::time::sleep(Duration::from_millis(2100)).await;
 
-    assert!(store.load(&id).await.unwrap().is_none(), "expired is never served");
+    assert!(
+        store.load(&id).await.unwrap().is_none(),
+        "expired is never served"
+    );
     let view = ViewEvent {
         at: now(),
         ip: "192.0.2.1".into(),
         user_agent: String::new(),
     };
-    assert_eq!(store.consume_view(&id, &view).await.unwrap(), ConsumeOutcome::NotLive);
+    assert_eq!(
+        store.consume_view(&id, &view).await.unwrap(),
+        ConsumeOutcome::NotLive
+    );
     store.purge_expired(now()).await.unwrap();
-    assert_eq!(store.purge_expired(now()).await.unwrap(), 0, "nothing left to delete");
+    assert_eq!(
+        store.purge_expired(now()).await.unwrap(),
+        0,
+        "nothing left to delete"
+    );
 }
 
 macro_rules! conformance {
@@ -233,7 +274,10 @@ async fn embedded_store_keeps_unrevealed_secrets_across_a_restart() {
     };
     let reopened: SharedStore = Arc::new(EmbeddedStore::open(folder.path()).unwrap());
     let service = Service::new(reopened, server_key);
-    let revealed = service.reveal(&created.id, &created.key, None, &client()).await.unwrap();
+    let revealed = service
+        .reveal(&created.id, &created.key, None, &client())
+        .await
+        .unwrap();
     assert_eq!(revealed.secret.expose(), "survives");
 }
 
@@ -251,7 +295,10 @@ async fn embedded_store_deletes_expired_records_from_the_file() {
         passphrase_salt: None,
         sealed_note: None,
     };
-    store.insert(&id, &Record::new(meta, vec![9; 8])).await.unwrap();
+    store
+        .insert(&id, &Record::new(meta, vec![9; 8]))
+        .await
+        .unwrap();
     assert_eq!(store.purge_expired(now()).await.unwrap(), 1);
 }
 
@@ -261,15 +308,28 @@ async fn redis_expires_both_keys_of_a_secret_by_itself() {
     let store = RedisStore::connect(&server.url()).await.unwrap();
     let service = Service::new(Arc::new(store), ServerKey::generate());
     let created = service.create(new_secret("x", 2, None)).await.unwrap();
-    service.reveal(&created.id, &created.key, None, &client()).await.unwrap();
+    service
+        .reveal(&created.id, &created.key, None, &client())
+        .await
+        .unwrap();
 
     let mut redis = ::redis::Client::open(server.url())
         .unwrap()
         .get_multiplexed_async_connection()
         .await
         .unwrap();
-    for key in [format!("handoff:{{{}}}", created.id), format!("handoff:{{{}}}:views", created.id)] {
-        let ttl: i64 = ::redis::cmd("TTL").arg(&key).query_async(&mut redis).await.unwrap();
-        assert!((3500..=3600).contains(&ttl), "{key} expires with the secret (ttl {ttl})");
+    for key in [
+        format!("handoff:{{{}}}", created.id),
+        format!("handoff:{{{}}}:views", created.id),
+    ] {
+        let ttl: i64 = ::redis::cmd("TTL")
+            .arg(&key)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert!(
+            (3500..=3600).contains(&ttl),
+            "{key} expires with the secret (ttl {ttl})"
+        );
     }
 }

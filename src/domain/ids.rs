@@ -20,7 +20,12 @@ fn random_bytes<const N: usize>() -> [u8; N] {
 
 fn decode_exact<const N: usize>(field: &'static str, text: &str) -> Result<[u8; N], InvalidInput> {
     let expected_len = (N * 4).div_ceil(3);
-    let bad = || InvalidInput::new(field, format!("must be {expected_len} base64url characters"));
+    let bad = || {
+        InvalidInput::new(
+            field,
+            format!("must be {expected_len} base64url characters"),
+        )
+    };
     if text.len() != expected_len {
         return Err(bad());
     }
@@ -160,6 +165,9 @@ mod tests {
 
     #[test]
     fn two_generated_keys_differ() {
-        assert_ne!(LinkKey::generate().as_bytes(), LinkKey::generate().as_bytes());
+        assert_ne!(
+            LinkKey::generate().as_bytes(),
+            LinkKey::generate().as_bytes()
+        );
     }
 }

@@ -97,10 +97,7 @@ impl Views {
     pub const ONE: Views = Views(1);
 
     pub fn parse(text: &str, max: Views) -> Result<Self, InvalidInput> {
-        let number: u64 = text
-            .trim()
-            .parse()
-            .map_err(|_| Self::out_of_range(max))?;
+        let number: u64 = text.trim().parse().map_err(|_| Self::out_of_range(max))?;
         Self::from_count(number, max)
     }
 
@@ -113,7 +110,10 @@ impl Views {
     }
 
     fn out_of_range(max: Views) -> InvalidInput {
-        InvalidInput::new("views", format!("must be a whole number from 1 to {}", max.0))
+        InvalidInput::new(
+            "views",
+            format!("must be a whole number from 1 to {}", max.0),
+        )
     }
 
     /// A bound set by the operator.
@@ -166,6 +166,11 @@ mod tests {
         assert!(Views::parse("0", max).is_err());
         assert!(Views::parse("11", max).is_err());
         assert!(Views::parse("-1", max).is_err());
-        assert!(Views::parse("two", max).unwrap_err().reason.contains("1 to 10"));
+        assert!(
+            Views::parse("two", max)
+                .unwrap_err()
+                .reason
+                .contains("1 to 10")
+        );
     }
 }

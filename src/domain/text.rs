@@ -12,9 +12,9 @@ impl SecretText {
     /// Raw request bodies (`curl --data-binary @-`) usually end with the
     /// newline of the command that printed the secret; that newline is not
     /// part of the secret, so one trailing line break is removed.
-    pub fn from_raw_body(body: Zeroizing<Vec<u8>>, max_bytes: usize) -> Result<Self, InvalidInput> {
-        let mut text = match String::from_utf8(body.to_vec()) {
-            Ok(text) => Zeroizing::new(text),
+    pub fn from_raw_body(body: &[u8], max_bytes: usize) -> Result<Self, InvalidInput> {
+        let mut text = match std::str::from_utf8(body) {
+            Ok(text) => Zeroizing::new(text.to_owned()),
             Err(_) => return Err(InvalidInput::new("secret", "must be UTF-8 text")),
         };
         if text.ends_with('\n') {
@@ -110,7 +110,10 @@ impl Note {
             ));
         }
         if text.chars().any(|c| c.is_control() && c != '\n') {
-            return Err(InvalidInput::new("note", "must not contain control characters"));
+            return Err(InvalidInput::new(
+                "note",
+                "must not contain control characters",
+            ));
         }
         Ok(Some(Self(text.to_owned())))
     }
@@ -136,8 +139,8 @@ impl fmt::Debug for Note {
 mod tests {
     use super::*;
 
-    fn raw(bytes: &[u8]) -> Zeroizing<Vec<u8>> {
-        Zeroizing::new(bytes.to_vec())
+    fn raw(bytes: &[u8]) -> &[u8] {
+        bytes
     }
 
     #[test]
@@ -160,13 +163,27 @@ mod tests {
 
     #[test]
     fn empty_passphrase_means_none() {
-        assert!(Passphrase::parse_optional(Some(Zeroizing::new(String::new()))).unwrap().is_none());
-        assert!(Passphrase::parse_optional(Some(Zeroizing::new("pw".into()))).unwrap().is_some());
+        assert!(
+            Passphrase::parse_optional(Some(Zeroizing::new(String::new())))
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            Passphrase::parse_optional(Some(Zeroizing::new("pw".into())))
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[test]
     fn note_is_trimmed_and_bounded() {
-        assert_eq!(Note::parse_optional(Some("  hi ")).unwrap().unwrap().as_str(), "hi");
+        assert_eq!(
+            Note::parse_optional(Some("  hi "))
+                .unwrap()
+                .unwrap()
+                .as_str(),
+            "hi"
+        );
         assert!(Note::parse_optional(Some("   ")).unwrap().is_none());
         assert!(Note::parse_optional(Some(&"n".repeat(501))).is_err());
         assert!(Note::parse_optional(Some("a\u{7}b")).is_err());
@@ -176,7 +193,9 @@ mod tests {
     fn secret_types_never_print_their_content() {
         let s = SecretText::parse(Zeroizing::new("hunter2".into()), 100).unwrap();
         assert!(!format!("{s:?}").contains("hunter2"));
-        let p = Passphrase::parse_optional(Some(Zeroizing::new("pw".into()))).unwrap().unwrap();
+        let p = Passphrase::parse_optional(Some(Zeroizing::new("pw".into())))
+            .unwrap()
+            .unwrap();
         assert!(!format!("{p:?}").contains("pw"));
     }
 }

@@ -9,12 +9,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase as _, ReadableTable as _, TableDefinition};
 
-use super::{ConsumeOutcome, PassphraseOutcome, Record, RevokeOutcome, Store, StoreError, ViewEvent};
+use super::{
+    ConsumeOutcome, PassphraseOutcome, Record, RevokeOutcome, Store, StoreError, ViewEvent,
+};
 use crate::domain::{SecretId, UnixTime, now};
 
 /// id → record as JSON.
 const SECRETS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("secrets");
-/// (expires_at, id) → (), so the sweeper reads only what has expired.
+/// `(expires_at, id)` → `()`, so the sweeper reads only what has expired.
 const EXPIRY: TableDefinition<(i64, [u8; 16]), ()> = TableDefinition::new("expiry");
 
 pub struct EmbeddedStore {
@@ -38,7 +40,8 @@ impl EmbeddedStore {
     /// Opens (or creates) `folder/secrets.redb`.
     pub fn open(folder: &Path) -> Result<Self, StoreError> {
         let path = folder.join("secrets.redb");
-        let db = Database::create(&path).map_err(|e| unavailable(format!("{}: {e}", path.display())))?;
+        let db =
+            Database::create(&path).map_err(|e| unavailable(format!("{}: {e}", path.display())))?;
         let txn = db.begin_write().map_err(unavailable)?;
         txn.open_table(SECRETS).map_err(unavailable)?;
         txn.open_table(EXPIRY).map_err(unavailable)?;
@@ -79,7 +82,9 @@ impl EmbeddedStore {
                 .filter(|r| !r.is_expired(now()));
                 let (outcome, changed) = change(record.as_mut());
                 if let (true, Some(record)) = (changed, record) {
-                    table.insert(key, encode(&record).as_slice()).map_err(unavailable)?;
+                    table
+                        .insert(key, encode(&record).as_slice())
+                        .map_err(unavailable)?;
                 }
                 outcome
             };
@@ -124,7 +129,11 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn consume_view(&self, id: &SecretId, view: &ViewEvent) -> Result<ConsumeOutcome, StoreError> {
+    async fn consume_view(
+        &self,
+        id: &SecretId,
+        view: &ViewEvent,
+    ) -> Result<ConsumeOutcome, StoreError> {
         let view = view.clone();
         self.update(id, move |record| match record {
             Some(record) => {
@@ -136,7 +145,11 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn fail_passphrase(&self, id: &SecretId, at: UnixTime) -> Result<PassphraseOutcome, StoreError> {
+    async fn fail_passphrase(
+        &self,
+        id: &SecretId,
+        at: UnixTime,
+    ) -> Result<PassphraseOutcome, StoreError> {
         self.update(id, move |record| match record {
             Some(record) => {
                 let outcome = record.fail_passphrase(at);

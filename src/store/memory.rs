@@ -6,7 +6,9 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{ConsumeOutcome, PassphraseOutcome, Record, RevokeOutcome, Store, StoreError, ViewEvent};
+use super::{
+    ConsumeOutcome, PassphraseOutcome, Record, RevokeOutcome, Store, StoreError, ViewEvent,
+};
 use crate::domain::{SecretId, UnixTime, now};
 
 #[derive(Default)]
@@ -22,7 +24,10 @@ impl MemoryStore {
 
     /// Runs `change` on the live (unexpired) record under the lock.
     fn with_record<T>(&self, id: &SecretId, change: impl FnOnce(Option<&mut Record>) -> T) -> T {
-        let mut records = self.records.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut records = self
+            .records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let record = records.get_mut(id).filter(|r| !r.is_expired(now()));
         change(record)
     }
@@ -31,21 +36,36 @@ impl MemoryStore {
 #[async_trait]
 impl Store for MemoryStore {
     async fn insert(&self, id: &SecretId, record: &Record) -> Result<(), StoreError> {
-        let mut records = self.records.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut records = self
+            .records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         records.insert(*id, record.clone());
         Ok(())
     }
 
     async fn load(&self, id: &SecretId) -> Result<Option<Record>, StoreError> {
-        Ok(self.with_record(id, |r| r.cloned()))
+        Ok(self.with_record(id, |r: Option<&mut Record>| r.map(|r| r.clone())))
     }
 
-    async fn consume_view(&self, id: &SecretId, view: &ViewEvent) -> Result<ConsumeOutcome, StoreError> {
-        Ok(self.with_record(id, |r| r.map_or(ConsumeOutcome::NotLive, |r| r.consume_view(view))))
+    async fn consume_view(
+        &self,
+        id: &SecretId,
+        view: &ViewEvent,
+    ) -> Result<ConsumeOutcome, StoreError> {
+        Ok(self.with_record(id, |r| {
+            r.map_or(ConsumeOutcome::NotLive, |r| r.consume_view(view))
+        }))
     }
 
-    async fn fail_passphrase(&self, id: &SecretId, at: UnixTime) -> Result<PassphraseOutcome, StoreError> {
-        Ok(self.with_record(id, |r| r.map_or(PassphraseOutcome::NotLive, |r| r.fail_passphrase(at))))
+    async fn fail_passphrase(
+        &self,
+        id: &SecretId,
+        at: UnixTime,
+    ) -> Result<PassphraseOutcome, StoreError> {
+        Ok(self.with_record(id, |r| {
+            r.map_or(PassphraseOutcome::NotLive, |r| r.fail_passphrase(at))
+        }))
     }
 
     async fn revoke(&self, id: &SecretId, at: UnixTime) -> Result<RevokeOutcome, StoreError> {
@@ -53,7 +73,10 @@ impl Store for MemoryStore {
     }
 
     async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
-        let mut records = self.records.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut records = self
+            .records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let before = records.len();
         records.retain(|_, r| !r.is_expired(now));
         Ok((before - records.len()) as u64)

@@ -40,10 +40,18 @@ pub trait Store: Send + Sync + 'static {
     async fn load(&self, id: &SecretId) -> Result<Option<Record>, StoreError>;
     /// Atomically takes one view of a live secret; the last view removes the
     /// sealed payload and leaves a tombstone until the original expiry.
-    async fn consume_view(&self, id: &SecretId, view: &ViewEvent) -> Result<ConsumeOutcome, StoreError>;
+    async fn consume_view(
+        &self,
+        id: &SecretId,
+        view: &ViewEvent,
+    ) -> Result<ConsumeOutcome, StoreError>;
     /// Atomically counts a wrong passphrase; the last allowed one destroys
     /// the payload.
-    async fn fail_passphrase(&self, id: &SecretId, at: UnixTime) -> Result<PassphraseOutcome, StoreError>;
+    async fn fail_passphrase(
+        &self,
+        id: &SecretId,
+        at: UnixTime,
+    ) -> Result<PassphraseOutcome, StoreError>;
     /// Atomically destroys the payload of a live secret.
     async fn revoke(&self, id: &SecretId, at: UnixTime) -> Result<RevokeOutcome, StoreError>;
     /// Physically deletes expired records; returns how many. Backends with
@@ -127,7 +135,9 @@ pub struct Record {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConsumeOutcome {
-    Consumed { views_remaining: u32 },
+    Consumed {
+        views_remaining: u32,
+    },
     /// Unknown, expired, or already ended: nothing was consumed.
     NotLive,
 }
@@ -232,16 +242,25 @@ mod base64_bytes {
         use base64::Engine as _;
 
         #[allow(clippy::ref_option)] // serde's `with` hands us `&Option<T>`.
-        pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, serializer: S) -> Result<S::Ok, S::Error> {
+        pub fn serialize<S: Serializer>(
+            bytes: &Option<Vec<u8>>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
             match bytes {
                 Some(bytes) => serializer.serialize_some(&STANDARD_NO_PAD.encode(bytes)),
                 None => serializer.serialize_none(),
             }
         }
 
-        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<u8>>, D::Error> {
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<Vec<u8>>, D::Error> {
             Option::<&str>::deserialize(deserializer)?
-                .map(|text| STANDARD_NO_PAD.decode(text).map_err(serde::de::Error::custom))
+                .map(|text| {
+                    STANDARD_NO_PAD
+                        .decode(text)
+                        .map_err(serde::de::Error::custom)
+                })
                 .transpose()
         }
     }

@@ -142,12 +142,17 @@ impl Store for RedisStore {
             return Ok(None);
         }
         let mut text = |name: &str| -> Result<String, StoreError> {
-            let bytes = fields.remove(name).ok_or_else(|| corrupt(&format!("missing {name}")))?;
+            let bytes = fields
+                .remove(name)
+                .ok_or_else(|| corrupt(&format!("missing {name}")))?;
             String::from_utf8(bytes).map_err(|_| corrupt(name))
         };
-        let meta: SecretMeta = serde_json::from_str(&text("meta")?).map_err(|e| corrupt(&e.to_string()))?;
+        let meta: SecretMeta =
+            serde_json::from_str(&text("meta")?).map_err(|e| corrupt(&e.to_string()))?;
         let state = SecretState::parse(&text("state")?)?;
-        let views_remaining = text("remaining")?.parse().map_err(|_| corrupt("remaining"))?;
+        let views_remaining = text("remaining")?
+            .parse()
+            .map_err(|_| corrupt("remaining"))?;
         let failed_passphrases = text("failed")?.parse().map_err(|_| corrupt("failed"))?;
         let ended_at = match text("ended_at") {
             Ok(at) => Some(at.parse().map_err(|_| corrupt("ended_at"))?),
@@ -168,7 +173,11 @@ impl Store for RedisStore {
         }))
     }
 
-    async fn consume_view(&self, id: &SecretId, view: &ViewEvent) -> Result<ConsumeOutcome, StoreError> {
+    async fn consume_view(
+        &self,
+        id: &SecretId,
+        view: &ViewEvent,
+    ) -> Result<ConsumeOutcome, StoreError> {
         let view_json = serde_json::to_string(view).expect("a view always serialises");
         let mut connection = self.connection.clone();
         let remaining: i64 = self
@@ -186,7 +195,11 @@ impl Store for RedisStore {
         })
     }
 
-    async fn fail_passphrase(&self, id: &SecretId, at: UnixTime) -> Result<PassphraseOutcome, StoreError> {
+    async fn fail_passphrase(
+        &self,
+        id: &SecretId,
+        at: UnixTime,
+    ) -> Result<PassphraseOutcome, StoreError> {
         let mut connection = self.connection.clone();
         let failed: i64 = self
             .fail_passphrase

@@ -16,7 +16,9 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::{AppState, ClientAddr};
-use crate::domain::{InvalidInput, LinkKey, ManageToken, Note, Passphrase, SecretId, SecretText, Ttl, Views};
+use crate::domain::{
+    InvalidInput, LinkKey, ManageToken, Note, Passphrase, SecretId, SecretText, Ttl, Views,
+};
 use crate::error::{AppError, rfc3339};
 use crate::service::{Created, Deleter, NewSecret, ServiceError};
 
@@ -62,7 +64,9 @@ impl AppState {
         match ttl {
             None => Ok(self.settings.default_ttl),
             Some(NumberOrText::Number(secs)) => Ttl::from_secs(secs, max),
-            Some(NumberOrText::Text(text)) if text.trim().is_empty() => Ok(self.settings.default_ttl),
+            Some(NumberOrText::Text(text)) if text.trim().is_empty() => {
+                Ok(self.settings.default_ttl)
+            }
             Some(NumberOrText::Text(text)) => Ttl::parse(&text, max),
         }
     }
@@ -141,22 +145,28 @@ pub async fn create_secret(
     let max_bytes = app.settings.max_secret_bytes;
     let new = match media_type(&headers).as_str() {
         "application/json" => {
-            let request: CreateRequest =
-                serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("Invalid JSON: {e}")))?;
+            let request: CreateRequest = serde_json::from_slice(&body)
+                .map_err(|e| AppError::BadRequest(format!("Invalid JSON: {e}")))?;
             NewSecret {
-                secret: SecretText::parse(Zeroizing::new(request.secret.expose_secret().to_owned()), max_bytes)?,
+                secret: SecretText::parse(
+                    Zeroizing::new(request.secret.expose_secret().to_owned()),
+                    max_bytes,
+                )?,
                 ttl: app.parse_ttl(request.ttl)?,
                 views: app.parse_views(request.views)?,
                 passphrase: Passphrase::parse_optional(
-                    request.passphrase.map(|p| Zeroizing::new(p.expose_secret().to_owned())),
+                    request
+                        .passphrase
+                        .map(|p| Zeroizing::new(p.expose_secret().to_owned())),
                 )?,
                 note: Note::parse_optional(request.note.as_deref())?,
             }
         }
         "text/plain" | "application/x-www-form-urlencoded" | "application/octet-stream" => {
-            let Query(query) = query.map_err(|rejection| AppError::BadRequest(rejection.body_text()))?;
+            let Query(query) =
+                query.map_err(|rejection| AppError::BadRequest(rejection.body_text()))?;
             NewSecret {
-                secret: SecretText::from_raw_body(Zeroizing::new(body.to_vec()), max_bytes)?,
+                secret: SecretText::from_raw_body(&body, max_bytes)?,
                 ttl: app.parse_ttl(query.ttl.map(NumberOrText::Text))?,
                 views: app.parse_views(query.views.map(NumberOrText::Text))?,
                 passphrase: None,
@@ -199,8 +209,11 @@ pub async fn secret_metadata(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let key = header_text(&headers, KEY_HEADER)
-        .ok_or_else(|| AppError::BadRequest("Send the link key (the part after #) in the X-Handoff-Key header.".into()))?;
+    let key = header_text(&headers, KEY_HEADER).ok_or_else(|| {
+        AppError::BadRequest(
+            "Send the link key (the part after #) in the X-Handoff-Key header.".into(),
+        )
+    })?;
     let meta = app
         .guarded(&client, async {
             let id = SecretId::parse(&id).map_err(|_| ServiceError::NotFound)?;
@@ -244,8 +257,11 @@ pub async fn reveal_secret(
     let revealed = app
         .guarded(&client, async {
             let id = SecretId::parse(&id).map_err(|_| ServiceError::NotFound)?;
-            let key = LinkKey::parse(request.key.expose_secret()).map_err(|_| ServiceError::NotFound)?;
-            app.service.reveal(&id, &key, passphrase, &client.to_client()).await
+            let key =
+                LinkKey::parse(request.key.expose_secret()).map_err(|_| ServiceError::NotFound)?;
+            app.service
+                .reveal(&id, &key, passphrase, &client.to_client())
+                .await
         })
         .await?;
     Ok(Json(json!({
@@ -273,8 +289,12 @@ pub async fn delete_secret(
     app.guarded(&client, async {
         let id = SecretId::parse(&id).map_err(|_| ServiceError::NotFound)?;
         let deleter = match (token, key) {
-            (Some(token), _) => Deleter::Sender(ManageToken::parse(token).map_err(|_| ServiceError::NotFound)?),
-            (None, Some(key)) => Deleter::LinkHolder(LinkKey::parse(key).map_err(|_| ServiceError::NotFound)?),
+            (Some(token), _) => {
+                Deleter::Sender(ManageToken::parse(token).map_err(|_| ServiceError::NotFound)?)
+            }
+            (None, Some(key)) => {
+                Deleter::LinkHolder(LinkKey::parse(key).map_err(|_| ServiceError::NotFound)?)
+            }
             (None, None) => return Err(ServiceError::NotFound),
         };
         app.service.delete(&id, &deleter).await
@@ -297,7 +317,10 @@ pub async fn secret_status(
         .guarded(&client, async {
             let id = SecretId::parse(&id).map_err(|_| ServiceError::NotFound)?;
             let token = ManageToken::parse(token).map_err(|_| ServiceError::NotFound)?;
-            app.service.status(&id, &token).await.map(|status| (id, status))
+            app.service
+                .status(&id, &token)
+                .await
+                .map(|status| (id, status))
         })
         .await?;
     let views: Vec<_> = status

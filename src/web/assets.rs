@@ -6,13 +6,31 @@ use std::sync::LazyLock;
 use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
 const ASSETS: &[(&str, &str, &str)] = &[
-    ("app.css", "text/css; charset=utf-8", include_str!("../../static/app.css")),
-    ("copy.js", "text/javascript; charset=utf-8", include_str!("../../static/copy.js")),
-    ("reveal.js", "text/javascript; charset=utf-8", include_str!("../../static/reveal.js")),
-    ("status.js", "text/javascript; charset=utf-8", include_str!("../../static/status.js")),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_str!("../../static/app.css"),
+    ),
+    (
+        "copy.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/copy.js"),
+    ),
+    (
+        "reveal.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/reveal.js"),
+    ),
+    (
+        "status.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/status.js"),
+    ),
 ];
 
 /// `/static/<hash of all assets>`: changes whenever any asset does.
@@ -23,8 +41,7 @@ pub static STATIC_BASE: LazyLock<String> = LazyLock::new(|| {
         hasher.update(body.as_bytes());
     }
     let digest = hasher.finalize();
-    let short: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
-    format!("/static/{short}")
+    format!("/static/{}", URL_SAFE_NO_PAD.encode(&digest[..6]))
 });
 
 /// Serves an asset whatever the version segment, so a page cached with an

@@ -52,7 +52,10 @@ pub fn router(state: AppState) -> Router {
 
     let api = Router::new()
         .route("/secrets", post(api::create_secret))
-        .route("/secrets/{id}", get(api::secret_metadata).delete(api::delete_secret))
+        .route(
+            "/secrets/{id}",
+            get(api::secret_metadata).delete(api::delete_secret),
+        )
         .route("/secrets/{id}/reveal", post(api::reveal_secret))
         .route("/secrets/{id}/status", get(api::secret_status))
         .fallback(api::no_route)
@@ -68,15 +71,17 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-            // The route template only: raw paths and bodies may carry ids
-            // and secrets; the link key never reaches us at all.
-            let route = request
-                .extensions()
-                .get::<MatchedPath>()
-                .map_or("unmatched", MatchedPath::as_str);
-            tracing::info_span!("request", method = %request.method(), route)
-        }))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                // The route template only: raw paths and bodies may carry ids
+                // and secrets; the link key never reaches us at all.
+                let route = request
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map_or("unmatched", MatchedPath::as_str);
+                tracing::info_span!("request", method = %request.method(), route)
+            }),
+        )
         .layer(CatchPanicLayer::custom(api::panic_response))
         .with_state(state);
 
@@ -88,7 +93,10 @@ fn security_headers(router: Router, https: bool) -> Router {
         SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
     };
     let router = router
-        .layer(fixed(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .layer(fixed(
+            header::CONTENT_SECURITY_POLICY,
+            CONTENT_SECURITY_POLICY,
+        ))
         .layer(fixed(header::REFERRER_POLICY, "no-referrer"))
         .layer(fixed(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(fixed(header::X_FRAME_OPTIONS, "DENY"))

@@ -132,7 +132,11 @@ fn ttl_options(default: Ttl, max: Ttl, selected: Option<&str>) -> Vec<(String, S
         .collect()
 }
 
-fn create_form(app: &AppState, error: Option<String>, form: Option<&CreateForm>) -> CreatePage<'static> {
+fn create_form(
+    app: &AppState,
+    error: Option<String>,
+    form: Option<&CreateForm>,
+) -> CreatePage<'static> {
     CreatePage {
         static_base: &STATIC_BASE,
         error,
@@ -142,9 +146,7 @@ fn create_form(app: &AppState, error: Option<String>, form: Option<&CreateForm>)
             form.map(|f| f.ttl.as_str()),
         ),
         max_views: app.settings.max_views.get(),
-        views: form
-            .and_then(|f| f.views.trim().parse().ok())
-            .unwrap_or(1),
+        views: form.and_then(|f| f.views.trim().parse().ok()).unwrap_or(1),
         note: form.map(|f| f.note.clone()).unwrap_or_default(),
     }
 }
@@ -185,7 +187,10 @@ impl CreateForm {
 }
 
 /// `POST /`: the create form, without JavaScript.
-pub async fn create_from_form(State(app): State<AppState>, form: Result<Form<CreateForm>, FormRejection>) -> Response {
+pub async fn create_from_form(
+    State(app): State<AppState>,
+    form: Result<Form<CreateForm>, FormRejection>,
+) -> Response {
     let form = match form {
         Ok(Form(form)) => form,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {

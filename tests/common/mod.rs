@@ -138,7 +138,9 @@ pub fn client() -> reqwest::Client {
 
 pub fn pushed(body: Value) -> Pushed {
     let url = body["url"].as_str().unwrap();
-    let (_, key) = url.split_once('#').expect("the link carries its key after #");
+    let (_, key) = url
+        .split_once('#')
+        .expect("the link carries its key after #");
     let manage = body["manage_url"].as_str().unwrap();
     let (_, manage_token) = manage.split_once('#').unwrap();
     Pushed {
@@ -160,7 +162,10 @@ pub fn free_port() -> u16 {
 fn wait_for_port(port: u16, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "{what} did not start listening on port {port}");
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start listening on port {port}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }

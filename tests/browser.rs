@@ -1,0 +1,253 @@
+//! The web pages in real headless Chromium, driven through chromedriver:
+//! create → open link → nothing revealed yet → Reveal → secret → reopen →
+//! gone, with no Content-Security-Policy violation or script error.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{TestApp, free_port};
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// chromedriver on a free port, killed on drop.
+struct ChromeDriver {
+    port: u16,
+    child: Child,
+}
+
+impl ChromeDriver {
+    fn start() -> Self {
+        let port = free_port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start chromedriver ({e}): install it with `apt-get install chromium chromium-driver`")
+            });
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "chromedriver did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { port, child }
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// chromedriver's browser-console log (`goog:loggingPrefs`), which is where
+/// Chromium reports CSP violations and uncaught script errors.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(json!({ "type": "browser" }).to_string()),
+        )
+    }
+}
+
+async fn browser(driver: &ChromeDriver, profile: &std::path::Path) -> Client {
+    assert!(
+        std::path::Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: install it with `apt-get install chromium chromium-driver`"
+    );
+    let capabilities = json!({
+        "browserName": "chrome",
+        "goog:loggingPrefs": { "browser": "ALL" },
+        "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1200,900",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        },
+    });
+    let Value::Object(capabilities) = capabilities else {
+        unreachable!()
+    };
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a chromedriver session")
+}
+
+async fn visible(browser: &Client, css: &str) -> fantoccini::elements::Element {
+    browser
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(&format!("{css}:not([hidden])")))
+        .await
+        .unwrap_or_else(|e| panic!("{css} never became visible: {e}"))
+}
+
+async fn console_problems(browser: &Client) -> Vec<String> {
+    let entries = browser
+        .issue_cmd(BrowserLog)
+        .await
+        .expect("the browser log");
+    entries
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        // Chromium logs every 4xx fetch as SEVERE; the gone link's 404 is
+        // the expected answer, not a page error.
+        .filter(|entry| {
+            !(entry["source"] == "network"
+                && entry["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("status of 404")))
+        })
+        .filter(|entry| {
+            entry["level"] == "SEVERE"
+                || entry["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("Content Security Policy"))
+        })
+        .map(|entry| entry["message"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_goes_from_the_create_page_to_one_reveal_and_is_then_gone() {
+    let app = TestApp::spawn().await;
+    let driver = ChromeDriver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let browser = browser(&driver, profile.path()).await;
+    let secret = "abc8Q~BrowserSecret_0123456789abcdefghij";
+
+    // Create.
+    browser.goto(&app.url("/")).await.unwrap();
+    browser
+        .find(Locator::Id("secret"))
+        .await
+        .unwrap()
+        .send_keys(secret)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("note"))
+        .await
+        .unwrap()
+        .send_keys("for the browser test")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("create"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let link = visible(&browser, "#link")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .expect("the link");
+    assert!(
+        link.starts_with(&app.url("/s/")) && link.contains('#'),
+        "{link}"
+    );
+    let manage_link = browser
+        .find(Locator::Id("manage-link"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+
+    // Open the link: details, no secret, nothing consumed.
+    browser.goto(&link).await.unwrap();
+    visible(&browser, "#ready").await;
+    let note = browser
+        .find(Locator::Id("note"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(note.contains("for the browser test"), "{note}");
+    assert!(
+        !browser.source().await.unwrap().contains(secret),
+        "the page holds no secret before Reveal"
+    );
+    browser.refresh().await.unwrap();
+    visible(&browser, "#ready").await;
+
+    // Reveal.
+    browser
+        .find(Locator::Id("reveal"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let output = visible(&browser, "#revealed").await;
+    drop(output);
+    let shown = browser
+        .find(Locator::Id("secret-output"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(shown, secret);
+    let address = browser.current_url().await.unwrap();
+    assert!(
+        address.fragment().is_none(),
+        "the key is dropped from the address bar"
+    );
+
+    // Reopen the same link: gone, and it says when.
+    browser.goto(&link).await.unwrap();
+    let gone = visible(&browser, "#gone").await.text().await.unwrap();
+    assert!(gone.contains("already revealed"), "{gone}");
+    assert!(!browser.source().await.unwrap().contains(secret));
+
+    // The sender's page shows the reveal.
+    browser.goto(&manage_link).await.unwrap();
+    let state = visible(&browser, "#status").await.text().await.unwrap();
+    assert!(state.to_lowercase().contains("revealed"), "{state}");
+
+    let problems = console_problems(&browser).await;
+    assert!(
+        problems.is_empty(),
+        "console errors or CSP violations: {problems:#?}"
+    );
+    browser.close().await.unwrap();
+}
