@@ -132,10 +132,17 @@ async fn resolve_target(url: &str) -> Result<Target, String> {
     // Every address must be loopback, not just the first: a name that also
     // resolves elsewhere is not one we should be loading.
     if let Some(outside) = addrs.iter().find(|addr| !addr.ip().is_loopback()) {
+        let what = if outside.ip().to_string() == host {
+            format!("{host} is not a loopback address")
+        } else {
+            format!(
+                "{host} resolves to {}, which is not a loopback address",
+                outside.ip()
+            )
+        };
         return Err(format!(
-            "refusing --url '{url}': {host} is {}, not a loopback address; \
-             loadgen only loads a server on this machine (127.0.0.0/8, ::1 or localhost)",
-            outside.ip()
+            "refusing --url '{url}': {what}; loadgen only loads a server on this machine \
+             (127.0.0.0/8, ::1 or localhost)"
         ));
     }
     let addr = *addrs

@@ -463,6 +463,13 @@ mod tests {
     }
 
     #[test]
+    fn the_example_settings_file_is_valid() {
+        let s = load(ServeArgs::default(), include_str!("../deploy/handoff.example.toml")).unwrap();
+        assert_eq!(s.store, StoreSetting::Embedded("/var/lib/handoff".into()));
+        assert_eq!(s.trusted_proxies.len(), 2);
+    }
+
+    #[test]
     fn public_url_must_be_http_or_https() {
         assert!(PublicUrl::parse("ftp://x").is_err());
         assert_eq!(

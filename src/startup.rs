@@ -130,6 +130,15 @@ async fn open_store(settings: &Settings) -> anyhow::Result<(SharedStore, ServerK
     })
 }
 
+/// The store folder is readable by the server's user only.
+fn create_private_dir(folder: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(folder)
+}
+
 /// The embedded store keeps its server key beside the data, made once with
 /// mode 0600. A copy of the folder is then enough to decrypt nothing
 /// without links, as with the other stores.
