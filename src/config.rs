@@ -464,7 +464,11 @@ mod tests {
 
     #[test]
     fn the_example_settings_file_is_valid() {
-        let s = load(ServeArgs::default(), include_str!("../deploy/handoff.example.toml")).unwrap();
+        let s = load(
+            ServeArgs::default(),
+            include_str!("../deploy/handoff.example.toml"),
+        )
+        .unwrap();
         assert_eq!(s.store, StoreSetting::Embedded("/var/lib/handoff".into()));
         assert_eq!(s.trusted_proxies.len(), 2);
     }
