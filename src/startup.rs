@@ -99,7 +99,7 @@ async fn open_store(settings: &Settings) -> anyhow::Result<(SharedStore, ServerK
             (Arc::new(MemoryStore::new()), key)
         }
         StoreSetting::Embedded(folder) => {
-            std::fs::create_dir_all(folder).with_context(|| {
+            create_private_dir(folder).with_context(|| {
                 format!(
                     "HANDOFF_STORE: cannot create the folder {}",
                     folder.display()

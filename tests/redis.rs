@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{RedisServer, ServerProcess, client, pushed};
+use common::{RedisServer, ServerProcess, TestCertificates, client, pushed};
 use futures::future::join_all;
 use handoff::crypto::ServerKey;
 use reqwest::StatusCode;
@@ -196,4 +196,32 @@ async fn store_outage_answers_503_with_retry_after_and_recovers() {
         .unwrap();
     assert_eq!(revealed["secret"], "after");
     drop(before);
+}
+
+#[tokio::test]
+async fn rediss_urls_use_tls_and_trust_the_system_certificate_store() {
+    let certificates = TestCertificates::new();
+    let redis = RedisServer::start_tls(&certificates);
+    let key = ServerKey::generate().encode();
+    let url = format!("rediss://localhost:{}", redis.port);
+    let ca = certificates.path("ca.pem");
+
+    let untrusted =
+        ServerProcess::try_start(&[("HANDOFF_STORE", &url), ("HANDOFF_SERVER_KEY", &key)]);
+    let message = untrusted
+        .err()
+        .expect("an untrusted certificate stops start-up");
+    assert!(
+        message.contains("HANDOFF_STORE: cannot connect to Redis"),
+        "{message}"
+    );
+
+    // rustls-native-certs reads SSL_CERT_FILE, as OpenSSL does.
+    let app = ServerProcess::start(&[
+        ("HANDOFF_STORE", &url),
+        ("HANDOFF_SERVER_KEY", &key),
+        ("SSL_CERT_FILE", &ca),
+    ]);
+    let created = create(&app.base, json!({ "secret": "over tls" })).await;
+    assert_eq!(reveal_statuses(&[&app.base], &created, 1).await, (1, 0));
 }

@@ -210,6 +210,102 @@ impl Drop for RedisServer {
     }
 }
 
+/// A throwaway certificate authority and a server certificate for
+/// `localhost` / 127.0.0.1, made with the `openssl` command.
+pub struct TestCertificates {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestCertificates {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let run = |args: &[&str]| {
+            let status = Command::new("openssl")
+                .args(args)
+                .current_dir(dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .unwrap_or_else(|e| {
+                    panic!("cannot run openssl ({e}): install it with `apt-get install openssl`")
+                });
+            assert!(status.success(), "openssl {args:?} failed");
+        };
+        std::fs::write(
+            dir.path().join("san.ext"),
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+        )
+        .unwrap();
+        run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=handoff test CA",
+        ]);
+        run(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ]);
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "1",
+            "-extfile",
+            "san.ext",
+        ]);
+        Self { dir }
+    }
+
+    pub fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+}
+
+impl RedisServer {
+    /// Redis listening only with TLS, on a free port.
+    pub fn start_tls(certificates: &TestCertificates) -> Self {
+        let port = free_port();
+        let child = Command::new("redis-server")
+            .args(["--port", "0", "--tls-port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--tls-cert-file", &certificates.path("server.pem")])
+            .args(["--tls-key-file", &certificates.path("server.key")])
+            .args(["--tls-ca-cert-file", &certificates.path("ca.pem")])
+            .args(["--tls-auth-clients", "no", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start redis-server ({e}): install it with `apt-get install redis-server`"));
+        wait_for_port(port, "redis-server (TLS)");
+        Self { port, child }
+    }
+}
+
 /// The `handoff` binary as a separate process, killed on drop.
 pub struct ServerProcess {
     pub base: String,
@@ -220,6 +316,11 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub fn start(env: &[(&str, &str)]) -> Self {
+        Self::try_start(env).unwrap_or_else(|logs| panic!("handoff did not start:\n{logs}"))
+    }
+
+    /// Starts the server, or returns what it printed if it exits instead.
+    pub fn try_start(env: &[(&str, &str)]) -> Result<Self, String> {
         let port = free_port();
         let log_dir = tempfile::tempdir().unwrap();
         let log_file = log_dir.path().join("server.log");
@@ -237,14 +338,21 @@ impl ServerProcess {
         for (name, value) in env {
             command.env(name, value);
         }
-        let child = command.spawn().expect("the handoff binary starts");
-        wait_for_port(port, "handoff");
-        Self {
+        let mut child = command.spawn().expect("the handoff binary runs");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
+                let _ = child.kill();
+                return Err(std::fs::read_to_string(&log_file).unwrap_or_default());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(Self {
             base: format!("http://127.0.0.1:{port}"),
             child,
             log_file,
             _log_dir: log_dir,
-        }
+        })
     }
 
     pub fn logs(&self) -> String {
