@@ -51,7 +51,6 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let store = settings.store.to_string();
     let app = Application::build(settings).await?;
     tracing::info!(address = %app.address(), public_url = app.public_url().as_str(), store, "handoff is listening");
