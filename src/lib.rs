@@ -13,4 +13,5 @@ pub mod service;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod verify;
 pub mod web;

@@ -1,0 +1,1 @@
+//! Live verification of Entra ID client secrets.
