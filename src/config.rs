@@ -2,14 +2,17 @@
 //! Parsed once at start-up into validated types; a bad setting stops
 //! start-up with a message that names it.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+use axum::http::HeaderName;
 use ipnet::IpNet;
 use serde::Deserialize;
 
 use crate::crypto::ServerKey;
+use crate::directory::{Directory, StaffEntry, TenantEntry};
 use crate::domain::{Ttl, Views};
 
 /// `handoff serve` flags; each also reads its `HANDOFF_*` variable.
@@ -56,6 +59,13 @@ pub struct ServeArgs {
     /// Comma-separated IPs or CIDRs whose X-Forwarded-For is believed [default: none].
     #[arg(long, env = "HANDOFF_TRUSTED_PROXIES", value_name = "LIST")]
     pub trusted_proxies: Option<String>,
+    /// Header naming the signed-in user, set by an SSO proxy such as
+    /// oauth2-proxy; believed only from trusted proxies [default: none].
+    #[arg(long, env = "HANDOFF_TRUSTED_USER_HEADER", value_name = "HEADER")]
+    pub trusted_user_header: Option<String>,
+    /// Only signed-in staff may create pushes (`true`/`false`) [default: false].
+    #[arg(long, env = "HANDOFF_REQUIRE_STAFF_TO_PUSH", value_name = "BOOL")]
+    pub require_staff_to_push: Option<String>,
 }
 
 /// The same settings as `handoff.toml` keys (snake case, without `HANDOFF_`).
@@ -73,6 +83,13 @@ struct FileSettings {
     max_secret_bytes: Option<TomlValue>,
     failed_reveals_per_minute: Option<TomlValue>,
     trusted_proxies: Option<TrustedProxiesValue>,
+    trusted_user_header: Option<String>,
+    require_staff_to_push: Option<bool>,
+    vendor_name: Option<String>,
+    #[serde(default)]
+    staff: BTreeMap<String, StaffEntry>,
+    #[serde(default)]
+    tenants: BTreeMap<String, TenantEntry>,
 }
 
 /// Lets the file say `max_views = 10` as well as `max_views = "10"`.
@@ -106,7 +123,7 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(setting: &str, reason: impl Into<String>) -> Self {
+    pub fn new(setting: &str, reason: impl Into<String>) -> Self {
         Self {
             setting: setting.to_owned(),
             reason: reason.into(),
@@ -178,7 +195,7 @@ impl PublicUrl {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Settings {
     pub listen: SocketAddr,
     /// `None`: derived from the bound address once listening.
@@ -191,6 +208,11 @@ pub struct Settings {
     pub max_secret_bytes: usize,
     pub failed_reveals_per_minute: u32,
     pub trusted_proxies: Vec<IpNet>,
+    pub trusted_user_header: Option<HeaderName>,
+    pub require_staff_to_push: bool,
+    /// Staff and tenants; reloaded from `config_path` on SIGHUP.
+    pub directory: Directory,
+    pub config_path: Option<PathBuf>,
 }
 
 impl Settings {
@@ -207,12 +229,18 @@ impl Settings {
 
     /// Reads the settings file (if any) and applies flags/environment on top.
     pub fn load(args: &ServeArgs) -> Result<Self, ConfigError> {
-        let file = match &args.config {
+        let config_path = match &args.config {
+            Some(path) => Some(path.clone()),
+            None if Path::new("handoff.toml").exists() => Some(PathBuf::from("handoff.toml")),
+            None => None,
+        };
+        let file = match &config_path {
             Some(path) => read_file(path)?,
-            None if Path::new("handoff.toml").exists() => read_file(Path::new("handoff.toml"))?,
             None => FileSettings::default(),
         };
-        Self::merge(args.clone(), file)
+        let mut settings = Self::merge(args.clone(), file)?;
+        settings.config_path = config_path;
+        Ok(settings)
     }
 
     #[allow(clippy::too_many_lines)] // one block per setting reads best here
@@ -327,12 +355,42 @@ impl Settings {
             (None, Some(TrustedProxiesValue::List(list))) => list,
             (None, None) => Vec::new(),
         };
-        let trusted_proxies = proxies
+        let trusted_proxies: Vec<IpNet> = proxies
             .iter()
             .map(|p| p.trim())
             .filter(|p| !p.is_empty())
             .map(parse_proxy)
             .collect::<Result<_, _>>()?;
+
+        let trusted_user_header = args
+            .trusted_user_header
+            .or(file.trusted_user_header)
+            .filter(|h| !h.trim().is_empty())
+            .map(|h| {
+                HeaderName::from_bytes(h.trim().as_bytes()).map_err(|_| {
+                    ConfigError::new(
+                        "HANDOFF_TRUSTED_USER_HEADER",
+                        format!("'{h}' is not a header name"),
+                    )
+                })
+            })
+            .transpose()?;
+        if trusted_user_header.is_some() && trusted_proxies.is_empty() {
+            return Err(ConfigError::new(
+                "HANDOFF_TRUSTED_USER_HEADER",
+                "needs HANDOFF_TRUSTED_PROXIES: the header is believed only from those proxies",
+            ));
+        }
+        let require_staff_to_push = match args.require_staff_to_push {
+            Some(text) => parse_bool(&text).ok_or_else(|| {
+                ConfigError::new(
+                    "HANDOFF_REQUIRE_STAFF_TO_PUSH",
+                    format!("'{text}' must be true or false"),
+                )
+            })?,
+            None => file.require_staff_to_push.unwrap_or(false),
+        };
+        let directory = Directory::parse(file.vendor_name.as_deref(), &file.staff, &file.tenants)?;
 
         Ok(Self {
             listen,
@@ -345,7 +403,26 @@ impl Settings {
             max_secret_bytes,
             failed_reveals_per_minute,
             trusted_proxies,
+            trusted_user_header,
+            require_staff_to_push,
+            directory,
+            config_path: None,
         })
+    }
+}
+
+/// Reads the staff and tenants again (for SIGHUP). Settings that need a
+/// restart (listen address, store, keys) are not re-applied.
+pub fn reload_directory(path: &Path) -> Result<Directory, ConfigError> {
+    let file = read_file(path)?;
+    Directory::parse(file.vendor_name.as_deref(), &file.staff, &file.tenants)
+}
+
+fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
     }
 }
 

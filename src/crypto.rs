@@ -88,6 +88,36 @@ impl fmt::Debug for ServerKey {
     }
 }
 
+/// A key for one purpose other than sealing secrets (session cookies,
+/// CSRF tokens), derived from S so that every instance agrees on it.
+#[must_use]
+pub fn purpose_key(server: &ServerKey, purpose: &str) -> Zeroizing<[u8; 32]> {
+    let hkdf = Hkdf::<Sha256>::new(None, server.0.as_ref());
+    let info = [FORMAT, b"/", purpose.as_bytes()].concat();
+    let mut okm = Zeroizing::new([0u8; 32]);
+    hkdf.expand(&info, okm.as_mut())
+        .expect("32 bytes is a valid HKDF-SHA256 output length");
+    okm
+}
+
+/// HMAC-SHA256 of `parts` (length-prefixed, so no two part lists collide).
+#[must_use]
+pub fn mac(key: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+    for part in parts {
+        mac.update(&(part.len() as u64).to_be_bytes());
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// Constant-time equality for tokens and MACs.
+#[must_use]
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.ct_eq(b).into()
+}
+
 /// An AES-256 key derived for one secret; wiped on drop.
 pub struct DataKey(Zeroizing<[u8; 32]>);
 

@@ -33,6 +33,10 @@ pub enum AppError {
     WrongPassphrase { attempts_remaining: u32 },
     #[error("destroyed")]
     DestroyedNow,
+    #[error("staff sign-in required")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
     #[error("rate limited")]
     RateLimited { retry_after: Duration },
     #[error("store unavailable: {0}")]
@@ -72,6 +76,7 @@ const RETRY_AFTER_UNAVAILABLE: Duration = Duration::from_secs(5);
 impl AppError {
     /// Status, machine-readable code, sentence, and any extra JSON fields.
     #[must_use]
+    #[allow(clippy::too_many_lines)] // one arm per error: the table reads best whole
     pub fn parts(&self) -> (StatusCode, &'static str, String, Value) {
         let none = Value::Null;
         match self {
@@ -145,6 +150,14 @@ impl AppError {
                 "Wrong passphrase too many times: the secret was destroyed.".to_owned(),
                 json!({ "attempts_remaining": 0 }),
             ),
+            Self::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Staff only: send a staff token as Authorization: Bearer <token>, or sign in."
+                    .to_owned(),
+                none,
+            ),
+            Self::Forbidden(message) => (StatusCode::FORBIDDEN, "forbidden", message.clone(), none),
             Self::RateLimited { retry_after } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
@@ -194,6 +207,11 @@ impl AppError {
         let retry_after = self.log_and_retry_after();
         let (status, code, message, extra) = self.parts();
         let mut response = render(status, code, message, extra);
+        if status == StatusCode::UNAUTHORIZED && code == "unauthorized" {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         if let Some(retry_after) = retry_after {
             response.headers_mut().insert(
                 header::RETRY_AFTER,

@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod crypto;
+pub mod directory;
 pub mod domain;
 pub mod error;
 pub mod rate_limit;

@@ -20,6 +20,19 @@ enum Command {
     Serve(Box<ServeArgs>),
     /// Print a new random server key for `HANDOFF_SERVER_KEY`.
     ServerKey,
+    /// Staff tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Make a token for a staff member and print the lines for handoff.toml.
+    New {
+        /// The staff member's name, as it appears in the audit trail.
+        #[arg(long)]
+        name: String,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -27,6 +40,23 @@ fn main() -> std::process::ExitCode {
     let args = match cli.command {
         Some(Command::ServerKey) => {
             println!("{}", ServerKey::generate().encode().as_str());
+            return std::process::ExitCode::SUCCESS;
+        }
+        Some(Command::Token(TokenCommand::New { name })) => {
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+            {
+                eprintln!("handoff: --name must be letters, digits, '-' or '_'");
+                return std::process::ExitCode::from(2);
+            }
+            let (token, lines) = handoff::directory::new_staff_token(&name);
+            println!(
+                "Token for {name} (shown once; hand it over privately):\n\n  {}\n",
+                token.as_str()
+            );
+            println!("Add to handoff.toml, then reload with SIGHUP:\n\n{lines}");
             return std::process::ExitCode::SUCCESS;
         }
         Some(Command::Serve(args)) => *args,

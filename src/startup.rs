@@ -12,16 +12,18 @@ use tokio::net::TcpListener;
 
 use crate::config::{PublicUrl, Settings, StoreSetting};
 use crate::crypto::ServerKey;
+use crate::directory::SharedDirectory;
 use crate::domain::now;
 use crate::rate_limit::FailureLimiter;
 use crate::service::Service;
 use crate::store::{EmbeddedStore, MemoryStore, RedisStore, SharedStore};
-use crate::web::{self, AppState, WebSettings};
+use crate::web::{self, AppState, SessionSigner, WebSettings};
 
 /// Expired secrets are deleted physically at least this often.
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
 
 pub struct Application {
+    config_path: Option<std::path::PathBuf>,
     listener: TcpListener,
     address: SocketAddr,
     public_url: PublicUrl,
@@ -44,8 +46,9 @@ impl Application {
             .unwrap_or_else(|| PublicUrl::for_listener(address));
 
         let state = AppState {
-            service: Arc::new(Service::new(store, server_key)),
+            service: Arc::new(Service::new(store, server_key.clone())),
             limiter: Arc::new(FailureLimiter::new(settings.failed_reveals_per_minute)),
+            sessions: Arc::new(SessionSigner::new(&server_key)),
             settings: Arc::new(WebSettings {
                 public_url: public_url.clone(),
                 default_ttl: settings.default_ttl,
@@ -53,9 +56,13 @@ impl Application {
                 max_views: settings.max_views,
                 max_secret_bytes: settings.max_secret_bytes,
                 trusted_proxies: settings.trusted_proxies.clone(),
+                trusted_user_header: settings.trusted_user_header.clone(),
+                require_staff_to_push: settings.require_staff_to_push,
             }),
+            directory: SharedDirectory::new(settings.directory),
         };
         Ok(Self {
+            config_path: settings.config_path.clone(),
             listener,
             address,
             public_url,
@@ -83,11 +90,17 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let sweeper = tokio::spawn(sweep_forever(self.state.clone()));
+        let reloader = self
+            .config_path
+            .map(|path| tokio::spawn(reload_on_sighup(path, self.state.directory.clone())));
         let app = web::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
         sweeper.abort();
+        if let Some(reloader) = reloader {
+            reloader.abort();
+        }
         served
     }
 }
@@ -177,6 +190,35 @@ async fn sweep_forever(state: AppState) {
             Err(error) => tracing::warn!(%error, "could not delete expired secrets"),
         }
         state.limiter.forget_old();
+    }
+}
+
+/// SIGHUP re-reads staff and tenants. A bad file keeps the directory in
+/// force and says why; open connections are not touched either way.
+async fn reload_on_sighup(path: std::path::PathBuf, directory: SharedDirectory) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP; staff and tenants reload only on restart");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            match crate::config::reload_directory(&path) {
+                Ok(new) => {
+                    let tenants = new.tenants().count();
+                    directory.replace(new);
+                    tracing::info!(path = %path.display(), tenants, "reloaded staff and tenants");
+                }
+                Err(error) => {
+                    tracing::error!(path = %path.display(), %error, "reload failed; keeping the previous staff and tenants");
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, directory);
     }
 }
 

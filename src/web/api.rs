@@ -131,10 +131,14 @@ fn media_type(headers: &HeaderMap) -> String {
 /// (`text/plain`, or what `curl --data-binary` sends) with `?ttl=&views=`.
 pub async fn create_secret(
     State(app): State<AppState>,
+    client: ClientAddr,
     query: Result<Query<CreateQuery>, QueryRejection>,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, AppError> {
+    if app.settings.require_staff_to_push && app.staff_from(&headers, &client).is_none() {
+        return Err(AppError::Unauthorized);
+    }
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             AppError::PayloadTooLarge("The request body is too large.".to_owned())

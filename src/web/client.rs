@@ -15,6 +15,8 @@ use crate::service::Client;
 pub struct ClientAddr {
     pub ip: IpAddr,
     pub user_agent: String,
+    /// The connection came from a trusted proxy (whose headers we believe).
+    pub via_trusted_proxy: bool,
 }
 
 impl ClientAddr {
@@ -69,9 +71,11 @@ impl FromRequestParts<AppState> for ClientAddr {
             .chars()
             .take(200)
             .collect();
+        let trusted = &state.settings.trusted_proxies;
         Ok(Self {
-            ip: client_ip(peer, &parts.headers, &state.settings.trusted_proxies),
+            ip: client_ip(peer, &parts.headers, trusted),
             user_agent,
+            via_trusted_proxy: trusted.iter().any(|net| net.contains(&peer)),
         })
     }
 }

@@ -5,6 +5,7 @@ mod api;
 mod assets;
 mod client;
 mod pages;
+mod staff;
 
 use std::sync::Arc;
 
@@ -17,11 +18,13 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::PublicUrl;
+use crate::directory::SharedDirectory;
 use crate::domain::{Ttl, Views};
 use crate::rate_limit::FailureLimiter;
 use crate::service::Service;
 
 pub use client::ClientAddr;
+pub use staff::{SessionSigner, Staff};
 
 /// What the web layer needs from the settings.
 #[derive(Debug, Clone)]
@@ -32,6 +35,8 @@ pub struct WebSettings {
     pub max_views: Views,
     pub max_secret_bytes: usize,
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub trusted_user_header: Option<HeaderName>,
+    pub require_staff_to_push: bool,
 }
 
 #[derive(Clone)]
@@ -39,6 +44,8 @@ pub struct AppState {
     pub service: Arc<Service>,
     pub limiter: Arc<FailureLimiter>,
     pub settings: Arc<WebSettings>,
+    pub directory: SharedDirectory,
+    pub sessions: Arc<SessionSigner>,
 }
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
@@ -66,6 +73,12 @@ pub fn router(state: AppState) -> Router {
         .route("/s/{id}", get(pages::reveal_page))
         .route("/m/{id}", get(pages::status_page))
         .route("/static/{version}/{file}", get(assets::serve))
+        .route("/staff", get(pages::staff_home))
+        .route(
+            "/staff/sign-in",
+            get(staff::sign_in_page).post(staff::sign_in),
+        )
+        .route("/staff/sign-out", post(staff::sign_out))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .nest("/api/v1", api)

@@ -7,16 +7,17 @@ use askama::Template;
 use axum::Form;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use super::AppState;
 use super::api::NumberOrText;
 use super::assets::STATIC_BASE;
+use super::staff::StaffPage;
+use super::{AppState, ClientAddr};
 use crate::domain::{Note, Passphrase, SecretId, SecretText, Ttl};
 use crate::error::AppError;
 use crate::service::NewSecret;
@@ -64,6 +65,69 @@ struct NotFoundPage<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage<'a> {
+    static_base: &'a str,
+    error: Option<&'a str>,
+    next: &'a str,
+}
+
+pub(super) fn sign_in(error: Option<&str>, next: &str, status: StatusCode) -> Response {
+    render(
+        status,
+        &SignInPage {
+            static_base: &STATIC_BASE,
+            error,
+            next,
+        },
+    )
+}
+
+/// One configured tenant, as staff pages list it.
+pub(super) struct TenantRow {
+    pub slug: String,
+    pub name: String,
+    pub entra_tenant: String,
+    pub client_id: String,
+    pub verify: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "staff.html")]
+struct StaffHomePage<'a> {
+    static_base: &'a str,
+    staff_name: &'a str,
+    csrf: &'a str,
+    vendor_name: &'a str,
+    tenants: Vec<TenantRow>,
+}
+
+/// `GET /staff`: the staff home page.
+pub async fn staff_home(State(app): State<AppState>, StaffPage(staff): StaffPage) -> Response {
+    let directory = app.directory.current();
+    let tenants = directory
+        .tenants()
+        .map(|t| TenantRow {
+            slug: t.slug.clone(),
+            name: t.name.clone(),
+            entra_tenant: t.entra_tenant.clone(),
+            client_id: t.client_id.clone(),
+            verify: t.verify.as_str(),
+        })
+        .collect();
+    render(
+        StatusCode::OK,
+        &StaffHomePage {
+            static_base: &STATIC_BASE,
+            staff_name: &staff.name,
+            csrf: staff.csrf.as_deref().unwrap_or(""),
+            vendor_name: &directory.vendor_name,
+            tenants,
+        },
+    )
+}
+
+#[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
     static_base: &'a str,
@@ -82,7 +146,7 @@ fn render(status: StatusCode, page: &impl Template) -> Response {
 }
 
 /// An error as a page, with the same status and headers as on the API.
-fn error_page(error: AppError) -> Response {
+pub(super) fn error_page(error: AppError) -> Response {
     error.respond_with(|status, _code, message, _extra: Value| {
         let title = status.canonical_reason().unwrap_or("Error").to_owned();
         render(
@@ -151,7 +215,14 @@ fn create_form(
     }
 }
 
-pub async fn create_page(State(app): State<AppState>) -> Response {
+pub async fn create_page(
+    State(app): State<AppState>,
+    client: ClientAddr,
+    headers: HeaderMap,
+) -> Response {
+    if app.settings.require_staff_to_push && app.staff_from(&headers, &client).is_none() {
+        return Redirect::to("/staff/sign-in?next=/").into_response();
+    }
     render(StatusCode::OK, &create_form(&app, None, None))
 }
 
@@ -189,8 +260,13 @@ impl CreateForm {
 /// `POST /`: the create form, without JavaScript.
 pub async fn create_from_form(
     State(app): State<AppState>,
+    client: ClientAddr,
+    headers: HeaderMap,
     form: Result<Form<CreateForm>, FormRejection>,
 ) -> Response {
+    if app.settings.require_staff_to_push && app.staff_from(&headers, &client).is_none() {
+        return error_page(AppError::Unauthorized);
+    }
     let form = match form {
         Ok(Form(form)) => form,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {

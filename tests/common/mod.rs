@@ -129,7 +129,66 @@ impl TestApp {
     }
 }
 
+/// A `handoff.toml` with one staff member and one tenant, in a temp folder.
+pub struct StaffConfig {
+    pub dir: tempfile::TempDir,
+    pub path: PathBuf,
+    pub token: String,
+}
+
+pub const CONTOSO_TENANT: &str = "contoso.onmicrosoft.com";
+pub const CONTOSO_APP: &str = "6f1c2b7e-0d4f-4c52-9a43-5a7e1e0c9b11";
+
+impl StaffConfig {
+    pub fn new(extra: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("handoff.toml");
+        let (token, lines) = handoff::directory::new_staff_token("alice");
+        let config = Self {
+            dir,
+            path,
+            token: token.to_string(),
+        };
+        config.write(&format!(
+            "vendor_name = \"Fabrikam\"\n{extra}\n{lines}\n\n[tenants.contoso]\nname = \"Contoso Ltd\"\nentra_tenant = \"{CONTOSO_TENANT}\"\nclient_id = \"{CONTOSO_APP}\"\n"
+        ));
+        config
+    }
+
+    pub fn write(&self, text: &str) {
+        std::fs::write(&self.path, text).unwrap();
+    }
+
+    pub fn text(&self) -> String {
+        std::fs::read_to_string(&self.path).unwrap()
+    }
+
+    pub fn args(&self) -> ServeArgs {
+        ServeArgs {
+            config: Some(self.path.clone()),
+            ..args()
+        }
+    }
+}
+
+/// A client that shows redirects instead of following them.
+pub fn client_without_redirects() -> reqwest::Client {
+    install_crypto_provider();
+    reqwest::Client::builder()
+        .user_agent("handoff-tests/1.0")
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// reqwest uses rustls without a built-in provider; the server installs
+/// ring at start-up, and test clients made before any server need it too.
+fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 pub fn client() -> reqwest::Client {
+    install_crypto_provider();
     reqwest::Client::builder()
         .user_agent("handoff-tests/1.0")
         .build()
@@ -353,6 +412,15 @@ impl ServerProcess {
             log_file,
             _log_dir: log_dir,
         })
+    }
+
+    /// Sends SIGHUP, as an operator does after editing `handoff.toml`.
+    pub fn hang_up(&self) {
+        let status = Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
     }
 
     pub fn logs(&self) -> String {

@@ -1,0 +1,389 @@
+//! Who the vendor's staff are and which customer tenants exist: the part of
+//! `handoff.toml` that can change while the server runs (reloaded on
+//! SIGHUP; a bad file keeps the previous directory).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, RwLock};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::TryRng as _;
+use rand::rngs::SysRng;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use crate::config::ConfigError;
+
+/// A staff member as `[staff.<name>]` in `handoff.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaffEntry {
+    /// SHA-256 of the token, hex; `handoff token new` prints it.
+    pub token_sha256: String,
+}
+
+/// A customer tenant as `[tenants.<slug>]` in `handoff.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantEntry {
+    pub name: String,
+    pub entra_tenant: String,
+    pub client_id: String,
+    pub authority: Option<String>,
+    pub verify: Option<String>,
+}
+
+/// How strictly an answer is checked with Microsoft before it is accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifyMode {
+    /// Only a secret Microsoft accepts is taken.
+    Required,
+    /// Checked, but accepted (marked unverified) when Microsoft can't be reached.
+    Advisory,
+    /// Not checked.
+    Off,
+}
+
+impl VerifyMode {
+    fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "required" => Ok(Self::Required),
+            "advisory" => Ok(Self::Advisory),
+            "off" => Ok(Self::Off),
+            other => Err(format!("'{other}' must be required, advisory or off")),
+        }
+    }
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Required => "required",
+            Self::Advisory => "advisory",
+            Self::Off => "off",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    pub slug: String,
+    pub name: String,
+    /// GUID or verified domain, as the customer's admin would type it.
+    pub entra_tenant: String,
+    pub client_id: String,
+    /// e.g. `https://login.microsoftonline.com`, or a national cloud's.
+    pub authority: String,
+    pub verify: VerifyMode,
+}
+
+pub struct StaffMember {
+    pub name: String,
+    token_hash: [u8; 32],
+}
+
+impl fmt::Debug for StaffMember {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StaffMember")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Directory {
+    pub vendor_name: String,
+    staff: Vec<StaffMember>,
+    tenants: BTreeMap<String, Tenant>,
+}
+
+pub const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
+const DEFAULT_VENDOR_NAME: &str = "the vendor";
+
+fn is_guid(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
+        && parts
+            .iter()
+            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+fn is_slug(text: &str) -> bool {
+    (1..=64).contains(&text.len())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+fn is_domain(text: &str) -> bool {
+    text.contains('.')
+        && text.len() <= 253
+        && text.split('.').all(|label| {
+            !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
+impl Directory {
+    pub fn parse(
+        vendor_name: Option<&str>,
+        staff: &BTreeMap<String, StaffEntry>,
+        tenants: &BTreeMap<String, TenantEntry>,
+    ) -> Result<Self, ConfigError> {
+        let staff = staff
+            .iter()
+            .map(|(name, entry)| {
+                let setting = format!("staff.{name}.token_sha256");
+                let hash = decode_hex_32(entry.token_sha256.trim()).ok_or_else(|| {
+                    ConfigError::new(&setting, "must be 64 hex digits (from `handoff token new`)")
+                })?;
+                Ok(StaffMember {
+                    name: name.clone(),
+                    token_hash: hash,
+                })
+            })
+            .collect::<Result<_, ConfigError>>()?;
+        let tenants = tenants
+            .iter()
+            .map(|(slug, entry)| Self::parse_tenant(slug, entry).map(|t| (slug.clone(), t)))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            vendor_name: vendor_name
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .unwrap_or(DEFAULT_VENDOR_NAME)
+                .to_owned(),
+            staff,
+            tenants,
+        })
+    }
+
+    fn parse_tenant(slug: &str, entry: &TenantEntry) -> Result<Tenant, ConfigError> {
+        let setting = |field: &str| format!("tenants.{slug}.{field}");
+        if !is_slug(slug) {
+            return Err(ConfigError::new(
+                &format!("tenants.{slug}"),
+                "the name must be 1–64 lower-case letters, digits, '-' or '_'",
+            ));
+        }
+        let entra_tenant = entry.entra_tenant.trim().to_ascii_lowercase();
+        if !is_guid(&entra_tenant) && !is_domain(&entra_tenant) {
+            return Err(ConfigError::new(
+                &setting("entra_tenant"),
+                "must be the tenant's GUID or a verified domain such as contoso.onmicrosoft.com",
+            ));
+        }
+        let client_id = entry.client_id.trim().to_ascii_lowercase();
+        if !is_guid(&client_id) {
+            return Err(ConfigError::new(
+                &setting("client_id"),
+                "must be the app registration's Application (client) ID, a GUID",
+            ));
+        }
+        let authority = entry
+            .authority
+            .as_deref()
+            .unwrap_or(DEFAULT_AUTHORITY)
+            .trim()
+            .trim_end_matches('/')
+            .to_owned();
+        if !(authority.starts_with("https://") || authority.starts_with("http://")) {
+            return Err(ConfigError::new(
+                &setting("authority"),
+                "must be an https:// URL",
+            ));
+        }
+        let verify = VerifyMode::parse(entry.verify.as_deref().unwrap_or("required").trim())
+            .map_err(|reason| ConfigError::new(&setting("verify"), reason))?;
+        let name = entry.name.trim();
+        if name.is_empty() {
+            return Err(ConfigError::new(&setting("name"), "must not be empty"));
+        }
+        Ok(Tenant {
+            slug: slug.to_owned(),
+            name: name.to_owned(),
+            entra_tenant,
+            client_id,
+            authority,
+            verify,
+        })
+    }
+
+    /// The staff member holding `token`. Compares against every entry in
+    /// constant time, so timing tells nothing about which was close.
+    #[must_use]
+    pub fn staff_by_token(&self, token: &str) -> Option<&StaffMember> {
+        let hash: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
+        let mut found = None;
+        for member in &self.staff {
+            if bool::from(member.token_hash.ct_eq(&hash)) {
+                found = Some(member);
+            }
+        }
+        found
+    }
+
+    #[must_use]
+    pub fn staff_member(&self, name: &str) -> Option<&StaffMember> {
+        self.staff.iter().find(|m| m.name == name)
+    }
+
+    #[must_use]
+    pub fn has_staff(&self) -> bool {
+        !self.staff.is_empty()
+    }
+
+    #[must_use]
+    pub fn tenant(&self, slug: &str) -> Option<&Tenant> {
+        self.tenants.get(slug)
+    }
+
+    pub fn tenants(&self) -> impl Iterator<Item = &Tenant> {
+        self.tenants.values()
+    }
+}
+
+impl StaffMember {
+    /// A value that changes when the member's token does; bound into their
+    /// session cookies so that replacing a token signs old sessions out.
+    #[must_use]
+    pub fn token_fingerprint(&self) -> &[u8; 32] {
+        &self.token_hash
+    }
+}
+
+fn decode_hex_32(text: &str) -> Option<[u8; 32]> {
+    if text.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// A new staff token and the `handoff.toml` lines that admit it.
+#[must_use]
+pub fn new_staff_token(name: &str) -> (Zeroizing<String>, String) {
+    let mut bytes = Zeroizing::new([0u8; 32]);
+    SysRng
+        .try_fill_bytes(bytes.as_mut())
+        .expect("the operating system's random number generator failed");
+    let token = Zeroizing::new(format!("hst_{}", URL_SAFE_NO_PAD.encode(bytes.as_ref())));
+    let hash: String = Sha256::digest(token.as_bytes())
+        .iter()
+        .fold(String::new(), |mut hex, b| {
+            use std::fmt::Write as _;
+            let _ = write!(hex, "{b:02x}");
+            hex
+        });
+    (token, format!("[staff.{name}]\ntoken_sha256 = \"{hash}\""))
+}
+
+/// The directory in force; replaced whole on reload, so a request sees one
+/// consistent version from start to end.
+#[derive(Clone, Default)]
+pub struct SharedDirectory(Arc<RwLock<Arc<Directory>>>);
+
+impl SharedDirectory {
+    #[must_use]
+    pub fn new(directory: Directory) -> Self {
+        Self(Arc::new(RwLock::new(Arc::new(directory))))
+    }
+
+    #[must_use]
+    pub fn current(&self) -> Arc<Directory> {
+        Arc::clone(
+            &self
+                .0
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    pub fn replace(&self, directory: Directory) {
+        *self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(directory);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tenant(entra_tenant: &str, client_id: &str) -> TenantEntry {
+        TenantEntry {
+            name: "Contoso Ltd".into(),
+            entra_tenant: entra_tenant.into(),
+            client_id: client_id.into(),
+            authority: None,
+            verify: None,
+        }
+    }
+
+    const APP: &str = "6f1c2b7e-0d4f-4c52-9a43-5a7e1e0c9b11";
+
+    #[test]
+    fn a_new_token_admits_its_holder_and_no_one_else() {
+        let (token, lines) = new_staff_token("alice");
+        let file: BTreeMap<String, BTreeMap<String, StaffEntry>> = toml::from_str(&lines).unwrap();
+        let directory = Directory::parse(None, &file["staff"], &BTreeMap::new()).unwrap();
+        assert_eq!(directory.staff_by_token(&token).unwrap().name, "alice");
+        assert!(directory.staff_by_token("hst_wrong").is_none());
+        assert!(token.starts_with("hst_"));
+    }
+
+    #[test]
+    fn tenants_default_to_the_public_cloud_and_required_verification() {
+        let tenants =
+            BTreeMap::from([("contoso".to_owned(), tenant("contoso.onmicrosoft.com", APP))]);
+        let directory = Directory::parse(Some("Fabrikam"), &BTreeMap::new(), &tenants).unwrap();
+        let contoso = directory.tenant("contoso").unwrap();
+        assert_eq!(contoso.authority, DEFAULT_AUTHORITY);
+        assert_eq!(contoso.verify, VerifyMode::Required);
+        assert_eq!(directory.vendor_name, "Fabrikam");
+    }
+
+    #[test]
+    fn bad_tenant_settings_name_the_field() {
+        let parse = |slug: &str, entry: TenantEntry| {
+            Directory::parse(
+                None,
+                &BTreeMap::new(),
+                &BTreeMap::from([(slug.to_owned(), entry)]),
+            )
+            .unwrap_err()
+        };
+        assert_eq!(
+            parse("contoso", tenant("contoso", APP)).setting,
+            "tenants.contoso.entra_tenant"
+        );
+        assert_eq!(
+            parse("contoso", tenant("contoso.com", "nope")).setting,
+            "tenants.contoso.client_id"
+        );
+        assert_eq!(
+            parse("Con toso", tenant("contoso.com", APP)).setting,
+            "tenants.Con toso"
+        );
+        let mut loose = tenant("contoso.com", APP);
+        loose.verify = Some("sometimes".into());
+        assert_eq!(parse("contoso", loose).setting, "tenants.contoso.verify");
+    }
+
+    #[test]
+    fn a_bad_token_hash_is_refused() {
+        let staff = BTreeMap::from([(
+            "bob".to_owned(),
+            StaffEntry {
+                token_sha256: "abc".into(),
+            },
+        )]);
+        let err = Directory::parse(None, &staff, &BTreeMap::new()).unwrap_err();
+        assert_eq!(err.setting, "staff.bob.token_sha256");
+    }
+}
