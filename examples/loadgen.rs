@@ -325,12 +325,14 @@ impl Connection {
     }
 }
 
+/// A request to `path`; fails (as a bad answer) if the path is not valid,
+/// which can only happen with an id the server made up.
 fn request(
     target: &Target,
     method: Method,
     path: &str,
     body: Option<Vec<u8>>,
-) -> Request<Full<Bytes>> {
+) -> Result<Request<Full<Bytes>>, ErrorKind> {
     // hyper's connection-level client sends the URI as given, so it must be
     // the origin form (the path), and it adds no `Host` header of its own.
     let builder = Request::builder()
@@ -343,7 +345,7 @@ fn request(
             .body(Full::new(Bytes::from(body))),
         None => builder.body(Full::new(Bytes::new())),
     };
-    built.expect("method, path and headers are valid")
+    built.map_err(|_| ErrorKind::BadBody)
 }
 
 fn expect_status(got: StatusCode, want: StatusCode) -> Result<(), ErrorKind> {
@@ -373,17 +375,13 @@ async fn create(
 ) -> Result<(String, String), ErrorKind> {
     let body = serde_json::json!({ "secret": secret, "ttl": "1h", "views": 1 });
     let body = serde_json::to_vec(&body).expect("a JSON value serializes");
-    let (status, body) = conn
-        .send(
-            &run.target,
-            request(
-                &run.target,
-                Method::POST,
-                &run.target.secrets_path,
-                Some(body),
-            ),
-        )
-        .await?;
+    let request = request(
+        &run.target,
+        Method::POST,
+        &run.target.secrets_path,
+        Some(body),
+    )?;
+    let (status, body) = conn.send(&run.target, request).await?;
     expect_status(status, StatusCode::CREATED)?;
     let created: CreatedBody = serde_json::from_slice(&body).map_err(|_| ErrorKind::BadBody)?;
     let (_, key) = created.url.split_once('#').ok_or(ErrorKind::BadBody)?;
@@ -396,7 +394,7 @@ async fn metadata(conn: &mut Connection, run: &Run, id: &str, key: &str) -> Resu
         Method::GET,
         &format!("{}/{id}", run.target.secrets_path),
         None,
-    );
+    )?;
     request.headers_mut().insert(
         "x-handoff-key",
         key.parse().map_err(|_| ErrorKind::BadBody)?,
@@ -415,12 +413,8 @@ async fn reveal(
     let body =
         serde_json::to_vec(&serde_json::json!({ "key": key })).expect("a JSON value serializes");
     let path = format!("{}/{id}/reveal", run.target.secrets_path);
-    let (status, body) = conn
-        .send(
-            &run.target,
-            request(&run.target, Method::POST, &path, Some(body)),
-        )
-        .await?;
+    let request = request(&run.target, Method::POST, &path, Some(body))?;
+    let (status, body) = conn.send(&run.target, request).await?;
     expect_status(status, StatusCode::OK)?;
     let revealed: RevealedBody = serde_json::from_slice(&body).map_err(|_| ErrorKind::BadBody)?;
     if revealed.secret == expected {

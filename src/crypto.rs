@@ -175,6 +175,73 @@ pub fn new_passphrase_salt() -> [u8; PASSPHRASE_SALT_LEN] {
     salt
 }
 
+/// Request links: the answer is sealed when the customer sends it, but only
+/// the holder of the retrieve key Kr may open it, and Kr is never stored.
+/// So Kr determines an X25519 key pair; the store keeps the public half,
+/// the answer is sealed to it with an ephemeral key (ECIES), and opening
+/// re-derives the private half from Kr. S is mixed in as everywhere else.
+fn request_private_key(
+    server: &ServerKey,
+    retrieve_key: &LinkKey,
+    id: &SecretId,
+) -> x25519_dalek::StaticSecret {
+    let derived = hkdf_expand(retrieve_key.as_bytes(), server, b"request-key", id);
+    x25519_dalek::StaticSecret::from(*derived.0)
+}
+
+#[must_use]
+pub fn request_public_key(server: &ServerKey, retrieve_key: &LinkKey, id: &SecretId) -> [u8; 32] {
+    x25519_dalek::PublicKey::from(&request_private_key(server, retrieve_key, id)).to_bytes()
+}
+
+fn answer_key(
+    server: &ServerKey,
+    shared: &x25519_dalek::SharedSecret,
+    ephemeral: &[u8; 32],
+    recipient: &[u8; 32],
+    id: &SecretId,
+) -> DataKey {
+    let ikm = Zeroizing::new([shared.as_bytes().as_slice(), ephemeral, recipient].concat());
+    hkdf_expand(&ikm, server, b"answer", id)
+}
+
+/// Seals `plaintext` to a request's public key: ephemeral public key ‖
+/// nonce ‖ ciphertext ‖ tag.
+#[must_use]
+pub fn seal_to_request(
+    server: &ServerKey,
+    recipient: &[u8; 32],
+    id: &SecretId,
+    plaintext: &[u8],
+) -> Vec<u8> {
+    let mut ephemeral_bytes = Zeroizing::new([0u8; 32]);
+    fill_random(ephemeral_bytes.as_mut());
+    let ephemeral = x25519_dalek::StaticSecret::from(*ephemeral_bytes);
+    let ephemeral_public = x25519_dalek::PublicKey::from(&ephemeral).to_bytes();
+    let shared = ephemeral.diffie_hellman(&x25519_dalek::PublicKey::from(*recipient));
+    let key = answer_key(server, &shared, &ephemeral_public, recipient, id);
+    [ephemeral_public.as_slice(), &seal(&key, id, plaintext)].concat()
+}
+
+pub fn open_request_answer(
+    server: &ServerKey,
+    retrieve_key: &LinkKey,
+    id: &SecretId,
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    let (ephemeral_public, rest) = sealed
+        .split_at_checked(32)
+        .ok_or(CryptoError::Undecryptable)?;
+    let ephemeral_public: [u8; 32] = ephemeral_public
+        .try_into()
+        .map_err(|_| CryptoError::Undecryptable)?;
+    let private = request_private_key(server, retrieve_key, id);
+    let recipient = x25519_dalek::PublicKey::from(&private).to_bytes();
+    let shared = private.diffie_hellman(&x25519_dalek::PublicKey::from(ephemeral_public));
+    let key = answer_key(server, &shared, &ephemeral_public, &recipient, id);
+    open(&key, id, rest)
+}
+
 /// AES-256-GCM with a random 96-bit nonce; returns nonce ‖ ciphertext ‖ tag.
 #[must_use]
 pub fn seal(key: &DataKey, id: &SecretId, plaintext: &[u8]) -> Vec<u8> {
@@ -319,6 +386,27 @@ mod tests {
         assert!(open(&derive_data_key(&server, &key, &id, None), &id, &sealed).is_err());
         let right_key = derive_data_key(&server, &key, &id, Some((&right, &salt)));
         assert_eq!(open(&right_key, &id, &sealed).unwrap().as_slice(), b"x");
+    }
+
+    #[test]
+    fn a_request_answer_opens_with_the_retrieve_key_only() {
+        let (server, retrieve, id) = (
+            ServerKey::generate(),
+            LinkKey::generate(),
+            SecretId::generate(),
+        );
+        let public = request_public_key(&server, &retrieve, &id);
+        let sealed = seal_to_request(&server, &public, &id, b"abc8Q~value");
+        assert_eq!(
+            open_request_answer(&server, &retrieve, &id, &sealed)
+                .unwrap()
+                .as_slice(),
+            b"abc8Q~value"
+        );
+        assert!(open_request_answer(&server, &LinkKey::generate(), &id, &sealed).is_err());
+        assert!(open_request_answer(&ServerKey::generate(), &retrieve, &id, &sealed).is_err());
+        assert!(open_request_answer(&server, &retrieve, &SecretId::generate(), &sealed).is_err());
+        assert!(open_request_answer(&server, &retrieve, &id, &sealed[..20]).is_err());
     }
 
     #[test]

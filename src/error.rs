@@ -11,9 +11,10 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::domain::ClientSecretRefusal;
 use crate::domain::{InvalidInput, UnixTime};
 use crate::service::ServiceError;
-use crate::store::{SecretState, StoreError};
+use crate::store::{RequestState, SecretState, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -33,6 +34,24 @@ pub enum AppError {
     WrongPassphrase { attempts_remaining: u32 },
     #[error("destroyed")]
     DestroyedNow,
+    #[error("request closed")]
+    RequestClosed { state: RequestState, at: UnixTime },
+    #[error("not answered")]
+    NotAnswered,
+    #[error("secret refused")]
+    SecretRefused {
+        refusal: ClientSecretRefusal,
+        tries_remaining: u32,
+    },
+    #[error("verification failed")]
+    VerificationFailed {
+        code: &'static str,
+        message: String,
+        aadsts: Option<u32>,
+        tries_remaining: u32,
+    },
+    #[error("verifier unreachable")]
+    VerifierUnreachable { message: String },
     #[error("staff sign-in required")]
     Unauthorized,
     #[error("{0}")]
@@ -56,6 +75,31 @@ impl From<ServiceError> for AppError {
             }
             ServiceError::DestroyedNow => Self::DestroyedNow,
             ServiceError::Store(StoreError::Unavailable(cause)) => Self::Unavailable(cause),
+            ServiceError::UnknownTenant => Self::Invalid(InvalidInput::new(
+                "tenant",
+                "is not one of the configured tenants",
+            )),
+            ServiceError::RequestClosed { state, at } => Self::RequestClosed { state, at },
+            ServiceError::NotAnswered => Self::NotAnswered,
+            ServiceError::SecretRefused {
+                refusal,
+                tries_remaining,
+            } => Self::SecretRefused {
+                refusal,
+                tries_remaining,
+            },
+            ServiceError::VerificationFailed {
+                code,
+                message,
+                aadsts,
+                tries_remaining,
+            } => Self::VerificationFailed {
+                code,
+                message,
+                aadsts,
+                tries_remaining,
+            },
+            ServiceError::VerifierUnreachable { message } => Self::VerifierUnreachable { message },
             error @ (ServiceError::Undecryptable | ServiceError::Store(StoreError::Corrupt(_))) => {
                 Self::Internal(error.to_string())
             }
@@ -72,6 +116,7 @@ pub fn rfc3339(at: UnixTime) -> String {
 }
 
 const RETRY_AFTER_UNAVAILABLE: Duration = Duration::from_secs(5);
+const RETRY_AFTER_VERIFIER: Duration = Duration::from_secs(30);
 
 impl AppError {
     /// Status, machine-readable code, sentence, and any extra JSON fields.
@@ -150,6 +195,63 @@ impl AppError {
                 "Wrong passphrase too many times: the secret was destroyed.".to_owned(),
                 json!({ "attempts_remaining": 0 }),
             ),
+            Self::RequestClosed { state, at } => {
+                let (status, code, message) = match state {
+                    RequestState::Retrieved => (
+                        StatusCode::NOT_FOUND,
+                        "already_retrieved",
+                        "The answer to this request was already retrieved.",
+                    ),
+                    RequestState::Locked => (
+                        StatusCode::CONFLICT,
+                        "locked",
+                        "Too many refused answers: this request is locked. Ask for a new link.",
+                    ),
+                    RequestState::Answered | RequestState::Open => (
+                        StatusCode::CONFLICT,
+                        "already_answered",
+                        "This request was already answered.",
+                    ),
+                };
+                (
+                    status,
+                    code,
+                    message.to_owned(),
+                    json!({ "ended_at": rfc3339(*at) }),
+                )
+            }
+            Self::NotAnswered => (
+                StatusCode::CONFLICT,
+                "not_answered",
+                "The customer has not answered this request yet.".to_owned(),
+                none,
+            ),
+            Self::SecretRefused {
+                refusal,
+                tries_remaining,
+            } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "secret_refused",
+                refusal.to_string(),
+                json!({ "reason": refusal.code(), "tries_remaining": tries_remaining }),
+            ),
+            Self::VerificationFailed {
+                code,
+                message,
+                aadsts,
+                tries_remaining,
+            } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "verification_failed",
+                message.clone(),
+                json!({ "reason": code, "aadsts": aadsts, "tries_remaining": tries_remaining }),
+            ),
+            Self::VerifierUnreachable { message } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "verifier_unreachable",
+                format!("{message} Nothing was stored; try again in a minute."),
+                none,
+            ),
             Self::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
@@ -195,6 +297,7 @@ impl AppError {
                 None
             }
             Self::RateLimited { retry_after } => Some(*retry_after),
+            Self::VerifierUnreachable { .. } => Some(RETRY_AFTER_VERIFIER),
             _ => None,
         }
     }

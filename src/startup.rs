@@ -17,6 +17,7 @@ use crate::domain::now;
 use crate::rate_limit::FailureLimiter;
 use crate::service::Service;
 use crate::store::{EmbeddedStore, MemoryStore, RedisStore, SharedStore};
+use crate::verify::Verifier;
 use crate::web::{self, AppState, SessionSigner, WebSettings};
 
 /// Expired secrets are deleted physically at least this often.
@@ -45,8 +46,15 @@ impl Application {
             .clone()
             .unwrap_or_else(|| PublicUrl::for_listener(address));
 
+        let directory = SharedDirectory::new(settings.directory);
+        let verifier = Verifier::new(Verifier::DEFAULT_TIMEOUT);
         let state = AppState {
-            service: Arc::new(Service::new(store, server_key.clone())),
+            service: Arc::new(Service::with_tenants(
+                store,
+                server_key.clone(),
+                directory.clone(),
+                verifier,
+            )),
             limiter: Arc::new(FailureLimiter::new(settings.failed_reveals_per_minute)),
             sessions: Arc::new(SessionSigner::new(&server_key)),
             settings: Arc::new(WebSettings {
@@ -59,7 +67,7 @@ impl Application {
                 trusted_user_header: settings.trusted_user_header.clone(),
                 require_staff_to_push: settings.require_staff_to_push,
             }),
-            directory: SharedDirectory::new(settings.directory),
+            directory,
         };
         Ok(Self {
             config_path: settings.config_path.clone(),

@@ -12,8 +12,8 @@ use handoff::crypto::ServerKey;
 use handoff::domain::{LinkKey, Note, Passphrase, SecretId, SecretText, Ttl, Views, now};
 use handoff::service::{Client, Created, Deleter, NewSecret, Service, ServiceError};
 use handoff::store::{
-    ConsumeOutcome, EmbeddedStore, MemoryStore, Record, RedisStore, SecretMeta, SecretState,
-    SharedStore, Store, ViewEvent,
+    ConsumeOutcome, EmbeddedStore, MemoryStore, Record, RedisStore, RequestRecord, RequestState,
+    SecretMeta, SecretState, SharedStore, Store, ViewEvent,
 };
 use zeroize::Zeroizing;
 
@@ -221,6 +221,68 @@ async fn expired_records_are_gone_and_physically_deleted(fixture: Fixture) {
     );
 }
 
+fn request_record(expires_at: i64) -> RequestRecord {
+    RequestRecord {
+        tenant: "contoso".into(),
+        note: None,
+        created_by: "alice".into(),
+        created_at: now(),
+        expires_at,
+        submit_check: vec![1; 16],
+        retrieve_check: vec![2; 16],
+        retrieve_public_key: vec![3; 32],
+        state: RequestState::Open,
+        tries: 0,
+        answer: None,
+        ended_at: None,
+    }
+}
+
+async fn request_updates_are_compare_and_swap(fixture: Fixture) {
+    let store = fixture.store;
+    let id = SecretId::generate();
+    store
+        .insert_request(&id, &request_record(now() + 3600))
+        .await
+        .unwrap();
+    let read = store.load_request(&id).await.unwrap().unwrap();
+    let writers = (0..16).map(|tries| {
+        let (store, mut record) = (Arc::clone(&store), read.value.clone());
+        record.tries = tries;
+        tokio::spawn(async move {
+            store
+                .replace_request(&id, read.version, &record)
+                .await
+                .unwrap()
+        })
+    });
+    let wins = join_all(writers)
+        .await
+        .into_iter()
+        .filter(|won| *won.as_ref().unwrap())
+        .count();
+    assert_eq!(wins, 1, "exactly one writer of a version wins");
+    let after = store.load_request(&id).await.unwrap().unwrap();
+    assert_eq!(after.version, read.version + 1);
+    let listed = store.list_requests().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].0, id);
+}
+
+async fn expired_requests_are_gone(fixture: Fixture) {
+    let store = fixture.store;
+    let id = SecretId::generate();
+    store
+        .insert_request(&id, &request_record(now() + 1))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert!(store.load_request(&id).await.unwrap().is_none());
+    assert!(store.list_requests().await.unwrap().is_empty());
+    store.purge_expired(now()).await.unwrap();
+    assert_eq!(store.purge_expired(now()).await.unwrap(), 0);
+}
+
 macro_rules! conformance {
     ($($store:ident => $factory:ident),*) => {
         $(
@@ -248,6 +310,16 @@ macro_rules! conformance {
                 #[tokio::test]
                 async fn revoked_secret_cannot_be_revealed() {
                     super::revoked_secret_cannot_be_revealed(super::$factory().await).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn request_updates_are_compare_and_swap() {
+                    super::request_updates_are_compare_and_swap(super::$factory().await).await;
+                }
+
+                #[tokio::test]
+                async fn expired_requests_are_gone() {
+                    super::expired_requests_are_gone(super::$factory().await).await;
                 }
 
                 #[tokio::test]

@@ -57,6 +57,12 @@ impl SecretId {
     pub fn as_bytes(&self) -> &[u8; 16] {
         &self.0
     }
+
+    /// For stores that keep ids as raw bytes.
+    #[must_use]
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
 }
 
 impl fmt::Display for SecretId {

@@ -1,12 +1,16 @@
 //! Domain types. Each has a private field and a `parse` that is the only way
 //! in, so a value of the type is valid by construction.
 
+mod azure;
 mod ids;
 mod limits;
+mod request;
 mod text;
 
+pub use azure::{ClientSecretInput, ClientSecretRefusal, is_guid};
 pub use ids::{LinkKey, ManageToken, SecretId};
 pub use limits::{Ttl, Views};
+pub use request::{AzureSecretId, ExpiryDate};
 pub use text::{Note, Passphrase, SecretText};
 
 use std::fmt;

@@ -10,12 +10,15 @@ use async_trait::async_trait;
 use redb::{Database, ReadableDatabase as _, ReadableTable as _, TableDefinition};
 
 use super::{
-    ConsumeOutcome, PassphraseOutcome, Record, RevokeOutcome, Store, StoreError, ViewEvent,
+    ConsumeOutcome, PassphraseOutcome, Record, RequestRecord, RevokeOutcome, Store, StoreError,
+    Versioned, ViewEvent,
 };
 use crate::domain::{SecretId, UnixTime, now};
 
 /// id → record as JSON.
 const SECRETS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("secrets");
+/// id → request link record with its version, as JSON.
+const REQUESTS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("requests");
 /// `(expires_at, id)` → `()`, so the sweeper reads only what has expired.
 const EXPIRY: TableDefinition<(i64, [u8; 16]), ()> = TableDefinition::new("expiry");
 
@@ -32,6 +35,14 @@ fn decode(bytes: &[u8]) -> Result<Record, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+fn decode_request(bytes: &[u8]) -> Result<Versioned<RequestRecord>, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn encode_request(request: &Versioned<RequestRecord>) -> Vec<u8> {
+    serde_json::to_vec(request).expect("a request always serialises")
+}
+
 fn encode(record: &Record) -> Vec<u8> {
     serde_json::to_vec(record).expect("a record always serialises")
 }
@@ -45,6 +56,7 @@ impl EmbeddedStore {
         let txn = db.begin_write().map_err(unavailable)?;
         txn.open_table(SECRETS).map_err(unavailable)?;
         txn.open_table(EXPIRY).map_err(unavailable)?;
+        txn.open_table(REQUESTS).map_err(unavailable)?;
         txn.commit().map_err(unavailable)?;
         Ok(Self {
             db: Arc::new(db),
@@ -178,6 +190,7 @@ impl Store for EmbeddedStore {
             {
                 let mut expiry = txn.open_table(EXPIRY).map_err(unavailable)?;
                 let mut secrets = txn.open_table(SECRETS).map_err(unavailable)?;
+                let mut requests = txn.open_table(REQUESTS).map_err(unavailable)?;
                 let due: Vec<(i64, [u8; 16])> = expiry
                     .range(..=(now, [0xff; 16]))
                     .map_err(unavailable)?
@@ -189,10 +202,105 @@ impl Store for EmbeddedStore {
                     if secrets.remove(id).map_err(unavailable)?.is_some() {
                         purged += 1;
                     }
+                    if requests.remove(id).map_err(unavailable)?.is_some() {
+                        purged += 1;
+                    }
                 }
             }
             txn.commit().map_err(unavailable)?;
             Ok(purged)
+        })
+        .await
+    }
+
+    async fn insert_request(
+        &self,
+        id: &SecretId,
+        record: &RequestRecord,
+    ) -> Result<(), StoreError> {
+        let key = *id.as_bytes();
+        let expires_at = record.expires_at;
+        let bytes = encode_request(&Versioned {
+            version: 1,
+            value: record.clone(),
+        });
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            txn.open_table(REQUESTS)
+                .map_err(unavailable)?
+                .insert(key, bytes.as_slice())
+                .map_err(unavailable)?;
+            txn.open_table(EXPIRY)
+                .map_err(unavailable)?
+                .insert((expires_at, key), ())
+                .map_err(unavailable)?;
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn load_request(
+        &self,
+        id: &SecretId,
+    ) -> Result<Option<Versioned<RequestRecord>>, StoreError> {
+        let key = *id.as_bytes();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(REQUESTS).map_err(unavailable)?;
+            let Some(bytes) = table.get(key).map_err(unavailable)? else {
+                return Ok(None);
+            };
+            Ok(Some(decode_request(bytes.value())?).filter(|r| !r.value.is_expired(now())))
+        })
+        .await
+    }
+
+    async fn replace_request(
+        &self,
+        id: &SecretId,
+        expected: u64,
+        record: &RequestRecord,
+    ) -> Result<bool, StoreError> {
+        let key = *id.as_bytes();
+        let bytes = encode_request(&Versioned {
+            version: expected + 1,
+            value: record.clone(),
+        });
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            let replaced = {
+                let mut table = txn.open_table(REQUESTS).map_err(unavailable)?;
+                let current = match table.get(key).map_err(unavailable)? {
+                    Some(stored) => Some(decode_request(stored.value())?.version),
+                    None => None,
+                };
+                if current == Some(expected) {
+                    table.insert(key, bytes.as_slice()).map_err(unavailable)?;
+                    true
+                } else {
+                    false
+                }
+            };
+            txn.commit().map_err(unavailable)?;
+            Ok(replaced)
+        })
+        .await
+    }
+
+    async fn list_requests(&self) -> Result<Vec<(SecretId, RequestRecord)>, StoreError> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(REQUESTS).map_err(unavailable)?;
+            let now = now();
+            let mut requests = Vec::new();
+            for entry in table.iter().map_err(unavailable)? {
+                let (key, value) = entry.map_err(unavailable)?;
+                let request = decode_request(value.value())?;
+                if !request.value.is_expired(now) {
+                    requests.push((SecretId::from_bytes(key.value()), request.value));
+                }
+            }
+            Ok(requests)
         })
         .await
     }

@@ -7,13 +7,15 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{
-    ConsumeOutcome, PassphraseOutcome, Record, RevokeOutcome, Store, StoreError, ViewEvent,
+    ConsumeOutcome, PassphraseOutcome, Record, RequestRecord, RevokeOutcome, Store, StoreError,
+    Versioned, ViewEvent,
 };
 use crate::domain::{SecretId, UnixTime, now};
 
 #[derive(Default)]
 pub struct MemoryStore {
     records: Mutex<HashMap<SecretId, Record>>,
+    requests: Mutex<HashMap<SecretId, Versioned<RequestRecord>>>,
 }
 
 impl MemoryStore {
@@ -79,7 +81,83 @@ impl Store for MemoryStore {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let before = records.len();
         records.retain(|_, r| !r.is_expired(now));
-        Ok((before - records.len()) as u64)
+        let mut purged = before - records.len();
+        let mut requests = self
+            .requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let before = requests.len();
+        requests.retain(|_, r| !r.value.is_expired(now));
+        purged += before - requests.len();
+        Ok(purged as u64)
+    }
+
+    async fn insert_request(
+        &self,
+        id: &SecretId,
+        record: &RequestRecord,
+    ) -> Result<(), StoreError> {
+        let mut requests = self
+            .requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        requests.insert(
+            *id,
+            Versioned {
+                version: 1,
+                value: record.clone(),
+            },
+        );
+        Ok(())
+    }
+
+    async fn load_request(
+        &self,
+        id: &SecretId,
+    ) -> Result<Option<Versioned<RequestRecord>>, StoreError> {
+        let requests = self
+            .requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(requests
+            .get(id)
+            .filter(|r| !r.value.is_expired(now()))
+            .cloned())
+    }
+
+    async fn replace_request(
+        &self,
+        id: &SecretId,
+        expected: u64,
+        record: &RequestRecord,
+    ) -> Result<bool, StoreError> {
+        let mut requests = self
+            .requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match requests.get_mut(id) {
+            Some(stored) if stored.version == expected => {
+                *stored = Versioned {
+                    version: expected + 1,
+                    value: record.clone(),
+                };
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn list_requests(&self) -> Result<Vec<(SecretId, RequestRecord)>, StoreError> {
+        let requests = self
+            .requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = now();
+        Ok(requests
+            .iter()
+            .filter(|(_, r)| !r.value.is_expired(now))
+            .map(|(id, r)| (*id, r.value.clone()))
+            .collect())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

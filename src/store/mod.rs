@@ -57,6 +57,24 @@ pub trait Store: Send + Sync + 'static {
     /// Physically deletes expired records; returns how many. Backends with
     /// native expiry (Redis) have nothing to do.
     async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError>;
+    /// Stores a new request link record.
+    async fn insert_request(&self, id: &SecretId, record: &RequestRecord)
+    -> Result<(), StoreError>;
+    /// The request and its version, or `None` when unknown or expired.
+    async fn load_request(
+        &self,
+        id: &SecretId,
+    ) -> Result<Option<Versioned<RequestRecord>>, StoreError>;
+    /// Writes `record` only if the stored version is still `expected`
+    /// (compare-and-swap); `false` means someone else changed it first.
+    async fn replace_request(
+        &self,
+        id: &SecretId,
+        expected: u64,
+        record: &RequestRecord,
+    ) -> Result<bool, StoreError>;
+    /// Every unexpired request, for the staff list.
+    async fn list_requests(&self) -> Result<Vec<(SecretId, RequestRecord)>, StoreError>;
     /// Answers when the store can serve requests (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;
     /// For logs and the start-up line.
@@ -131,6 +149,94 @@ pub struct Record {
     #[serde(with = "base64_bytes::optional", default)]
     pub sealed_secret: Option<Vec<u8>>,
     pub views: Vec<ViewEvent>,
+}
+
+/// A value with the version it was read at, for compare-and-swap.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Versioned<T> {
+    pub version: u64,
+    pub value: T,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestState {
+    /// Waiting for the customer's answer.
+    Open,
+    /// Answered; the sealed answer waits for staff.
+    Answered,
+    /// Too many refused answers.
+    Locked,
+    /// Staff took the answer; it is deleted.
+    Retrieved,
+}
+
+impl RequestState {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Answered => "answered",
+            Self::Locked => "locked",
+            Self::Retrieved => "retrieved",
+        }
+    }
+}
+
+/// What Microsoft said about an answer, as kept for staff and the audit.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct VerificationRecord {
+    pub verified: bool,
+    pub code: String,
+    pub message: String,
+    pub aadsts: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AnswerRecord {
+    pub answered_at: UnixTime,
+    /// Sealed to the request's public key; `None` once retrieved.
+    #[serde(with = "base64_bytes::optional", default)]
+    pub sealed_secret: Option<Vec<u8>>,
+    /// The new secret's expiry date (YYYY-MM-DD), when the customer gave it.
+    pub expires_on: Option<String>,
+    /// The Secret ID (a GUID, not secret), for the record.
+    pub secret_id: Option<String>,
+    /// The value's first three characters, as Microsoft shows them.
+    pub hint: String,
+    pub verification: VerificationRecord,
+}
+
+/// A request link: staff ask a customer for a secret for one tenant.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RequestRecord {
+    pub tenant: String,
+    pub note: Option<String>,
+    pub created_by: String,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    /// Key check of the customer's submit key.
+    #[serde(with = "base64_bytes")]
+    pub submit_check: Vec<u8>,
+    /// Key check of the staff's retrieve key.
+    #[serde(with = "base64_bytes")]
+    pub retrieve_check: Vec<u8>,
+    /// X25519 public key derived from the retrieve key.
+    #[serde(with = "base64_bytes")]
+    pub retrieve_public_key: Vec<u8>,
+    pub state: RequestState,
+    /// Refused answers so far.
+    pub tries: u32,
+    pub answer: Option<AnswerRecord>,
+    /// When it was locked or retrieved.
+    pub ended_at: Option<UnixTime>,
+}
+
+impl RequestRecord {
+    #[must_use]
+    pub fn is_expired(&self, now: UnixTime) -> bool {
+        now >= self.expires_at
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,8 +11,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands as _, Script};
 
 use super::{
-    ConsumeOutcome, MAX_PASSPHRASE_ATTEMPTS, PassphraseOutcome, Record, RevokeOutcome, SecretMeta,
-    SecretState, Store, StoreError, ViewEvent,
+    ConsumeOutcome, MAX_PASSPHRASE_ATTEMPTS, PassphraseOutcome, Record, RequestRecord,
+    RevokeOutcome, SecretMeta, SecretState, Store, StoreError, Versioned, ViewEvent,
 };
 use crate::domain::{SecretId, UnixTime};
 
@@ -54,12 +54,25 @@ redis.call('HDEL', KEYS[1], 'payload')
 return 1
 ";
 
+/// Compare-and-swap of a request: write only if the version is unchanged.
+const REPLACE_REQUEST: &str = r"
+local version = redis.call('HGET', KEYS[1], 'version')
+if version ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'version', ARGV[2], 'record', ARGV[3])
+return 1
+";
+
+/// All requests by expiry, for the staff list; one key for all, pruned as
+/// it is read.
+const REQUEST_INDEX: &str = "handoff:requests";
+
 pub struct RedisStore {
     connection: ConnectionManager,
     description: String,
     consume_view: Script,
     fail_passphrase: Script,
     revoke: Script,
+    replace_request: Script,
 }
 
 fn unavailable(error: &redis::RedisError) -> StoreError {
@@ -72,6 +85,10 @@ fn corrupt(what: &str) -> StoreError {
 
 fn record_key(id: &SecretId) -> String {
     format!("handoff:{{{id}}}")
+}
+
+fn request_key(id: &SecretId) -> String {
+    format!("handoff:{{{id}}}:request")
 }
 
 fn views_key(id: &SecretId) -> String {
@@ -99,6 +116,7 @@ impl RedisStore {
             consume_view: Script::new(CONSUME_VIEW),
             fail_passphrase: Script::new(FAIL_PASSPHRASE),
             revoke: Script::new(REVOKE),
+            replace_request: Script::new(REPLACE_REQUEST),
         })
     }
 }
@@ -230,6 +248,90 @@ impl Store for RedisStore {
             2 => RevokeOutcome::AlreadyEnded,
             _ => RevokeOutcome::Missing,
         })
+    }
+
+    async fn insert_request(
+        &self,
+        id: &SecretId,
+        record: &RequestRecord,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(record).expect("a request always serialises");
+        let key = request_key(id);
+        let mut connection = self.connection.clone();
+        redis::pipe()
+            .atomic()
+            .hset_multiple(&key, &[("version", "1"), ("record", json.as_str())])
+            .ignore()
+            .expire_at(&key, record.expires_at)
+            .ignore()
+            .zadd(REQUEST_INDEX, id.to_string(), record.expires_at)
+            .ignore()
+            .query_async::<()>(&mut connection)
+            .await
+            .map_err(|e| unavailable(&e))
+    }
+
+    async fn load_request(
+        &self,
+        id: &SecretId,
+    ) -> Result<Option<Versioned<RequestRecord>>, StoreError> {
+        let mut connection = self.connection.clone();
+        let (version, record): (Option<u64>, Option<String>) = redis::cmd("HMGET")
+            .arg(request_key(id))
+            .arg("version")
+            .arg("record")
+            .query_async(&mut connection)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        match (version, record) {
+            (Some(version), Some(record)) => Ok(Some(Versioned {
+                version,
+                value: serde_json::from_str(&record).map_err(|e| corrupt(&e.to_string()))?,
+            })),
+            _ => Ok(None),
+        }
+    }
+
+    async fn replace_request(
+        &self,
+        id: &SecretId,
+        expected: u64,
+        record: &RequestRecord,
+    ) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(record).expect("a request always serialises");
+        let mut connection = self.connection.clone();
+        let replaced: i64 = self
+            .replace_request
+            .key(request_key(id))
+            .arg(expected)
+            .arg(expected + 1)
+            .arg(json)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        Ok(replaced == 1)
+    }
+
+    async fn list_requests(&self) -> Result<Vec<(SecretId, RequestRecord)>, StoreError> {
+        let mut connection = self.connection.clone();
+        let now = crate::domain::now();
+        let (ids,): (Vec<String>,) = redis::pipe()
+            .zrembyscore(REQUEST_INDEX, "-inf", now)
+            .ignore()
+            .zrangebyscore(REQUEST_INDEX, now, "+inf")
+            .query_async(&mut connection)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let mut requests = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Ok(id) = SecretId::parse(&id) else {
+                continue;
+            };
+            if let Some(request) = self.load_request(&id).await? {
+                requests.push((id, request.value));
+            }
+        }
+        Ok(requests)
     }
 
     async fn purge_expired(&self, _now: UnixTime) -> Result<u64, StoreError> {

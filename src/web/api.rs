@@ -91,7 +91,7 @@ impl AppState {
 
     /// Runs an attempt that needs a key or token, counting its failure
     /// against the client's allowance and refusing it when none is left.
-    async fn guarded<T>(
+    pub(super) async fn guarded<T>(
         &self,
         client: &ClientAddr,
         attempt: impl Future<Output = Result<T, ServiceError>>,
@@ -109,7 +109,7 @@ impl AppState {
     }
 }
 
-fn json_rejection(rejection: &JsonRejection) -> AppError {
+pub(super) fn json_rejection(rejection: &JsonRejection) -> AppError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         AppError::PayloadTooLarge("The request body is too large.".to_owned())
     } else {
@@ -117,7 +117,7 @@ fn json_rejection(rejection: &JsonRejection) -> AppError {
     }
 }
 
-fn media_type(headers: &HeaderMap) -> String {
+pub(super) fn media_type(headers: &HeaderMap) -> String {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -10,27 +10,16 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
+const CSS: &str = "text/css; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+
 const ASSETS: &[(&str, &str, &str)] = &[
-    (
-        "app.css",
-        "text/css; charset=utf-8",
-        include_str!("../../static/app.css"),
-    ),
-    (
-        "copy.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../static/copy.js"),
-    ),
-    (
-        "reveal.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../static/reveal.js"),
-    ),
-    (
-        "status.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../static/status.js"),
-    ),
+    ("app.css", CSS, include_str!("../../static/app.css")),
+    ("copy.js", JS, include_str!("../../static/copy.js")),
+    ("reveal.js", JS, include_str!("../../static/reveal.js")),
+    ("status.js", JS, include_str!("../../static/status.js")),
+    ("request.js", JS, include_str!("../../static/request.js")),
+    ("retrieve.js", JS, include_str!("../../static/retrieve.js")),
 ];
 
 /// `/static/<hash of all assets>`: changes whenever any asset does.

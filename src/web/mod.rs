@@ -5,6 +5,7 @@ mod api;
 mod assets;
 mod client;
 mod pages;
+mod requests;
 mod staff;
 
 use std::sync::Arc;
@@ -65,6 +66,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/secrets/{id}/reveal", post(api::reveal_secret))
         .route("/secrets/{id}/status", get(api::secret_status))
+        .route(
+            "/requests",
+            post(requests::create_request).get(requests::list_requests),
+        )
+        .route("/requests/{id}", get(requests::request_view))
+        .route("/requests/{id}/answer", post(requests::answer_request))
+        .route("/requests/{id}/details", get(requests::request_details))
+        .route("/requests/{id}/retrieve", post(requests::retrieve_answer))
         .fallback(api::no_route)
         .method_not_allowed_fallback(api::method_not_allowed);
 
@@ -73,7 +82,13 @@ pub fn router(state: AppState) -> Router {
         .route("/s/{id}", get(pages::reveal_page))
         .route("/m/{id}", get(pages::status_page))
         .route("/static/{version}/{file}", get(assets::serve))
+        .route("/r/{id}", get(requests::customer_page))
         .route("/staff", get(pages::staff_home))
+        .route(
+            "/staff/requests",
+            get(requests::staff_requests_page).post(requests::create_request_from_form),
+        )
+        .route("/staff/requests/{id}", get(requests::retrieve_page))
         .route(
             "/staff/sign-in",
             get(staff::sign_in_page).post(staff::sign_in),

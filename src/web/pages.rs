@@ -92,6 +92,18 @@ pub(super) struct TenantRow {
     pub verify: &'static str,
 }
 
+impl From<&crate::directory::Tenant> for TenantRow {
+    fn from(tenant: &crate::directory::Tenant) -> Self {
+        Self {
+            slug: tenant.slug.clone(),
+            name: tenant.name.clone(),
+            entra_tenant: tenant.entra_tenant.clone(),
+            client_id: tenant.client_id.clone(),
+            verify: tenant.verify.as_str(),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "staff.html")]
 struct StaffHomePage<'a> {
@@ -105,16 +117,7 @@ struct StaffHomePage<'a> {
 /// `GET /staff`: the staff home page.
 pub async fn staff_home(State(app): State<AppState>, StaffPage(staff): StaffPage) -> Response {
     let directory = app.directory.current();
-    let tenants = directory
-        .tenants()
-        .map(|t| TenantRow {
-            slug: t.slug.clone(),
-            name: t.name.clone(),
-            entra_tenant: t.entra_tenant.clone(),
-            client_id: t.client_id.clone(),
-            verify: t.verify.as_str(),
-        })
-        .collect();
+    let tenants = directory.tenants().map(TenantRow::from).collect();
     render(
         StatusCode::OK,
         &StaffHomePage {
@@ -135,7 +138,7 @@ struct ErrorPage<'a> {
     message: String,
 }
 
-fn render(status: StatusCode, page: &impl Template) -> Response {
+pub(super) fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(error) => {
@@ -161,7 +164,11 @@ pub(super) fn error_page(error: AppError) -> Response {
 }
 
 /// Expiry choices offered in the form, up to the configured maximum.
-fn ttl_options(default: Ttl, max: Ttl, selected: Option<&str>) -> Vec<(String, String, bool)> {
+pub(super) fn ttl_options(
+    default: Ttl,
+    max: Ttl,
+    selected: Option<&str>,
+) -> Vec<(String, String, bool)> {
     const CHOICES: &[(u64, &str)] = &[
         (3600, "1 hour"),
         (4 * 3600, "4 hours"),
@@ -306,7 +313,7 @@ pub async fn create_from_form(
     }
 }
 
-fn human_time(at: crate::domain::UnixTime) -> String {
+pub(super) fn human_time(at: crate::domain::UnixTime) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
     time::OffsetDateTime::from_unix_timestamp(at)
         .ok()

@@ -1,16 +1,26 @@
-//! Use cases: push, peek (metadata), reveal, revoke, status. The rules live
-//! here; the web layer only parses input and renders results.
+//! Use cases: push, peek (metadata), reveal, revoke, status; request links
+//! in `requests`. The rules live here; the web layer only parses input and
+//! renders results.
+
+mod requests;
+
+pub use requests::{
+    Answer, AnswerAccepted, CreatedRequest, NewRequest, RequestDetails, RequestView, Retrieved,
+};
 
 use zeroize::Zeroizing;
 
 use crate::crypto::{self, CryptoError, PASSPHRASE_SALT_LEN, ServerKey};
+use crate::directory::SharedDirectory;
+use crate::domain::ClientSecretRefusal;
 use crate::domain::{
     LinkKey, ManageToken, Note, Passphrase, SecretId, SecretText, Ttl, UnixTime, Views, now,
 };
 use crate::store::{
-    ConsumeOutcome, PassphraseOutcome, Record, RevokeOutcome, SecretMeta, SecretState, SharedStore,
-    StoreError, ViewEvent,
+    ConsumeOutcome, PassphraseOutcome, Record, RequestState, RevokeOutcome, SecretMeta,
+    SecretState, SharedStore, StoreError, ViewEvent,
 };
+use crate::verify::Verifier;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -33,6 +43,31 @@ pub enum ServiceError {
         "a stored secret could not be decrypted; is HANDOFF_SERVER_KEY the one it was created with?"
     )]
     Undecryptable,
+    #[error("the tenant is not configured")]
+    UnknownTenant,
+    /// The request link is no longer open (answered, locked, retrieved).
+    #[error("the request is {}", .state.as_str())]
+    RequestClosed { state: RequestState, at: UnixTime },
+    /// The staff's retrieve link was used before the customer answered.
+    #[error("the request has not been answered yet")]
+    NotAnswered,
+    /// The answer failed the checks that need no network.
+    #[error("the secret was refused: {refusal}")]
+    SecretRefused {
+        refusal: ClientSecretRefusal,
+        tries_remaining: u32,
+    },
+    /// Microsoft refused the secret.
+    #[error("verification failed: {code}")]
+    VerificationFailed {
+        code: &'static str,
+        message: String,
+        aadsts: Option<u32>,
+        tries_remaining: u32,
+    },
+    /// Microsoft could not be reached and the tenant requires verification.
+    #[error("Microsoft could not be reached")]
+    VerifierUnreachable { message: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -111,12 +146,40 @@ pub struct Client {
 pub struct Service {
     store: SharedStore,
     server_key: ServerKey,
+    directory: SharedDirectory,
+    verifier: Verifier,
 }
 
 impl Service {
+    /// A service for pushes only: no tenants, the default verifier.
     #[must_use]
     pub fn new(store: SharedStore, server_key: ServerKey) -> Self {
-        Self { store, server_key }
+        Self::with_tenants(
+            store,
+            server_key,
+            SharedDirectory::default(),
+            Verifier::new(Verifier::DEFAULT_TIMEOUT),
+        )
+    }
+
+    #[must_use]
+    pub fn with_tenants(
+        store: SharedStore,
+        server_key: ServerKey,
+        directory: SharedDirectory,
+        verifier: Verifier,
+    ) -> Self {
+        Self {
+            store,
+            server_key,
+            directory,
+            verifier,
+        }
+    }
+
+    #[must_use]
+    pub fn directory(&self) -> &SharedDirectory {
+        &self.directory
     }
 
     #[must_use]

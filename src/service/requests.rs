@@ -1,0 +1,488 @@
+//! Request links: staff ask one customer for a new client secret for one
+//! tenant. The customer's answer is checked (format, then Microsoft) while
+//! they are still on the page; an accepted answer is sealed to the staff's
+//! retrieve key and can be taken out exactly once.
+//!
+//! A request has two keys, both only in links: the submit key (customer)
+//! and the retrieve key (staff). Whoever intercepts the customer's link can
+//! answer, but cannot read an answer.
+
+use zeroize::Zeroizing;
+
+use super::{Client, Service, ServiceError};
+use crate::crypto;
+use crate::directory::{Tenant, VerifyMode};
+use crate::domain::{
+    AzureSecretId, ClientSecretInput, ExpiryDate, LinkKey, Note, SecretId, SecretText, Ttl,
+    UnixTime, now,
+};
+use crate::store::{AnswerRecord, RequestRecord, RequestState, StoreError, VerificationRecord};
+use crate::verify::{EntraApp, Verification};
+
+/// Refused answers (format or Microsoft) before a request locks.
+pub const MAX_ANSWER_TRIES: u32 = 10;
+/// Compare-and-swap retries before giving up on a contended request.
+const MAX_UPDATE_ATTEMPTS: usize = 16;
+
+pub struct NewRequest {
+    pub tenant: String,
+    pub note: Option<Note>,
+    pub ttl: Ttl,
+    pub created_by: String,
+}
+
+#[derive(Debug)]
+pub struct CreatedRequest {
+    pub id: SecretId,
+    pub submit_key: LinkKey,
+    pub retrieve_key: LinkKey,
+    pub expires_at: UnixTime,
+    pub tenant: Tenant,
+}
+
+/// What the customer's page shows.
+#[derive(Debug)]
+pub struct RequestView {
+    pub id: SecretId,
+    pub vendor_name: String,
+    pub tenant: Tenant,
+    pub note: Option<String>,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub state: RequestState,
+    pub tries_remaining: u32,
+    pub answered_at: Option<UnixTime>,
+}
+
+pub struct Answer {
+    pub secret: Zeroizing<String>,
+    pub expires_on: Option<ExpiryDate>,
+    pub secret_id: Option<AzureSecretId>,
+}
+
+#[derive(Debug)]
+pub struct AnswerAccepted {
+    pub verification: VerificationRecord,
+    pub notices: Vec<String>,
+    pub warnings: Vec<String>,
+    pub hint: String,
+}
+
+/// What staff see of a request (never the sealed answer).
+#[derive(Debug)]
+pub struct RequestDetails {
+    pub id: SecretId,
+    pub tenant_name: String,
+    pub record: RequestRecord,
+}
+
+#[derive(Debug)]
+pub struct Retrieved {
+    pub secret: SecretText,
+    pub tenant: String,
+    pub answer: AnswerRecord,
+}
+
+fn tries_remaining(record: &RequestRecord) -> u32 {
+    MAX_ANSWER_TRIES.saturating_sub(record.tries)
+}
+
+fn closed(record: &RequestRecord) -> ServiceError {
+    ServiceError::RequestClosed {
+        state: record.state,
+        at: record
+            .ended_at
+            .or(record.answer.as_ref().map(|a| a.answered_at))
+            .unwrap_or(record.created_at),
+    }
+}
+
+/// To the customer, a retrieved request is simply an answered one.
+fn closed_for_customer(record: &RequestRecord) -> ServiceError {
+    match closed(record) {
+        ServiceError::RequestClosed {
+            state: RequestState::Retrieved,
+            at,
+        } => ServiceError::RequestClosed {
+            state: RequestState::Answered,
+            at,
+        },
+        other => other,
+    }
+}
+
+impl Service {
+    fn tenant(&self, slug: &str) -> Result<Tenant, ServiceError> {
+        self.directory
+            .current()
+            .tenant(slug)
+            .cloned()
+            .ok_or(ServiceError::UnknownTenant)
+    }
+
+    #[tracing::instrument(skip_all, fields(tenant = %new.tenant))]
+    pub async fn create_request(&self, new: NewRequest) -> Result<CreatedRequest, ServiceError> {
+        let tenant = self.tenant(&new.tenant)?;
+        let id = SecretId::generate();
+        let submit_key = LinkKey::generate();
+        let retrieve_key = LinkKey::generate();
+        let created_at = now();
+        let expires_at = created_at + new.ttl.as_secs() as i64;
+        let record = RequestRecord {
+            tenant: tenant.slug.clone(),
+            note: new.note.map(|n| n.as_str().to_owned()),
+            created_by: new.created_by,
+            created_at,
+            expires_at,
+            submit_check: crypto::key_check(&submit_key, &id).to_vec(),
+            retrieve_check: crypto::key_check(&retrieve_key, &id).to_vec(),
+            retrieve_public_key: crypto::request_public_key(&self.server_key, &retrieve_key, &id)
+                .to_vec(),
+            state: RequestState::Open,
+            tries: 0,
+            answer: None,
+            ended_at: None,
+        };
+        self.store.insert_request(&id, &record).await?;
+        tracing::info!(request_id = %id, created_by = %record.created_by, "request created");
+        Ok(CreatedRequest {
+            id,
+            submit_key,
+            retrieve_key,
+            expires_at,
+            tenant,
+        })
+    }
+
+    async fn load_request_with(
+        &self,
+        id: &SecretId,
+        key: &LinkKey,
+        check: fn(&RequestRecord) -> &[u8],
+    ) -> Result<RequestRecord, ServiceError> {
+        let request = self
+            .store
+            .load_request(id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        if !crypto::key_matches(key, id, check(&request.value)) {
+            return Err(ServiceError::NotFound);
+        }
+        Ok(request.value)
+    }
+
+    /// Reads, changes and writes a request atomically (compare-and-swap),
+    /// retrying when another instance changed it in between.
+    async fn update_request<T>(
+        &self,
+        id: &SecretId,
+        mut change: impl FnMut(&mut RequestRecord) -> Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
+        for _ in 0..MAX_UPDATE_ATTEMPTS {
+            let current = self
+                .store
+                .load_request(id)
+                .await?
+                .ok_or(ServiceError::NotFound)?;
+            let mut record = current.value;
+            let outcome = change(&mut record)?;
+            if self
+                .store
+                .replace_request(id, current.version, &record)
+                .await?
+            {
+                return Ok(outcome);
+            }
+        }
+        Err(
+            StoreError::Unavailable("a request kept changing under concurrent updates".to_owned())
+                .into(),
+        )
+    }
+
+    /// The customer's view, with the submit key.
+    #[tracing::instrument(skip_all, fields(request_id = %id))]
+    pub async fn request_view(
+        &self,
+        id: &SecretId,
+        submit_key: &LinkKey,
+    ) -> Result<RequestView, ServiceError> {
+        let record = self
+            .load_request_with(id, submit_key, |r| &r.submit_check)
+            .await?;
+        let tenant = self.tenant(&record.tenant)?;
+        Ok(RequestView {
+            id: *id,
+            vendor_name: self.directory.current().vendor_name.clone(),
+            note: record.note.clone(),
+            created_at: record.created_at,
+            expires_at: record.expires_at,
+            // To the customer, a retrieved request is simply an answered one.
+            state: match record.state {
+                RequestState::Retrieved => RequestState::Answered,
+                state => state,
+            },
+            tries_remaining: tries_remaining(&record),
+            answered_at: record.answer.as_ref().map(|a| a.answered_at),
+            tenant,
+        })
+    }
+
+    /// Counts a refused answer; the last allowed one locks the request.
+    async fn refuse_answer(&self, id: &SecretId) -> Result<u32, ServiceError> {
+        self.update_request(id, |record| {
+            if record.state != RequestState::Open {
+                return Err(closed_for_customer(record));
+            }
+            record.tries += 1;
+            if record.tries >= MAX_ANSWER_TRIES {
+                record.state = RequestState::Locked;
+                record.ended_at = Some(now());
+                tracing::warn!(tenant = %record.tenant, "request locked after too many refused answers");
+            }
+            Ok(tries_remaining(record))
+        })
+        .await
+    }
+
+    /// Checks the customer's answer and, if it is good, seals it for staff.
+    #[tracing::instrument(skip_all, fields(request_id = %id))]
+    pub async fn answer_request(
+        &self,
+        id: &SecretId,
+        submit_key: &LinkKey,
+        answer: Answer,
+        _client: &Client,
+    ) -> Result<AnswerAccepted, ServiceError> {
+        let record = self
+            .load_request_with(id, submit_key, |r| &r.submit_check)
+            .await?;
+        if record.state != RequestState::Open {
+            return Err(closed_for_customer(&record));
+        }
+        let tenant = self.tenant(&record.tenant)?;
+
+        let input =
+            match ClientSecretInput::parse(&answer.secret, &tenant.client_id, &tenant.entra_tenant)
+            {
+                Ok(input) => input,
+                Err(refusal) => {
+                    tracing::info!(
+                        reason = refusal.code(),
+                        "answer refused before verification"
+                    );
+                    let tries_remaining = self.refuse_answer(id).await?;
+                    return Err(ServiceError::SecretRefused {
+                        refusal,
+                        tries_remaining,
+                    });
+                }
+            };
+
+        let verification = match self.judge(&tenant, input.value()).await {
+            Judgement::Accept(verification) => verification,
+            Judgement::Refuse {
+                code,
+                message,
+                aadsts,
+            } => {
+                tracing::info!(outcome = code, ?aadsts, "answer refused by Microsoft");
+                return Err(ServiceError::VerificationFailed {
+                    code,
+                    message,
+                    aadsts,
+                    tries_remaining: self.refuse_answer(id).await?,
+                });
+            }
+            Judgement::RetryLater { message } => {
+                return Err(ServiceError::VerifierUnreachable { message });
+            }
+        };
+
+        let public_key: [u8; 32] =
+            record
+                .retrieve_public_key
+                .as_slice()
+                .try_into()
+                .map_err(|_| {
+                    StoreError::Corrupt("request public key has the wrong length".to_owned())
+                })?;
+        let sealed =
+            crypto::seal_to_request(&self.server_key, &public_key, id, input.value().as_bytes());
+        let answer_record = AnswerRecord {
+            answered_at: now(),
+            sealed_secret: Some(sealed),
+            expires_on: answer.expires_on.map(|d| d.to_string()),
+            secret_id: answer.secret_id.map(|s| s.as_str().to_owned()),
+            hint: input.hint(),
+            verification: verification.clone(),
+        };
+        self.update_request(id, |record| {
+            if record.state != RequestState::Open {
+                return Err(closed_for_customer(record));
+            }
+            record.state = RequestState::Answered;
+            record.answer = Some(answer_record.clone());
+            Ok(())
+        })
+        .await?;
+        tracing::info!(verified = verification.verified, outcome = %verification.code, "request answered");
+        Ok(AnswerAccepted {
+            verification,
+            notices: input.notices().to_vec(),
+            warnings: input.warnings().to_vec(),
+            hint: input.hint(),
+        })
+    }
+}
+
+/// What the tenant's verification mode makes of Microsoft's answer.
+enum Judgement {
+    Accept(VerificationRecord),
+    /// Microsoft refused it: the customer should correct it (counts a try).
+    Refuse {
+        code: &'static str,
+        message: String,
+        aadsts: Option<u32>,
+    },
+    /// Microsoft could not be reached and the tenant requires a check: not
+    /// the customer's fault, so no try is counted.
+    RetryLater {
+        message: String,
+    },
+}
+
+impl Service {
+    async fn judge(&self, tenant: &Tenant, secret: &str) -> Judgement {
+        if tenant.verify == VerifyMode::Off {
+            return Judgement::Accept(VerificationRecord {
+                verified: false,
+                code: "not_checked".to_owned(),
+                message: "Not checked with Microsoft: verification is off for this tenant."
+                    .to_owned(),
+                aadsts: None,
+            });
+        }
+        let app = EntraApp {
+            authority: &tenant.authority,
+            tenant: &tenant.entra_tenant,
+            client_id: &tenant.client_id,
+        };
+        let verification = self.verifier.verify(&app, secret).await;
+        let message = verification.sentence(&tenant.client_id, &tenant.entra_tenant);
+        match (&verification, tenant.verify) {
+            (Verification::Verified, _) => Judgement::Accept(VerificationRecord {
+                verified: true,
+                code: verification.code().to_owned(),
+                message,
+                aadsts: None,
+            }),
+            (Verification::Unreachable { detail }, VerifyMode::Advisory) => {
+                tracing::warn!(%detail, "Microsoft unreachable; accepting the answer unverified");
+                Judgement::Accept(VerificationRecord {
+                    verified: false,
+                    code: verification.code().to_owned(),
+                    message: format!("Received, not verified: {message}"),
+                    aadsts: None,
+                })
+            }
+            (Verification::Unreachable { detail }, _) => {
+                tracing::warn!(%detail, "Microsoft unreachable; the customer may retry");
+                Judgement::RetryLater { message }
+            }
+            (Verification::Rejected(_), _) => Judgement::Refuse {
+                code: verification.code(),
+                message,
+                aadsts: verification.aadsts(),
+            },
+        }
+    }
+
+    /// Staff: every unexpired request, newest first.
+    pub async fn list_requests(&self) -> Result<Vec<RequestDetails>, ServiceError> {
+        let directory = self.directory.current();
+        let mut requests: Vec<RequestDetails> = self
+            .store
+            .list_requests()
+            .await?
+            .into_iter()
+            .map(|(id, record)| RequestDetails {
+                id,
+                tenant_name: directory
+                    .tenant(&record.tenant)
+                    .map_or_else(|| record.tenant.clone(), |t| t.name.clone()),
+                record,
+            })
+            .collect();
+        requests.sort_by_key(|r| std::cmp::Reverse(r.record.created_at));
+        Ok(requests)
+    }
+
+    /// Staff: one request's state, without its answer.
+    pub async fn request_details(&self, id: &SecretId) -> Result<RequestDetails, ServiceError> {
+        let record = self
+            .store
+            .load_request(id)
+            .await?
+            .ok_or(ServiceError::NotFound)?
+            .value;
+        let tenant_name = self
+            .directory
+            .current()
+            .tenant(&record.tenant)
+            .map_or_else(|| record.tenant.clone(), |t| t.name.clone());
+        Ok(RequestDetails {
+            id: *id,
+            tenant_name,
+            record,
+        })
+    }
+
+    /// Staff, with the retrieve key: the answer, exactly once.
+    #[tracing::instrument(skip_all, fields(request_id = %id, staff = %staff))]
+    pub async fn retrieve_answer(
+        &self,
+        id: &SecretId,
+        retrieve_key: &LinkKey,
+        staff: &str,
+    ) -> Result<Retrieved, ServiceError> {
+        let record = self
+            .load_request_with(id, retrieve_key, |r| &r.retrieve_check)
+            .await?;
+        let sealed = match (&record.state, &record.answer) {
+            (
+                RequestState::Answered,
+                Some(AnswerRecord {
+                    sealed_secret: Some(sealed),
+                    ..
+                }),
+            ) => sealed.clone(),
+            (RequestState::Open, _) => return Err(ServiceError::NotAnswered),
+            _ => return Err(closed(&record)),
+        };
+        let plaintext = crypto::open_request_answer(&self.server_key, retrieve_key, id, &sealed)
+            .map_err(|_| ServiceError::Undecryptable)?;
+        let secret =
+            String::from_utf8(plaintext.to_vec()).map_err(|_| ServiceError::Undecryptable)?;
+
+        // Only the caller whose swap succeeds gets the plaintext: at most once.
+        let answer = self
+            .update_request(id, |record| match (&record.state, &mut record.answer) {
+                (RequestState::Answered, Some(answer)) => {
+                    answer.sealed_secret = None;
+                    let kept = answer.clone();
+                    record.state = RequestState::Retrieved;
+                    record.ended_at = Some(now());
+                    Ok(kept)
+                }
+                _ => Err(closed(record)),
+            })
+            .await?;
+        tracing::info!("request answer retrieved");
+        Ok(Retrieved {
+            secret: SecretText::from_plaintext(Zeroizing::new(secret)),
+            tenant: record.tenant,
+            answer,
+        })
+    }
+}

@@ -1,0 +1,529 @@
+//! Request links end to end: staff ask, the customer answers, Microsoft
+//! (stood in for by wiremock, answering as documented) judges, staff
+//! retrieve once.
+
+mod common;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::{CONTOSO_APP, CONTOSO_TENANT, TestApp, client};
+use futures::future::join_all;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const GOOD_SECRET: &str = "abc8Q~abcdefghijklmnopqrstuvwxyz0123456.";
+const TOKEN_PATH: &str = "/contoso.onmicrosoft.com/oauth2/v2.0/token";
+
+struct Vendor {
+    app: TestApp,
+    token: String,
+    microsoft: MockServer,
+    _config: tempfile::TempDir,
+}
+
+async fn vendor(verify: &str) -> Vendor {
+    let microsoft = MockServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (token, staff) = handoff::directory::new_staff_token("alice");
+    let config = dir.path().join("handoff.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "vendor_name = \"Fabrikam\"\n{staff}\n\n[tenants.contoso]\nname = \"Contoso Ltd\"\n\
+             entra_tenant = \"{CONTOSO_TENANT}\"\nclient_id = \"{CONTOSO_APP}\"\n\
+             authority = \"{}\"\nverify = \"{verify}\"\n",
+            microsoft.uri()
+        ),
+    )
+    .unwrap();
+    let mut args = common::args();
+    args.config = Some(config);
+    Vendor {
+        app: TestApp::spawn_with(args).await,
+        token: token.to_string(),
+        microsoft,
+        _config: dir,
+    }
+}
+
+fn access_token(app_id: &str) -> String {
+    let part = |value: Value| URL_SAFE_NO_PAD.encode(value.to_string());
+    format!(
+        "{}.{}.signature",
+        part(json!({ "typ": "JWT", "alg": "RS256" })),
+        part(
+            json!({ "aud": "https://graph.microsoft.com", "tid": "8d7a3c2e-1f4b-4e6a-9c5d-2b1a0f9e8d7c", "appid": app_id, "ver": "1.0" })
+        )
+    )
+}
+
+async fn microsoft_accepts(microsoft: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
+            "access_token": access_token(CONTOSO_APP),
+        })))
+        .mount(microsoft)
+        .await;
+}
+
+async fn microsoft_rejects_the_value(microsoft: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+            "error": "invalid_client",
+            "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '6f1c2b7e-0d4f-4c52-9a43-5a7e1e0c9b11'. Trace ID: 0b6f Correlation ID: 7c1e Timestamp: 2026-11-22 10:32:01Z",
+            "error_codes": [7_000_215],
+            "timestamp": "2026-11-22 10:32:01Z",
+            "trace_id": "0b6f1c2a-4d3e-4f5a-8b9c-0d1e2f3a4b5c",
+            "correlation_id": "7c1e2d3f-5a4b-4c6d-9e8f-1a2b3c4d5e6f",
+            "error_uri": "https://login.microsoftonline.com/error?code=7000215",
+        })))
+        .mount(microsoft)
+        .await;
+}
+
+async fn microsoft_is_down(microsoft: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path(TOKEN_PATH))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(microsoft)
+        .await;
+}
+
+/// A created request: its id and both keys.
+struct Request {
+    id: String,
+    submit_key: String,
+    retrieve_key: String,
+}
+
+impl Vendor {
+    async fn create_request(&self, body: Value) -> reqwest::Response {
+        self.app
+            .http
+            .post(self.app.url("/api/v1/requests"))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn request(&self) -> Request {
+        let response = self
+            .create_request(json!({ "tenant": "contoso", "note": "Q4 rotation" }))
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        let key_of = |url: &str| {
+            body[url]
+                .as_str()
+                .unwrap()
+                .split_once('#')
+                .unwrap()
+                .1
+                .to_owned()
+        };
+        Request {
+            id: body["id"].as_str().unwrap().to_owned(),
+            submit_key: key_of("submit_url"),
+            retrieve_key: key_of("retrieve_url"),
+        }
+    }
+
+    async fn view(&self, request: &Request) -> reqwest::Response {
+        self.app
+            .http
+            .get(self.app.url(&format!("/api/v1/requests/{}", request.id)))
+            .header("x-handoff-key", &request.submit_key)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn answer(&self, request: &Request, secret: &str) -> reqwest::Response {
+        self.app
+            .http
+            .post(
+                self.app
+                    .url(&format!("/api/v1/requests/{}/answer", request.id)),
+            )
+            .json(
+                &json!({ "key": request.submit_key, "secret": secret, "expires_on": "2028-11-22" }),
+            )
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn retrieve(&self, request: &Request, key: &str) -> reqwest::Response {
+        self.app
+            .http
+            .post(
+                self.app
+                    .url(&format!("/api/v1/requests/{}/retrieve", request.id)),
+            )
+            .bearer_auth(&self.token)
+            .json(&json!({ "key": key }))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_customer_sees_who_asks_for_which_tenant_and_app() {
+    let vendor = vendor("required").await;
+    let request = vendor.request().await;
+    let (status, view) = json_of(vendor.view(&request).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(view["vendor_name"], "Fabrikam");
+    assert_eq!(view["tenant"]["name"], "Contoso Ltd");
+    assert_eq!(view["tenant"]["entra_tenant"], CONTOSO_TENANT);
+    assert_eq!(view["tenant"]["client_id"], CONTOSO_APP);
+    assert_eq!(view["note"], "Q4 rotation");
+    assert_eq!(view["state"], "open");
+    assert_eq!(view["tries_remaining"], 10);
+}
+
+#[tokio::test]
+async fn only_staff_create_requests_and_only_for_configured_tenants() {
+    let vendor = vendor("required").await;
+    let anonymous = client()
+        .post(vendor.app.url("/api/v1/requests"))
+        .json(&json!({ "tenant": "contoso" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let (status, body) = json_of(
+        vendor
+            .create_request(json!({ "tenant": "northwind" }))
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["field"], "tenant");
+}
+
+#[tokio::test]
+async fn a_secret_id_is_refused_at_once_without_asking_microsoft() {
+    let vendor = vendor("required").await;
+    microsoft_accepts(&vendor.microsoft).await;
+    let request = vendor.request().await;
+    let (status, body) = json_of(
+        vendor
+            .answer(&request, "3f2504e0-4f89-11d3-9a0c-0305e82c3301")
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"], "secret_refused");
+    assert_eq!(body["reason"], "secret_id_not_value");
+    assert!(
+        body["message"].as_str().unwrap().contains("Secret ID"),
+        "{body}"
+    );
+    assert_eq!(body["tries_remaining"], 9);
+    assert!(
+        vendor
+            .microsoft
+            .received_requests()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_verified_answer_is_retrieved_by_staff_exactly_once() {
+    let vendor = vendor("required").await;
+    microsoft_accepts(&vendor.microsoft).await;
+    let request = vendor.request().await;
+
+    let (status, accepted) =
+        json_of(vendor.answer(&request, &format!("  {GOOD_SECRET}\n")).await).await;
+    assert_eq!(status, StatusCode::CREATED, "{accepted}");
+    assert_eq!(accepted["verified"], true);
+    assert_eq!(accepted["verification"]["code"], "verified");
+    assert!(
+        accepted["verification"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Verified")
+    );
+    assert!(
+        !accepted["notices"].as_array().unwrap().is_empty(),
+        "the trimmed spaces are mentioned"
+    );
+    assert_eq!(accepted["hint"], "abc");
+
+    let sent = &vendor.microsoft.received_requests().await.unwrap()[0];
+    let form = String::from_utf8_lossy(&sent.body);
+    assert!(
+        form.contains("grant_type=client_credentials")
+            && form.contains(&format!("client_id={CONTOSO_APP}"))
+    );
+
+    let (_, view) = json_of(vendor.view(&request).await).await;
+    assert_eq!(view["state"], "answered");
+    let (status, again) = json_of(vendor.answer(&request, GOOD_SECRET).await).await;
+    assert_eq!(
+        (status, again["error"].as_str()),
+        (StatusCode::CONFLICT, Some("already_answered"))
+    );
+
+    let (status, wrong) = json_of(vendor.retrieve(&request, &request.submit_key).await).await;
+    assert_eq!(
+        (status, wrong["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found")),
+        "the customer's key opens nothing"
+    );
+    let (status, retrieved) = json_of(vendor.retrieve(&request, &request.retrieve_key).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        retrieved["secret"], GOOD_SECRET,
+        "trimmed as the customer was told"
+    );
+    assert_eq!(retrieved["expires_on"], "2028-11-22");
+    let (status, gone) = json_of(vendor.retrieve(&request, &request.retrieve_key).await).await;
+    assert_eq!(
+        (status, gone["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("already_retrieved"))
+    );
+}
+
+#[tokio::test]
+async fn retrieving_needs_a_staff_member_as_well_as_the_key() {
+    let vendor = vendor("off").await;
+    let request = vendor.request().await;
+    assert_eq!(
+        vendor.answer(&request, GOOD_SECRET).await.status(),
+        StatusCode::CREATED
+    );
+    let anonymous = client()
+        .post(
+            vendor
+                .app
+                .url(&format!("/api/v1/requests/{}/retrieve", request.id)),
+        )
+        .json(&json!({ "key": request.retrieve_key }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        vendor
+            .retrieve(&request, &request.retrieve_key)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_value_keeps_the_request_open_for_a_correction() {
+    let vendor = vendor("required").await;
+    microsoft_rejects_the_value(&vendor.microsoft).await;
+    let request = vendor.request().await;
+    let (status, body) = json_of(vendor.answer(&request, GOOD_SECRET).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"], "verification_failed");
+    assert_eq!(body["reason"], "invalid_secret");
+    assert_eq!(body["aadsts"], 7_000_215);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Secret ID was copied instead of the Value")
+    );
+    assert!(!body.to_string().contains(GOOD_SECRET));
+
+    vendor.microsoft.reset().await;
+    microsoft_accepts(&vendor.microsoft).await;
+    assert_eq!(
+        vendor.answer(&request, GOOD_SECRET).await.status(),
+        StatusCode::CREATED
+    );
+}
+
+#[tokio::test]
+async fn with_required_verification_an_unreachable_microsoft_stores_nothing_and_counts_no_try() {
+    let vendor = vendor("required").await;
+    microsoft_is_down(&vendor.microsoft).await;
+    let request = vendor.request().await;
+    let response = vendor.answer(&request, GOOD_SECRET).await;
+    assert!(response.headers().contains_key("retry-after"));
+    let (status, body) = json_of(response).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some("verifier_unreachable")
+        )
+    );
+    let (_, view) = json_of(vendor.view(&request).await).await;
+    assert_eq!(
+        (view["state"].as_str(), view["tries_remaining"].as_u64()),
+        (Some("open"), Some(10))
+    );
+}
+
+#[tokio::test]
+async fn with_advisory_verification_an_unreachable_microsoft_accepts_the_answer_unverified() {
+    let vendor = vendor("advisory").await;
+    microsoft_is_down(&vendor.microsoft).await;
+    let request = vendor.request().await;
+    let (status, body) = json_of(vendor.answer(&request, GOOD_SECRET).await).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(body["verified"], false);
+    assert_eq!(body["verification"]["code"], "unreachable");
+}
+
+#[tokio::test]
+async fn ten_refused_answers_lock_the_request() {
+    let vendor = vendor("required").await;
+    microsoft_rejects_the_value(&vendor.microsoft).await;
+    let request = vendor.request().await;
+    for left in (0..10).rev() {
+        let (_, body) = json_of(vendor.answer(&request, GOOD_SECRET).await).await;
+        assert_eq!(body["tries_remaining"], left);
+    }
+    let (status, body) = json_of(vendor.answer(&request, GOOD_SECRET).await).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::CONFLICT, Some("locked"))
+    );
+    let (_, view) = json_of(vendor.view(&request).await).await;
+    assert_eq!(view["state"], "locked");
+    let details: Value = vendor
+        .app
+        .http
+        .get(
+            vendor
+                .app
+                .url(&format!("/api/v1/requests/{}/details", request.id)),
+        )
+        .bearer_auth(&vendor.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(details["state"], "locked", "staff see it");
+}
+
+#[tokio::test]
+async fn concurrent_good_answers_are_accepted_once() {
+    let vendor = vendor("off").await;
+    let request = vendor.request().await;
+    let answers = (0..8).map(|_| vendor.answer(&request, GOOD_SECRET));
+    let statuses: Vec<StatusCode> = join_all(answers)
+        .await
+        .iter()
+        .map(reqwest::Response::status)
+        .collect();
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CREATED)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CONFLICT)
+            .count(),
+        7
+    );
+}
+
+#[tokio::test]
+async fn a_rotation_script_can_answer_with_a_plain_body() {
+    let vendor = vendor("required").await;
+    microsoft_accepts(&vendor.microsoft).await;
+    let request = vendor.request().await;
+    // `az ad app credential reset … -o tsv | curl --data-binary @- …`
+    let response = vendor
+        .app
+        .http
+        .post(vendor.app.url(&format!(
+            "/api/v1/requests/{}/answer?expires_on=2027-11-22",
+            request.id
+        )))
+        .header("x-handoff-key", &request.submit_key)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("{GOOD_SECRET}\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let (_, retrieved) = json_of(vendor.retrieve(&request, &request.retrieve_key).await).await;
+    assert_eq!(retrieved["secret"], GOOD_SECRET);
+    assert_eq!(retrieved["expires_on"], "2027-11-22");
+}
+
+#[tokio::test]
+async fn wrong_keys_answer_the_same_404() {
+    let vendor = vendor("off").await;
+    let request = vendor.request().await;
+    let wrong = Request {
+        id: request.id.clone(),
+        submit_key: "A".repeat(43),
+        retrieve_key: String::new(),
+    };
+    let (status, body) = json_of(vendor.view(&wrong).await).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (status, _) = json_of(vendor.answer(&wrong, GOOD_SECRET).await).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, view) = json_of(vendor.view(&request).await).await;
+    assert_eq!(view["tries_remaining"], 10, "a wrong key counts no try");
+}
+
+#[tokio::test]
+async fn bad_expiry_dates_and_secret_ids_are_422_naming_the_field() {
+    let vendor = vendor("off").await;
+    let request = vendor.request().await;
+    let answer = |extra: Value| {
+        let mut body = json!({ "key": request.submit_key, "secret": GOOD_SECRET });
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        vendor
+            .app
+            .http
+            .post(
+                vendor
+                    .app
+                    .url(&format!("/api/v1/requests/{}/answer", request.id)),
+            )
+            .json(&body)
+            .send()
+    };
+    let (status, body) =
+        json_of(answer(json!({ "expires_on": "2020-01-01" })).await.unwrap()).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("expires_on"))
+    );
+    let (status, body) = json_of(answer(json!({ "secret_id": GOOD_SECRET })).await.unwrap()).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("secret_id"))
+    );
+}
