@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::crypto::ServerKey;
 use crate::directory::{Directory, StaffEntry, TenantEntry};
 use crate::domain::{Ttl, Views};
+use crate::webhook::{RetrySchedule, WebhookSecret, WebhookTarget};
 
 /// `handoff serve` flags; each also reads its `HANDOFF_*` variable.
 #[derive(Debug, Default, Clone, clap::Args)]
@@ -63,6 +64,26 @@ pub struct ServeArgs {
     /// oauth2-proxy; believed only from trusted proxies [default: none].
     #[arg(long, env = "HANDOFF_TRUSTED_USER_HEADER", value_name = "HEADER")]
     pub trusted_user_header: Option<String>,
+    /// URL that receives signed event notifications [default: none].
+    #[arg(long, env = "HANDOFF_WEBHOOK_URL", value_name = "URL")]
+    pub webhook_url: Option<String>,
+    /// The webhook signing secret, `whsec_…`. Prefer --webhook-secret-file.
+    #[arg(
+        long,
+        env = "HANDOFF_WEBHOOK_SECRET",
+        value_name = "WHSEC",
+        hide_env_values = true
+    )]
+    pub webhook_secret: Option<String>,
+    /// File holding the webhook signing secret.
+    #[arg(long, env = "HANDOFF_WEBHOOK_SECRET_FILE", value_name = "PATH")]
+    pub webhook_secret_file: Option<PathBuf>,
+    /// Delays between webhook retries, comma-separated [default: 5s,30s,2m,10m,30m].
+    #[arg(long, env = "HANDOFF_WEBHOOK_RETRIES", value_name = "LIST")]
+    pub webhook_retries: Option<String>,
+    /// How long audit events are kept [default: 90d].
+    #[arg(long, env = "HANDOFF_AUDIT_RETENTION", value_name = "DURATION")]
+    pub audit_retention: Option<String>,
     /// Only signed-in staff may create pushes (`true`/`false`) [default: false].
     #[arg(long, env = "HANDOFF_REQUIRE_STAFF_TO_PUSH", value_name = "BOOL")]
     pub require_staff_to_push: Option<String>,
@@ -85,6 +106,11 @@ struct FileSettings {
     trusted_proxies: Option<TrustedProxiesValue>,
     trusted_user_header: Option<String>,
     require_staff_to_push: Option<bool>,
+    audit_retention: Option<TomlValue>,
+    webhook_url: Option<String>,
+    webhook_secret: Option<String>,
+    webhook_secret_file: Option<PathBuf>,
+    webhook_retries: Option<String>,
     vendor_name: Option<String>,
     #[serde(default)]
     staff: BTreeMap<String, StaffEntry>,
@@ -210,6 +236,11 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     pub trusted_user_header: Option<HeaderName>,
     pub require_staff_to_push: bool,
+    /// Seconds audit events are kept.
+    pub audit_retention_secs: u64,
+    /// Where event notifications go, if anywhere.
+    pub webhook: Option<WebhookTarget>,
+    pub webhook_retries: RetrySchedule,
     /// Staff and tenants; reloaded from `config_path` on SIGHUP.
     pub directory: Directory,
     pub config_path: Option<PathBuf>,
@@ -390,6 +421,39 @@ impl Settings {
             })?,
             None => file.require_staff_to_push.unwrap_or(false),
         };
+        let retention =
+            pick(args.audit_retention, file.audit_retention).unwrap_or_else(|| "90d".into());
+        let audit_retention_secs = match crate::domain::parse_duration_secs(&retention) {
+            Ok(secs) if secs >= 86_400 => secs,
+            Ok(_) => {
+                return Err(ConfigError::new(
+                    "HANDOFF_AUDIT_RETENTION",
+                    "must be at least 1d",
+                ));
+            }
+            Err(reason) => return Err(ConfigError::new("HANDOFF_AUDIT_RETENTION", reason)),
+        };
+        let webhook = parse_webhook(
+            args.webhook_url.or(file.webhook_url),
+            args.webhook_secret.or(file.webhook_secret),
+            args.webhook_secret_file.or(file.webhook_secret_file),
+        )?;
+        let retries = args
+            .webhook_retries
+            .or(file.webhook_retries)
+            .unwrap_or_else(|| "5s,30s,2m,10m,30m".into());
+        let webhook_retries = RetrySchedule::new(
+            retries
+                .split(',')
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .map(|d| {
+                    crate::domain::parse_duration_secs(d)
+                        .map(std::time::Duration::from_secs)
+                        .map_err(|reason| ConfigError::new("HANDOFF_WEBHOOK_RETRIES", reason))
+                })
+                .collect::<Result<_, _>>()?,
+        );
         let directory = Directory::parse(file.vendor_name.as_deref(), &file.staff, &file.tenants)?;
 
         Ok(Self {
@@ -405,9 +469,58 @@ impl Settings {
             trusted_proxies,
             trusted_user_header,
             require_staff_to_push,
+            audit_retention_secs,
+            webhook,
+            webhook_retries,
             directory,
             config_path: None,
         })
+    }
+}
+
+fn parse_webhook(
+    url: Option<String>,
+    secret: Option<String>,
+    secret_file: Option<PathBuf>,
+) -> Result<Option<WebhookTarget>, ConfigError> {
+    let secret = match (secret, secret_file) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::new(
+                "HANDOFF_WEBHOOK_SECRET",
+                "set either HANDOFF_WEBHOOK_SECRET or HANDOFF_WEBHOOK_SECRET_FILE, not both",
+            ));
+        }
+        (Some(text), None) => Some(
+            WebhookSecret::parse(&text)
+                .map_err(|reason| ConfigError::new("HANDOFF_WEBHOOK_SECRET", reason))?,
+        ),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                ConfigError::new(
+                    "HANDOFF_WEBHOOK_SECRET_FILE",
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?;
+            Some(
+                WebhookSecret::parse(&text)
+                    .map_err(|reason| ConfigError::new("HANDOFF_WEBHOOK_SECRET_FILE", reason))?,
+            )
+        }
+        (None, None) => None,
+    };
+    match (url, secret) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(ConfigError::new(
+            "HANDOFF_WEBHOOK_SECRET",
+            "required with HANDOFF_WEBHOOK_URL (a whsec_… signing secret)",
+        )),
+        (None, Some(_)) => Err(ConfigError::new(
+            "HANDOFF_WEBHOOK_URL",
+            "required with a webhook secret",
+        )),
+        (Some(url), Some(secret)) => WebhookTarget::parse(&url, secret)
+            .map(Some)
+            .map_err(|reason| ConfigError::new("HANDOFF_WEBHOOK_URL", reason)),
     }
 }
 

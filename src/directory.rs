@@ -16,6 +16,7 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::config::ConfigError;
+use crate::domain::is_guid;
 
 /// A staff member as `[staff.<name>]` in `handoff.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -101,14 +102,6 @@ pub struct Directory {
 
 pub const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
 const DEFAULT_VENDOR_NAME: &str = "the vendor";
-
-fn is_guid(text: &str) -> bool {
-    let parts: Vec<&str> = text.split('-').collect();
-    parts.iter().map(|p| p.len()).eq([8, 4, 4, 4, 12])
-        && parts
-            .iter()
-            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
-}
 
 fn is_slug(text: &str) -> bool {
     (1..=64).contains(&text.len())

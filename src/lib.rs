@@ -4,6 +4,7 @@
 //! types and calls `service`, which owns the rules and uses `crypto` to seal
 //! and open secrets and a `store` to keep them.
 
+pub mod audit;
 pub mod config;
 pub mod crypto;
 pub mod directory;
@@ -16,3 +17,4 @@ pub mod store;
 pub mod telemetry;
 pub mod verify;
 pub mod web;
+pub mod webhook;

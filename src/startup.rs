@@ -10,21 +10,54 @@ use std::time::Duration;
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 
+use crate::audit::{Actor, Audit, AuditEvent, Kind};
 use crate::config::{PublicUrl, Settings, StoreSetting};
 use crate::crypto::ServerKey;
 use crate::directory::SharedDirectory;
-use crate::domain::now;
 use crate::rate_limit::FailureLimiter;
 use crate::service::Service;
 use crate::store::{EmbeddedStore, MemoryStore, RedisStore, SharedStore};
 use crate::verify::Verifier;
 use crate::web::{self, AppState, SessionSigner, WebSettings};
+use crate::webhook::{DeliveryOutcome, DeliveryReport, Webhooks};
+
+const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Every webhook delivery, good or given up, goes into the audit trail,
+/// which is where staff see failures.
+fn audit_deliveries(audit: Audit) -> impl Fn(DeliveryReport) + Send + Sync + 'static {
+    move |report: DeliveryReport| {
+        let (kind, detail) = match &report.outcome {
+            DeliveryOutcome::Delivered { status } => (
+                Kind::WebhookDelivered,
+                format!(
+                    "{} {} (HTTP {status}, attempt {})",
+                    report.event_type, report.message_id, report.attempts
+                ),
+            ),
+            DeliveryOutcome::Failed { last_error } => (
+                Kind::WebhookFailed,
+                format!(
+                    "{} {} gave up after {} attempts: {last_error}",
+                    report.event_type, report.message_id, report.attempts
+                ),
+            ),
+        };
+        let audit = audit.clone();
+        tokio::spawn(async move {
+            audit
+                .record(AuditEvent::new(kind, &Actor::System).detail(detail))
+                .await;
+        });
+    }
+}
 
 /// Expired secrets are deleted physically at least this often.
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
 
 pub struct Application {
     config_path: Option<std::path::PathBuf>,
+    audit_retention_secs: i64,
     listener: TcpListener,
     address: SocketAddr,
     public_url: PublicUrl,
@@ -48,13 +81,19 @@ impl Application {
 
         let directory = SharedDirectory::new(settings.directory);
         let verifier = Verifier::new(Verifier::DEFAULT_TIMEOUT);
+        let mut service =
+            Service::with_tenants(store, server_key.clone(), directory.clone(), verifier);
+        if let Some(target) = settings.webhook.clone() {
+            let webhooks = Webhooks::start(
+                target,
+                settings.webhook_retries.clone(),
+                WEBHOOK_TIMEOUT,
+                audit_deliveries(service.audit().clone()),
+            );
+            service = service.with_webhooks(webhooks);
+        }
         let state = AppState {
-            service: Arc::new(Service::with_tenants(
-                store,
-                server_key.clone(),
-                directory.clone(),
-                verifier,
-            )),
+            service: Arc::new(service),
             limiter: Arc::new(FailureLimiter::new(settings.failed_reveals_per_minute)),
             sessions: Arc::new(SessionSigner::new(&server_key)),
             settings: Arc::new(WebSettings {
@@ -71,6 +110,7 @@ impl Application {
         };
         Ok(Self {
             config_path: settings.config_path.clone(),
+            audit_retention_secs: settings.audit_retention_secs as i64,
             listener,
             address,
             public_url,
@@ -97,15 +137,17 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let sweeper = tokio::spawn(sweep_forever(self.state.clone()));
+        let sweeper = tokio::spawn(sweep_forever(self.state.clone(), self.audit_retention_secs));
         let reloader = self
             .config_path
             .map(|path| tokio::spawn(reload_on_sighup(path, self.state.directory.clone())));
+        let audit = self.state.service.audit().clone();
         let app = web::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
         sweeper.abort();
+        audit.flush().await;
         if let Some(reloader) = reloader {
             reloader.abort();
         }
@@ -146,7 +188,8 @@ async fn open_store(settings: &Settings) -> anyhow::Result<(SharedStore, ServerK
                 .server_key
                 .clone()
                 .context("HANDOFF_SERVER_KEY: required with a Redis store")?;
-            let store = RedisStore::connect(url)
+            let retention = std::time::Duration::from_secs(settings.audit_retention_secs);
+            let store = RedisStore::connect(url, retention)
                 .await
                 .context("HANDOFF_STORE: cannot connect to Redis")?;
             (Arc::new(store), key)
@@ -188,13 +231,13 @@ fn load_or_create_key(folder: &Path) -> anyhow::Result<ServerKey> {
     Ok(key)
 }
 
-async fn sweep_forever(state: AppState) {
+async fn sweep_forever(state: AppState, audit_retention_secs: i64) {
     let mut tick = tokio::time::interval(SWEEP_EVERY);
     loop {
         tick.tick().await;
-        match state.service.store().purge_expired(now()).await {
+        match state.service.sweep(audit_retention_secs).await {
             Ok(0) => {}
-            Ok(purged) => tracing::info!(purged, "deleted expired secrets"),
+            Ok(purged) => tracing::info!(purged, "deleted expired secrets and requests"),
             Err(error) => tracing::warn!(%error, "could not delete expired secrets"),
         }
         state.limiter.forget_old();

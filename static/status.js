@@ -123,6 +123,32 @@
     tbody.replaceChildren(...rows);
   }
 
+  // Audit events of this secret, newest first, in words a sender reads.
+  const EVENTS = {
+    "secret.created": "Created",
+    "secret.viewed": "Link opened",
+    "secret.revealed": "Revealed",
+    "secret.passphrase_failed": "Wrong passphrase",
+    "secret.destroyed": "Destroyed",
+    "secret.revoked": "Deleted",
+    "secret.expired": "Expired unread",
+  };
+
+  function renderEvents(events) {
+    const tbody = $("event-log").tBodies[0];
+    const rows = (Array.isArray(events) ? events : []).map((event) => {
+      const tr = document.createElement("tr");
+      tr.append(
+        cell(formatUtc(event.at), "Time"),
+        cell(EVENTS[event.kind] || String(event.kind || ""), "Event"),
+        cell(event.actor || "—", "By"),
+        cell(event.ip || "—", "IP address"),
+      );
+      return tr;
+    });
+    tbody.replaceChildren(...rows);
+  }
+
   function render(data) {
     $("state").textContent = STATES[data.state] || String(data.state || "Unknown");
     $("created").textContent = formatUtc(data.created_at);
@@ -141,6 +167,7 @@
     $("failed-row").hidden = failures === 0;
 
     renderLog(data.views);
+    renderEvents(data.events);
 
     const revoke = $("revoke");
     revoke.hidden = data.state !== "live";

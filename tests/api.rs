@@ -515,3 +515,41 @@ async fn health_and_readiness_answer() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn the_sender_sees_the_secrets_own_audit_events() {
+    let app = TestApp::spawn().await;
+    let pushed = app.push(json!({ "secret": "x", "views": 2 })).await;
+    assert_eq!(
+        app.metadata(&pushed.id, &pushed.key).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(app.reveal_with_key(&pushed).await.status(), StatusCode::OK);
+    let other = app.push(json!({ "secret": "y" })).await;
+
+    let mut kinds = Vec::new();
+    for _ in 0..50 {
+        let status: Value = app
+            .status(&pushed.id, &pushed.manage_token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        kinds = status["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_owned())
+            .collect();
+        if kinds.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        kinds,
+        ["secret.revealed", "secret.viewed", "secret.created"],
+        "newest first, this secret only"
+    );
+    drop(other);
+}

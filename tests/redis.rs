@@ -121,6 +121,20 @@ async fn redis_holds_no_secret_note_or_passphrase_in_clear() {
                 .query_async(&mut connection)
                 .await
                 .unwrap(),
+            "zset" => redis::cmd("ZRANGE")
+                .arg(name)
+                .arg(0)
+                .arg(-1)
+                .query_async(&mut connection)
+                .await
+                .unwrap(),
+            "string" => vec![
+                redis::cmd("GET")
+                    .arg(name)
+                    .query_async(&mut connection)
+                    .await
+                    .unwrap(),
+            ],
             other => panic!("unexpected key type {other}"),
         };
         for value in values {

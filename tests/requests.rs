@@ -24,6 +24,12 @@ struct Vendor {
 }
 
 async fn vendor(verify: &str) -> Vendor {
+    vendor_with(verify, "").await
+}
+
+const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+async fn vendor_with(verify: &str, extra: &str) -> Vendor {
     let microsoft = MockServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let (token, staff) = handoff::directory::new_staff_token("alice");
@@ -31,7 +37,7 @@ async fn vendor(verify: &str) -> Vendor {
     std::fs::write(
         &config,
         format!(
-            "vendor_name = \"Fabrikam\"\n{staff}\n\n[tenants.contoso]\nname = \"Contoso Ltd\"\n\
+            "vendor_name = \"Fabrikam\"\n{extra}\n{staff}\n\n[tenants.contoso]\nname = \"Contoso Ltd\"\n\
              entra_tenant = \"{CONTOSO_TENANT}\"\nclient_id = \"{CONTOSO_APP}\"\n\
              authority = \"{}\"\nverify = \"{verify}\"\n",
             microsoft.uri()
@@ -525,5 +531,176 @@ async fn bad_expiry_dates_and_secret_ids_are_422_naming_the_field() {
     assert_eq!(
         (status, body["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("secret_id"))
+    );
+}
+
+/// Polls the audit API until `kinds` have all been recorded (the store is
+/// written in the background), and returns the events.
+async fn audit_events(vendor: &Vendor, filter: &str, kinds: &[&str]) -> Vec<Value> {
+    for _ in 0..50 {
+        let body: Value = vendor
+            .app
+            .http
+            .get(vendor.app.url(&format!("/api/v1/audit?{filter}")))
+            .bearer_auth(&vendor.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let events = body["events"].as_array().unwrap().clone();
+        if kinds
+            .iter()
+            .all(|kind| events.iter().any(|e| e["kind"] == *kind))
+        {
+            return events;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the audit trail never showed {kinds:?}");
+}
+
+#[tokio::test]
+async fn every_step_is_in_the_audit_trail_without_the_secret() {
+    let vendor = vendor("required").await;
+    microsoft_rejects_the_value(&vendor.microsoft).await;
+    let request = vendor.request().await;
+    vendor.answer(&request, GOOD_SECRET).await;
+    vendor.microsoft.reset().await;
+    microsoft_accepts(&vendor.microsoft).await;
+    vendor.answer(&request, GOOD_SECRET).await;
+    vendor.retrieve(&request, &request.retrieve_key).await;
+
+    let kinds = [
+        "request.created",
+        "verification.failed",
+        "verification.passed",
+        "request.answered",
+        "request.retrieved",
+    ];
+    let events = audit_events(&vendor, "tenant=contoso", &kinds).await;
+    let failed = events
+        .iter()
+        .find(|e| e["kind"] == "verification.failed")
+        .unwrap();
+    assert_eq!(failed["aadsts"], 7_000_215);
+    assert_eq!(failed["actor"], "customer");
+    assert_eq!(failed["subject"], request.id.as_str());
+    assert_eq!(failed["ip"], "127.0.0.1");
+    let created = events
+        .iter()
+        .find(|e| e["kind"] == "request.created")
+        .unwrap();
+    assert_eq!(created["actor"], "staff:alice");
+    let retrieved = events
+        .iter()
+        .find(|e| e["kind"] == "request.retrieved")
+        .unwrap();
+    assert_eq!(retrieved["actor"], "staff:alice");
+    let text = serde_json::to_string(&events).unwrap();
+    for needle in [
+        GOOD_SECRET,
+        &request.submit_key,
+        &request.retrieve_key,
+        &vendor.token,
+    ] {
+        assert!(!text.contains(needle), "the audit trail holds {needle}");
+    }
+    let other = audit_events(&vendor, "tenant=northwind", &[]).await;
+    assert!(other.is_empty(), "the tenant filter filters");
+}
+
+#[tokio::test]
+async fn the_audit_api_is_for_staff_and_checks_its_parameters() {
+    let vendor = vendor("off").await;
+    let anonymous = client()
+        .get(vendor.app.url("/api/v1/audit"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let bad = vendor
+        .app
+        .http
+        .get(vendor.app.url("/api/v1/audit?since=yesterday"))
+        .bearer_auth(&vendor.token)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json_of(bad).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("since"))
+    );
+}
+
+#[tokio::test]
+async fn an_answer_is_announced_by_a_signed_webhook_without_the_secret() {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/hooks/handoff"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&receiver)
+        .await;
+    let extra = format!(
+        "webhook_url = \"{}/hooks/handoff\"\nwebhook_secret = \"{WEBHOOK_SECRET}\"",
+        receiver.uri()
+    );
+    let vendor = vendor_with("required", &extra).await;
+    microsoft_accepts(&vendor.microsoft).await;
+    let request = vendor.request().await;
+    assert_eq!(
+        vendor.answer(&request, GOOD_SECRET).await.status(),
+        StatusCode::CREATED
+    );
+
+    let mut delivered = Vec::new();
+    for _ in 0..50 {
+        delivered = receiver.received_requests().await.unwrap();
+        if !delivered.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let hook = delivered.first().expect("the webhook was called");
+    standardwebhooks::Webhook::new(WEBHOOK_SECRET)
+        .unwrap()
+        .verify(&hook.body, &hook.headers)
+        .expect("the reference implementation accepts the signature");
+    let body: Value = serde_json::from_slice(&hook.body).unwrap();
+    assert_eq!(body["type"], "request.answered");
+    assert_eq!(body["data"]["request_id"], request.id.as_str());
+    assert_eq!(body["data"]["tenant"], "contoso");
+    assert_eq!(body["data"]["verified"], true);
+    assert!(!String::from_utf8_lossy(&hook.body).contains(GOOD_SECRET));
+    audit_events(&vendor, "", &["webhook.delivered"]).await;
+}
+
+#[tokio::test]
+async fn a_failed_webhook_delivery_is_visible_to_staff() {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&receiver)
+        .await;
+    let extra = format!(
+        "webhook_url = \"{}/hooks\"\nwebhook_secret = \"{WEBHOOK_SECRET}\"\nwebhook_retries = \"\"",
+        receiver.uri()
+    );
+    let vendor = vendor_with("off", &extra).await;
+    let request = vendor.request().await;
+    assert_eq!(
+        vendor.answer(&request, GOOD_SECRET).await.status(),
+        StatusCode::CREATED
+    );
+    let events = audit_events(&vendor, "", &["webhook.failed"]).await;
+    let failed = events
+        .iter()
+        .find(|e| e["kind"] == "webhook.failed")
+        .unwrap();
+    assert!(
+        failed["detail"].as_str().unwrap().contains("HTTP 500"),
+        "{failed}"
     );
 }

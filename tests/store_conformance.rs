@@ -8,12 +8,13 @@ use std::time::Duration;
 
 use common::RedisServer;
 use futures::future::join_all;
+use handoff::audit::{Actor, AuditEvent, AuditQuery, Kind};
 use handoff::crypto::ServerKey;
 use handoff::domain::{LinkKey, Note, Passphrase, SecretId, SecretText, Ttl, Views, now};
 use handoff::service::{Client, Created, Deleter, NewSecret, Service, ServiceError};
 use handoff::store::{
-    ConsumeOutcome, EmbeddedStore, MemoryStore, Record, RedisStore, RequestRecord, RequestState,
-    SecretMeta, SecretState, SharedStore, Store, ViewEvent,
+    ConsumeOutcome, EmbeddedStore, Expired, ExpiredKind, MemoryStore, Record, RedisStore,
+    RequestRecord, RequestState, SecretMeta, SecretState, SharedStore, Store, ViewEvent,
 };
 use zeroize::Zeroizing;
 
@@ -41,15 +42,18 @@ async fn embedded_store() -> Fixture {
 async fn redis_store() -> Fixture {
     let server = RedisServer::start();
     Fixture {
-        store: Arc::new(RedisStore::connect(&server.url()).await.unwrap()),
+        store: Arc::new(RedisStore::connect(&server.url(), RETENTION).await.unwrap()),
         _guard: Box::new(server),
     }
 }
+
+const RETENTION: Duration = Duration::from_secs(90 * 86_400);
 
 fn client() -> Client {
     Client {
         ip: "192.0.2.1".into(),
         user_agent: "conformance".into(),
+        staff: None,
     }
 }
 
@@ -89,13 +93,19 @@ async fn concurrent_reveals(
 
 async fn one_view_secret_is_revealed_once_under_64_concurrent_reveals(fixture: Fixture) {
     let service = Arc::new(Service::new(fixture.store, ServerKey::generate()));
-    let created = service.create(new_secret("once", 1, None)).await.unwrap();
+    let created = service
+        .create(new_secret("once", 1, None), &client())
+        .await
+        .unwrap();
     assert_eq!(concurrent_reveals(&service, &created, 64).await, (1, 63));
 }
 
 async fn three_view_secret_is_revealed_three_times_under_64_concurrent_reveals(fixture: Fixture) {
     let service = Arc::new(Service::new(fixture.store, ServerKey::generate()));
-    let created = service.create(new_secret("thrice", 3, None)).await.unwrap();
+    let created = service
+        .create(new_secret("thrice", 3, None), &client())
+        .await
+        .unwrap();
     assert_eq!(concurrent_reveals(&service, &created, 64).await, (3, 61));
     let status = service
         .status(&created.id, &created.manage_token)
@@ -107,9 +117,15 @@ async fn three_view_secret_is_revealed_three_times_under_64_concurrent_reveals(f
 
 async fn reveal_returns_the_secret_and_metadata_consumes_nothing(fixture: Fixture) {
     let service = Service::new(fixture.store, ServerKey::generate());
-    let created = service.create(new_secret("value", 1, None)).await.unwrap();
+    let created = service
+        .create(new_secret("value", 1, None), &client())
+        .await
+        .unwrap();
     for _ in 0..3 {
-        let meta = service.metadata(&created.id, &created.key).await.unwrap();
+        let meta = service
+            .metadata(&created.id, &created.key, &client())
+            .await
+            .unwrap();
         assert_eq!(meta.views_remaining, 1);
         assert_eq!(meta.note.unwrap().as_str(), "note");
     }
@@ -128,7 +144,7 @@ async fn reveal_returns_the_secret_and_metadata_consumes_nothing(fixture: Fixtur
 async fn wrong_passphrases_are_counted_atomically_and_destroy_at_five(fixture: Fixture) {
     let service = Arc::new(Service::new(fixture.store, ServerKey::generate()));
     let created = service
-        .create(new_secret("pp", 1, Some("right")))
+        .create(new_secret("pp", 1, Some("right")), &client())
         .await
         .unwrap();
     let tasks = (0..8).map(|_| {
@@ -159,9 +175,16 @@ async fn wrong_passphrases_are_counted_atomically_and_destroy_at_five(fixture: F
 
 async fn revoked_secret_cannot_be_revealed(fixture: Fixture) {
     let service = Service::new(fixture.store, ServerKey::generate());
-    let created = service.create(new_secret("r", 2, None)).await.unwrap();
+    let created = service
+        .create(new_secret("r", 2, None), &client())
+        .await
+        .unwrap();
     service
-        .delete(&created.id, &Deleter::Sender(created.manage_token.clone()))
+        .delete(
+            &created.id,
+            &Deleter::Sender(created.manage_token.clone()),
+            &client(),
+        )
         .await
         .unwrap();
     let after = service
@@ -213,12 +236,96 @@ async fn expired_records_are_gone_and_physically_deleted(fixture: Fixture) {
         store.consume_view(&id, &view).await.unwrap(),
         ConsumeOutcome::NotLive
     );
-    store.purge_expired(now()).await.unwrap();
+    let expired = store.purge_expired(now()).await.unwrap();
     assert_eq!(
-        store.purge_expired(now()).await.unwrap(),
-        0,
+        expired,
+        vec![Expired {
+            id,
+            kind: ExpiredKind::Secret,
+            tenant: None,
+            unused: true
+        }],
+        "reported once, as never revealed"
+    );
+    assert!(
+        store.purge_expired(now()).await.unwrap().is_empty(),
         "nothing left to delete"
     );
+}
+
+async fn a_revealed_secret_does_not_expire_unused(fixture: Fixture) {
+    let service = Service::new(fixture.store, ServerKey::generate());
+    let mut new = new_secret("x", 1, None);
+    new.ttl = Ttl::setting("1m").unwrap();
+    let created = service.create(new, &client()).await.unwrap();
+    service
+        .reveal(&created.id, &created.key, None, &client())
+        .await
+        .unwrap();
+    let expired = service.store().purge_expired(now() + 61).await.unwrap();
+    assert_eq!(expired.len(), 1);
+    assert!(!expired[0].unused);
+}
+
+fn event(kind: Kind, tenant: Option<&str>, subject: &SecretId, at: i64) -> AuditEvent {
+    let mut event = AuditEvent::new(kind, &Actor::System).subject(subject);
+    event.at = at;
+    if let Some(tenant) = tenant {
+        event = event.tenant(tenant);
+    }
+    event
+}
+
+async fn audit_events_are_found_by_time_tenant_and_subject_newest_first(fixture: Fixture) {
+    let store = fixture.store;
+    let (a, b) = (SecretId::generate(), SecretId::generate());
+    let t = now();
+    let events = vec![
+        event(Kind::RequestCreated, Some("contoso"), &a, t - 300),
+        event(Kind::RequestAnswered, Some("contoso"), &a, t - 200),
+        event(Kind::RequestCreated, Some("northwind"), &b, t - 100),
+        event(Kind::SecretCreated, None, &b, t - 100),
+    ];
+    store.append_audit(&events).await.unwrap();
+    let query =
+        |tenant: Option<&str>, subject: Option<&SecretId>, since: i64, limit: usize| AuditQuery {
+            since,
+            until: t,
+            tenant: tenant.map(str::to_owned),
+            subject: subject.map(ToString::to_string),
+            limit,
+        };
+    let contoso = store
+        .query_audit(&query(Some("contoso"), None, t - 1000, 10))
+        .await
+        .unwrap();
+    assert_eq!(
+        contoso,
+        vec![events[1].clone(), events[0].clone()],
+        "newest first"
+    );
+    let of_b = store
+        .query_audit(&query(None, Some(&b), t - 1000, 10))
+        .await
+        .unwrap();
+    assert_eq!(of_b.len(), 2);
+    let recent = store
+        .query_audit(&query(None, None, t - 150, 10))
+        .await
+        .unwrap();
+    assert_eq!(recent.len(), 2, "two identical-time events both kept");
+    let limited = store
+        .query_audit(&query(None, None, t - 1000, 3))
+        .await
+        .unwrap();
+    assert_eq!(limited.len(), 3);
+
+    assert_eq!(store.purge_audit(t - 250).await.unwrap(), 1);
+    let left = store
+        .query_audit(&query(None, None, t - 1000, 10))
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 3);
 }
 
 fn request_record(expires_at: i64) -> RequestRecord {
@@ -279,8 +386,18 @@ async fn expired_requests_are_gone(fixture: Fixture) {
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert!(store.load_request(&id).await.unwrap().is_none());
     assert!(store.list_requests().await.unwrap().is_empty());
-    store.purge_expired(now()).await.unwrap();
-    assert_eq!(store.purge_expired(now()).await.unwrap(), 0);
+    let expired = store.purge_expired(now()).await.unwrap();
+    assert_eq!(expired.len(), 1);
+    assert_eq!(
+        (
+            expired[0].kind,
+            expired[0].tenant.as_deref(),
+            expired[0].unused
+        ),
+        (ExpiredKind::Request, Some("contoso"), true),
+        "reported once, as never answered"
+    );
+    assert!(store.purge_expired(now()).await.unwrap().is_empty());
 }
 
 macro_rules! conformance {
@@ -318,6 +435,16 @@ macro_rules! conformance {
                 }
 
                 #[tokio::test]
+                async fn a_revealed_secret_does_not_expire_unused() {
+                    super::a_revealed_secret_does_not_expire_unused(super::$factory().await).await;
+                }
+
+                #[tokio::test]
+                async fn audit_events_are_found_by_time_tenant_and_subject_newest_first() {
+                    super::audit_events_are_found_by_time_tenant_and_subject_newest_first(super::$factory().await).await;
+                }
+
+                #[tokio::test]
                 async fn expired_requests_are_gone() {
                     super::expired_requests_are_gone(super::$factory().await).await;
                 }
@@ -340,7 +467,7 @@ async fn embedded_store_keeps_unrevealed_secrets_across_a_restart() {
     let created = {
         let store: SharedStore = Arc::new(EmbeddedStore::open(folder.path()).unwrap());
         Service::new(store, server_key.clone())
-            .create(new_secret("survives", 1, None))
+            .create(new_secret("survives", 1, None), &client())
             .await
             .unwrap()
     };
@@ -371,15 +498,18 @@ async fn embedded_store_deletes_expired_records_from_the_file() {
         .insert(&id, &Record::new(meta, vec![9; 8]))
         .await
         .unwrap();
-    assert_eq!(store.purge_expired(now()).await.unwrap(), 1);
+    assert_eq!(store.purge_expired(now()).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
 async fn redis_expires_both_keys_of_a_secret_by_itself() {
     let server = RedisServer::start();
-    let store = RedisStore::connect(&server.url()).await.unwrap();
+    let store = RedisStore::connect(&server.url(), RETENTION).await.unwrap();
     let service = Service::new(Arc::new(store), ServerKey::generate());
-    let created = service.create(new_secret("x", 2, None)).await.unwrap();
+    let created = service
+        .create(new_secret("x", 2, None), &client())
+        .await
+        .unwrap();
     service
         .reveal(&created.id, &created.key, None, &client())
         .await

@@ -9,7 +9,7 @@ mod text;
 
 pub use azure::{ClientSecretInput, ClientSecretRefusal, is_guid};
 pub use ids::{LinkKey, ManageToken, SecretId};
-pub use limits::{Ttl, Views};
+pub use limits::{Ttl, Views, parse_duration_secs};
 pub use request::{AzureSecretId, ExpiryDate};
 pub use text::{Note, Passphrase, SecretText};
 

@@ -10,6 +10,7 @@ pub use requests::{
 
 use zeroize::Zeroizing;
 
+use crate::audit::{Actor, Audit, AuditEvent, AuditQuery, Kind};
 use crate::crypto::{self, CryptoError, PASSPHRASE_SALT_LEN, ServerKey};
 use crate::directory::SharedDirectory;
 use crate::domain::ClientSecretRefusal;
@@ -17,10 +18,11 @@ use crate::domain::{
     LinkKey, ManageToken, Note, Passphrase, SecretId, SecretText, Ttl, UnixTime, Views, now,
 };
 use crate::store::{
-    ConsumeOutcome, PassphraseOutcome, Record, RequestState, RevokeOutcome, SecretMeta,
-    SecretState, SharedStore, StoreError, ViewEvent,
+    ConsumeOutcome, ExpiredKind, PassphraseOutcome, Record, RequestState, RevokeOutcome,
+    SecretMeta, SecretState, SharedStore, StoreError, ViewEvent,
 };
 use crate::verify::Verifier;
+use crate::webhook::Webhooks;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -128,6 +130,8 @@ pub struct Status {
     pub ended_at: Option<UnixTime>,
     pub failed_passphrases: u32,
     pub views: Vec<ViewEvent>,
+    /// This secret's audit events, newest first.
+    pub events: Vec<AuditEvent>,
 }
 
 /// Who asks to delete a secret.
@@ -136,11 +140,28 @@ pub enum Deleter {
     Sender(ManageToken),
 }
 
-/// Who is revealing: recorded on the sender's status page.
-#[derive(Debug, Clone)]
+/// Who is calling: recorded in the audit trail and on the sender's status
+/// page.
+#[derive(Debug, Clone, Default)]
 pub struct Client {
     pub ip: String,
     pub user_agent: String,
+    /// The signed-in staff member, if any.
+    pub staff: Option<String>,
+}
+
+impl Client {
+    /// An audit event of `kind` by `actor` from this client.
+    #[must_use]
+    pub fn event(&self, kind: Kind, actor: &Actor) -> AuditEvent {
+        AuditEvent::new(kind, actor).from_client(&self.ip, &self.user_agent)
+    }
+
+    /// Staff by name, otherwise `otherwise`.
+    #[must_use]
+    pub fn actor_or(&self, otherwise: Actor) -> Actor {
+        self.staff.clone().map_or(otherwise, Actor::Staff)
+    }
 }
 
 pub struct Service {
@@ -148,6 +169,8 @@ pub struct Service {
     server_key: ServerKey,
     directory: SharedDirectory,
     verifier: Verifier,
+    audit: Audit,
+    webhooks: Webhooks,
 }
 
 impl Service {
@@ -170,11 +193,49 @@ impl Service {
         verifier: Verifier,
     ) -> Self {
         Self {
+            audit: Audit::start(&store),
             store,
             server_key,
             directory,
             verifier,
+            webhooks: Webhooks::disabled(),
         }
+    }
+
+    /// Sends event notifications through `webhooks`.
+    #[must_use]
+    pub fn with_webhooks(mut self, webhooks: Webhooks) -> Self {
+        self.webhooks = webhooks;
+        self
+    }
+
+    #[must_use]
+    pub fn audit(&self) -> &Audit {
+        &self.audit
+    }
+
+    /// The audit trail, for staff.
+    pub async fn audit_events(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, ServiceError> {
+        Ok(self.store.query_audit(query).await?)
+    }
+
+    /// Deletes what has expired and records what expired unused.
+    pub async fn sweep(&self, audit_retention_secs: i64) -> Result<usize, ServiceError> {
+        let now = now();
+        let expired = self.store.purge_expired(now).await?;
+        for item in expired.iter().filter(|item| item.unused) {
+            let kind = match item.kind {
+                ExpiredKind::Secret => Kind::SecretExpired,
+                ExpiredKind::Request => Kind::RequestExpired,
+            };
+            let mut event = AuditEvent::new(kind, &Actor::System).subject(&item.id);
+            if let Some(tenant) = &item.tenant {
+                event = event.tenant(tenant);
+            }
+            self.audit.record(event).await;
+        }
+        self.store.purge_audit(now - audit_retention_secs).await?;
+        Ok(expired.len())
     }
 
     #[must_use]
@@ -188,7 +249,7 @@ impl Service {
     }
 
     #[tracing::instrument(skip_all)]
-    pub async fn create(&self, new: NewSecret) -> Result<Created, ServiceError> {
+    pub async fn create(&self, new: NewSecret, client: &Client) -> Result<Created, ServiceError> {
         let id = SecretId::generate();
         let key = LinkKey::generate();
         let manage_token = ManageToken::generate();
@@ -233,6 +294,15 @@ impl Service {
             .insert(&id, &Record::new(meta, sealed_secret))
             .await?;
         tracing::info!(secret_id = %id, views = new.views.get(), ttl_secs = new.ttl.as_secs(), "secret created");
+        let actor = client.actor_or(Actor::Anonymous);
+        self.audit
+            .record(
+                client
+                    .event(Kind::SecretCreated, &actor)
+                    .subject(&id)
+                    .detail(format!("{} views, expires in {}", new.views.get(), new.ttl)),
+            )
+            .await;
         Ok(Created {
             id,
             key,
@@ -259,11 +329,23 @@ impl Service {
     }
 
     #[tracing::instrument(skip_all, fields(secret_id = %id))]
-    pub async fn metadata(&self, id: &SecretId, key: &LinkKey) -> Result<Metadata, ServiceError> {
+    pub async fn metadata(
+        &self,
+        id: &SecretId,
+        key: &LinkKey,
+        client: &Client,
+    ) -> Result<Metadata, ServiceError> {
         let record = self.load_for_holder(id, key).await?;
         if record.state != SecretState::Live {
             return Err(Self::ended(&record));
         }
+        self.audit
+            .record(
+                client
+                    .event(Kind::SecretViewed, &Actor::LinkHolder)
+                    .subject(id),
+            )
+            .await;
         let note = match &record.meta.sealed_note {
             Some(sealed) => {
                 let note_key = crypto::derive_note_key(&self.server_key, key, id);
@@ -331,13 +413,23 @@ impl Service {
         let plaintext = match opened {
             Ok(plaintext) => plaintext,
             Err(CryptoError::Undecryptable) if has_passphrase => {
-                return Err(match self.store.fail_passphrase(id, now()).await? {
+                let outcome = self.store.fail_passphrase(id, now()).await?;
+                let event = |kind| client.event(kind, &Actor::LinkHolder).subject(id);
+                return Err(match outcome {
                     PassphraseOutcome::AttemptsRemaining(attempts_remaining) => {
-                        tracing::info!(attempts_remaining, "wrong passphrase");
+                        self.audit
+                            .record(
+                                event(Kind::PassphraseFailed)
+                                    .detail(format!("{attempts_remaining} attempts left")),
+                            )
+                            .await;
                         ServiceError::WrongPassphrase { attempts_remaining }
                     }
                     PassphraseOutcome::Destroyed => {
-                        tracing::info!("secret destroyed after too many wrong passphrases");
+                        self.audit
+                            .record(event(Kind::PassphraseFailed).detail("0 attempts left"))
+                            .await;
+                        self.audit.record(event(Kind::SecretDestroyed)).await;
                         ServiceError::DestroyedNow
                     }
                     PassphraseOutcome::NotLive => ServiceError::NotFound,
@@ -357,6 +449,14 @@ impl Service {
         match self.store.consume_view(id, &view).await? {
             ConsumeOutcome::Consumed { views_remaining } => {
                 tracing::info!(views_remaining, "secret revealed");
+                self.audit
+                    .record(
+                        client
+                            .event(Kind::SecretRevealed, &Actor::LinkHolder)
+                            .subject(id)
+                            .detail(format!("{views_remaining} views left")),
+                    )
+                    .await;
                 Ok(Revealed {
                     secret,
                     views_remaining,
@@ -371,7 +471,12 @@ impl Service {
     }
 
     #[tracing::instrument(skip_all, fields(secret_id = %id))]
-    pub async fn delete(&self, id: &SecretId, deleter: &Deleter) -> Result<(), ServiceError> {
+    pub async fn delete(
+        &self,
+        id: &SecretId,
+        deleter: &Deleter,
+        client: &Client,
+    ) -> Result<(), ServiceError> {
         let record = self.store.load(id).await?.ok_or(ServiceError::NotFound)?;
         let allowed = match deleter {
             Deleter::LinkHolder(key) => crypto::key_matches(key, id, &record.meta.key_check),
@@ -385,6 +490,13 @@ impl Service {
         match self.store.revoke(id, now()).await? {
             RevokeOutcome::Revoked => {
                 tracing::info!("secret revoked");
+                let actor = match deleter {
+                    Deleter::LinkHolder(_) => Actor::LinkHolder,
+                    Deleter::Sender(_) => Actor::Sender,
+                };
+                self.audit
+                    .record(client.event(Kind::SecretRevoked, &actor).subject(id))
+                    .await;
                 Ok(())
             }
             RevokeOutcome::AlreadyEnded => Ok(()),
@@ -398,7 +510,18 @@ impl Service {
         if !crypto::manage_token_matches(token, &record.meta.manage_token_hash) {
             return Err(ServiceError::NotFound);
         }
+        let events = self
+            .store
+            .query_audit(&AuditQuery {
+                since: record.meta.created_at,
+                until: now(),
+                tenant: None,
+                subject: Some(id.to_string()),
+                limit: 200,
+            })
+            .await?;
         Ok(Status {
+            events,
             created_at: record.meta.created_at,
             expires_at: record.meta.expires_at,
             views_allowed: record.meta.views_allowed,

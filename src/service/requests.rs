@@ -10,6 +10,7 @@
 use zeroize::Zeroizing;
 
 use super::{Client, Service, ServiceError};
+use crate::audit::{Actor, AuditEvent, Kind};
 use crate::crypto;
 use crate::directory::{Tenant, VerifyMode};
 use crate::domain::{
@@ -145,6 +146,16 @@ impl Service {
         };
         self.store.insert_request(&id, &record).await?;
         tracing::info!(request_id = %id, created_by = %record.created_by, "request created");
+        self.audit
+            .record(
+                AuditEvent::new(
+                    Kind::RequestCreated,
+                    &Actor::Staff(record.created_by.clone()),
+                )
+                .subject(&id)
+                .tenant(&record.tenant),
+            )
+            .await;
         Ok(CreatedRequest {
             id,
             submit_key,
@@ -229,8 +240,9 @@ impl Service {
     }
 
     /// Counts a refused answer; the last allowed one locks the request.
-    async fn refuse_answer(&self, id: &SecretId) -> Result<u32, ServiceError> {
-        self.update_request(id, |record| {
+    async fn refuse_answer(&self, id: &SecretId, client: &Client) -> Result<u32, ServiceError> {
+        let (tries_left, tenant) = self
+            .update_request(id, |record| {
             if record.state != RequestState::Open {
                 return Err(closed_for_customer(record));
             }
@@ -240,9 +252,22 @@ impl Service {
                 record.ended_at = Some(now());
                 tracing::warn!(tenant = %record.tenant, "request locked after too many refused answers");
             }
-            Ok(tries_remaining(record))
+            Ok((tries_remaining(record), record.tenant.clone()))
         })
-        .await
+        .await?;
+        if tries_left == 0 {
+            let event = client
+                .event(Kind::RequestLocked, &Actor::Customer)
+                .subject(id)
+                .tenant(&tenant)
+                .detail(format!("{MAX_ANSWER_TRIES} refused answers"));
+            self.audit.record(event).await;
+            self.webhooks.send(
+                "request.locked",
+                serde_json::json!({ "request_id": id.to_string(), "tenant": tenant, "refused_answers": MAX_ANSWER_TRIES }),
+            );
+        }
+        Ok(tries_left)
     }
 
     /// Checks the customer's answer and, if it is good, seals it for staff.
@@ -252,7 +277,7 @@ impl Service {
         id: &SecretId,
         submit_key: &LinkKey,
         answer: Answer,
-        _client: &Client,
+        client: &Client,
     ) -> Result<AnswerAccepted, ServiceError> {
         let record = self
             .load_request_with(id, submit_key, |r| &r.submit_check)
@@ -267,11 +292,13 @@ impl Service {
             {
                 Ok(input) => input,
                 Err(refusal) => {
-                    tracing::info!(
-                        reason = refusal.code(),
-                        "answer refused before verification"
-                    );
-                    let tries_remaining = self.refuse_answer(id).await?;
+                    let event = client
+                        .event(Kind::RequestRefused, &Actor::Customer)
+                        .subject(id)
+                        .tenant(&tenant.slug)
+                        .detail(refusal.code());
+                    self.audit.record(event).await;
+                    let tries_remaining = self.refuse_answer(id, client).await?;
                     return Err(ServiceError::SecretRefused {
                         refusal,
                         tries_remaining,
@@ -286,12 +313,18 @@ impl Service {
                 message,
                 aadsts,
             } => {
-                tracing::info!(outcome = code, ?aadsts, "answer refused by Microsoft");
+                let event = client
+                    .event(Kind::VerificationFailed, &Actor::Customer)
+                    .subject(id)
+                    .tenant(&tenant.slug)
+                    .detail(code)
+                    .aadsts(aadsts);
+                self.audit.record(event).await;
                 return Err(ServiceError::VerificationFailed {
                     code,
                     message,
                     aadsts,
-                    tries_remaining: self.refuse_answer(id).await?,
+                    tries_remaining: self.refuse_answer(id, client).await?,
                 });
             }
             Judgement::RetryLater { message } => {
@@ -326,13 +359,56 @@ impl Service {
             Ok(())
         })
         .await?;
-        tracing::info!(verified = verification.verified, outcome = %verification.code, "request answered");
+        self.announce_answer(id, &tenant, &answer_record, client)
+            .await;
         Ok(AnswerAccepted {
             verification,
             notices: input.notices().to_vec(),
             warnings: input.warnings().to_vec(),
             hint: input.hint(),
         })
+    }
+}
+
+impl Service {
+    /// Tells the audit trail and the vendor's webhook that a request was
+    /// answered (never with the secret).
+    async fn announce_answer(
+        &self,
+        id: &SecretId,
+        tenant: &Tenant,
+        answer: &AnswerRecord,
+        client: &Client,
+    ) {
+        if answer.verification.verified {
+            let event = client
+                .event(Kind::VerificationPassed, &Actor::Customer)
+                .subject(id)
+                .tenant(&tenant.slug);
+            self.audit.record(event).await;
+        }
+        let event = client
+            .event(Kind::RequestAnswered, &Actor::Customer)
+            .subject(id)
+            .tenant(&tenant.slug)
+            .detail(answer.verification.code.clone());
+        self.audit.record(event).await;
+        self.webhooks.send(
+            "request.answered",
+            serde_json::json!({
+                "request_id": id.to_string(),
+                "tenant": tenant.slug,
+                "tenant_name": tenant.name,
+                "verified": answer.verification.verified,
+                "verification": {
+                    "code": answer.verification.code,
+                    "message": answer.verification.message,
+                    "aadsts": answer.verification.aadsts,
+                },
+                "expires_on": answer.expires_on,
+                "secret_id": answer.secret_id,
+            }),
+        );
     }
 }
 
@@ -479,6 +555,13 @@ impl Service {
             })
             .await?;
         tracing::info!("request answer retrieved");
+        self.audit
+            .record(
+                AuditEvent::new(Kind::RequestRetrieved, &Actor::Staff(staff.to_owned()))
+                    .subject(id)
+                    .tenant(&record.tenant),
+            )
+            .await;
         Ok(Retrieved {
             secret: SecretText::from_plaintext(Zeroizing::new(secret)),
             tenant: record.tenant,

@@ -10,15 +10,21 @@ use async_trait::async_trait;
 use redb::{Database, ReadableDatabase as _, ReadableTable as _, TableDefinition};
 
 use super::{
-    ConsumeOutcome, PassphraseOutcome, Record, RequestRecord, RevokeOutcome, Store, StoreError,
-    Versioned, ViewEvent,
+    ConsumeOutcome, Expired, PassphraseOutcome, Record, RequestRecord, RevokeOutcome, Store,
+    StoreError, Versioned, ViewEvent,
 };
+use crate::audit::{AuditEvent, AuditQuery};
 use crate::domain::{SecretId, UnixTime, now};
 
 /// id → record as JSON.
 const SECRETS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("secrets");
 /// id → request link record with its version, as JSON.
 const REQUESTS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("requests");
+/// `(at, event_id)` → audit event as JSON.
+const AUDIT: TableDefinition<(i64, &str), &[u8]> = TableDefinition::new("audit");
+/// `(subject, at, event_id)` → `()`: one secret's or request's events.
+const AUDIT_BY_SUBJECT: TableDefinition<(&str, i64, &str), ()> =
+    TableDefinition::new("audit_by_subject");
 /// `(expires_at, id)` → `()`, so the sweeper reads only what has expired.
 const EXPIRY: TableDefinition<(i64, [u8; 16]), ()> = TableDefinition::new("expiry");
 
@@ -57,6 +63,8 @@ impl EmbeddedStore {
         txn.open_table(SECRETS).map_err(unavailable)?;
         txn.open_table(EXPIRY).map_err(unavailable)?;
         txn.open_table(REQUESTS).map_err(unavailable)?;
+        txn.open_table(AUDIT).map_err(unavailable)?;
+        txn.open_table(AUDIT_BY_SUBJECT).map_err(unavailable)?;
         txn.commit().map_err(unavailable)?;
         Ok(Self {
             db: Arc::new(db),
@@ -183,10 +191,10 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
+    async fn purge_expired(&self, now: UnixTime) -> Result<Vec<Expired>, StoreError> {
         self.blocking(move |db| {
             let txn = db.begin_write().map_err(unavailable)?;
-            let mut purged = 0;
+            let mut expired = Vec::new();
             {
                 let mut expiry = txn.open_table(EXPIRY).map_err(unavailable)?;
                 let mut secrets = txn.open_table(SECRETS).map_err(unavailable)?;
@@ -199,12 +207,123 @@ impl Store for EmbeddedStore {
                     .map_err(unavailable)?;
                 for (expires_at, id) in due {
                     expiry.remove((expires_at, id)).map_err(unavailable)?;
-                    if secrets.remove(id).map_err(unavailable)?.is_some() {
-                        purged += 1;
+                    let secret_id = SecretId::from_bytes(id);
+                    if let Some(bytes) = secrets.remove(id).map_err(unavailable)? {
+                        expired.push(Expired::secret(secret_id, &decode(bytes.value())?));
                     }
-                    if requests.remove(id).map_err(unavailable)?.is_some() {
-                        purged += 1;
+                    if let Some(bytes) = requests.remove(id).map_err(unavailable)? {
+                        expired.push(Expired::request(
+                            secret_id,
+                            &decode_request(bytes.value())?.value,
+                        ));
                     }
+                }
+            }
+            txn.commit().map_err(unavailable)?;
+            Ok(expired)
+        })
+        .await
+    }
+
+    async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        let events = events.to_vec();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut audit = txn.open_table(AUDIT).map_err(unavailable)?;
+                let mut by_subject = txn.open_table(AUDIT_BY_SUBJECT).map_err(unavailable)?;
+                for event in &events {
+                    let json = serde_json::to_vec(event).expect("an audit event always serialises");
+                    audit
+                        .insert((event.at, event.event_id.as_str()), json.as_slice())
+                        .map_err(unavailable)?;
+                    if let Some(subject) = &event.subject {
+                        by_subject
+                            .insert((subject.as_str(), event.at, event.event_id.as_str()), ())
+                            .map_err(unavailable)?;
+                    }
+                }
+            }
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
+        let query = query.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let audit = txn.open_table(AUDIT).map_err(unavailable)?;
+            let decode_event = |bytes: &[u8]| -> Result<AuditEvent, StoreError> {
+                serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+            };
+            let mut found = Vec::new();
+            if let Some(subject) = &query.subject {
+                // One secret's events: the subject index, not a scan.
+                let index = txn.open_table(AUDIT_BY_SUBJECT).map_err(unavailable)?;
+                let range =
+                    (subject.as_str(), query.since, "")..=(subject.as_str(), query.until, "~");
+                for entry in index.range(range).map_err(unavailable)?.rev() {
+                    let (key, _) = entry.map_err(unavailable)?;
+                    let (_, at, event_id) = key.value();
+                    if let Some(bytes) = audit.get((at, event_id)).map_err(unavailable)? {
+                        let event = decode_event(bytes.value())?;
+                        if query.matches(&event) {
+                            found.push(event);
+                        }
+                    }
+                    if found.len() >= query.limit {
+                        break;
+                    }
+                }
+            } else {
+                for entry in audit
+                    .range((query.since, "")..=(query.until, "~"))
+                    .map_err(unavailable)?
+                    .rev()
+                {
+                    let (_, bytes) = entry.map_err(unavailable)?;
+                    let event = decode_event(bytes.value())?;
+                    if query.matches(&event) {
+                        found.push(event);
+                    }
+                    if found.len() >= query.limit {
+                        break;
+                    }
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn purge_audit(&self, before: UnixTime) -> Result<u64, StoreError> {
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            let mut purged = 0;
+            {
+                let mut audit = txn.open_table(AUDIT).map_err(unavailable)?;
+                let mut by_subject = txn.open_table(AUDIT_BY_SUBJECT).map_err(unavailable)?;
+                let old: Vec<(i64, String, Option<String>)> = audit
+                    .range(..(before, ""))
+                    .map_err(unavailable)?
+                    .map(|entry| {
+                        let (key, value) = entry.map_err(unavailable)?;
+                        let (at, event_id) = key.value();
+                        let subject = serde_json::from_slice::<AuditEvent>(value.value())
+                            .ok()
+                            .and_then(|e| e.subject);
+                        Ok((at, event_id.to_owned(), subject))
+                    })
+                    .collect::<Result<_, StoreError>>()?;
+                for (at, event_id, subject) in old {
+                    audit.remove((at, event_id.as_str())).map_err(unavailable)?;
+                    if let Some(subject) = subject {
+                        by_subject
+                            .remove((subject.as_str(), at, event_id.as_str()))
+                            .map_err(unavailable)?;
+                    }
+                    purged += 1;
                 }
             }
             txn.commit().map_err(unavailable)?;

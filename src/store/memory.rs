@@ -7,15 +7,17 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{
-    ConsumeOutcome, PassphraseOutcome, Record, RequestRecord, RevokeOutcome, Store, StoreError,
-    Versioned, ViewEvent,
+    ConsumeOutcome, Expired, PassphraseOutcome, Record, RequestRecord, RevokeOutcome, Store,
+    StoreError, Versioned, ViewEvent,
 };
+use crate::audit::{AuditEvent, AuditQuery};
 use crate::domain::{SecretId, UnixTime, now};
 
 #[derive(Default)]
 pub struct MemoryStore {
     records: Mutex<HashMap<SecretId, Record>>,
     requests: Mutex<HashMap<SecretId, Versioned<RequestRecord>>>,
+    audit: Mutex<Vec<AuditEvent>>,
 }
 
 impl MemoryStore {
@@ -74,22 +76,62 @@ impl Store for MemoryStore {
         Ok(self.with_record(id, |r| r.map_or(RevokeOutcome::Missing, |r| r.revoke(at))))
     }
 
-    async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError> {
+    async fn purge_expired(&self, now: UnixTime) -> Result<Vec<Expired>, StoreError> {
+        let mut expired = Vec::new();
         let mut records = self
             .records
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let before = records.len();
-        records.retain(|_, r| !r.is_expired(now));
-        let mut purged = before - records.len();
+        records.retain(|id, record| {
+            let keep = !record.is_expired(now);
+            if !keep {
+                expired.push(Expired::secret(*id, record));
+            }
+            keep
+        });
         let mut requests = self
             .requests
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let before = requests.len();
-        requests.retain(|_, r| !r.value.is_expired(now));
-        purged += before - requests.len();
-        Ok(purged as u64)
+        requests.retain(|id, request| {
+            let keep = !request.value.is_expired(now);
+            if !keep {
+                expired.push(Expired::request(*id, &request.value));
+            }
+            keep
+        });
+        Ok(expired)
+    }
+
+    async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        let mut audit = self
+            .audit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        audit.extend_from_slice(events);
+        Ok(())
+    }
+
+    async fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
+        let audit = self
+            .audit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut found: Vec<AuditEvent> =
+            audit.iter().filter(|e| query.matches(e)).cloned().collect();
+        AuditEvent::sort_newest_first(&mut found);
+        found.truncate(query.limit);
+        Ok(found)
+    }
+
+    async fn purge_audit(&self, before: UnixTime) -> Result<u64, StoreError> {
+        let mut audit = self
+            .audit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = audit.len();
+        audit.retain(|e| e.at >= before);
+        Ok((count - audit.len()) as u64)
     }
 
     async fn insert_request(

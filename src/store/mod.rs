@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 pub use self::embedded::EmbeddedStore;
 pub use self::memory::MemoryStore;
 pub use self::redis::RedisStore;
+use crate::audit::{AuditEvent, AuditQuery};
 use crate::domain::{SecretId, UnixTime};
 
 /// A wrong passphrase this many times destroys the secret.
@@ -54,9 +55,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<PassphraseOutcome, StoreError>;
     /// Atomically destroys the payload of a live secret.
     async fn revoke(&self, id: &SecretId, at: UnixTime) -> Result<RevokeOutcome, StoreError>;
-    /// Physically deletes expired records; returns how many. Backends with
-    /// native expiry (Redis) have nothing to do.
-    async fn purge_expired(&self, now: UnixTime) -> Result<u64, StoreError>;
+    /// Physically deletes expired secrets and requests, and says which (so
+    /// that their expiry can be audited). Safe to run on every instance at
+    /// once: each expired item is reported by exactly one caller.
+    async fn purge_expired(&self, now: UnixTime) -> Result<Vec<Expired>, StoreError>;
+    /// Appends audit events.
+    async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError>;
+    /// Audit events matching `query`, newest first, at most `query.limit`.
+    async fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError>;
+    /// Deletes audit events older than `before`; returns how many.
+    async fn purge_audit(&self, before: UnixTime) -> Result<u64, StoreError>;
     /// Stores a new request link record.
     async fn insert_request(&self, id: &SecretId, record: &RequestRecord)
     -> Result<(), StoreError>;
@@ -79,6 +87,45 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
     /// For logs and the start-up line.
     fn describe(&self) -> String;
+}
+
+/// Something that reached its expiry and was deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expired {
+    pub id: SecretId,
+    pub kind: ExpiredKind,
+    /// The request's tenant.
+    pub tenant: Option<String>,
+    /// The secret was never (fully) revealed, or the request never answered.
+    pub unused: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpiredKind {
+    Secret,
+    Request,
+}
+
+impl Expired {
+    #[must_use]
+    pub fn secret(id: SecretId, record: &Record) -> Self {
+        Self {
+            id,
+            kind: ExpiredKind::Secret,
+            tenant: None,
+            unused: record.state == SecretState::Live,
+        }
+    }
+
+    #[must_use]
+    pub fn request(id: SecretId, record: &RequestRecord) -> Self {
+        Self {
+            id,
+            kind: ExpiredKind::Request,
+            tenant: Some(record.tenant.clone()),
+            unused: record.state == RequestState::Open,
+        }
+    }
 }
 
 /// Set at creation, never changed.

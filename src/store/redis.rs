@@ -1,8 +1,15 @@
 //! Redis store, for several instances behind a load balancer. One secret is
-//! a hash `handoff:{<id>}` and a list `handoff:{<id>}:views`; the hash tag
-//! keeps both in one Redis Cluster slot. Redis expires both at the secret's
-//! expiry, so nothing needs sweeping. Every change is a Lua script, which
-//! Redis runs atomically: that is the check-and-consume.
+//! a hash `handoff:{<id>}`, a list `handoff:{<id>}:views` and, while it is
+//! live, a marker `handoff:{<id>}:live`; the hash tag keeps them in one
+//! Redis Cluster slot. Redis deletes the secret at its expiry by itself.
+//! Every change is a Lua script, which Redis runs atomically: that is the
+//! check-and-consume.
+//!
+//! `handoff:expiring` (secrets and requests by expiry) lets the sweepers
+//! report what expired unused: the marker outlives the secret by a grace
+//! period, and only the sweeper whose `ZREM` succeeds reports an item.
+//! Audit events live in `handoff:audit` (by time) and, per secret or
+//! request, in `handoff:{<id>}:audit`.
 
 use std::collections::HashMap;
 
@@ -11,11 +18,13 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands as _, Script};
 
 use super::{
-    ConsumeOutcome, MAX_PASSPHRASE_ATTEMPTS, PassphraseOutcome, Record, RequestRecord,
-    RevokeOutcome, SecretMeta, SecretState, Store, StoreError, Versioned, ViewEvent,
+    ConsumeOutcome, Expired, ExpiredKind, MAX_PASSPHRASE_ATTEMPTS, PassphraseOutcome, Record,
+    RequestRecord, RevokeOutcome, SecretMeta, SecretState, Store, StoreError, Versioned, ViewEvent,
 };
+use crate::audit::{AuditEvent, AuditQuery};
 use crate::domain::{SecretId, UnixTime};
 
+// KEYS: record, views, live marker.
 const CONSUME_VIEW: &str = r"
 local state = redis.call('HGET', KEYS[1], 'state')
 if state ~= 'live' then return -1 end
@@ -30,10 +39,12 @@ if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
 if remaining == 0 then
   redis.call('HSET', KEYS[1], 'state', 'revealed', 'ended_at', ARGV[2])
   redis.call('HDEL', KEYS[1], 'payload')
+  redis.call('DEL', KEYS[3])
 end
 return remaining
 ";
 
+// KEYS: record, live marker.
 const FAIL_PASSPHRASE: &str = r"
 local state = redis.call('HGET', KEYS[1], 'state')
 if state ~= 'live' then return -1 end
@@ -41,18 +52,31 @@ local failed = redis.call('HINCRBY', KEYS[1], 'failed', 1)
 if failed >= tonumber(ARGV[1]) then
   redis.call('HSET', KEYS[1], 'state', 'destroyed', 'ended_at', ARGV[2])
   redis.call('HDEL', KEYS[1], 'payload')
+  redis.call('DEL', KEYS[2])
 end
 return failed
 ";
 
+// KEYS: record, live marker.
 const REVOKE: &str = r"
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return 0 end
 if state ~= 'live' then return 2 end
 redis.call('HSET', KEYS[1], 'state', 'revoked', 'ended_at', ARGV[1])
 redis.call('HDEL', KEYS[1], 'payload')
+redis.call('DEL', KEYS[2])
 return 1
 ";
+
+/// Secrets (`s:<id>`) and requests (`r:<id>`) by expiry.
+const EXPIRING: &str = "handoff:expiring";
+/// How long the live marker and request records outlive their expiry, so a
+/// sweeper can still tell what expired unused.
+const GRACE_SECS: i64 = 120;
+/// Every audit event, scored by time.
+const AUDIT: &str = "handoff:audit";
+/// Items a sweeper handles per call.
+const SWEEP_BATCH: isize = 500;
 
 /// Compare-and-swap of a request: write only if the version is unchanged.
 const REPLACE_REQUEST: &str = r"
@@ -73,6 +97,7 @@ pub struct RedisStore {
     fail_passphrase: Script,
     revoke: Script,
     replace_request: Script,
+    audit_retention_secs: i64,
 }
 
 fn unavailable(error: &redis::RedisError) -> StoreError {
@@ -91,6 +116,14 @@ fn request_key(id: &SecretId) -> String {
     format!("handoff:{{{id}}}:request")
 }
 
+fn live_key(id: &SecretId) -> String {
+    format!("handoff:{{{id}}}:live")
+}
+
+fn audit_key(subject: &str) -> String {
+    format!("handoff:{{{subject}}}:audit")
+}
+
 fn views_key(id: &SecretId) -> String {
     format!("handoff:{{{id}}}:views")
 }
@@ -98,7 +131,12 @@ fn views_key(id: &SecretId) -> String {
 impl RedisStore {
     /// Connects to `redis://` or `rediss://` (TLS). The connection manager
     /// reconnects by itself when Redis comes back after an outage.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+    /// `audit_retention` sets how long the per-secret audit lists live;
+    /// the global audit set is trimmed by [`Store::purge_audit`].
+    pub async fn connect(
+        url: &str,
+        audit_retention: std::time::Duration,
+    ) -> Result<Self, StoreError> {
         let client = redis::Client::open(url).map_err(|e| unavailable(&e))?;
         let info = client.get_connection_info();
         let description = format!("redis ({})", info.addr());
@@ -117,6 +155,7 @@ impl RedisStore {
             fail_passphrase: Script::new(FAIL_PASSPHRASE),
             revoke: Script::new(REVOKE),
             replace_request: Script::new(REPLACE_REQUEST),
+            audit_retention_secs: audit_retention.as_secs() as i64,
         })
     }
 }
@@ -136,11 +175,18 @@ impl Store for RedisStore {
         }
         let key = record_key(id);
         let mut connection = self.connection.clone();
+        let live = live_key(id);
         redis::pipe()
             .atomic()
             .hset_multiple(&key, &fields)
             .ignore()
             .expire_at(&key, record.meta.expires_at)
+            .ignore()
+            .set(&live, 1)
+            .ignore()
+            .expire_at(&live, record.meta.expires_at + GRACE_SECS)
+            .ignore()
+            .zadd(EXPIRING, format!("s:{id}"), record.meta.expires_at)
             .ignore()
             .query_async::<()>(&mut connection)
             .await
@@ -202,6 +248,7 @@ impl Store for RedisStore {
             .consume_view
             .key(record_key(id))
             .key(views_key(id))
+            .key(live_key(id))
             .arg(view_json)
             .arg(view.at)
             .invoke_async(&mut connection)
@@ -222,6 +269,7 @@ impl Store for RedisStore {
         let failed: i64 = self
             .fail_passphrase
             .key(record_key(id))
+            .key(live_key(id))
             .arg(MAX_PASSPHRASE_ATTEMPTS)
             .arg(at)
             .invoke_async(&mut connection)
@@ -239,6 +287,7 @@ impl Store for RedisStore {
         let outcome: i64 = self
             .revoke
             .key(record_key(id))
+            .key(live_key(id))
             .arg(at)
             .invoke_async(&mut connection)
             .await
@@ -262,9 +311,11 @@ impl Store for RedisStore {
             .atomic()
             .hset_multiple(&key, &[("version", "1"), ("record", json.as_str())])
             .ignore()
-            .expire_at(&key, record.expires_at)
+            .expire_at(&key, record.expires_at + GRACE_SECS)
             .ignore()
             .zadd(REQUEST_INDEX, id.to_string(), record.expires_at)
+            .ignore()
+            .zadd(EXPIRING, format!("r:{id}"), record.expires_at)
             .ignore()
             .query_async::<()>(&mut connection)
             .await
@@ -284,10 +335,13 @@ impl Store for RedisStore {
             .await
             .map_err(|e| unavailable(&e))?;
         match (version, record) {
-            (Some(version), Some(record)) => Ok(Some(Versioned {
-                version,
-                value: serde_json::from_str(&record).map_err(|e| corrupt(&e.to_string()))?,
-            })),
+            (Some(version), Some(record)) => {
+                let value: RequestRecord =
+                    serde_json::from_str(&record).map_err(|e| corrupt(&e.to_string()))?;
+                // The record outlives its expiry by the grace period.
+                Ok((!value.is_expired(crate::domain::now()))
+                    .then_some(Versioned { version, value }))
+            }
             _ => Ok(None),
         }
     }
@@ -334,8 +388,118 @@ impl Store for RedisStore {
         Ok(requests)
     }
 
-    async fn purge_expired(&self, _now: UnixTime) -> Result<u64, StoreError> {
-        Ok(0)
+    async fn purge_expired(&self, now: UnixTime) -> Result<Vec<Expired>, StoreError> {
+        let mut connection = self.connection.clone();
+        let due: Vec<String> = connection
+            .zrangebyscore_limit(EXPIRING, "-inf", now, 0, SWEEP_BATCH)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let mut expired = Vec::new();
+        for member in due {
+            let removed: i64 = connection
+                .zrem(EXPIRING, &member)
+                .await
+                .map_err(|e| unavailable(&e))?;
+            if removed == 0 {
+                continue; // another instance took it
+            }
+            let (kind, id) = member.split_at(2);
+            let Ok(id) = SecretId::parse(id) else {
+                continue;
+            };
+            if kind == "s:" {
+                let (was_live, (), ()): (i64, (), ()) = redis::pipe()
+                    .del(live_key(&id))
+                    .del(record_key(&id))
+                    .del(views_key(&id))
+                    .query_async(&mut connection)
+                    .await
+                    .map_err(|e| unavailable(&e))?;
+                expired.push(Expired {
+                    id,
+                    kind: ExpiredKind::Secret,
+                    tenant: None,
+                    unused: was_live == 1,
+                });
+            } else {
+                let record: Option<String> = connection
+                    .hget(request_key(&id), "record")
+                    .await
+                    .map_err(|e| unavailable(&e))?;
+                let () = connection
+                    .del(request_key(&id))
+                    .await
+                    .map_err(|e| unavailable(&e))?;
+                if let Some(record) =
+                    record.and_then(|r| serde_json::from_str::<RequestRecord>(&r).ok())
+                {
+                    expired.push(Expired::request(id, &record));
+                }
+            }
+        }
+        Ok(expired)
+    }
+
+    async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        let mut pipe = redis::pipe();
+        for event in events {
+            let json = serde_json::to_string(event).expect("an audit event always serialises");
+            pipe.zadd(AUDIT, &json, event.at).ignore();
+            if let Some(subject) = &event.subject {
+                let key = audit_key(subject);
+                pipe.rpush(&key, &json)
+                    .ignore()
+                    .expire_at(&key, event.at + self.audit_retention_secs)
+                    .ignore();
+            }
+        }
+        let mut connection = self.connection.clone();
+        pipe.query_async::<()>(&mut connection)
+            .await
+            .map_err(|e| unavailable(&e))
+    }
+
+    async fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
+        let mut connection = self.connection.clone();
+        let parse = |json: &String| serde_json::from_str::<AuditEvent>(json).ok();
+        if let Some(subject) = &query.subject {
+            let all: Vec<String> = connection
+                .lrange(audit_key(subject), 0, -1)
+                .await
+                .map_err(|e| unavailable(&e))?;
+            let mut found: Vec<AuditEvent> = all
+                .iter()
+                .filter_map(parse)
+                .filter(|e| query.matches(e))
+                .collect();
+            AuditEvent::sort_newest_first(&mut found);
+            found.truncate(query.limit);
+            return Ok(found);
+        }
+        // Newest first, a page at a time, until enough match the filters.
+        let mut found = Vec::new();
+        let mut offset = 0;
+        loop {
+            let page: Vec<String> = connection
+                .zrevrangebyscore_limit(AUDIT, query.until, query.since, offset, SWEEP_BATCH)
+                .await
+                .map_err(|e| unavailable(&e))?;
+            let exhausted = page.len() < SWEEP_BATCH as usize;
+            found.extend(page.iter().filter_map(parse).filter(|e| query.matches(e)));
+            if found.len() >= query.limit || exhausted {
+                found.truncate(query.limit);
+                return Ok(found);
+            }
+            offset += SWEEP_BATCH;
+        }
+    }
+
+    async fn purge_audit(&self, before: UnixTime) -> Result<u64, StoreError> {
+        let mut connection = self.connection.clone();
+        connection
+            .zrembyscore(AUDIT, "-inf", format!("({before}"))
+            .await
+            .map_err(|e| unavailable(&e))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

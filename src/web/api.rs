@@ -20,7 +20,7 @@ use crate::domain::{
     InvalidInput, LinkKey, ManageToken, Note, Passphrase, SecretId, SecretText, Ttl, Views,
 };
 use crate::error::{AppError, rfc3339};
-use crate::service::{Created, Deleter, NewSecret, ServiceError};
+use crate::service::{Client, Created, Deleter, NewSecret, ServiceError};
 
 /// Header that carries the link key where there is no JSON body.
 pub const KEY_HEADER: &str = "x-handoff-key";
@@ -136,7 +136,8 @@ pub async fn create_secret(
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, AppError> {
-    if app.settings.require_staff_to_push && app.staff_from(&headers, &client).is_none() {
+    let staff = app.staff_from(&headers, &client);
+    if app.settings.require_staff_to_push && staff.is_none() {
         return Err(AppError::Unauthorized);
     }
     let body = body.map_err(|rejection| {
@@ -183,7 +184,11 @@ pub async fn create_secret(
             )));
         }
     };
-    let created = app.service.create(new).await?;
+    let caller = Client {
+        staff: staff.map(|s| s.name),
+        ..client.to_client()
+    };
+    let created = app.service.create(new, &caller).await?;
     let (url, manage_url) = app.links(&created);
     let response = CreateResponse {
         id: created.id.to_string(),
@@ -222,7 +227,10 @@ pub async fn secret_metadata(
         .guarded(&client, async {
             let id = SecretId::parse(&id).map_err(|_| ServiceError::NotFound)?;
             let key = LinkKey::parse(key).map_err(|_| ServiceError::NotFound)?;
-            app.service.metadata(&id, &key).await.map(|meta| (id, meta))
+            app.service
+                .metadata(&id, &key, &client.to_client())
+                .await
+                .map(|meta| (id, meta))
         })
         .await?;
     let (id, meta) = meta;
@@ -301,7 +309,7 @@ pub async fn delete_secret(
             }
             (None, None) => return Err(ServiceError::NotFound),
         };
-        app.service.delete(&id, &deleter).await
+        app.service.delete(&id, &deleter, &client.to_client()).await
     })
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -342,6 +350,7 @@ pub async fn secret_status(
         "views_remaining": status.views_remaining,
         "failed_passphrases": status.failed_passphrases,
         "views": views,
+        "events": status.events.iter().map(super::audit::event_json).collect::<Vec<_>>(),
     }))
     .into_response())
 }

@@ -25,6 +25,7 @@ impl ClientAddr {
         Client {
             ip: self.ip.to_string(),
             user_agent: self.user_agent.clone(),
+            staff: None,
         }
     }
 }

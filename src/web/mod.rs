@@ -3,6 +3,7 @@
 
 mod api;
 mod assets;
+mod audit;
 mod client;
 mod pages;
 mod requests;
@@ -74,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .route("/requests/{id}/answer", post(requests::answer_request))
         .route("/requests/{id}/details", get(requests::request_details))
         .route("/requests/{id}/retrieve", post(requests::retrieve_answer))
+        .route("/audit", get(audit::audit_api))
         .fallback(api::no_route)
         .method_not_allowed_fallback(api::method_not_allowed);
 
@@ -89,6 +91,7 @@ pub fn router(state: AppState) -> Router {
             get(requests::staff_requests_page).post(requests::create_request_from_form),
         )
         .route("/staff/requests/{id}", get(requests::retrieve_page))
+        .route("/staff/audit", get(audit::audit_page))
         .route(
             "/staff/sign-in",
             get(staff::sign_in_page).post(staff::sign_in),

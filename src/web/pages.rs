@@ -271,7 +271,8 @@ pub async fn create_from_form(
     headers: HeaderMap,
     form: Result<Form<CreateForm>, FormRejection>,
 ) -> Response {
-    if app.settings.require_staff_to_push && app.staff_from(&headers, &client).is_none() {
+    let staff = app.staff_from(&headers, &client);
+    if app.settings.require_staff_to_push && staff.is_none() {
         return error_page(AppError::Unauthorized);
     }
     let form = match form {
@@ -294,7 +295,11 @@ pub async fn create_from_form(
         }
     };
     let passphrase_set = new.passphrase.is_some();
-    match app.service.create(new).await {
+    let caller = crate::service::Client {
+        staff: staff.map(|s| s.name),
+        ..client.to_client()
+    };
+    match app.service.create(new, &caller).await {
         Ok(created) => {
             let (link, manage_link) = app.links(&created);
             render(

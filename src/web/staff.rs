@@ -16,6 +16,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 
 use super::{AppState, ClientAddr, pages};
+use crate::audit::{Actor, Kind};
 use crate::crypto;
 use crate::domain::{UnixTime, now};
 use crate::error::AppError;
@@ -255,14 +256,21 @@ pub async fn sign_in(
     let directory = app.directory.current();
     let Some(member) = directory.staff_by_token(form.token.expose_secret()) else {
         app.limiter.record_failure(client.ip);
-        tracing::info!(ip = %client.ip, "staff sign-in refused");
+        let event = client
+            .to_client()
+            .event(Kind::SignInFailed, &Actor::Anonymous);
+        app.service.audit().record(event).await;
         return pages::sign_in(
             Some("That token is not valid."),
             &next,
             StatusCode::UNAUTHORIZED,
         );
     };
-    tracing::info!(staff = %member.name, ip = %client.ip, "staff signed in");
+    let event = client
+        .to_client()
+        .event(Kind::SignedIn, &Actor::Staff(member.name.clone()))
+        .detail("token");
+    app.service.audit().record(event).await;
     let cookie = app.sessions.issue(&member.name, member.token_fingerprint());
     let secure = if app.settings.public_url.is_https() {
         "; Secure"

@@ -1,0 +1,193 @@
+//! The audit trail for staff: `GET /api/v1/audit` and the `/staff/audit`
+//! page, filtered by tenant and time.
+
+use askama::Template;
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+
+use super::AppState;
+use super::assets::STATIC_BASE;
+use super::pages::{TenantRow, error_page, human_time, render};
+use super::staff::{Staff, StaffPage};
+use crate::audit::{AuditEvent, AuditQuery};
+use crate::domain::{InvalidInput, UnixTime, now};
+use crate::error::{AppError, rfc3339};
+
+const DEFAULT_WINDOW_SECS: i64 = 7 * 86_400;
+const DEFAULT_LIMIT: usize = 200;
+const MAX_LIMIT: usize = 1000;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct AuditParams {
+    tenant: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `2026-11-22`, `2026-11-22T10:32:00Z`, or seconds since the epoch.
+fn parse_time(field: &'static str, text: &str) -> Result<UnixTime, InvalidInput> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<i64>() {
+        return Ok(seconds);
+    }
+    if let Ok(at) = OffsetDateTime::parse(text, &Rfc3339) {
+        return Ok(at.unix_timestamp());
+    }
+    time::Date::parse(text, format_description!("[year]-[month]-[day]"))
+        .map(|date| date.midnight().assume_utc().unix_timestamp())
+        .map_err(|_| {
+            InvalidInput::new(
+                field,
+                "must be a date (2026-11-22), an RFC 3339 time, or Unix seconds",
+            )
+        })
+}
+
+impl AuditParams {
+    fn query(&self) -> Result<AuditQuery, InvalidInput> {
+        let until = self
+            .until
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .map(|t| parse_time("until", t))
+            .transpose()?;
+        let since = self
+            .since
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .map(|t| parse_time("since", t))
+            .transpose()?;
+        let until = until.unwrap_or_else(now);
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(InvalidInput::new(
+                "limit",
+                format!("must be from 1 to {MAX_LIMIT}"),
+            ));
+        }
+        Ok(AuditQuery {
+            since: since.unwrap_or(until - DEFAULT_WINDOW_SECS),
+            until,
+            tenant: self.tenant.clone().filter(|t| !t.is_empty()),
+            subject: None,
+            limit,
+        })
+    }
+}
+
+/// One event as the API shows it.
+#[must_use]
+pub fn event_json(event: &AuditEvent) -> serde_json::Value {
+    json!({
+        "at": rfc3339(event.at),
+        "kind": event.kind,
+        "actor": event.actor,
+        "ip": event.ip,
+        "user_agent": event.user_agent,
+        "subject": event.subject,
+        "tenant": event.tenant,
+        "detail": event.detail,
+        "aadsts": event.aadsts,
+    })
+}
+
+/// `GET /api/v1/audit?tenant=&since=&until=&limit=` (staff).
+pub async fn audit_api(
+    State(app): State<AppState>,
+    _staff: Staff,
+    params: Result<Query<AuditParams>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let Query(params) = params.map_err(|rejection| AppError::BadRequest(rejection.body_text()))?;
+    let query = params.query()?;
+    let events = app.service.audit_events(&query).await?;
+    Ok(Json(json!({
+        "since": rfc3339(query.since),
+        "until": rfc3339(query.until),
+        "events": events.iter().map(event_json).collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
+
+pub struct EventRow {
+    pub at: String,
+    pub kind: String,
+    pub actor: String,
+    pub ip: String,
+    pub subject: String,
+    pub tenant: String,
+    pub detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage<'a> {
+    static_base: &'a str,
+    staff_name: &'a str,
+    csrf: &'a str,
+    vendor_name: &'a str,
+    tenants: Vec<TenantRow>,
+    tenant: String,
+    since: String,
+    error: Option<String>,
+    events: Vec<EventRow>,
+}
+
+/// `GET /staff/audit`.
+pub async fn audit_page(
+    State(app): State<AppState>,
+    StaffPage(staff): StaffPage,
+    params: Result<Query<AuditParams>, QueryRejection>,
+) -> Response {
+    let params = params.map(|Query(p)| p).unwrap_or_default();
+    let (events, error, status) = match params.query() {
+        Ok(query) => match app.service.audit_events(&query).await {
+            Ok(events) => (events, None, StatusCode::OK),
+            Err(error) => return error_page(error.into()),
+        },
+        Err(invalid) => (
+            Vec::new(),
+            Some(invalid.to_string()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    };
+    let directory = app.directory.current();
+    render(
+        status,
+        &AuditPage {
+            static_base: &STATIC_BASE,
+            staff_name: &staff.name,
+            csrf: staff.csrf.as_deref().unwrap_or(""),
+            vendor_name: &directory.vendor_name,
+            tenants: directory.tenants().map(TenantRow::from).collect(),
+            tenant: params.tenant.clone().unwrap_or_default(),
+            since: params.since.clone().unwrap_or_default(),
+            error,
+            events: events
+                .iter()
+                .map(|e| EventRow {
+                    at: human_time(e.at),
+                    kind: e.kind.clone(),
+                    actor: e.actor.clone(),
+                    ip: e.ip.clone().unwrap_or_default(),
+                    subject: e.subject.clone().unwrap_or_default(),
+                    tenant: e.tenant.clone().unwrap_or_default(),
+                    detail: match (&e.detail, e.aadsts) {
+                        (Some(detail), Some(code)) => format!("{detail} (AADSTS{code})"),
+                        (Some(detail), None) => detail.clone(),
+                        (None, Some(code)) => format!("AADSTS{code}"),
+                        (None, None) => String::new(),
+                    },
+                })
+                .collect(),
+        },
+    )
+}
