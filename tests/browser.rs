@@ -251,3 +251,162 @@ async fn a_secret_goes_from_the_create_page_to_one_reveal_and_is_then_gone() {
     );
     browser.close().await.unwrap();
 }
+
+const GOOD_SECRET: &str = "abc8Q~abcdefghijklmnopqrstuvwxyz0123456.";
+
+/// A vendor with one tenant whose authority is a local stand-in for
+/// Microsoft that accepts any secret, as the token endpoint documents.
+async fn vendor_with_microsoft() -> (TestApp, String, wiremock::MockServer, tempfile::TempDir) {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let microsoft = MockServer::start().await;
+    let payload = base64::Engine::encode(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        json!({ "tid": "8d7a3c2e-1f4b-4e6a-9c5d-2b1a0f9e8d7c", "appid": common::CONTOSO_APP })
+            .to_string(),
+    );
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
+            "access_token": format!("eyJhbGciOiJSUzI1NiJ9.{payload}.sig"),
+        })))
+        .mount(&microsoft)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (token, staff) = handoff::directory::new_staff_token("alice");
+    let config = dir.path().join("handoff.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "vendor_name = \"Fabrikam\"\n{staff}\n\n[tenants.contoso]\nname = \"Contoso Ltd\"\n\
+             entra_tenant = \"{}\"\nclient_id = \"{}\"\nauthority = \"{}\"\n",
+            common::CONTOSO_TENANT,
+            common::CONTOSO_APP,
+            microsoft.uri()
+        ),
+    )
+    .unwrap();
+    let mut args = common::args();
+    args.config = Some(config);
+    (
+        TestApp::spawn_with(args).await,
+        token.to_string(),
+        microsoft,
+        dir,
+    )
+}
+
+async fn value_of(browser: &Client, id: &str) -> String {
+    browser
+        .find(Locator::Id(id))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_ask_the_customer_is_guided_and_verified_and_staff_retrieve_it() {
+    let (app, token, _microsoft, _config) = vendor_with_microsoft().await;
+    let driver = ChromeDriver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let browser = browser(&driver, profile.path()).await;
+
+    // Staff sign in and create a request link.
+    browser
+        .goto(&app.url("/staff/sign-in?next=/staff/requests"))
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("token"))
+        .await
+        .unwrap()
+        .send_keys(&token)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("sign-in"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    visible(&browser, "#create-request").await;
+    browser
+        .find(Locator::Id("request-note"))
+        .await
+        .unwrap()
+        .send_keys("Q4 rotation")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("create-request"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    visible(&browser, "#submit-url").await;
+    let submit_url = value_of(&browser, "submit-url").await;
+    let retrieve_url = value_of(&browser, "retrieve-url").await;
+    assert!(
+        submit_url.starts_with(&app.url("/r/")) && submit_url.contains('#'),
+        "{submit_url}"
+    );
+
+    // The customer sees who asks, pastes the Secret ID first and is told.
+    browser.goto(&submit_url).await.unwrap();
+    visible(&browser, "#open").await;
+    let tenant = browser
+        .find(Locator::Id("tenant-name"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(tenant.contains("Contoso Ltd"), "{tenant}");
+    let secret = browser.find(Locator::Id("secret")).await.unwrap();
+    secret
+        .send_keys("3f2504e0-4f89-11d3-9a0c-0305e82c3301")
+        .await
+        .unwrap();
+    let check = visible(&browser, "#secret-check")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(check.contains("Secret ID"), "{check}");
+
+    // Then the Value: Microsoft accepts it while the customer watches.
+    secret.clear().await.unwrap();
+    secret.send_keys(GOOD_SECRET).await.unwrap();
+    browser
+        .find(Locator::Id("submit-answer"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let accepted = visible(&browser, "#accepted").await.text().await.unwrap();
+    assert!(accepted.contains("Verified"), "{accepted}");
+    assert!(
+        !browser.source().await.unwrap().contains(GOOD_SECRET),
+        "the page keeps no copy"
+    );
+
+    // Staff retrieve it, once.
+    browser.goto(&retrieve_url).await.unwrap();
+    visible(&browser, "#retrieve").await.click().await.unwrap();
+    visible(&browser, "#retrieved").await;
+    assert_eq!(value_of(&browser, "retrieved-secret").await, GOOD_SECRET);
+
+    let problems = console_problems(&browser).await;
+    assert!(
+        problems.is_empty(),
+        "console errors or CSP violations: {problems:#?}"
+    );
+    browser.close().await.unwrap();
+}
