@@ -126,3 +126,37 @@ async fn trace_logs_hold_no_secret_material_with_redis() {
     needles.push(server_key.to_string());
     assert_clean(&server.logs(), &needles);
 }
+
+#[tokio::test]
+async fn audit_events_are_json_lines_with_target_audit_for_a_siem() {
+    let server = ServerProcess::start(&[("HANDOFF_LOG_FORMAT", "json")]);
+    let needles = full_flow(&server.base).await;
+    let logs = server.logs();
+    let audit: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).expect("every line is JSON"))
+        .filter(|line| line["target"] == "audit")
+        .collect();
+    let kinds: Vec<&str> = audit.iter().filter_map(|e| e["kind"].as_str()).collect();
+    for kind in [
+        "secret.created",
+        "secret.viewed",
+        "secret.revealed",
+        "secret.revoked",
+        "secret.passphrase_failed",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
+    }
+    let revealed = audit
+        .iter()
+        .find(|e| e["kind"] == "secret.revealed")
+        .unwrap();
+    assert_eq!(revealed["actor"], "link holder");
+    assert_eq!(revealed["ip"], "127.0.0.1");
+    for needle in &needles {
+        assert!(
+            !logs.contains(needle.as_str()),
+            "the log contains {needle:?}"
+        );
+    }
+}
