@@ -661,6 +661,9 @@ mod tests {
         .unwrap();
         assert_eq!(s.store, StoreSetting::Embedded("/var/lib/handoff".into()));
         assert_eq!(s.trusted_proxies.len(), 2);
+        assert_eq!(s.directory.vendor_name, "Fabrikam");
+        assert!(s.directory.tenant("contoso").is_some());
+        assert!(s.directory.staff_member("alice").is_some());
     }
 
     #[test]
