@@ -34,6 +34,9 @@ pub struct TenantEntry {
     pub entra_tenant: String,
     pub client_id: String,
     pub authority: Option<String>,
+    /// The scope asked for when verifying; national clouds need their own
+    /// Graph host, e.g. `https://graph.microsoft.us/.default`.
+    pub scope: Option<String>,
     pub verify: Option<String>,
 }
 
@@ -77,6 +80,7 @@ pub struct Tenant {
     pub client_id: String,
     /// e.g. `https://login.microsoftonline.com`, or a national cloud's.
     pub authority: String,
+    pub scope: String,
     pub verify: VerifyMode,
 }
 
@@ -187,6 +191,18 @@ impl Directory {
                 "must be an https:// URL",
             ));
         }
+        let scope = entry
+            .scope
+            .as_deref()
+            .unwrap_or(crate::verify::GRAPH_SCOPE)
+            .trim()
+            .to_owned();
+        if !scope.starts_with("https://") || scope.contains(char::is_whitespace) {
+            return Err(ConfigError::new(
+                &setting("scope"),
+                "must be a scope such as https://graph.microsoft.us/.default",
+            ));
+        }
         let verify = VerifyMode::parse(entry.verify.as_deref().unwrap_or("required").trim())
             .map_err(|reason| ConfigError::new(&setting("verify"), reason))?;
         let name = entry.name.trim();
@@ -199,6 +215,7 @@ impl Directory {
             entra_tenant,
             client_id,
             authority,
+            scope,
             verify,
         })
     }
@@ -314,6 +331,7 @@ mod tests {
             entra_tenant: entra_tenant.into(),
             client_id: client_id.into(),
             authority: None,
+            scope: None,
             verify: None,
         }
     }
@@ -338,6 +356,7 @@ mod tests {
         let contoso = directory.tenant("contoso").unwrap();
         assert_eq!(contoso.authority, DEFAULT_AUTHORITY);
         assert_eq!(contoso.verify, VerifyMode::Required);
+        assert_eq!(contoso.scope, crate::verify::GRAPH_SCOPE);
         assert_eq!(directory.vendor_name, "Fabrikam");
     }
 
@@ -366,6 +385,9 @@ mod tests {
         let mut loose = tenant("contoso.com", APP);
         loose.verify = Some("sometimes".into());
         assert_eq!(parse("contoso", loose).setting, "tenants.contoso.verify");
+        let mut scoped = tenant("contoso.com", APP);
+        scoped.scope = Some("graph".into());
+        assert_eq!(parse("contoso", scoped).setting, "tenants.contoso.scope");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use handoff::verify::{EntraApp, Rejection, Verification, Verifier};
+use handoff::verify::{EntraApp, GRAPH_SCOPE, Rejection, Verification, Verifier};
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -50,6 +50,7 @@ impl FakeEntra {
             authority: &self.authority,
             tenant,
             client_id: CLIENT_ID,
+            scope: GRAPH_SCOPE,
         }
     }
 
@@ -429,6 +430,7 @@ async fn a_closed_port_is_unreachable() {
         authority: &closed,
         tenant: TENANT,
         client_id: CLIENT_ID,
+        scope: GRAPH_SCOPE,
     };
     let verification = verifier().verify(&app, SECRET).await;
     assert!(

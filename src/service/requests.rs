@@ -443,6 +443,7 @@ impl Service {
             authority: &tenant.authority,
             tenant: &tenant.entra_tenant,
             client_id: &tenant.client_id,
+            scope: &tenant.scope,
         };
         let verification = self.verifier.verify(&app, secret).await;
         let message = verification.sentence(&tenant.client_id, &tenant.entra_tenant);

@@ -21,7 +21,7 @@ use crate::domain::is_guid;
 /// Microsoft Graph exists in every tenant and the client-credentials grant
 /// issues a token for its `.default` scope whatever Graph permissions the
 /// app holds, so asking for it tests the secret, not the app's permissions.
-const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
+pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
 
 /// Token answers are a few kilobytes; more than this is not Microsoft.
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
@@ -38,6 +38,9 @@ pub struct EntraApp<'a> {
     /// The tenant's GUID or one of its domain names.
     pub tenant: &'a str,
     pub client_id: &'a str,
+    /// The `.default` scope asked for; Microsoft Graph's in the public
+    /// cloud, the national cloud's own Graph host elsewhere.
+    pub scope: &'a str,
 }
 
 /// Asks Entra ID whether a client secret works. Build one at start-up and
@@ -108,7 +111,7 @@ impl Verifier {
         let form = [
             ("client_id", app.client_id),
             ("client_secret", secret),
-            ("scope", GRAPH_SCOPE),
+            ("scope", app.scope),
             ("grant_type", "client_credentials"),
         ];
         let response = match client.post(url).form(&form).send().await {
@@ -477,6 +480,7 @@ mod tests {
             authority: "https://login.microsoftonline.us/",
             tenant: "contoso.onmicrosoft.us",
             client_id: "x",
+            scope: GRAPH_SCOPE,
         };
         assert_eq!(
             token_url(&app).unwrap().as_str(),
@@ -490,6 +494,7 @@ mod tests {
             authority: "https://login.microsoftonline.com",
             tenant: "evil/../x",
             client_id: "x",
+            scope: GRAPH_SCOPE,
         };
         assert_eq!(
             token_url(&app).unwrap().path(),
@@ -503,6 +508,7 @@ mod tests {
             authority: "login.microsoftonline.com",
             tenant: "t",
             client_id: "x",
+            scope: GRAPH_SCOPE,
         };
         assert!(token_url(&app).is_none());
     }
