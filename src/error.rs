@@ -34,6 +34,8 @@ pub enum AppError {
     WrongPassphrase { attempts_remaining: u32 },
     #[error("destroyed")]
     DestroyedNow,
+    #[error("being applied")]
+    BeingApplied,
     #[error("request closed")]
     RequestClosed { state: RequestState, at: UnixTime },
     #[error("not answered")]
@@ -81,6 +83,7 @@ impl From<ServiceError> for AppError {
             )),
             ServiceError::RequestClosed { state, at } => Self::RequestClosed { state, at },
             ServiceError::NotAnswered => Self::NotAnswered,
+            ServiceError::BeingApplied => Self::BeingApplied,
             ServiceError::SecretRefused {
                 refusal,
                 tries_remaining,
@@ -159,6 +162,10 @@ impl AppError {
             Self::Ended { state, at } => {
                 let (code, message) = match state {
                     SecretState::Revoked => ("revoked", "The sender deleted this secret."),
+                    SecretState::Applied => (
+                        "applied",
+                        "This secret was delivered to the tenant's configuration and deleted here.",
+                    ),
                     SecretState::Destroyed => (
                         "destroyed",
                         "This secret was destroyed after too many wrong passphrases.",
@@ -220,6 +227,13 @@ impl AppError {
                     json!({ "ended_at": rfc3339(*at) }),
                 )
             }
+            Self::BeingApplied => (
+                StatusCode::CONFLICT,
+                "being_applied",
+                "This secret is being applied to a tenant right now; try again in a minute."
+                    .to_owned(),
+                none,
+            ),
             Self::NotAnswered => (
                 StatusCode::CONFLICT,
                 "not_answered",

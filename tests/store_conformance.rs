@@ -13,8 +13,9 @@ use handoff::crypto::ServerKey;
 use handoff::domain::{LinkKey, Note, Passphrase, SecretId, SecretText, Ttl, Views, now};
 use handoff::service::{Client, Created, Deleter, NewSecret, Service, ServiceError};
 use handoff::store::{
-    ConsumeOutcome, EmbeddedStore, Expired, ExpiredKind, MemoryStore, Record, RedisStore,
-    RequestRecord, RequestState, SecretMeta, SecretState, SharedStore, Store, ViewEvent,
+    Claim, ClaimOutcome, ConsumeOutcome, EmbeddedStore, Expired, ExpiredKind, MemoryStore, Record,
+    RedisStore, RequestRecord, RequestState, SecretMeta, SecretState, SharedStore, Store,
+    ViewEvent,
 };
 use zeroize::Zeroizing;
 
@@ -400,6 +401,124 @@ async fn expired_requests_are_gone(fixture: Fixture) {
     assert!(store.purge_expired(now()).await.unwrap().is_empty());
 }
 
+fn claim(id: &str, until: i64) -> Claim {
+    Claim {
+        id: id.to_owned(),
+        until,
+    }
+}
+
+async fn one_of_many_concurrent_claims_wins_and_blocks_reveals(fixture: Fixture) {
+    let service = Arc::new(Service::new(fixture.store, ServerKey::generate()));
+    let created = service
+        .create(new_secret("x", 2, None), &client())
+        .await
+        .unwrap();
+    let store = Arc::clone(service.store());
+    let claims = (0..16).map(|n| {
+        let (store, id) = (Arc::clone(&store), created.id);
+        tokio::spawn(async move {
+            store
+                .claim(&id, &claim(&format!("apply-{n}"), now() + 60), now())
+                .await
+                .unwrap()
+        })
+    });
+    let outcomes: Vec<ClaimOutcome> = join_all(claims)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let won = outcomes
+        .iter()
+        .filter(|o| matches!(o, ClaimOutcome::Claimed(r) if r.sealed_secret.is_some()))
+        .count();
+    let busy = outcomes
+        .iter()
+        .filter(|o| matches!(o, ClaimOutcome::Busy { .. }))
+        .count();
+    assert_eq!((won, busy), (1, 15));
+
+    let reveal = service
+        .reveal(&created.id, &created.key, None, &client())
+        .await;
+    assert!(
+        matches!(reveal, Err(ServiceError::BeingApplied)),
+        "a claimed secret is not revealed"
+    );
+}
+
+async fn a_released_or_lapsed_claim_gives_the_secret_back(fixture: Fixture) {
+    let service = Service::new(fixture.store, ServerKey::generate());
+    let created = service
+        .create(new_secret("back", 2, None), &client())
+        .await
+        .unwrap();
+    let store = service.store();
+    assert!(matches!(
+        store
+            .claim(&created.id, &claim("a", now() + 60), now())
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed(_)
+    ));
+    store.release_claim(&created.id, "a").await.unwrap();
+    let revealed = service
+        .reveal(&created.id, &created.key, None, &client())
+        .await
+        .unwrap();
+    assert_eq!(revealed.secret.expose(), "back");
+
+    // A server that dies mid-apply never releases; the lease lapses.
+    assert!(matches!(
+        store
+            .claim(&created.id, &claim("b", now() + 1), now())
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed(_)
+    ));
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let revealed = service
+        .reveal(&created.id, &created.key, None, &client())
+        .await
+        .unwrap();
+    assert_eq!(revealed.secret.expose(), "back");
+}
+
+async fn a_committed_claim_ends_the_secret_as_applied(fixture: Fixture) {
+    let service = Service::new(fixture.store, ServerKey::generate());
+    let created = service
+        .create(new_secret("done", 1, None), &client())
+        .await
+        .unwrap();
+    let store = service.store();
+    assert!(matches!(
+        store
+            .claim(&created.id, &claim("a", now() + 60), now())
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed(_)
+    ));
+    assert!(
+        !store
+            .commit_claim(&created.id, "not-a", now())
+            .await
+            .unwrap(),
+        "only the holder commits"
+    );
+    assert!(store.commit_claim(&created.id, "a", now()).await.unwrap());
+    let record = store.load(&created.id).await.unwrap().unwrap();
+    assert_eq!(record.state, SecretState::Applied);
+    assert!(record.sealed_secret.is_none());
+    assert!(matches!(
+        store
+            .claim(&created.id, &claim("c", now() + 60), now())
+            .await
+            .unwrap(),
+        ClaimOutcome::NotLive
+    ));
+}
+
 macro_rules! conformance {
     ($($store:ident => $factory:ident),*) => {
         $(
@@ -442,6 +561,21 @@ macro_rules! conformance {
                 #[tokio::test]
                 async fn audit_events_are_found_by_time_tenant_and_subject_newest_first() {
                     super::audit_events_are_found_by_time_tenant_and_subject_newest_first(super::$factory().await).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn one_of_many_concurrent_claims_wins_and_blocks_reveals() {
+                    super::one_of_many_concurrent_claims_wins_and_blocks_reveals(super::$factory().await).await;
+                }
+
+                #[tokio::test]
+                async fn a_released_or_lapsed_claim_gives_the_secret_back() {
+                    super::a_released_or_lapsed_claim_gives_the_secret_back(super::$factory().await).await;
+                }
+
+                #[tokio::test]
+                async fn a_committed_claim_ends_the_secret_as_applied() {
+                    super::a_committed_claim_ends_the_secret_as_applied(super::$factory().await).await;
                 }
 
                 #[tokio::test]

@@ -45,6 +45,9 @@ pub enum ServiceError {
         "a stored secret could not be decrypted; is HANDOFF_SERVER_KEY the one it was created with?"
     )]
     Undecryptable,
+    /// An apply holds the secret; try again in a minute.
+    #[error("the secret is being applied")]
+    BeingApplied,
     #[error("the tenant is not configured")]
     UnknownTenant,
     /// The request link is no longer open (answered, locked, retrieved).
@@ -462,6 +465,7 @@ impl Service {
                     views_remaining,
                 })
             }
+            ConsumeOutcome::Busy => Err(ServiceError::BeingApplied),
             // Another caller took the last view between our load and consume.
             ConsumeOutcome::NotLive => match self.store.load(id).await? {
                 Some(record) => Err(Self::ended(&record)),

@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use redb::{Database, ReadableDatabase as _, ReadableTable as _, TableDefinition};
 
 use super::{
-    ConsumeOutcome, Expired, PassphraseOutcome, Record, RequestRecord, RevokeOutcome, Store,
-    StoreError, Versioned, ViewEvent,
+    Claim, ClaimOutcome, ConsumeOutcome, Expired, PassphraseOutcome, Record, RequestRecord,
+    RevokeOutcome, Store, StoreError, Versioned, ViewEvent,
 };
 use crate::audit::{AuditEvent, AuditQuery};
 use crate::domain::{SecretId, UnixTime, now};
@@ -161,6 +161,47 @@ impl Store for EmbeddedStore {
                 (outcome, matches!(outcome, ConsumeOutcome::Consumed { .. }))
             }
             None => (ConsumeOutcome::NotLive, false),
+        })
+        .await
+    }
+
+    async fn claim(
+        &self,
+        id: &SecretId,
+        claim: &Claim,
+        now: UnixTime,
+    ) -> Result<ClaimOutcome, StoreError> {
+        let claim = claim.clone();
+        self.update(id, move |record| match record {
+            Some(record) => {
+                let outcome = record.claim(&claim, now);
+                let changed = matches!(outcome, ClaimOutcome::Claimed(_));
+                (outcome, changed)
+            }
+            None => (ClaimOutcome::NotLive, false),
+        })
+        .await
+    }
+
+    async fn commit_claim(
+        &self,
+        id: &SecretId,
+        claim_id: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let claim_id = claim_id.to_owned();
+        self.update(id, move |record| {
+            let committed = record.is_some_and(|r| r.commit_claim(&claim_id, at));
+            (committed, committed)
+        })
+        .await
+    }
+
+    async fn release_claim(&self, id: &SecretId, claim_id: &str) -> Result<(), StoreError> {
+        let claim_id = claim_id.to_owned();
+        self.update(id, move |record| {
+            let released = record.is_some_and(|r| r.release_claim(&claim_id));
+            ((), released)
         })
         .await
     }

@@ -7,8 +7,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{
-    ConsumeOutcome, Expired, PassphraseOutcome, Record, RequestRecord, RevokeOutcome, Store,
-    StoreError, Versioned, ViewEvent,
+    Claim, ClaimOutcome, ConsumeOutcome, Expired, PassphraseOutcome, Record, RequestRecord,
+    RevokeOutcome, Store, StoreError, Versioned, ViewEvent,
 };
 use crate::audit::{AuditEvent, AuditQuery};
 use crate::domain::{SecretId, UnixTime, now};
@@ -60,6 +60,31 @@ impl Store for MemoryStore {
         Ok(self.with_record(id, |r| {
             r.map_or(ConsumeOutcome::NotLive, |r| r.consume_view(view))
         }))
+    }
+
+    async fn claim(
+        &self,
+        id: &SecretId,
+        claim: &Claim,
+        now: UnixTime,
+    ) -> Result<ClaimOutcome, StoreError> {
+        Ok(self.with_record(id, |r| {
+            r.map_or(ClaimOutcome::NotLive, |r| r.claim(claim, now))
+        }))
+    }
+
+    async fn commit_claim(
+        &self,
+        id: &SecretId,
+        claim_id: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        Ok(self.with_record(id, |r| r.is_some_and(|r| r.commit_claim(claim_id, at))))
+    }
+
+    async fn release_claim(&self, id: &SecretId, claim_id: &str) -> Result<(), StoreError> {
+        self.with_record(id, |r| r.map(|r| r.release_claim(claim_id)));
+        Ok(())
     }
 
     async fn fail_passphrase(

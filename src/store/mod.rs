@@ -53,6 +53,23 @@ pub trait Store: Send + Sync + 'static {
         id: &SecretId,
         at: UnixTime,
     ) -> Result<PassphraseOutcome, StoreError>;
+    /// Atomically takes a live secret for an apply until `claim.until`.
+    async fn claim(
+        &self,
+        id: &SecretId,
+        claim: &Claim,
+        now: UnixTime,
+    ) -> Result<ClaimOutcome, StoreError>;
+    /// Ends a claimed secret as applied (payload deleted); `false` if the
+    /// claim no longer holds.
+    async fn commit_claim(
+        &self,
+        id: &SecretId,
+        claim_id: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// Gives a claimed secret back, unchanged.
+    async fn release_claim(&self, id: &SecretId, claim_id: &str) -> Result<(), StoreError>;
     /// Atomically destroys the payload of a live secret.
     async fn revoke(&self, id: &SecretId, at: UnixTime) -> Result<RevokeOutcome, StoreError>;
     /// Physically deletes expired secrets and requests, and says which (so
@@ -153,6 +170,8 @@ pub enum SecretState {
     Revoked,
     /// Too many wrong passphrases.
     Destroyed,
+    /// Written to a tenant's sink and deleted here.
+    Applied,
 }
 
 impl SecretState {
@@ -163,6 +182,7 @@ impl SecretState {
             Self::Revealed => "revealed",
             Self::Revoked => "revoked",
             Self::Destroyed => "destroyed",
+            Self::Applied => "applied",
         }
     }
 
@@ -172,6 +192,7 @@ impl SecretState {
             "revealed" => Ok(Self::Revealed),
             "revoked" => Ok(Self::Revoked),
             "destroyed" => Ok(Self::Destroyed),
+            "applied" => Ok(Self::Applied),
             other => Err(StoreError::Corrupt(format!("unknown state '{other}'"))),
         }
     }
@@ -196,6 +217,36 @@ pub struct Record {
     #[serde(with = "base64_bytes::optional", default)]
     pub sealed_secret: Option<Vec<u8>>,
     pub views: Vec<ViewEvent>,
+    /// An apply in progress; nobody else may reveal or apply until it ends
+    /// or its lease lapses.
+    #[serde(default)]
+    pub claim: Option<Claim>,
+}
+
+/// An apply's hold on a secret or request, with a lease that lapses by
+/// itself if the server dies half-way.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claim {
+    pub id: String,
+    pub until: UnixTime,
+}
+
+impl Claim {
+    #[must_use]
+    pub fn holds(claim: Option<&Claim>, now: UnixTime) -> bool {
+        claim.is_some_and(|c| c.until > now)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// Taken; the record as it was, with its sealed payload.
+    Claimed(Box<Record>),
+    /// Another apply holds it until then.
+    Busy {
+        until: UnixTime,
+    },
+    NotLive,
 }
 
 /// A value with the version it was read at, for compare-and-swap.
@@ -293,6 +344,8 @@ pub enum ConsumeOutcome {
     },
     /// Unknown, expired, or already ended: nothing was consumed.
     NotLive,
+    /// An apply holds it: nothing was consumed.
+    Busy,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -320,6 +373,7 @@ impl Record {
             ended_at: None,
             sealed_secret: Some(sealed_secret),
             views: Vec::new(),
+            claim: None,
         }
     }
 
@@ -339,6 +393,9 @@ impl Record {
     pub fn consume_view(&mut self, view: &ViewEvent) -> ConsumeOutcome {
         if self.state != SecretState::Live || self.views_remaining == 0 {
             return ConsumeOutcome::NotLive;
+        }
+        if Claim::holds(self.claim.as_ref(), view.at) {
+            return ConsumeOutcome::Busy;
         }
         self.views_remaining -= 1;
         self.views.push(view.clone());
@@ -360,6 +417,37 @@ impl Record {
             PassphraseOutcome::Destroyed
         } else {
             PassphraseOutcome::AttemptsRemaining(MAX_PASSPHRASE_ATTEMPTS - self.failed_passphrases)
+        }
+    }
+
+    pub fn claim(&mut self, claim: &Claim, now: UnixTime) -> ClaimOutcome {
+        if self.state != SecretState::Live {
+            return ClaimOutcome::NotLive;
+        }
+        if let Some(held) = self.claim.as_ref().filter(|c| c.until > now) {
+            return ClaimOutcome::Busy { until: held.until };
+        }
+        let before = self.clone();
+        self.claim = Some(claim.clone());
+        ClaimOutcome::Claimed(Box::new(before))
+    }
+
+    /// Ends the secret as applied, if `claim_id` still holds it.
+    pub fn commit_claim(&mut self, claim_id: &str, at: UnixTime) -> bool {
+        if self.state != SecretState::Live || self.claim.as_ref().is_none_or(|c| c.id != claim_id) {
+            return false;
+        }
+        self.claim = None;
+        self.end(SecretState::Applied, at);
+        true
+    }
+
+    pub fn release_claim(&mut self, claim_id: &str) -> bool {
+        if self.claim.as_ref().is_some_and(|c| c.id == claim_id) {
+            self.claim = None;
+            true
+        } else {
+            false
         }
     }
 

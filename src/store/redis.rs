@@ -18,8 +18,9 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands as _, Script};
 
 use super::{
-    ConsumeOutcome, Expired, ExpiredKind, MAX_PASSPHRASE_ATTEMPTS, PassphraseOutcome, Record,
-    RequestRecord, RevokeOutcome, SecretMeta, SecretState, Store, StoreError, Versioned, ViewEvent,
+    Claim, ClaimOutcome, ConsumeOutcome, Expired, ExpiredKind, MAX_PASSPHRASE_ATTEMPTS,
+    PassphraseOutcome, Record, RequestRecord, RevokeOutcome, SecretMeta, SecretState, Store,
+    StoreError, Versioned, ViewEvent,
 };
 use crate::audit::{AuditEvent, AuditQuery};
 use crate::domain::{SecretId, UnixTime};
@@ -28,6 +29,8 @@ use crate::domain::{SecretId, UnixTime};
 const CONSUME_VIEW: &str = r"
 local state = redis.call('HGET', KEYS[1], 'state')
 if state ~= 'live' then return -1 end
+local claimed_until = tonumber(redis.call('HGET', KEYS[1], 'claim_until') or '0')
+if claimed_until > tonumber(ARGV[2]) then return -2 end
 local remaining = redis.call('HINCRBY', KEYS[1], 'remaining', -1)
 if remaining < 0 then
   redis.call('HSET', KEYS[1], 'remaining', 0)
@@ -68,6 +71,34 @@ redis.call('DEL', KEYS[2])
 return 1
 ";
 
+// KEYS: record. ARGV: claim id, until, now. 0 = claimed, -1 = not live,
+// otherwise the time the current claim holds until.
+const CLAIM: &str = r"
+local state = redis.call('HGET', KEYS[1], 'state')
+if state ~= 'live' then return -1 end
+local held = tonumber(redis.call('HGET', KEYS[1], 'claim_until') or '0')
+if held > tonumber(ARGV[3]) then return held end
+redis.call('HSET', KEYS[1], 'claim_id', ARGV[1], 'claim_until', ARGV[2])
+return 0
+";
+
+// KEYS: record, live marker. ARGV: claim id, at.
+const COMMIT_CLAIM: &str = r"
+if redis.call('HGET', KEYS[1], 'state') ~= 'live' then return 0 end
+if redis.call('HGET', KEYS[1], 'claim_id') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'state', 'applied', 'ended_at', ARGV[2])
+redis.call('HDEL', KEYS[1], 'payload', 'claim_id', 'claim_until')
+redis.call('DEL', KEYS[2])
+return 1
+";
+
+// KEYS: record. ARGV: claim id.
+const RELEASE_CLAIM: &str = r"
+if redis.call('HGET', KEYS[1], 'claim_id') ~= ARGV[1] then return 0 end
+redis.call('HDEL', KEYS[1], 'claim_id', 'claim_until')
+return 1
+";
+
 /// Secrets (`s:<id>`) and requests (`r:<id>`) by expiry.
 const EXPIRING: &str = "handoff:expiring";
 /// How long the live marker and request records outlive their expiry, so a
@@ -97,6 +128,9 @@ pub struct RedisStore {
     fail_passphrase: Script,
     revoke: Script,
     replace_request: Script,
+    claim: Script,
+    commit_claim: Script,
+    release_claim: Script,
     audit_retention_secs: i64,
 }
 
@@ -155,6 +189,9 @@ impl RedisStore {
             fail_passphrase: Script::new(FAIL_PASSPHRASE),
             revoke: Script::new(REVOKE),
             replace_request: Script::new(REPLACE_REQUEST),
+            claim: Script::new(CLAIM),
+            commit_claim: Script::new(COMMIT_CLAIM),
+            release_claim: Script::new(RELEASE_CLAIM),
             audit_retention_secs: audit_retention.as_secs() as i64,
         })
     }
@@ -222,6 +259,13 @@ impl Store for RedisStore {
             Ok(at) => Some(at.parse().map_err(|_| corrupt("ended_at"))?),
             Err(_) => None,
         };
+        let claim = match (text("claim_id"), text("claim_until")) {
+            (Ok(id), Ok(until)) => Some(Claim {
+                id,
+                until: until.parse().map_err(|_| corrupt("claim_until"))?,
+            }),
+            _ => None,
+        };
         let views = views
             .iter()
             .map(|v| serde_json::from_str(v).map_err(|e| corrupt(&e.to_string())))
@@ -234,6 +278,7 @@ impl Store for RedisStore {
             ended_at,
             sealed_secret: fields.remove("payload"),
             views,
+            claim,
         }))
     }
 
@@ -254,10 +299,72 @@ impl Store for RedisStore {
             .invoke_async(&mut connection)
             .await
             .map_err(|e| unavailable(&e))?;
-        Ok(match u32::try_from(remaining) {
-            Ok(views_remaining) => ConsumeOutcome::Consumed { views_remaining },
-            Err(_) => ConsumeOutcome::NotLive,
+        Ok(match (remaining, u32::try_from(remaining)) {
+            (_, Ok(views_remaining)) => ConsumeOutcome::Consumed { views_remaining },
+            (-2, _) => ConsumeOutcome::Busy,
+            _ => ConsumeOutcome::NotLive,
         })
+    }
+
+    async fn claim(
+        &self,
+        id: &SecretId,
+        claim: &Claim,
+        now: UnixTime,
+    ) -> Result<ClaimOutcome, StoreError> {
+        let mut connection = self.connection.clone();
+        let outcome: i64 = self
+            .claim
+            .key(record_key(id))
+            .arg(&claim.id)
+            .arg(claim.until)
+            .arg(now)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        match outcome {
+            0 => match self.load(id).await? {
+                // While we hold the claim, only a revoke can have ended it.
+                Some(mut record) if record.sealed_secret.is_some() => {
+                    record.claim = None;
+                    Ok(ClaimOutcome::Claimed(Box::new(record)))
+                }
+                _ => Ok(ClaimOutcome::NotLive),
+            },
+            -1 => Ok(ClaimOutcome::NotLive),
+            until => Ok(ClaimOutcome::Busy { until }),
+        }
+    }
+
+    async fn commit_claim(
+        &self,
+        id: &SecretId,
+        claim_id: &str,
+        at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let mut connection = self.connection.clone();
+        let committed: i64 = self
+            .commit_claim
+            .key(record_key(id))
+            .key(live_key(id))
+            .arg(claim_id)
+            .arg(at)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        Ok(committed == 1)
+    }
+
+    async fn release_claim(&self, id: &SecretId, claim_id: &str) -> Result<(), StoreError> {
+        let mut connection = self.connection.clone();
+        let _: i64 = self
+            .release_claim
+            .key(record_key(id))
+            .arg(claim_id)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        Ok(())
     }
 
     async fn fail_passphrase(
