@@ -15,7 +15,7 @@ use handoff::service::{Client, Created, Deleter, NewSecret, Service, ServiceErro
 use handoff::store::{
     Claim, ClaimOutcome, ConsumeOutcome, EmbeddedStore, Expired, ExpiredKind, MemoryStore, Record,
     RedisStore, RequestRecord, RequestState, SecretMeta, SecretState, SharedStore, Store,
-    ViewEvent,
+    TenantRecord, VerificationRecord, ViewEvent,
 };
 use zeroize::Zeroizing;
 
@@ -519,6 +519,62 @@ async fn a_committed_claim_ends_the_secret_as_applied(fixture: Fixture) {
     ));
 }
 
+fn tenant_record(hint: &str) -> TenantRecord {
+    TenantRecord {
+        applied_at: now(),
+        applied_by: "staff:alice".into(),
+        expires_on: Some("2027-11-22".into()),
+        hint: hint.into(),
+        secret_id: None,
+        verification: VerificationRecord {
+            verified: true,
+            code: "verified".into(),
+            message: "Verified".into(),
+            aadsts: None,
+        },
+        sink: "vault".into(),
+        reminded: Vec::new(),
+    }
+}
+
+async fn tenant_records_are_compare_and_swap(fixture: Fixture) {
+    let store = fixture.store;
+    assert!(store.load_tenant_record("contoso").await.unwrap().is_none());
+    assert!(
+        store
+            .replace_tenant_record("contoso", 0, &tenant_record("abc"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .replace_tenant_record("contoso", 0, &tenant_record("xyz"))
+            .await
+            .unwrap(),
+        "0 means new"
+    );
+    let current = store.load_tenant_record("contoso").await.unwrap().unwrap();
+    assert_eq!((current.version, current.value.hint.as_str()), (1, "abc"));
+    let writers = (0..8).map(|n| {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            store
+                .replace_tenant_record("contoso", 1, &tenant_record(&format!("w{n}")))
+                .await
+                .unwrap()
+        })
+    });
+    let wins = join_all(writers)
+        .await
+        .into_iter()
+        .filter(|w| *w.as_ref().unwrap())
+        .count();
+    assert_eq!(wins, 1);
+    let listed = store.list_tenant_records().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].0, "contoso");
+}
+
 macro_rules! conformance {
     ($($store:ident => $factory:ident),*) => {
         $(
@@ -576,6 +632,11 @@ macro_rules! conformance {
                 #[tokio::test]
                 async fn a_committed_claim_ends_the_secret_as_applied() {
                     super::a_committed_claim_ends_the_secret_as_applied(super::$factory().await).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn tenant_records_are_compare_and_swap() {
+                    super::tenant_records_are_compare_and_swap(super::$factory().await).await;
                 }
 
                 #[tokio::test]

@@ -11,7 +11,7 @@ use redb::{Database, ReadableDatabase as _, ReadableTable as _, TableDefinition}
 
 use super::{
     Claim, ClaimOutcome, ConsumeOutcome, Expired, PassphraseOutcome, Record, RequestRecord,
-    RevokeOutcome, Store, StoreError, Versioned, ViewEvent,
+    RevokeOutcome, Store, StoreError, TenantRecord, Versioned, ViewEvent,
 };
 use crate::audit::{AuditEvent, AuditQuery};
 use crate::domain::{SecretId, UnixTime, now};
@@ -20,6 +20,8 @@ use crate::domain::{SecretId, UnixTime, now};
 const SECRETS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("secrets");
 /// id → request link record with its version, as JSON.
 const REQUESTS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("requests");
+/// tenant slug → its credential record with version, as JSON.
+const TENANTS: TableDefinition<&str, &[u8]> = TableDefinition::new("tenants");
 /// `(at, event_id)` → audit event as JSON.
 const AUDIT: TableDefinition<(i64, &str), &[u8]> = TableDefinition::new("audit");
 /// `(subject, at, event_id)` → `()`: one secret's or request's events.
@@ -65,6 +67,7 @@ impl EmbeddedStore {
         txn.open_table(REQUESTS).map_err(unavailable)?;
         txn.open_table(AUDIT).map_err(unavailable)?;
         txn.open_table(AUDIT_BY_SUBJECT).map_err(unavailable)?;
+        txn.open_table(TENANTS).map_err(unavailable)?;
         txn.commit().map_err(unavailable)?;
         Ok(Self {
             db: Arc::new(db),
@@ -461,6 +464,79 @@ impl Store for EmbeddedStore {
                 }
             }
             Ok(requests)
+        })
+        .await
+    }
+
+    async fn load_tenant_record(
+        &self,
+        tenant: &str,
+    ) -> Result<Option<Versioned<TenantRecord>>, StoreError> {
+        let tenant = tenant.to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(TENANTS).map_err(unavailable)?;
+            let Some(bytes) = table.get(tenant.as_str()).map_err(unavailable)? else {
+                return Ok(None);
+            };
+            serde_json::from_slice(bytes.value())
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))
+        })
+        .await
+    }
+
+    async fn replace_tenant_record(
+        &self,
+        tenant: &str,
+        expected: u64,
+        record: &TenantRecord,
+    ) -> Result<bool, StoreError> {
+        let tenant = tenant.to_owned();
+        let bytes = serde_json::to_vec(&Versioned {
+            version: expected + 1,
+            value: record.clone(),
+        })
+        .expect("a tenant record always serialises");
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            let replaced = {
+                let mut table = txn.open_table(TENANTS).map_err(unavailable)?;
+                let current = match table.get(tenant.as_str()).map_err(unavailable)? {
+                    Some(stored) => {
+                        serde_json::from_slice::<Versioned<TenantRecord>>(stored.value())
+                            .map_err(|e| StoreError::Corrupt(e.to_string()))?
+                            .version
+                    }
+                    None => 0,
+                };
+                if current == expected {
+                    table
+                        .insert(tenant.as_str(), bytes.as_slice())
+                        .map_err(unavailable)?;
+                    true
+                } else {
+                    false
+                }
+            };
+            txn.commit().map_err(unavailable)?;
+            Ok(replaced)
+        })
+        .await
+    }
+
+    async fn list_tenant_records(&self) -> Result<Vec<(String, TenantRecord)>, StoreError> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(TENANTS).map_err(unavailable)?;
+            let mut records = Vec::new();
+            for entry in table.iter().map_err(unavailable)? {
+                let (key, value) = entry.map_err(unavailable)?;
+                let record: Versioned<TenantRecord> = serde_json::from_slice(value.value())
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                records.push((key.value().to_owned(), record.value));
+            }
+            Ok(records)
         })
         .await
     }

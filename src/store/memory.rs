@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use super::{
     Claim, ClaimOutcome, ConsumeOutcome, Expired, PassphraseOutcome, Record, RequestRecord,
-    RevokeOutcome, Store, StoreError, Versioned, ViewEvent,
+    RevokeOutcome, Store, StoreError, TenantRecord, Versioned, ViewEvent,
 };
 use crate::audit::{AuditEvent, AuditQuery};
 use crate::domain::{SecretId, UnixTime, now};
@@ -18,6 +18,7 @@ pub struct MemoryStore {
     records: Mutex<HashMap<SecretId, Record>>,
     requests: Mutex<HashMap<SecretId, Versioned<RequestRecord>>>,
     audit: Mutex<Vec<AuditEvent>>,
+    tenants: Mutex<HashMap<String, Versioned<TenantRecord>>>,
 }
 
 impl MemoryStore {
@@ -224,6 +225,52 @@ impl Store for MemoryStore {
             .iter()
             .filter(|(_, r)| !r.value.is_expired(now))
             .map(|(id, r)| (*id, r.value.clone()))
+            .collect())
+    }
+
+    async fn load_tenant_record(
+        &self,
+        tenant: &str,
+    ) -> Result<Option<Versioned<TenantRecord>>, StoreError> {
+        let tenants = self
+            .tenants
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(tenants.get(tenant).cloned())
+    }
+
+    async fn replace_tenant_record(
+        &self,
+        tenant: &str,
+        expected: u64,
+        record: &TenantRecord,
+    ) -> Result<bool, StoreError> {
+        let mut tenants = self
+            .tenants
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let current = tenants.get(tenant).map_or(0, |r| r.version);
+        if current != expected {
+            return Ok(false);
+        }
+        tenants.insert(
+            tenant.to_owned(),
+            Versioned {
+                version: expected + 1,
+                value: record.clone(),
+            },
+        );
+        Ok(true)
+    }
+
+    async fn list_tenant_records(&self) -> Result<Vec<(String, TenantRecord)>, StoreError> {
+        let tenants = self
+            .tenants
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(tenants
+            .iter()
+            .map(|(t, r)| (t.clone(), r.value.clone()))
             .collect())
     }
 

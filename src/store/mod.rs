@@ -100,6 +100,20 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
     /// Every unexpired request, for the staff list.
     async fn list_requests(&self) -> Result<Vec<(SecretId, RequestRecord)>, StoreError>;
+    /// The tenant's current credential record and its version.
+    async fn load_tenant_record(
+        &self,
+        tenant: &str,
+    ) -> Result<Option<Versioned<TenantRecord>>, StoreError>;
+    /// Compare-and-swap; `expected` 0 means "there is none yet".
+    async fn replace_tenant_record(
+        &self,
+        tenant: &str,
+        expected: u64,
+        record: &TenantRecord,
+    ) -> Result<bool, StoreError>;
+    /// Every tenant that has a record.
+    async fn list_tenant_records(&self) -> Result<Vec<(String, TenantRecord)>, StoreError>;
     /// Answers when the store can serve requests (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;
     /// For logs and the start-up line.
@@ -247,6 +261,24 @@ pub enum ClaimOutcome {
         until: UnixTime,
     },
     NotLive,
+}
+
+/// What handoff knows about a tenant's current client secret: recorded at
+/// each apply, kept until the next one (never the secret itself).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TenantRecord {
+    pub applied_at: UnixTime,
+    pub applied_by: String,
+    /// YYYY-MM-DD, when known.
+    pub expires_on: Option<String>,
+    /// The first three characters, as Entra ID shows them.
+    pub hint: String,
+    pub secret_id: Option<String>,
+    pub verification: VerificationRecord,
+    pub sink: String,
+    /// Reminder thresholds (days before expiry) already announced.
+    #[serde(default)]
+    pub reminded: Vec<u32>,
 }
 
 /// A value with the version it was read at, for compare-and-swap.

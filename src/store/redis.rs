@@ -20,7 +20,7 @@ use redis::{AsyncCommands as _, Script};
 use super::{
     Claim, ClaimOutcome, ConsumeOutcome, Expired, ExpiredKind, MAX_PASSPHRASE_ATTEMPTS,
     PassphraseOutcome, Record, RequestRecord, RevokeOutcome, SecretMeta, SecretState, Store,
-    StoreError, Versioned, ViewEvent,
+    StoreError, TenantRecord, Versioned, ViewEvent,
 };
 use crate::audit::{AuditEvent, AuditQuery};
 use crate::domain::{SecretId, UnixTime};
@@ -104,14 +104,17 @@ const EXPIRING: &str = "handoff:expiring";
 /// How long the live marker and request records outlive their expiry, so a
 /// sweeper can still tell what expired unused.
 const GRACE_SECS: i64 = 120;
+/// The slugs of tenants with a credential record.
+const TENANT_INDEX: &str = "handoff:tenants";
 /// Every audit event, scored by time.
 const AUDIT: &str = "handoff:audit";
 /// Items a sweeper handles per call.
 const SWEEP_BATCH: isize = 500;
 
-/// Compare-and-swap of a request: write only if the version is unchanged.
+/// Compare-and-swap of a request or tenant record: write only if the
+/// version is unchanged (a missing record is version 0).
 const REPLACE_REQUEST: &str = r"
-local version = redis.call('HGET', KEYS[1], 'version')
+local version = redis.call('HGET', KEYS[1], 'version') or '0'
 if version ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'version', ARGV[2], 'record', ARGV[3])
 return 1
@@ -148,6 +151,10 @@ fn record_key(id: &SecretId) -> String {
 
 fn request_key(id: &SecretId) -> String {
     format!("handoff:{{{id}}}:request")
+}
+
+fn tenant_key(tenant: &str) -> String {
+    format!("handoff:tenant:{{{tenant}}}")
 }
 
 fn live_key(id: &SecretId) -> String {
@@ -607,6 +614,68 @@ impl Store for RedisStore {
             .zrembyscore(AUDIT, "-inf", format!("({before}"))
             .await
             .map_err(|e| unavailable(&e))
+    }
+
+    async fn load_tenant_record(
+        &self,
+        tenant: &str,
+    ) -> Result<Option<Versioned<TenantRecord>>, StoreError> {
+        let mut connection = self.connection.clone();
+        let (version, record): (Option<u64>, Option<String>) = redis::cmd("HMGET")
+            .arg(tenant_key(tenant))
+            .arg("version")
+            .arg("record")
+            .query_async(&mut connection)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        match (version, record) {
+            (Some(version), Some(record)) => Ok(Some(Versioned {
+                version,
+                value: serde_json::from_str(&record).map_err(|e| corrupt(&e.to_string()))?,
+            })),
+            _ => Ok(None),
+        }
+    }
+
+    async fn replace_tenant_record(
+        &self,
+        tenant: &str,
+        expected: u64,
+        record: &TenantRecord,
+    ) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(record).expect("a tenant record always serialises");
+        let mut connection = self.connection.clone();
+        let replaced: i64 = self
+            .replace_request
+            .key(tenant_key(tenant))
+            .arg(expected)
+            .arg(expected + 1)
+            .arg(json)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        if replaced == 1 {
+            let _: i64 = connection
+                .sadd(TENANT_INDEX, tenant)
+                .await
+                .map_err(|e| unavailable(&e))?;
+        }
+        Ok(replaced == 1)
+    }
+
+    async fn list_tenant_records(&self) -> Result<Vec<(String, TenantRecord)>, StoreError> {
+        let mut connection = self.connection.clone();
+        let tenants: Vec<String> = connection
+            .smembers(TENANT_INDEX)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let mut records = Vec::with_capacity(tenants.len());
+        for tenant in tenants {
+            if let Some(record) = self.load_tenant_record(&tenant).await? {
+                records.push((tenant, record.value));
+            }
+        }
+        Ok(records)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
