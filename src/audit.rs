@@ -23,6 +23,9 @@ use tokio::sync::{mpsc, oneshot};
 use crate::domain::{SecretId, UnixTime};
 use crate::store::{SharedStore, Store};
 
+/// Orders events recorded in the same millisecond.
+static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Events waiting for the store; beyond this, recording waits.
 const QUEUE: usize = 4096;
 const BATCH: usize = 256;
@@ -45,6 +48,9 @@ pub enum Kind {
     RequestLocked,
     RequestRetrieved,
     RequestExpired,
+    SecretApplied,
+    ApplyFailed,
+    SecretExpiring,
     SignedIn,
     SignInFailed,
     WebhookDelivered,
@@ -70,6 +76,9 @@ impl Kind {
             Self::RequestLocked => "request.locked",
             Self::RequestRetrieved => "request.retrieved",
             Self::RequestExpired => "request.expired",
+            Self::SecretApplied => "secret.applied",
+            Self::ApplyFailed => "apply.failed",
+            Self::SecretExpiring => "tenant.secret_expiring",
             Self::SignedIn => "staff.signed_in",
             Self::SignInFailed => "staff.sign_in_failed",
             Self::WebhookDelivered => "webhook.delivered",
@@ -130,8 +139,13 @@ impl AuditEvent {
             .expect("the operating system's random number generator failed");
         let moment = time::OffsetDateTime::now_utc();
         let millis = moment.unix_timestamp_nanos() / 1_000_000;
+        // Within one millisecond, this process's events keep their order.
+        let sequence = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed) & 0xffff_ffff;
         Self {
-            event_id: format!("{millis:012x}{}", URL_SAFE_NO_PAD.encode(random)),
+            event_id: format!(
+                "{millis:012x}{sequence:08x}{}",
+                URL_SAFE_NO_PAD.encode(random)
+            ),
             at: moment.unix_timestamp(),
             kind: kind.as_str().to_owned(),
             actor: actor.label(),

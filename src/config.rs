@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::crypto::ServerKey;
 use crate::directory::{Directory, StaffEntry, TenantEntry};
 use crate::domain::{Ttl, Views};
+use crate::sinks::SinkEntry;
 use crate::webhook::{RetrySchedule, WebhookSecret, WebhookTarget};
 
 /// `handoff serve` flags; each also reads its `HANDOFF_*` variable.
@@ -81,6 +82,20 @@ pub struct ServeArgs {
     /// Delays between webhook retries, comma-separated [default: 5s,30s,2m,10m,30m].
     #[arg(long, env = "HANDOFF_WEBHOOK_RETRIES", value_name = "LIST")]
     pub webhook_retries: Option<String>,
+    /// Bearer token that may read /metrics besides staff. Prefer the _FILE form.
+    #[arg(
+        long,
+        env = "HANDOFF_METRICS_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub metrics_token: Option<String>,
+    /// File holding the /metrics scrape token.
+    #[arg(long, env = "HANDOFF_METRICS_TOKEN_FILE", value_name = "PATH")]
+    pub metrics_token_file: Option<PathBuf>,
+    /// Days before a tenant's secret expires to send `secret.expiring` [default: 30,7,1].
+    #[arg(long, env = "HANDOFF_EXPIRY_REMINDERS", value_name = "DAYS")]
+    pub expiry_reminders: Option<String>,
     /// How long audit events are kept [default: 90d].
     #[arg(long, env = "HANDOFF_AUDIT_RETENTION", value_name = "DURATION")]
     pub audit_retention: Option<String>,
@@ -111,11 +126,16 @@ struct FileSettings {
     webhook_secret: Option<String>,
     webhook_secret_file: Option<PathBuf>,
     webhook_retries: Option<String>,
+    metrics_token: Option<String>,
+    metrics_token_file: Option<PathBuf>,
+    expiry_reminders: Option<String>,
     vendor_name: Option<String>,
     #[serde(default)]
     staff: BTreeMap<String, StaffEntry>,
     #[serde(default)]
     tenants: BTreeMap<String, TenantEntry>,
+    #[serde(default)]
+    sinks: BTreeMap<String, SinkEntry>,
 }
 
 /// Lets the file say `max_views = 10` as well as `max_views = "10"`.
@@ -241,6 +261,10 @@ pub struct Settings {
     /// Where event notifications go, if anywhere.
     pub webhook: Option<WebhookTarget>,
     pub webhook_retries: RetrySchedule,
+    /// Besides staff, who may read `/metrics`.
+    pub metrics_token: Option<String>,
+    /// Days before expiry at which reminders fire.
+    pub expiry_reminders: Vec<u32>,
     /// Staff and tenants; reloaded from `config_path` on SIGHUP.
     pub directory: Directory,
     pub config_path: Option<PathBuf>,
@@ -454,7 +478,56 @@ impl Settings {
                 })
                 .collect::<Result<_, _>>()?,
         );
-        let directory = Directory::parse(file.vendor_name.as_deref(), &file.staff, &file.tenants)?;
+        let metrics_token = match (
+            args.metrics_token.or(file.metrics_token),
+            args.metrics_token_file.or(file.metrics_token_file),
+        ) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::new(
+                    "HANDOFF_METRICS_TOKEN",
+                    "set either HANDOFF_METRICS_TOKEN or HANDOFF_METRICS_TOKEN_FILE, not both",
+                ));
+            }
+            (Some(token), None) => Some(token.trim().to_owned()),
+            (None, Some(path)) => Some(
+                std::fs::read_to_string(&path)
+                    .map_err(|e| {
+                        ConfigError::new(
+                            "HANDOFF_METRICS_TOKEN_FILE",
+                            format!("cannot read {}: {e}", path.display()),
+                        )
+                    })?
+                    .trim()
+                    .to_owned(),
+            ),
+            (None, None) => None,
+        };
+        if metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
+            return Err(ConfigError::new(
+                "HANDOFF_METRICS_TOKEN",
+                "must be at least 16 characters",
+            ));
+        }
+        let reminders = args
+            .expiry_reminders
+            .or(file.expiry_reminders)
+            .unwrap_or_else(|| "30,7,1".into());
+        let expiry_reminders = reminders
+            .split(',')
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(|d| {
+                d.trim_end_matches('d').parse::<u32>().map_err(|_| {
+                    ConfigError::new(
+                        "HANDOFF_EXPIRY_REMINDERS",
+                        format!("'{d}' is not a number of days"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let directory = Directory::parse(file.vendor_name.as_deref(), &file.staff, &file.tenants)?
+            .with_sinks(&file.sinks)?
+            .with_sinks(&file.sinks)?;
 
         Ok(Self {
             listen,
@@ -472,6 +545,8 @@ impl Settings {
             audit_retention_secs,
             webhook,
             webhook_retries,
+            metrics_token,
+            expiry_reminders,
             directory,
             config_path: None,
         })

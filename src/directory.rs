@@ -17,6 +17,7 @@ use zeroize::Zeroizing;
 
 use crate::config::ConfigError;
 use crate::domain::is_guid;
+use crate::sinks::{Sink, SinkEntry};
 
 /// A staff member as `[staff.<name>]` in `handoff.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -38,6 +39,10 @@ pub struct TenantEntry {
     /// Graph host, e.g. `https://graph.microsoft.us/.default`.
     pub scope: Option<String>,
     pub verify: Option<String>,
+    /// The `[sinks.<name>]` this tenant's configuration lives in.
+    pub sink: Option<String>,
+    /// Where in the sink (a KV path, a Key Vault secret name, a file stem).
+    pub sink_path: Option<String>,
 }
 
 /// How strictly an answer is checked with Microsoft before it is accepted.
@@ -82,6 +87,17 @@ pub struct Tenant {
     pub authority: String,
     pub scope: String,
     pub verify: VerifyMode,
+    /// The sink name and the path in it, when the tenant has one.
+    pub sink: Option<(String, String)>,
+}
+
+impl Tenant {
+    /// Requests for this tenant apply their answer at once unless asked
+    /// not to: only when there is a sink and Microsoft must verify first.
+    #[must_use]
+    pub fn auto_applies_by_default(&self) -> bool {
+        self.sink.is_some() && self.verify == VerifyMode::Required
+    }
 }
 
 pub struct StaffMember {
@@ -102,6 +118,7 @@ pub struct Directory {
     pub vendor_name: String,
     staff: Vec<StaffMember>,
     tenants: BTreeMap<String, Tenant>,
+    sinks: BTreeMap<String, Arc<dyn Sink>>,
 }
 
 pub const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
@@ -153,6 +170,7 @@ impl Directory {
                 .to_owned(),
             staff,
             tenants,
+            sinks: BTreeMap::new(),
         })
     }
 
@@ -217,7 +235,41 @@ impl Directory {
             authority,
             scope,
             verify,
+            sink: entry.sink.as_ref().map(|sink| {
+                (
+                    sink.trim().to_owned(),
+                    entry.sink_path.as_deref().unwrap_or("").trim().to_owned(),
+                )
+            }),
         })
+    }
+
+    /// Builds the `[sinks.*]` and checks that every tenant's sink exists.
+    pub fn with_sinks(mut self, sinks: &BTreeMap<String, SinkEntry>) -> Result<Self, ConfigError> {
+        self.sinks = sinks
+            .iter()
+            .map(|(name, entry)| crate::sinks::build(name, entry).map(|sink| (name.clone(), sink)))
+            .collect::<Result<_, _>>()?;
+        for tenant in self.tenants.values() {
+            if let Some((sink, _)) = &tenant.sink
+                && !self.sinks.contains_key(sink)
+            {
+                return Err(ConfigError::new(
+                    &format!("tenants.{}.sink", tenant.slug),
+                    format!("there is no [sinks.{sink}]"),
+                ));
+            }
+        }
+        Ok(self)
+    }
+
+    #[must_use]
+    pub fn sink(&self, name: &str) -> Option<&Arc<dyn Sink>> {
+        self.sinks.get(name)
+    }
+
+    pub fn sinks(&self) -> impl Iterator<Item = (&String, &Arc<dyn Sink>)> {
+        self.sinks.iter()
     }
 
     /// The staff member holding `token`. Compares against every entry in
@@ -333,6 +385,8 @@ mod tests {
             authority: None,
             scope: None,
             verify: None,
+            sink: None,
+            sink_path: None,
         }
     }
 

@@ -36,6 +36,8 @@ pub enum AppError {
     DestroyedNow,
     #[error("being applied")]
     BeingApplied,
+    #[error("apply failed")]
+    ApplyFailed(crate::service::ApplyFailure),
     #[error("request closed")]
     RequestClosed { state: RequestState, at: UnixTime },
     #[error("not answered")]
@@ -84,6 +86,11 @@ impl From<ServiceError> for AppError {
             ServiceError::RequestClosed { state, at } => Self::RequestClosed { state, at },
             ServiceError::NotAnswered => Self::NotAnswered,
             ServiceError::BeingApplied => Self::BeingApplied,
+            ServiceError::NoSink => Self::Invalid(InvalidInput::new(
+                "tenant",
+                "has no sink: set sink and sink_path for it in handoff.toml",
+            )),
+            ServiceError::ApplyFailed(failure) => Self::ApplyFailed(failure),
             ServiceError::SecretRefused {
                 refusal,
                 tries_remaining,
@@ -214,6 +221,11 @@ impl AppError {
                         "locked",
                         "Too many refused answers: this request is locked. Ask for a new link.",
                     ),
+                    RequestState::Applied => (
+                        StatusCode::CONFLICT,
+                        "already_applied",
+                        "The answer was already delivered to the tenant's configuration.",
+                    ),
                     RequestState::Answered | RequestState::Open => (
                         StatusCode::CONFLICT,
                         "already_answered",
@@ -225,6 +237,24 @@ impl AppError {
                     code,
                     message.to_owned(),
                     json!({ "ended_at": rfc3339(*at) }),
+                )
+            }
+            Self::ApplyFailed(failure) => {
+                use crate::service::ApplyStep;
+                let status = match (failure.step, failure.code) {
+                    (_, "unreachable") => StatusCode::SERVICE_UNAVAILABLE,
+                    (ApplyStep::Write, "conflict") | (ApplyStep::Commit, _) => StatusCode::CONFLICT,
+                    (ApplyStep::Verify, _) => StatusCode::UNPROCESSABLE_ENTITY,
+                    (ApplyStep::Write, _) => StatusCode::BAD_GATEWAY,
+                };
+                (
+                    status,
+                    "apply_failed",
+                    format!(
+                        "{} Nothing was lost: the secret is still here.",
+                        failure.message
+                    ),
+                    json!({ "step": failure.step.as_str(), "reason": failure.code }),
                 )
             }
             Self::BeingApplied => (

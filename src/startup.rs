@@ -58,6 +58,7 @@ const SWEEP_EVERY: Duration = Duration::from_secs(30);
 pub struct Application {
     config_path: Option<std::path::PathBuf>,
     audit_retention_secs: i64,
+    expiry_reminders: Vec<u32>,
     listener: TcpListener,
     address: SocketAddr,
     public_url: PublicUrl,
@@ -105,12 +106,14 @@ impl Application {
                 trusted_proxies: settings.trusted_proxies.clone(),
                 trusted_user_header: settings.trusted_user_header.clone(),
                 require_staff_to_push: settings.require_staff_to_push,
+                metrics_token: settings.metrics_token.clone(),
             }),
             directory,
         };
         Ok(Self {
             config_path: settings.config_path.clone(),
             audit_retention_secs: settings.audit_retention_secs as i64,
+            expiry_reminders: settings.expiry_reminders.clone(),
             listener,
             address,
             public_url,
@@ -137,7 +140,11 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let sweeper = tokio::spawn(sweep_forever(self.state.clone(), self.audit_retention_secs));
+        let sweeper = tokio::spawn(sweep_forever(
+            self.state.clone(),
+            self.audit_retention_secs,
+            self.expiry_reminders.clone(),
+        ));
         let reloader = self
             .config_path
             .map(|path| tokio::spawn(reload_on_sighup(path, self.state.directory.clone())));
@@ -231,7 +238,7 @@ fn load_or_create_key(folder: &Path) -> anyhow::Result<ServerKey> {
     Ok(key)
 }
 
-async fn sweep_forever(state: AppState, audit_retention_secs: i64) {
+async fn sweep_forever(state: AppState, audit_retention_secs: i64, reminders: Vec<u32>) {
     let mut tick = tokio::time::interval(SWEEP_EVERY);
     loop {
         tick.tick().await;
@@ -239,6 +246,9 @@ async fn sweep_forever(state: AppState, audit_retention_secs: i64) {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "deleted expired secrets and requests"),
             Err(error) => tracing::warn!(%error, "could not delete expired secrets"),
+        }
+        if let Err(error) = state.service.remind_expiring(&reminders).await {
+            tracing::warn!(%error, "could not check tenants' secret expiry");
         }
         state.limiter.forget_old();
     }

@@ -343,6 +343,8 @@ fn request_record(expires_at: i64) -> RequestRecord {
         tries: 0,
         answer: None,
         ended_at: None,
+        auto_apply: false,
+        claim: None,
     }
 }
 

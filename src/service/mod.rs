@@ -2,11 +2,15 @@
 //! in `requests`. The rules live here; the web layer only parses input and
 //! renders results.
 
+mod apply;
 mod requests;
+mod tenants;
 
+pub use apply::{Applied, ApplyDetails, ApplyFailure, ApplyStep, LEASE_SECS, days_until};
 pub use requests::{
     Answer, AnswerAccepted, CreatedRequest, NewRequest, RequestDetails, RequestView, Retrieved,
 };
+pub use tenants::{EXPIRING_WITHIN_DAYS, ExpiryStatus, TenantStatus};
 
 use zeroize::Zeroizing;
 
@@ -17,6 +21,7 @@ use crate::domain::ClientSecretRefusal;
 use crate::domain::{
     LinkKey, ManageToken, Note, Passphrase, SecretId, SecretText, Ttl, UnixTime, Views, now,
 };
+use crate::metrics::Metrics;
 use crate::store::{
     ConsumeOutcome, ExpiredKind, PassphraseOutcome, Record, RequestState, RevokeOutcome,
     SecretMeta, SecretState, SharedStore, StoreError, ViewEvent,
@@ -48,6 +53,12 @@ pub enum ServiceError {
     /// An apply holds the secret; try again in a minute.
     #[error("the secret is being applied")]
     BeingApplied,
+    /// The tenant has no sink to apply to.
+    #[error("the tenant has no sink")]
+    NoSink,
+    /// A step of an apply failed; the secret is still here.
+    #[error("the apply failed at {}: {}", .0.step.as_str(), .0.message)]
+    ApplyFailed(ApplyFailure),
     #[error("the tenant is not configured")]
     UnknownTenant,
     /// The request link is no longer open (answered, locked, retrieved).
@@ -174,6 +185,7 @@ pub struct Service {
     verifier: Verifier,
     audit: Audit,
     webhooks: Webhooks,
+    metrics: Metrics,
 }
 
 impl Service {
@@ -202,6 +214,7 @@ impl Service {
             directory,
             verifier,
             webhooks: Webhooks::disabled(),
+            metrics: Metrics::new(),
         }
     }
 
@@ -210,6 +223,11 @@ impl Service {
     pub fn with_webhooks(mut self, webhooks: Webhooks) -> Self {
         self.webhooks = webhooks;
         self
+    }
+
+    #[must_use]
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     #[must_use]
@@ -297,6 +315,7 @@ impl Service {
             .insert(&id, &Record::new(meta, sealed_secret))
             .await?;
         tracing::info!(secret_id = %id, views = new.views.get(), ttl_secs = new.ttl.as_secs(), "secret created");
+        self.metrics.secret_created();
         let actor = client.actor_or(Actor::Anonymous);
         self.audit
             .record(
@@ -370,20 +389,16 @@ impl Service {
         })
     }
 
-    /// Decrypt first, consume second: a wrong passphrase consumes no view,
-    /// and the atomic consume decides which of many concurrent callers wins.
-    #[tracing::instrument(skip_all, fields(secret_id = %id))]
-    pub async fn reveal(
+    /// Decrypts a live record's secret with the link key (and passphrase,
+    /// counting a wrong one). Consumes nothing.
+    pub(crate) async fn open_secret(
         &self,
         id: &SecretId,
         key: &LinkKey,
+        record: &Record,
         passphrase: Option<Passphrase>,
         client: &Client,
-    ) -> Result<Revealed, ServiceError> {
-        let record = self.load_for_holder(id, key).await?;
-        if record.state != SecretState::Live {
-            return Err(Self::ended(&record));
-        }
+    ) -> Result<SecretText, ServiceError> {
         let salt: Option<[u8; PASSPHRASE_SALT_LEN]> = match &record.meta.passphrase_salt {
             Some(salt) => Some(salt.as_slice().try_into().map_err(|_| {
                 StoreError::Corrupt("passphrase salt has the wrong length".to_owned())
@@ -398,6 +413,7 @@ impl Service {
         };
         let sealed = record
             .sealed_secret
+            .clone()
             .ok_or_else(|| StoreError::Corrupt("a live secret has no payload".to_owned()))?;
 
         let server_key = self.server_key.clone();
@@ -443,6 +459,26 @@ impl Service {
         let secret =
             String::from_utf8(plaintext.to_vec()).map_err(|_| ServiceError::Undecryptable)?;
         let secret = SecretText::from_plaintext(Zeroizing::new(secret));
+        Ok(secret)
+    }
+
+    /// Decrypt first, consume second: a wrong passphrase consumes no view,
+    /// and the atomic consume decides which of many concurrent callers wins.
+    #[tracing::instrument(skip_all, fields(secret_id = %id))]
+    pub async fn reveal(
+        &self,
+        id: &SecretId,
+        key: &LinkKey,
+        passphrase: Option<Passphrase>,
+        client: &Client,
+    ) -> Result<Revealed, ServiceError> {
+        let record = self.load_for_holder(id, key).await?;
+        if record.state != SecretState::Live {
+            return Err(Self::ended(&record));
+        }
+        let secret = self
+            .open_secret(id, key, &record, passphrase, client)
+            .await?;
 
         let view = ViewEvent {
             at: now(),
@@ -452,6 +488,7 @@ impl Service {
         match self.store.consume_view(id, &view).await? {
             ConsumeOutcome::Consumed { views_remaining } => {
                 tracing::info!(views_remaining, "secret revealed");
+                self.metrics.secret_revealed();
                 self.audit
                     .record(
                         client

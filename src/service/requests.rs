@@ -17,7 +17,9 @@ use crate::domain::{
     AzureSecretId, ClientSecretInput, ExpiryDate, LinkKey, Note, SecretId, SecretText, Ttl,
     UnixTime, now,
 };
-use crate::store::{AnswerRecord, RequestRecord, RequestState, StoreError, VerificationRecord};
+use crate::store::{
+    AnswerRecord, Claim, RequestRecord, RequestState, StoreError, VerificationRecord,
+};
 use crate::verify::{EntraApp, Verification};
 
 /// Refused answers (format or Microsoft) before a request locks.
@@ -30,6 +32,9 @@ pub struct NewRequest {
     pub note: Option<Note>,
     pub ttl: Ttl,
     pub created_by: String,
+    /// Apply the answer at once; default: when the tenant has a sink and
+    /// requires verification.
+    pub auto_apply: Option<bool>,
 }
 
 #[derive(Debug)]
@@ -67,6 +72,9 @@ pub struct AnswerAccepted {
     pub notices: Vec<String>,
     pub warnings: Vec<String>,
     pub hint: String,
+    /// With auto-apply: delivered to the tenant's sink, or why not (staff
+    /// can retry; the answer is kept).
+    pub delivery: Option<Result<(), String>>,
 }
 
 /// What staff see of a request (never the sealed answer).
@@ -88,7 +96,7 @@ fn tries_remaining(record: &RequestRecord) -> u32 {
     MAX_ANSWER_TRIES.saturating_sub(record.tries)
 }
 
-fn closed(record: &RequestRecord) -> ServiceError {
+pub(super) fn closed(record: &RequestRecord) -> ServiceError {
     ServiceError::RequestClosed {
         state: record.state,
         at: record
@@ -102,7 +110,7 @@ fn closed(record: &RequestRecord) -> ServiceError {
 fn closed_for_customer(record: &RequestRecord) -> ServiceError {
     match closed(record) {
         ServiceError::RequestClosed {
-            state: RequestState::Retrieved,
+            state: RequestState::Retrieved | RequestState::Applied,
             at,
         } => ServiceError::RequestClosed {
             state: RequestState::Answered,
@@ -113,7 +121,7 @@ fn closed_for_customer(record: &RequestRecord) -> ServiceError {
 }
 
 impl Service {
-    fn tenant(&self, slug: &str) -> Result<Tenant, ServiceError> {
+    pub(super) fn tenant(&self, slug: &str) -> Result<Tenant, ServiceError> {
         self.directory
             .current()
             .tenant(slug)
@@ -124,6 +132,12 @@ impl Service {
     #[tracing::instrument(skip_all, fields(tenant = %new.tenant))]
     pub async fn create_request(&self, new: NewRequest) -> Result<CreatedRequest, ServiceError> {
         let tenant = self.tenant(&new.tenant)?;
+        let auto_apply = new
+            .auto_apply
+            .unwrap_or_else(|| tenant.auto_applies_by_default());
+        if auto_apply && tenant.sink.is_none() {
+            return Err(ServiceError::NoSink);
+        }
         let id = SecretId::generate();
         let submit_key = LinkKey::generate();
         let retrieve_key = LinkKey::generate();
@@ -143,6 +157,8 @@ impl Service {
             tries: 0,
             answer: None,
             ended_at: None,
+            auto_apply,
+            claim: None,
         };
         self.store.insert_request(&id, &record).await?;
         tracing::info!(request_id = %id, created_by = %record.created_by, "request created");
@@ -165,7 +181,7 @@ impl Service {
         })
     }
 
-    async fn load_request_with(
+    pub(super) async fn load_request_with(
         &self,
         id: &SecretId,
         key: &LinkKey,
@@ -184,7 +200,7 @@ impl Service {
 
     /// Reads, changes and writes a request atomically (compare-and-swap),
     /// retrying when another instance changed it in between.
-    async fn update_request<T>(
+    pub(super) async fn update_request<T>(
         &self,
         id: &SecretId,
         mut change: impl FnMut(&mut RequestRecord) -> Result<T, ServiceError>,
@@ -230,7 +246,7 @@ impl Service {
             expires_at: record.expires_at,
             // To the customer, a retrieved request is simply an answered one.
             state: match record.state {
-                RequestState::Retrieved => RequestState::Answered,
+                RequestState::Retrieved | RequestState::Applied => RequestState::Answered,
                 state => state,
             },
             tries_remaining: tries_remaining(&record),
@@ -346,31 +362,82 @@ impl Service {
             answered_at: now(),
             sealed_secret: Some(sealed),
             expires_on: answer.expires_on.map(|d| d.to_string()),
-            secret_id: answer.secret_id.map(|s| s.as_str().to_owned()),
+            secret_id: answer.secret_id.as_ref().map(|s| s.as_str().to_owned()),
             hint: input.hint(),
             verification: verification.clone(),
         };
+        // With auto-apply, the answer is stored and claimed in one step, so
+        // that a crash while writing to the sink still loses nothing.
+        let claim = record.auto_apply.then(|| Claim {
+            id: SecretId::generate().to_string(),
+            until: now() + super::LEASE_SECS,
+        });
         self.update_request(id, |record| {
             if record.state != RequestState::Open {
                 return Err(closed_for_customer(record));
             }
             record.state = RequestState::Answered;
             record.answer = Some(answer_record.clone());
+            record.claim.clone_from(&claim);
             Ok(())
         })
         .await?;
         self.announce_answer(id, &tenant, &answer_record, client)
             .await;
+        self.metrics
+            .request_answered(&tenant.slug, &verification.code);
+
+        let delivery = match &claim {
+            Some(claim) => Some(
+                self.auto_apply(id, &tenant, claim, &input, &answer, &verification, client)
+                    .await,
+            ),
+            None => None,
+        };
         Ok(AnswerAccepted {
             verification,
             notices: input.notices().to_vec(),
             warnings: input.warnings().to_vec(),
             hint: input.hint(),
+            delivery,
         })
     }
 }
 
 impl Service {
+    /// Applies a just-accepted answer under the claim taken with it. The
+    /// customer's part is done either way; a failure keeps the answer for
+    /// staff, and the audit trail and webhook say why.
+    #[allow(clippy::too_many_arguments)] // the answer's pieces, as answer_request holds them
+    async fn auto_apply(
+        &self,
+        id: &SecretId,
+        tenant: &Tenant,
+        claim: &Claim,
+        input: &ClientSecretInput,
+        answer: &Answer,
+        verification: &VerificationRecord,
+        client: &Client,
+    ) -> Result<(), String> {
+        let details = super::ApplyDetails {
+            expires_on: answer.expires_on,
+            secret_id: answer.secret_id.clone(),
+        };
+        self.apply_claimed_request(
+            id,
+            tenant,
+            claim,
+            input.value(),
+            &details,
+            Some(verification.clone()),
+            client,
+            &Actor::System,
+        )
+        .await
+        .map(|_| ())
+        .map_err(|error| error.to_string())
+    }
+
     /// Tells the audit trail and the vendor's webhook that a request was
     /// answered (never with the secret).
     async fn announce_answer(
@@ -413,7 +480,7 @@ impl Service {
 }
 
 /// What the tenant's verification mode makes of Microsoft's answer.
-enum Judgement {
+pub(super) enum Judgement {
     Accept(VerificationRecord),
     /// Microsoft refused it: the customer should correct it (counts a try).
     Refuse {
@@ -429,7 +496,7 @@ enum Judgement {
 }
 
 impl Service {
-    async fn judge(&self, tenant: &Tenant, secret: &str) -> Judgement {
+    pub(super) async fn judge(&self, tenant: &Tenant, secret: &str) -> Judgement {
         if tenant.verify == VerifyMode::Off {
             return Judgement::Accept(VerificationRecord {
                 verified: false,
@@ -545,6 +612,9 @@ impl Service {
         // Only the caller whose swap succeeds gets the plaintext: at most once.
         let answer = self
             .update_request(id, |record| match (&record.state, &mut record.answer) {
+                (RequestState::Answered, _) if Claim::holds(record.claim.as_ref(), now()) => {
+                    Err(ServiceError::BeingApplied)
+                }
                 (RequestState::Answered, Some(answer)) => {
                     answer.sealed_secret = None;
                     let kept = answer.clone();

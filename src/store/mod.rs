@@ -299,6 +299,8 @@ pub enum RequestState {
     Locked,
     /// Staff took the answer; it is deleted.
     Retrieved,
+    /// The answer went into the tenant's sink; it is deleted.
+    Applied,
 }
 
 impl RequestState {
@@ -309,6 +311,7 @@ impl RequestState {
             Self::Answered => "answered",
             Self::Locked => "locked",
             Self::Retrieved => "retrieved",
+            Self::Applied => "applied",
         }
     }
 }
@@ -358,8 +361,14 @@ pub struct RequestRecord {
     /// Refused answers so far.
     pub tries: u32,
     pub answer: Option<AnswerRecord>,
-    /// When it was locked or retrieved.
+    /// When it was locked, retrieved or applied.
     pub ended_at: Option<UnixTime>,
+    /// Apply the answer to the tenant's sink as soon as it is accepted.
+    #[serde(default)]
+    pub auto_apply: bool,
+    /// An apply in progress.
+    #[serde(default)]
+    pub claim: Option<Claim>,
 }
 
 impl RequestRecord {

@@ -2,6 +2,7 @@
 //! response goes through (security headers, tracing, body limits).
 
 mod api;
+mod apply;
 mod assets;
 mod audit;
 mod client;
@@ -39,6 +40,7 @@ pub struct WebSettings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub trusted_user_header: Option<HeaderName>,
     pub require_staff_to_push: bool,
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Clone)]
@@ -67,6 +69,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/secrets/{id}/reveal", post(api::reveal_secret))
         .route("/secrets/{id}/status", get(api::secret_status))
+        .route("/secrets/{id}/apply", post(apply::apply_secret))
+        .route("/requests/{id}/apply", post(apply::apply_request))
+        .route("/tenants", get(apply::tenants))
         .route(
             "/requests",
             post(requests::create_request).get(requests::list_requests),
@@ -97,11 +102,16 @@ pub fn router(state: AppState) -> Router {
             get(staff::sign_in_page).post(staff::sign_in),
         )
         .route("/staff/sign-out", post(staff::sign_out))
+        .route("/metrics", get(apply::metrics))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .nest("/api/v1", api)
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            record_metrics,
+        ))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {
                 // The route template only: raw paths and bodies may carry ids
@@ -117,6 +127,28 @@ pub fn router(state: AppState) -> Router {
         .with_state(state);
 
     security_headers(router, https)
+}
+
+/// Counts every request by route template, method and status, and times it.
+async fn record_metrics(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().to_string();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    state.service.metrics().http_request(
+        &route,
+        &method,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
 }
 
 fn security_headers(router: Router, https: bool) -> Router {

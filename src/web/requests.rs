@@ -77,6 +77,7 @@ pub struct CreateRequestBody {
     tenant: String,
     note: Option<String>,
     ttl: Option<NumberOrText>,
+    auto_apply: Option<bool>,
 }
 
 impl AppState {
@@ -86,12 +87,14 @@ impl AppState {
         tenant: String,
         note: Option<&str>,
         ttl: Option<NumberOrText>,
+        auto_apply: Option<bool>,
     ) -> Result<CreatedRequest, AppError> {
         let new = NewRequest {
             tenant,
             note: Note::parse_optional(note)?,
             ttl: self.parse_ttl(ttl)?,
             created_by: staff.name.clone(),
+            auto_apply,
         };
         Ok(self.service.create_request(new).await?)
     }
@@ -105,7 +108,13 @@ pub async fn create_request(
 ) -> Result<Response, AppError> {
     let Json(body) = body.map_err(|rejection| json_rejection(&rejection))?;
     let created = app
-        .create_request_for(&staff, body.tenant, body.note.as_deref(), body.ttl)
+        .create_request_for(
+            &staff,
+            body.tenant,
+            body.note.as_deref(),
+            body.ttl,
+            body.auto_apply,
+        )
         .await?;
     let (submit_url, retrieve_url) = app.request_links(&created);
     Ok((
@@ -279,6 +288,9 @@ pub async fn answer_request(
             "notices": accepted.notices,
             "warnings": accepted.warnings,
             "hint": accepted.hint,
+            // With auto-apply: delivered to the vendor's configuration, or
+            // kept for staff to retry (the customer's part is done either way).
+            "delivered": accepted.delivery.as_ref().map(Result::is_ok),
         })),
     )
         .into_response())
@@ -454,6 +466,7 @@ pub async fn create_request_from_form(
             form.tenant,
             Some(&form.note),
             Some(NumberOrText::Text(form.ttl)),
+            None,
         )
         .await;
     match created {

@@ -1,0 +1,415 @@
+//! Apply: a secret goes into the tenant's sink without anyone seeing it,
+//! and every failure leaves it where it was.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt as _;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::{CONTOSO_APP, CONTOSO_TENANT, TestApp, client};
+use futures::future::join_all;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const GOOD_SECRET: &str = "abc8Q~abcdefghijklmnopqrstuvwxyz0123456.";
+
+struct Vendor {
+    app: TestApp,
+    token: String,
+    _microsoft: MockServer,
+    sink_dir: tempfile::TempDir,
+    _config: tempfile::TempDir,
+}
+
+async fn microsoft(accepts: bool) -> MockServer {
+    let microsoft = MockServer::start().await;
+    let response = if accepts {
+        let payload = URL_SAFE_NO_PAD.encode(
+            json!({ "tid": "8d7a3c2e-1f4b-4e6a-9c5d-2b1a0f9e8d7c", "appid": CONTOSO_APP })
+                .to_string(),
+        );
+        ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
+            "access_token": format!("eyJhbGciOiJSUzI1NiJ9.{payload}.sig"),
+        }))
+    } else {
+        ResponseTemplate::new(401).set_body_json(json!({
+            "error": "invalid_client",
+            "error_description": "AADSTS7000222: The provided client secret keys for app '6f1c2b7e-0d4f-4c52-9a43-5a7e1e0c9b11' are expired.",
+            "error_codes": [7_000_222], "timestamp": "2026-11-22 10:32:01Z",
+            "trace_id": "0b6f1c2a-4d3e-4f5a-8b9c-0d1e2f3a4b5c", "correlation_id": "7c1e2d3f-5a4b-4c6d-9e8f-1a2b3c4d5e6f",
+        }))
+    };
+    Mock::given(method("POST"))
+        .respond_with(response)
+        .mount(&microsoft)
+        .await;
+    microsoft
+}
+
+/// A vendor whose tenant `contoso` lives in a `file` sink (env format).
+async fn vendor(accepts: bool, extra: &str) -> Vendor {
+    let microsoft = microsoft(accepts).await;
+    let sink_dir = tempfile::tempdir().unwrap();
+    let config = tempfile::tempdir().unwrap();
+    let (token, staff) = handoff::directory::new_staff_token("alice");
+    let path = config.path().join("handoff.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "vendor_name = \"Fabrikam\"\n{extra}\n{staff}\n\n[sinks.files]\nkind = \"file\"\ndir = \"{}\"\n\n\
+             [tenants.contoso]\nname = \"Contoso Ltd\"\nentra_tenant = \"{CONTOSO_TENANT}\"\nclient_id = \"{CONTOSO_APP}\"\n\
+             authority = \"{}\"\nsink = \"files\"\nsink_path = \"contoso\"\n\n\
+             [tenants.nosink]\nname = \"No Sink\"\nentra_tenant = \"nosink.onmicrosoft.com\"\nclient_id = \"{CONTOSO_APP}\"\nverify = \"off\"\n",
+            sink_dir.path().display(),
+            microsoft.uri()
+        ),
+    )
+    .unwrap();
+    let mut args = common::args();
+    args.config = Some(path);
+    args.failed_reveals_per_minute = Some("0".into());
+    Vendor {
+        app: TestApp::spawn_with(args).await,
+        token: token.to_string(),
+        _microsoft: microsoft,
+        sink_dir,
+        _config: config,
+    }
+}
+
+impl Vendor {
+    async fn apply(&self, pushed: &common::Pushed, tenant: &str) -> reqwest::Response {
+        self.app
+            .http
+            .post(
+                self.app
+                    .url(&format!("/api/v1/secrets/{}/apply", pushed.id)),
+            )
+            .bearer_auth(&self.token)
+            .json(&json!({ "key": pushed.key, "tenant": tenant, "expires_on": "2027-05-22" }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    fn sink_file(&self) -> Option<String> {
+        std::fs::read_to_string(self.sink_dir.path().join("contoso.env")).ok()
+    }
+
+    async fn staff_get(&self, path: &str) -> Value {
+        self.app
+            .http
+            .get(self.app.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn staff_apply_a_pushed_secret_without_seeing_it_and_it_is_gone_here() {
+    let vendor = vendor(true, "").await;
+    let pushed = vendor.app.push(json!({ "secret": GOOD_SECRET })).await;
+    let (status, applied) = json_of(vendor.apply(&pushed, "contoso").await).await;
+    assert_eq!(status, StatusCode::OK, "{applied}");
+    assert_eq!(applied["written"], true);
+    assert_eq!(applied["verification"]["verified"], true);
+    assert!(
+        !applied.to_string().contains(GOOD_SECRET),
+        "the answer does not show the secret"
+    );
+
+    let file = vendor.sink_file().expect("the sink file exists");
+    assert!(
+        file.contains(GOOD_SECRET) && file.contains(CONTOSO_APP),
+        "{file}"
+    );
+    let mode = std::fs::metadata(vendor.sink_dir.path().join("contoso.env"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    let (status, gone) = json_of(vendor.app.reveal_with_key(&pushed).await).await;
+    assert_eq!(
+        (status, gone["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("applied"))
+    );
+
+    let tenants = vendor.staff_get("/api/v1/tenants").await;
+    let contoso = tenants["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["tenant"] == "contoso")
+        .unwrap();
+    assert_eq!(contoso["expires_on"], "2027-05-22");
+    assert_eq!(contoso["hint"], "abc");
+    assert_eq!(contoso["applied_by"], "staff:alice");
+    assert_eq!(contoso["status"], "ok");
+    let nosink = tenants["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["tenant"] == "nosink")
+        .unwrap();
+    assert_eq!(nosink["status"], "never_received");
+}
+
+#[tokio::test]
+async fn metrics_export_the_tenants_expiry_for_staff_or_the_scrape_token() {
+    let vendor = vendor(true, "metrics_token = \"scrape-token-0123456789\"").await;
+    let pushed = vendor.app.push(json!({ "secret": GOOD_SECRET })).await;
+    assert_eq!(
+        vendor.apply(&pushed, "contoso").await.status(),
+        StatusCode::OK
+    );
+
+    let anonymous = client()
+        .get(vendor.app.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let scraped = client()
+        .get(vendor.app.url("/metrics"))
+        .bearer_auth("scrape-token-0123456789")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // 2027-05-22T00:00:00Z
+    assert!(
+        scraped.contains(
+            "handoff_tenant_secret_expiry_timestamp_seconds{tenant=\"contoso\"} 1810944000"
+        ),
+        "{scraped}"
+    );
+    assert!(scraped.contains("handoff_applies_total{tenant=\"contoso\"} 1"));
+    assert!(scraped.contains("handoff_http_request_duration_seconds_bucket"));
+    assert!(!scraped.contains(&pushed.id), "no ids in labels");
+}
+
+#[tokio::test]
+async fn a_refused_verification_writes_nothing_and_keeps_the_secret() {
+    let vendor = vendor(false, "").await;
+    let pushed = vendor.app.push(json!({ "secret": GOOD_SECRET })).await;
+    let (status, body) = json_of(vendor.apply(&pushed, "contoso").await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        (body["error"].as_str(), body["step"].as_str()),
+        (Some("apply_failed"), Some("verify"))
+    );
+    assert!(
+        body["message"].as_str().unwrap().contains("expired"),
+        "{body}"
+    );
+    assert!(vendor.sink_file().is_none());
+    let revealed: Value = vendor
+        .app
+        .reveal_with_key(&pushed)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(revealed["secret"], GOOD_SECRET, "nothing was lost");
+}
+
+#[tokio::test]
+async fn a_failing_sink_says_which_step_failed_and_keeps_the_secret() {
+    let vendor = vendor(true, "").await;
+    // The sink's folder is gone: the write fails.
+    std::fs::remove_dir_all(vendor.sink_dir.path()).unwrap();
+    let pushed = vendor.app.push(json!({ "secret": GOOD_SECRET })).await;
+    let (status, body) = json_of(vendor.apply(&pushed, "contoso").await).await;
+    assert!(
+        status.is_server_error() || status == StatusCode::CONFLICT,
+        "{status}"
+    );
+    assert_eq!(body["step"], "write", "{body}");
+    assert!(!body.to_string().contains(GOOD_SECRET));
+    let revealed: Value = vendor
+        .app
+        .reveal_with_key(&pushed)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(revealed["secret"], GOOD_SECRET, "nothing was lost");
+    let events = vendor.staff_get("/api/v1/audit").await;
+    assert!(
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "apply.failed")
+    );
+}
+
+#[tokio::test]
+async fn concurrent_applies_of_one_secret_write_once() {
+    let vendor = vendor(true, "").await;
+    let pushed = vendor.app.push(json!({ "secret": GOOD_SECRET })).await;
+    let applies = (0..6).map(|_| vendor.apply(&pushed, "contoso"));
+    let statuses: Vec<StatusCode> = join_all(applies)
+        .await
+        .iter()
+        .map(reqwest::Response::status)
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|s| [StatusCode::OK, StatusCode::CONFLICT, StatusCode::NOT_FOUND].contains(s))
+    );
+}
+
+#[tokio::test]
+async fn apply_needs_staff_the_right_key_and_a_tenant_with_a_sink() {
+    let vendor = vendor(true, "").await;
+    let pushed = vendor.app.push(json!({ "secret": GOOD_SECRET })).await;
+    let anonymous = client()
+        .post(
+            vendor
+                .app
+                .url(&format!("/api/v1/secrets/{}/apply", pushed.id)),
+        )
+        .json(&json!({ "key": pushed.key, "tenant": "contoso" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let wrong = common::Pushed {
+        key: "A".repeat(43),
+        ..pushed.clone()
+    };
+    assert_eq!(
+        vendor.apply(&wrong, "contoso").await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let (status, body) = json_of(vendor.apply(&pushed, "nosink").await).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("tenant"))
+    );
+    assert_eq!(
+        vendor.app.reveal_with_key(&pushed).await.status(),
+        StatusCode::OK
+    );
+}
+
+/// Creates a request as staff and returns (id, submit key, retrieve key).
+async fn request(vendor: &Vendor) -> (String, String, String) {
+    let body: Value = vendor
+        .app
+        .http
+        .post(vendor.app.url("/api/v1/requests"))
+        .bearer_auth(&vendor.token)
+        .json(&json!({ "tenant": "contoso" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key_of = |url: &str| {
+        body[url]
+            .as_str()
+            .unwrap()
+            .split_once('#')
+            .unwrap()
+            .1
+            .to_owned()
+    };
+    (
+        body["id"].as_str().unwrap().to_owned(),
+        key_of("submit_url"),
+        key_of("retrieve_url"),
+    )
+}
+
+async fn answer(vendor: &Vendor, id: &str, key: &str) -> (StatusCode, Value) {
+    json_of(
+        vendor
+            .app
+            .http
+            .post(vendor.app.url(&format!("/api/v1/requests/{id}/answer")))
+            .json(&json!({ "key": key, "secret": GOOD_SECRET, "expires_on": "2027-05-22" }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_answered_request_is_applied_at_once_and_never_kept() {
+    let vendor = vendor(true, "").await;
+    let (id, submit_key, retrieve_key) = request(&vendor).await;
+    let (status, accepted) = answer(&vendor, &id, &submit_key).await;
+    assert_eq!(status, StatusCode::CREATED, "{accepted}");
+    assert_eq!(accepted["delivered"], true);
+    assert!(vendor.sink_file().unwrap().contains(GOOD_SECRET));
+
+    let details = vendor
+        .staff_get(&format!("/api/v1/requests/{id}/details"))
+        .await;
+    assert_eq!(details["state"], "applied");
+    let retrieve = vendor
+        .app
+        .http
+        .post(vendor.app.url(&format!("/api/v1/requests/{id}/retrieve")))
+        .bearer_auth(&vendor.token)
+        .json(&json!({ "key": retrieve_key }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        retrieve.status(),
+        StatusCode::CONFLICT,
+        "nothing left to retrieve"
+    );
+}
+
+#[tokio::test]
+async fn when_auto_apply_fails_the_answer_is_kept_for_staff_to_apply_later() {
+    let vendor = vendor(true, "").await;
+    let sink = vendor.sink_dir.path().to_owned();
+    std::fs::remove_dir_all(&sink).unwrap();
+    let (id, submit_key, retrieve_key) = request(&vendor).await;
+    let (status, accepted) = answer(&vendor, &id, &submit_key).await;
+    assert_eq!(status, StatusCode::CREATED, "the customer's part is done");
+    assert_eq!(accepted["delivered"], false);
+
+    std::fs::create_dir(&sink).unwrap();
+    let applied = vendor
+        .app
+        .http
+        .post(vendor.app.url(&format!("/api/v1/requests/{id}/apply")))
+        .bearer_auth(&vendor.token)
+        .json(&json!({ "key": retrieve_key }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(applied.status(), StatusCode::OK);
+    assert!(vendor.sink_file().unwrap().contains(GOOD_SECRET));
+}
