@@ -23,6 +23,23 @@ enum Command {
     /// Staff tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Sinks, where tenants' configuration lives.
+    #[command(subcommand)]
+    Sink(SinkCommand),
+}
+
+#[derive(Subcommand)]
+enum SinkCommand {
+    /// Prove that a sink is reachable and writable, without writing a secret.
+    Check {
+        /// The sink's name, as in `[sinks.<name>]`.
+        name: String,
+        /// Check this tenant's `sink_path` in the sink.
+        #[arg(long)]
+        tenant: Option<String>,
+        #[command(flatten)]
+        settings: Box<ServeArgs>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -59,6 +76,13 @@ fn main() -> std::process::ExitCode {
             println!("Add to handoff.toml, then reload with SIGHUP:\n\n{lines}");
             return std::process::ExitCode::SUCCESS;
         }
+        Some(Command::Sink(SinkCommand::Check {
+            name,
+            tenant,
+            settings,
+        })) => {
+            return check_sink(&name, tenant.as_deref(), &settings);
+        }
         Some(Command::Serve(args)) => *args,
         None => cli.serve,
     };
@@ -75,6 +99,42 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("handoff: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `handoff sink check`: one line saying what was proven, or why not.
+fn check_sink(name: &str, tenant: Option<&str>, args: &ServeArgs) -> std::process::ExitCode {
+    let settings = match Settings::load(args) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("handoff: {error}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let Some(sink) = settings.directory.sink(name).cloned() else {
+        eprintln!("handoff: there is no [sinks.{name}] in the settings");
+        return std::process::ExitCode::from(2);
+    };
+    let path = match tenant {
+        None => None,
+        Some(slug) => match settings.directory.tenant(slug).and_then(|t| t.sink.clone()) {
+            Some((sink_name, path)) if sink_name == name => Some(path),
+            _ => {
+                eprintln!("handoff: tenant {slug} does not use sink {name}");
+                return std::process::ExitCode::from(2);
+            }
+        },
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("the Tokio runtime starts");
+    match runtime.block_on(sink.check(path.as_deref())) {
+        Ok(proof) => {
+            println!("{name} ({}): {proof}", sink.kind());
+            std::process::ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("{name} ({}): {} — {error}", sink.kind(), error.code());
             std::process::ExitCode::FAILURE
         }
     }

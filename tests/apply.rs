@@ -413,3 +413,122 @@ async fn when_auto_apply_fails_the_answer_is_kept_for_staff_to_apply_later() {
     assert_eq!(applied.status(), StatusCode::OK);
     assert!(vendor.sink_file().unwrap().contains(GOOD_SECRET));
 }
+
+#[tokio::test]
+async fn expiry_reminders_fire_once_each() {
+    use handoff::directory::SharedDirectory;
+    use handoff::service::Service;
+    use handoff::store::{MemoryStore, SharedStore, TenantRecord, VerificationRecord};
+    use handoff::verify::Verifier;
+    use handoff::webhook::{RetrySchedule, WebhookSecret, WebhookTarget, Webhooks};
+
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&receiver)
+        .await;
+    let target = WebhookTarget::parse(
+        &format!("{}/hooks", receiver.uri()),
+        WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap(),
+    )
+    .unwrap();
+    let store: SharedStore = std::sync::Arc::new(MemoryStore::new());
+    let service = Service::with_tenants(
+        store.clone(),
+        handoff::crypto::ServerKey::generate(),
+        SharedDirectory::default(),
+        Verifier::new(Verifier::DEFAULT_TIMEOUT),
+    )
+    .with_webhooks(Webhooks::start(
+        target,
+        RetrySchedule::new(Vec::new()),
+        std::time::Duration::from_secs(5),
+        |_| {},
+    ));
+
+    let in_five_days = time::OffsetDateTime::now_utc().date() + time::Duration::days(5);
+    let record = TenantRecord {
+        applied_at: 0,
+        applied_by: "staff:alice".into(),
+        expires_on: Some(in_five_days.to_string()),
+        hint: "abc".into(),
+        secret_id: None,
+        verification: VerificationRecord {
+            verified: true,
+            code: "verified".into(),
+            message: String::new(),
+            aadsts: None,
+        },
+        sink: "files".into(),
+        reminded: Vec::new(),
+    };
+    assert!(
+        store
+            .replace_tenant_record("contoso", 0, &record)
+            .await
+            .unwrap()
+    );
+
+    service.remind_expiring(&[30, 7, 1]).await.unwrap();
+    service.remind_expiring(&[30, 7, 1]).await.unwrap();
+    let mut received = Vec::new();
+    for _ in 0..40 {
+        received = receiver.received_requests().await.unwrap();
+        if !received.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let received = receiver.received_requests().await.unwrap_or(received);
+    assert_eq!(
+        received.len(),
+        1,
+        "30 and 7 days are both due, announced once"
+    );
+    let body: Value = serde_json::from_slice(&received[0].body).unwrap();
+    assert_eq!(body["type"], "secret.expiring");
+    assert_eq!(body["data"]["tenant"], "contoso");
+    assert_eq!(body["data"]["days_left"], 5);
+    let reminded = store
+        .load_tenant_record("contoso")
+        .await
+        .unwrap()
+        .unwrap()
+        .value
+        .reminded;
+    assert_eq!(reminded, vec![30, 7], "the 1-day reminder is still to come");
+}
+
+#[test]
+fn sink_check_proves_a_sink_writable_without_writing_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("handoff.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[sinks.files]\nkind = \"file\"\ndir = \"{}\"\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let run = |sink: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_handoff"))
+            .args(["sink", "check", sink, "--config"])
+            .arg(&config)
+            .output()
+            .unwrap()
+    };
+    let ok = run("files");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("writable"));
+    let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(entries.len(), 1, "only handoff.toml: nothing was written");
+    let unknown = run("nope");
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no [sinks.nope]"));
+}

@@ -252,6 +252,56 @@ async fn a_new_secret_replaces_the_old_one_in_vault() {
 }
 
 #[tokio::test]
+async fn a_credential_without_an_expiry_drops_the_old_date_in_vault() {
+    let bao = Bao::start().await;
+    let sink = bao.sink();
+    sink.write("tenants/contoso", &credential(SECRET))
+        .await
+        .unwrap();
+
+    sink.write(
+        "tenants/contoso",
+        &Credential {
+            expires_on: None,
+            ..credential(NEW_SECRET)
+        },
+    )
+    .await
+    .unwrap();
+
+    let stored = bao.kv("tenants/contoso").await;
+    assert!(stored["data"].get("expires_on").is_none(), "{stored}");
+}
+
+#[tokio::test]
+async fn two_instances_writing_the_same_credential_at_once_leave_one_version() {
+    let bao = Bao::start().await;
+    let (one, two) = (bao.sink(), bao.sink());
+    let credential = credential(SECRET);
+
+    let (first, second) = tokio::join!(
+        one.write("tenants/contoso", &credential),
+        two.write("tenants/contoso", &credential),
+    );
+    // The loser of check-and-set retries, as the caller would.
+    let mut outcomes = Vec::new();
+    for (sink, outcome) in [(&one, first), (&two, second)] {
+        outcomes.push(match outcome {
+            Err(SinkError::Conflict(_)) => {
+                sink.write("tenants/contoso", &credential).await.unwrap()
+            }
+            outcome => outcome.unwrap(),
+        });
+    }
+
+    assert!(
+        outcomes.contains(&WriteOutcome::AlreadyApplied),
+        "{outcomes:?}"
+    );
+    assert_eq!(bao.kv("tenants/contoso").await["metadata"]["version"], 1);
+}
+
+#[tokio::test]
 async fn a_wrong_vault_token_is_refused_with_its_403() {
     let bao = Bao::start().await;
     let sink = bao.sink_with("token = \"s.not-a-real-token\"");

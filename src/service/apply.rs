@@ -460,9 +460,11 @@ impl Service {
     }
 }
 
-/// Days until `expires_on` (YYYY-MM-DD), negative once past.
+/// Calendar days (UTC) from today until `expires_on` (YYYY-MM-DD): 0 on
+/// the day itself, negative once past.
 #[must_use]
 pub fn days_until(expires_on: &str, now: UnixTime) -> Option<i64> {
     let date = ExpiryDate::parse(expires_on, 0).ok()?;
-    Some((date.unix_time() - now).div_euclid(86_400))
+    let today = now - now.rem_euclid(86_400);
+    Some((date.unix_time() - today).div_euclid(86_400))
 }

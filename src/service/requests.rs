@@ -82,6 +82,8 @@ pub struct AnswerAccepted {
 pub struct RequestDetails {
     pub id: SecretId,
     pub tenant_name: String,
+    /// The tenant's sink, if its answer can be applied.
+    pub sink: Option<String>,
     pub record: RequestRecord,
 }
 
@@ -555,6 +557,9 @@ impl Service {
                 tenant_name: directory
                     .tenant(&record.tenant)
                     .map_or_else(|| record.tenant.clone(), |t| t.name.clone()),
+                sink: directory
+                    .tenant(&record.tenant)
+                    .and_then(|t| t.sink.as_ref().map(|(s, _)| s.clone())),
                 record,
             })
             .collect();
@@ -570,14 +575,12 @@ impl Service {
             .await?
             .ok_or(ServiceError::NotFound)?
             .value;
-        let tenant_name = self
-            .directory
-            .current()
-            .tenant(&record.tenant)
-            .map_or_else(|| record.tenant.clone(), |t| t.name.clone());
+        let directory = self.directory.current();
+        let tenant = directory.tenant(&record.tenant);
         Ok(RequestDetails {
             id: *id,
-            tenant_name,
+            tenant_name: tenant.map_or_else(|| record.tenant.clone(), |t| t.name.clone()),
+            sink: tenant.and_then(|t| t.sink.as_ref().map(|(s, _)| s.clone())),
             record,
         })
     }

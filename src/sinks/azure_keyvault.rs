@@ -300,7 +300,10 @@ impl AzureKeyVaultSink {
     }
 
     fn vault(&self) -> String {
-        format!("Key Vault {}", self.vault_url)
+        format!(
+            "Key Vault {}",
+            self.vault_url.as_str().trim_end_matches('/')
+        )
     }
 
     /// The sentence for an answer that is not the one hoped for, while
@@ -328,7 +331,7 @@ impl AzureKeyVaultSink {
                 let codes = codes.join("/");
                 match error.message {
                     Some(message) if codes.is_empty() => clip(&message),
-                    Some(message) => format!("{} {}", clip(&codes), clip(&message)),
+                    Some(message) => format!("{}: {}", clip(&codes), clip(&message)),
                     None if codes.is_empty() => "no details".to_owned(),
                     None => clip(&codes),
                 }
@@ -477,7 +480,8 @@ impl Sink for AzureKeyVaultSink {
 
     async fn check(&self, path: Option<&str>) -> Result<String, SinkError> {
         let vault = self.vault();
-        let Some(path) = path else {
+        // An empty path means the tenant's slug, which check is not told.
+        let Some(path) = path.map(str::trim).filter(|path| !path.is_empty()) else {
             let mut url = join(&self.vault_url, &["secrets"]);
             url.query_pairs_mut()
                 .append_pair("api-version", API_VERSION)
@@ -492,8 +496,6 @@ impl Sink for AzureKeyVaultSink {
                 status => Err(self.refusal(status, &answer.body, "listing secrets")),
             };
         };
-        // The sink_path alone names the secret here; without one the name
-        // depends on the tenant, which check is not told.
         let name = self.secret_name(path, "")?;
         let answer = self.call(Method::GET, self.secret_url(&name), None).await?;
         match answer.status {

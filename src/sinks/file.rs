@@ -281,7 +281,8 @@ impl Sink for FileSink {
     }
 
     async fn check(&self, path: Option<&str>) -> Result<String, SinkError> {
-        let shown = match path {
+        // An empty path means the tenant's slug, which check is not told.
+        let shown = match path.map(str::trim).filter(|path| !path.is_empty()) {
             Some(path) => self
                 .target(path, "")?
                 .file_name()

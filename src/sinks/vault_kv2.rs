@@ -505,7 +505,10 @@ impl VaultKv2Sink {
 
     /// The server, as sentences name it.
     fn server(&self) -> String {
-        format!("Vault/OpenBao at {}", self.address)
+        format!(
+            "Vault/OpenBao at {}",
+            self.address.as_str().trim_end_matches('/')
+        )
     }
 
     fn no_mount(&self) -> SinkError {
@@ -777,14 +780,16 @@ impl Sink for VaultKv2Sink {
         } else {
             capabilities.join(", ")
         };
-        if can("create") || can("update") {
+        // Reading comes first: the other keys are kept, and check-and-set
+        // needs the current version.
+        if can("read") && (can("create") || can("update")) {
             Ok(format!(
                 "{accepted}; the token may write {shown} (capabilities: {listed})."
             ))
         } else {
             Err(SinkError::Refused(format!(
                 "the token may not write {shown} on {} (capabilities: {listed}); its policy needs \
-                 create and update there",
+                 read, create and update there",
                 self.server()
             )))
         }

@@ -49,6 +49,9 @@ struct CreatedPage<'a> {
 struct RevealPage<'a> {
     static_base: &'a str,
     id: String,
+    /// For signed-in staff: tenants with a sink, to apply the secret to
+    /// instead of revealing it. Empty for everyone else.
+    apply_tenants: Vec<TenantRow>,
 }
 
 #[derive(Template)]
@@ -111,13 +114,67 @@ struct StaffHomePage<'a> {
     staff_name: &'a str,
     csrf: &'a str,
     vendor_name: &'a str,
-    tenants: Vec<TenantRow>,
+    tenants: Vec<TenantExpiryRow>,
+}
+
+/// A tenant on the staff home page: its secret's expiry at a glance.
+pub(super) struct TenantExpiryRow {
+    pub slug: String,
+    pub name: String,
+    pub entra_tenant: String,
+    pub client_id: String,
+    pub verify: &'static str,
+    /// `ok`, `expiring`, `expired`, `expiry_unknown` or `never_received`.
+    pub status: &'static str,
+    /// "in 12 days", "3 days ago", or empty.
+    pub days_left: String,
+    pub expires_on: String,
+    pub applied_at: String,
+    pub applied_by: String,
+    pub hint: String,
+    /// The sink's name, or empty.
+    pub sink: String,
 }
 
 /// `GET /staff`: the staff home page.
 pub async fn staff_home(State(app): State<AppState>, StaffPage(staff): StaffPage) -> Response {
     let directory = app.directory.current();
-    let tenants = directory.tenants().map(TenantRow::from).collect();
+    let statuses = match app.service.tenant_statuses().await {
+        Ok(statuses) => statuses,
+        Err(error) => return error_page(error.into()),
+    };
+    let tenants = statuses
+        .iter()
+        .map(|s| {
+            let record = s.record.as_ref();
+            TenantExpiryRow {
+                slug: s.tenant.slug.clone(),
+                name: s.tenant.name.clone(),
+                entra_tenant: s.tenant.entra_tenant.clone(),
+                client_id: s.tenant.client_id.clone(),
+                verify: s.tenant.verify.as_str(),
+                status: s.status.as_str(),
+                days_left: match s.days_left {
+                    Some(0) => "today".to_owned(),
+                    Some(days) if days > 0 => format!("in {days} days"),
+                    Some(days) => format!("{} days ago", -days),
+                    None => String::new(),
+                },
+                expires_on: record
+                    .and_then(|r| r.expires_on.clone())
+                    .unwrap_or_default(),
+                applied_at: record.map(|r| human_time(r.applied_at)).unwrap_or_default(),
+                applied_by: record.map(|r| r.applied_by.clone()).unwrap_or_default(),
+                hint: record.map(|r| r.hint.clone()).unwrap_or_default(),
+                sink: s
+                    .tenant
+                    .sink
+                    .as_ref()
+                    .map(|(sink, _)| sink.clone())
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
     render(
         StatusCode::OK,
         &StaffHomePage {
@@ -327,13 +384,29 @@ pub(super) fn human_time(at: crate::domain::UnixTime) -> String {
 }
 
 /// `GET /s/{id}`: the recipient's page. Reads nothing from the store.
-pub async fn reveal_page(Path(id): Path<String>) -> Response {
+pub async fn reveal_page(
+    State(app): State<AppState>,
+    client: ClientAddr,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let apply_tenants = if app.staff_from(&headers, &client).is_some() {
+        app.directory
+            .current()
+            .tenants()
+            .filter(|t| t.sink.is_some())
+            .map(TenantRow::from)
+            .collect()
+    } else {
+        Vec::new()
+    };
     match SecretId::parse(&id) {
         Ok(id) => render(
             StatusCode::OK,
             &RevealPage {
                 static_base: &STATIC_BASE,
                 id: id.to_string(),
+                apply_tenants,
             },
         ),
         Err(_) => not_found().await,

@@ -50,7 +50,7 @@ fn details_json(details: &RequestDetails) -> Value {
     let answer = record.answer.as_ref();
     json!({
         "id": details.id.to_string(),
-        "tenant": { "slug": record.tenant, "name": details.tenant_name },
+        "tenant": { "slug": record.tenant, "name": details.tenant_name, "sink": details.sink },
         "state": record.state.as_str(),
         "note": record.note,
         "created_by": record.created_by,
