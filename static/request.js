@@ -419,7 +419,13 @@
     const verification = body.verification && typeof body.verification === "object" ? body.verification : {};
     const detail = typeof verification.message === "string" ? verification.message.trim() : "";
     let result;
-    if (body.verified === true) {
+    let closing = "You can close this page.";
+    if (body.delivered === true) {
+      // Applied to the vendor's configuration right away. (false or null:
+      // the vendor finishes it; the customer's part is done either way.)
+      result = body.verified === true ? `Verified and delivered to ${info.vendor}.` : `Delivered to ${info.vendor}.`;
+      closing = "Nothing more to do; you can close this page.";
+    } else if (body.verified === true) {
       result = `Verified: ${detail || "Microsoft accepted the secret."}`;
     } else if (info.verify === "off") {
       result = `Received. ${info.vendor} will check it.`;
@@ -428,6 +434,7 @@
       result = `Received. It could not be checked with Microsoft right now${why}; ${info.vendor} will check it.`;
     }
     $("accepted-result").textContent = result;
+    $("accepted-close").textContent = closing;
 
     const messages = [];
     for (const list of [body.notices, body.verified === true ? [] : body.warnings]) {

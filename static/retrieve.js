@@ -18,6 +18,7 @@
     missingKey:
       "The retrieve key (the part after #) is missing from this address: open the retrieve link shown when the request was created.",
     notAnswered: "The customer has not answered yet.",
+    writtenTwice: "The sink already held this secret; nothing was written twice.",
     network: "Could not reach the server. Check your connection and try again.",
     generic: "Something went wrong; try again.",
   };
@@ -27,6 +28,7 @@
     answered: "Answered — ready to retrieve",
     locked: "Locked after too many attempts",
     retrieved: "Retrieved — deleted from the server",
+    applied: "Applied — delivered to the tenant's configuration",
   };
 
   const DETAILS = {
@@ -34,6 +36,7 @@
     answered: "",
     locked: "The customer used up all attempts without a secret Microsoft accepts. Create a new request if one is still needed.",
     retrieved: "The secret was already retrieved and is no longer stored.",
+    applied: "Delivered to the tenant's configuration; nothing to retrieve.",
   };
 
   // ---- Time formatting ------------------------------------------------
@@ -81,6 +84,12 @@
   }
 
   const isText = (value) => typeof value === "string" && value !== "";
+
+  // "Microsoft accepted the secret" → "Microsoft accepted the secret."
+  function sentence(text) {
+    const trimmed = typeof text === "string" ? text.trim() : "";
+    return trimmed === "" || /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
+  }
 
   // ---- Page state -----------------------------------------------------
 
@@ -156,12 +165,14 @@
   // ---- Rendering --------------------------------------------------------
 
   let state = "";
+  let tenantName = "";
 
   function render(data) {
     state = typeof data.state === "string" ? data.state : "";
     $("state").textContent = STATES[state] || state || "Unknown";
 
     const tenant = data.tenant && typeof data.tenant === "object" ? data.tenant : {};
+    tenantName = String(tenant.name || tenant.slug || "");
     $("tenant-name").textContent = isText(tenant.slug) ? `${tenant.name || ""} (${tenant.slug})` : String(tenant.name || "");
     $("entra-tenant").textContent = String(tenant.entra_tenant || "");
     $("client-id").textContent = String(tenant.client_id || "");
@@ -188,6 +199,22 @@
     $("retrieve-box").hidden = !canRetrieve;
     $("retrieve-hint").hidden = !canRetrieve;
     $("retrieve").disabled = false;
+
+    // With a sink, applying is the preferred action: nobody sees the secret.
+    const sink = isText(tenant.sink) ? tenant.sink : "";
+    const canApply = canRetrieve && sink !== "";
+    const apply = $("apply-request");
+    apply.textContent = tenantName !== "" ? `Apply to ${tenantName}` : "Apply to tenant";
+    apply.hidden = !canApply;
+    apply.disabled = false;
+    $("apply-request-hint").textContent = canApply
+      ? `Apply checks it with Microsoft, writes it to the tenant's configuration (sink ${sink}), then deletes it here; nobody sees it. If a step fails, nothing is lost.`
+      : "";
+    $("apply-request-hint").hidden = !canApply;
+    $("retrieve").classList.toggle("primary", !canApply);
+    $("retrieve-hint").textContent = canApply
+      ? "Retrieve shows it once, then it is deleted from the server."
+      : "Shows it once, then it is deleted from the server.";
 
     $("loading").hidden = true;
     $("gone").hidden = true;
@@ -263,6 +290,7 @@
     $("state-detail").hidden = true;
     $("retrieve-box").hidden = true;
     $("retrieve-hint").hidden = true;
+    $("apply-request-hint").hidden = true;
     $("refresh").closest(".actions").hidden = true;
     clearError();
     $("retrieved").hidden = false;
@@ -274,6 +302,19 @@
   }
 
   const retrieve = $("retrieve");
+  const applyButton = $("apply-request");
+
+  function hideActions() {
+    $("retrieve-box").hidden = true;
+    $("retrieve-hint").hidden = true;
+    $("apply-request-hint").hidden = true;
+  }
+
+  function alreadyRetrieved(body) {
+    const at = parseTime(body.ended_at);
+    showError(at ? `Already retrieved at ${formatUtc(body.ended_at)}.` : "Already retrieved.");
+    hideActions();
+  }
   retrieve.addEventListener("click", async () => {
     if (retrieve.disabled) {
       return;
@@ -284,6 +325,7 @@
     }
     clearError();
     retrieve.disabled = true;
+    applyButton.disabled = true;
 
     let result;
     try {
@@ -294,6 +336,7 @@
       });
     } catch {
       retrieve.disabled = false;
+      applyButton.disabled = false;
       showError(MSG.network);
       return;
     }
@@ -306,18 +349,113 @@
       return;
     }
     retrieve.disabled = false;
+    applyButton.disabled = false;
     if (status === 401) {
       showSignedOut();
     } else if (status === 404 && code === "already_retrieved") {
-      const at = parseTime(body.ended_at);
-      showError(at ? `Already retrieved at ${formatUtc(body.ended_at)}.` : "Already retrieved.");
-      $("retrieve-box").hidden = true;
-      $("retrieve-hint").hidden = true;
+      alreadyRetrieved(body);
     } else if (status === 404) {
       showError(MSG.wrongLink);
     } else if (status === 409 && code === "not_answered") {
       showError(MSG.notAnswered);
     } else {
+      showError(messageOf(body));
+    }
+  });
+
+  // ---- Applying to the tenant's configuration -------------------------------
+
+  function appliedMessage(body) {
+    const verification = body.verification && typeof body.verification === "object" ? body.verification : {};
+    const name = tenantName || String(body.tenant || "the tenant");
+    const sink = isText(body.sink) ? ` (sink ${body.sink})` : "";
+    const parts = [`Applied to ${name}${sink}.`];
+    const checked = sentence(verification.message);
+    if (checked !== "") {
+      parts.push(checked);
+    }
+    if (body.written === false) {
+      parts.push(MSG.writtenTwice);
+    }
+    parts.push("The secret is deleted here.");
+    return parts.join(" ");
+  }
+
+  function applied(body) {
+    clearError();
+    hideActions();
+    $("apply-result").textContent = appliedMessage(body);
+    $("applied").hidden = false;
+    $("applied-heading").focus();
+
+    // The key is of no more use: drop it from the address bar, history and memory.
+    history.replaceState(null, "", location.pathname);
+    key = "";
+
+    // The details now say "applied".
+    load();
+  }
+
+  const applyLabel = () => (tenantName !== "" ? `Apply to ${tenantName}` : "Apply to tenant");
+
+  applyButton.addEventListener("click", async () => {
+    if (applyButton.disabled) {
+      return;
+    }
+    if (key === "") {
+      showError(MSG.missingKey);
+      return;
+    }
+    clearError();
+    applyButton.disabled = true;
+    applyButton.textContent = "Applying…";
+    retrieve.disabled = true;
+
+    let result;
+    try {
+      result = await request(`${apiUrl}/apply`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ key }),
+      });
+    } catch {
+      result = null;
+    }
+
+    applyButton.textContent = applyLabel();
+    if (result === null) {
+      applyButton.disabled = false;
+      retrieve.disabled = false;
+      showError(MSG.network);
+      return;
+    }
+
+    const { status, body } = result;
+    const code = body && typeof body.error === "string" ? body.error : "";
+
+    if (status === 200 && body && body.status === "applied") {
+      applied(body);
+      return;
+    }
+    applyButton.disabled = false;
+    retrieve.disabled = false;
+    if (status === 401) {
+      showSignedOut();
+    } else if (code === "apply_failed") {
+      // The message already says that nothing was lost.
+      const step = isText(body.step) ? body.step : "unknown";
+      showError(`Apply failed at step ${step}: ${messageOf(body)}`);
+    } else if (status === 404 && code === "already_retrieved") {
+      alreadyRetrieved(body);
+    } else if (status === 404) {
+      showError(MSG.wrongLink);
+    } else if (status === 409 && code === "not_answered") {
+      showError(MSG.notAnswered);
+    } else if (status === 409 && code === "already_applied") {
+      showError(messageOf(body));
+      hideActions();
+    } else {
+      // being_applied, a tenant without a sink, rate limits: they say it themselves.
       showError(messageOf(body));
     }
   });

@@ -16,6 +16,7 @@
     notFound:
       "This link is not valid: the secret was already revealed, has expired, or the link is incomplete.",
     revoked: "The sender deleted this secret.",
+    applied: "This secret was applied to a tenant's configuration and deleted here.",
     destroyed: "This secret was destroyed after too many wrong passphrases.",
     destroyedNow: "Too many wrong passphrases: the secret was destroyed.",
     passphraseRequired:
@@ -24,6 +25,10 @@
     generic: "Something went wrong; try again.",
     deleted:
       "This secret is now deleted from the server. Store it where it belongs now; this page won't show it again.",
+    chooseTenant: "Choose the tenant to apply the secret to.",
+    typePassphrase: "Type the passphrase first: applying needs it too.",
+    signedOut: "Your staff session has ended. Sign in again in another tab, then apply again from this page.",
+    writtenTwice: "The sink already held this secret; nothing was written twice.",
   };
 
   // ---- Time formatting ------------------------------------------------
@@ -82,7 +87,7 @@
 
   // ---- Page state -----------------------------------------------------
 
-  const SECTIONS = ["loading", "ready", "revealed", "gone"];
+  const SECTIONS = ["loading", "ready", "revealed", "applied", "gone"];
 
   function show(name) {
     for (const section of SECTIONS) {
@@ -130,6 +135,12 @@
       }
       case "revoked":
         return MSG.revoked;
+      case "applied": {
+        const at = parseTime(body.ended_at);
+        return at
+          ? `This secret was applied to a tenant's configuration at ${utcTimeOnDate(at)} and deleted here.`
+          : MSG.applied;
+      }
       case "destroyed":
         return MSG.destroyed;
       default:
@@ -176,6 +187,10 @@
   function setPassphraseRequired(required) {
     $("passphrase-field").hidden = !required;
     $("passphrase").required = required;
+    const applyHint = $("apply-passphrase-hint");
+    if (applyHint) {
+      applyHint.hidden = !required;
+    }
   }
 
   function fillReady(info) {
@@ -239,6 +254,43 @@
   const passphrase = $("passphrase");
   const buttonLabel = button.textContent;
 
+  // Staff only: absent for everyone else.
+  const applyForm = $("apply-form");
+  const applyButton = $("apply");
+  const applyTenant = $("apply-tenant");
+  const applyExpiresOn = $("apply-expires-on");
+  const applyLabel = applyButton ? applyButton.textContent : "";
+
+  // While one action runs the other waits: a secret is revealed or applied, not both.
+  function setApplyEnabled(enabled) {
+    if (applyButton) {
+      applyButton.disabled = !enabled;
+    }
+  }
+
+  // Handles the passphrase answers (401) the same way for revealing and
+  // applying; returns whether it did.
+  function passphraseFailure(status, code, body, fail) {
+    if (status === 401 && code === "wrong_passphrase") {
+      const n = Number(body.attempts_remaining);
+      fail(
+        Number.isFinite(n)
+          ? `Wrong passphrase. ${n} ${plural(n, "attempt", "attempts")} left before the secret is destroyed.`
+          : "Wrong passphrase.",
+      );
+      passphrase.focus();
+      passphrase.select();
+      return true;
+    }
+    if (status === 401 && code === "passphrase_required") {
+      setPassphraseRequired(true);
+      fail(MSG.passphraseRequired);
+      passphrase.focus();
+      return true;
+    }
+    return false;
+  }
+
   function revealed(body) {
     const output = $("secret-output");
     output.value = body.secret;
@@ -266,6 +318,7 @@
     showError(message);
     button.disabled = false;
     button.textContent = buttonLabel;
+    setApplyEnabled(true);
   }
 
   form.addEventListener("submit", async (event) => {
@@ -276,6 +329,7 @@
     clearError();
     button.disabled = true;
     button.textContent = "Revealing…";
+    setApplyEnabled(false);
 
     const payload = { key };
     if (!$("passphrase-field").hidden && passphrase.value !== "") {
@@ -305,25 +359,144 @@
       showGone(goneMessage(status, body), true);
       return;
     }
-    if (status === 401 && code === "wrong_passphrase") {
-      const n = Number(body.attempts_remaining);
-      failed(
-        Number.isFinite(n)
-          ? `Wrong passphrase. ${n} ${plural(n, "attempt", "attempts")} left before the secret is destroyed.`
-          : "Wrong passphrase.",
-      );
-      passphrase.focus();
-      passphrase.select();
-      return;
-    }
-    if (status === 401 && code === "passphrase_required") {
-      setPassphraseRequired(true);
-      failed(MSG.passphraseRequired);
-      passphrase.focus();
+    if (passphraseFailure(status, code, body, failed)) {
       return;
     }
     failed(messageOf(body));
   });
+
+  // ---- Applying to a tenant (staff) -----------------------------------------
+
+  // "Microsoft accepted the secret" → "Microsoft accepted the secret."
+  function sentence(text) {
+    const trimmed = typeof text === "string" ? text.trim() : "";
+    return trimmed === "" || /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
+  }
+
+  // The tenant's name as the select lists it; the API answers with its slug.
+  function tenantName(slug) {
+    const option = Array.from(applyTenant.options).find((o) => o.value === slug);
+    return option ? option.dataset.name || option.textContent : String(slug || "the tenant");
+  }
+
+  function appliedMessage(body) {
+    const verification = body.verification && typeof body.verification === "object" ? body.verification : {};
+    const sink = typeof body.sink === "string" && body.sink !== "" ? ` (sink ${body.sink})` : "";
+    const parts = [`Applied to ${tenantName(body.tenant)}${sink}.`];
+    const checked = sentence(verification.message);
+    if (checked !== "") {
+      parts.push(checked);
+    }
+    if (body.written === false) {
+      parts.push(MSG.writtenTwice);
+    }
+    parts.push("The secret is deleted here.");
+    return parts.join(" ");
+  }
+
+  function applied(body) {
+    passphrase.value = "";
+    clearError();
+    show("applied");
+    $("apply-result").textContent = appliedMessage(body);
+    $("applied-heading").focus();
+
+    // Drop the key from the address bar and from history, and from memory.
+    history.replaceState(null, "", location.pathname);
+    key = "";
+  }
+
+  function applyFailed(message) {
+    showError(message);
+    applyButton.disabled = false;
+    applyButton.textContent = applyLabel;
+    button.disabled = false;
+  }
+
+  if (applyForm) {
+    // The API takes today (UTC) or later; the picker offers no earlier day.
+    const today = new Date();
+    applyExpiresOn.min = `${today.getFullYear()}-${pad(today.getMonth() + 1)}-${pad(today.getDate())}`;
+
+    applyForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (applyButton.disabled) {
+        return;
+      }
+      clearError();
+
+      if (applyTenant.value === "") {
+        showError(MSG.chooseTenant);
+        applyTenant.focus();
+        return;
+      }
+      const needsPassphrase = !$("passphrase-field").hidden;
+      if (needsPassphrase && passphrase.value === "") {
+        showError(MSG.typePassphrase);
+        passphrase.focus();
+        return;
+      }
+
+      const payload = { key, tenant: applyTenant.value };
+      if (applyExpiresOn.value !== "") {
+        payload.expires_on = applyExpiresOn.value;
+      }
+      if (needsPassphrase) {
+        payload.passphrase = passphrase.value;
+      }
+
+      applyButton.disabled = true;
+      applyButton.textContent = "Applying…";
+      button.disabled = true;
+
+      let result;
+      try {
+        result = await request(`${apiUrl}/apply`, {
+          method: "POST",
+          headers: { Accept: "application/json", "Content-Type": "application/json" },
+          body: JSON.stringify(payload),
+        });
+      } catch {
+        applyFailed(MSG.network);
+        return;
+      }
+
+      const { status, body } = result;
+      const code = body && typeof body.error === "string" ? body.error : "";
+
+      if (status === 200 && body && body.status === "applied") {
+        applied(body);
+        return;
+      }
+      if (status === 404 || status === 410) {
+        showGone(goneMessage(status, body), true);
+        return;
+      }
+      if (passphraseFailure(status, code, body, applyFailed)) {
+        return;
+      }
+      if (code === "apply_failed") {
+        // The message already says that nothing was lost.
+        const step = typeof body.step === "string" && body.step !== "" ? body.step : "unknown";
+        applyFailed(`Apply failed at step ${step}: ${messageOf(body)}`);
+        return;
+      }
+      if (status === 401) {
+        applyFailed(MSG.signedOut);
+        return;
+      }
+      if (status === 422 && code === "invalid_field") {
+        applyFailed(messageOf(body));
+        const field = { tenant: applyTenant, expires_on: applyExpiresOn, passphrase }[body.field];
+        if (field) {
+          field.focus();
+        }
+        return;
+      }
+      // being_applied, rate limits and the rest say it themselves.
+      applyFailed(messageOf(body));
+    });
+  }
 
   // A different link pasted into the address bar changes only the fragment,
   // which does not reload the page by itself.

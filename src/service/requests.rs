@@ -84,6 +84,8 @@ pub struct RequestDetails {
     pub tenant_name: String,
     /// The tenant's sink, if its answer can be applied.
     pub sink: Option<String>,
+    pub entra_tenant: Option<String>,
+    pub client_id: Option<String>,
     pub record: RequestRecord,
 }
 
@@ -350,24 +352,7 @@ impl Service {
             }
         };
 
-        let public_key: [u8; 32] =
-            record
-                .retrieve_public_key
-                .as_slice()
-                .try_into()
-                .map_err(|_| {
-                    StoreError::Corrupt("request public key has the wrong length".to_owned())
-                })?;
-        let sealed =
-            crypto::seal_to_request(&self.server_key, &public_key, id, input.value().as_bytes());
-        let answer_record = AnswerRecord {
-            answered_at: now(),
-            sealed_secret: Some(sealed),
-            expires_on: answer.expires_on.map(|d| d.to_string()),
-            secret_id: answer.secret_id.as_ref().map(|s| s.as_str().to_owned()),
-            hint: input.hint(),
-            verification: verification.clone(),
-        };
+        let answer_record = self.seal_answer(id, &record, &input, &answer, &verification)?;
         // With auto-apply, the answer is stored and claimed in one step, so
         // that a crash while writing to the sink still loses nothing.
         let claim = record.auto_apply.then(|| Claim {
@@ -407,6 +392,35 @@ impl Service {
 }
 
 impl Service {
+    /// The accepted answer, sealed to the request's retrieve key.
+    fn seal_answer(
+        &self,
+        id: &SecretId,
+        record: &RequestRecord,
+        input: &ClientSecretInput,
+        answer: &Answer,
+        verification: &VerificationRecord,
+    ) -> Result<AnswerRecord, ServiceError> {
+        let public_key: [u8; 32] =
+            record
+                .retrieve_public_key
+                .as_slice()
+                .try_into()
+                .map_err(|_| {
+                    StoreError::Corrupt("request public key has the wrong length".to_owned())
+                })?;
+        let sealed =
+            crypto::seal_to_request(&self.server_key, &public_key, id, input.value().as_bytes());
+        Ok(AnswerRecord {
+            answered_at: now(),
+            sealed_secret: Some(sealed),
+            expires_on: answer.expires_on.map(|d| d.to_string()),
+            secret_id: answer.secret_id.as_ref().map(|s| s.as_str().to_owned()),
+            hint: input.hint(),
+            verification: verification.clone(),
+        })
+    }
+
     /// Applies a just-accepted answer under the claim taken with it. The
     /// customer's part is done either way; a failure keeps the answer for
     /// staff, and the audit trail and webhook say why.
@@ -560,6 +574,12 @@ impl Service {
                 sink: directory
                     .tenant(&record.tenant)
                     .and_then(|t| t.sink.as_ref().map(|(s, _)| s.clone())),
+                entra_tenant: directory
+                    .tenant(&record.tenant)
+                    .map(|t| t.entra_tenant.clone()),
+                client_id: directory
+                    .tenant(&record.tenant)
+                    .map(|t| t.client_id.clone()),
                 record,
             })
             .collect();
@@ -581,6 +601,8 @@ impl Service {
             id: *id,
             tenant_name: tenant.map_or_else(|| record.tenant.clone(), |t| t.name.clone()),
             sink: tenant.and_then(|t| t.sink.as_ref().map(|(s, _)| s.clone())),
+            entra_tenant: tenant.map(|t| t.entra_tenant.clone()),
+            client_id: tenant.map(|t| t.client_id.clone()),
             record,
         })
     }

@@ -91,8 +91,6 @@ pub(super) struct TenantRow {
     pub slug: String,
     pub name: String,
     pub entra_tenant: String,
-    pub client_id: String,
-    pub verify: &'static str,
 }
 
 impl From<&crate::directory::Tenant> for TenantRow {
@@ -101,8 +99,6 @@ impl From<&crate::directory::Tenant> for TenantRow {
             slug: tenant.slug.clone(),
             name: tenant.name.clone(),
             entra_tenant: tenant.entra_tenant.clone(),
-            client_id: tenant.client_id.clone(),
-            verify: tenant.verify.as_str(),
         }
     }
 }
@@ -121,9 +117,6 @@ struct StaffHomePage<'a> {
 pub(super) struct TenantExpiryRow {
     pub slug: String,
     pub name: String,
-    pub entra_tenant: String,
-    pub client_id: String,
-    pub verify: &'static str,
     /// `ok`, `expiring`, `expired`, `expiry_unknown` or `never_received`.
     pub status: &'static str,
     /// "in 12 days", "3 days ago", or empty.
@@ -150,9 +143,6 @@ pub async fn staff_home(State(app): State<AppState>, StaffPage(staff): StaffPage
             TenantExpiryRow {
                 slug: s.tenant.slug.clone(),
                 name: s.tenant.name.clone(),
-                entra_tenant: s.tenant.entra_tenant.clone(),
-                client_id: s.tenant.client_id.clone(),
-                verify: s.tenant.verify.as_str(),
                 status: s.status.as_str(),
                 days_left: match s.days_left {
                     Some(0) => "today".to_owned(),

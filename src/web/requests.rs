@@ -50,7 +50,13 @@ fn details_json(details: &RequestDetails) -> Value {
     let answer = record.answer.as_ref();
     json!({
         "id": details.id.to_string(),
-        "tenant": { "slug": record.tenant, "name": details.tenant_name, "sink": details.sink },
+        "tenant": {
+            "slug": record.tenant,
+            "name": details.tenant_name,
+            "entra_tenant": details.entra_tenant,
+            "client_id": details.client_id,
+            "sink": details.sink,
+        },
         "state": record.state.as_str(),
         "note": record.note,
         "created_by": record.created_by,
