@@ -21,7 +21,7 @@ struct Vendor {
     token: String,
     _microsoft: MockServer,
     sink_dir: tempfile::TempDir,
-    _config: tempfile::TempDir,
+    config: tempfile::TempDir,
 }
 
 async fn microsoft(accepts: bool) -> MockServer {
@@ -77,7 +77,7 @@ async fn vendor(accepts: bool, extra: &str) -> Vendor {
         token: token.to_string(),
         _microsoft: microsoft,
         sink_dir,
-        _config: config,
+        config,
     }
 }
 
@@ -530,4 +530,61 @@ fn sink_check_proves_a_sink_writable_without_writing_a_secret() {
     let unknown = run("nope");
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no [sinks.nope]"));
+}
+
+/// A vendor whose tenant `contoso` lives in OpenBao at `tenants/contoso/entra`.
+async fn vendor_with_openbao(bao: &common::Bao) -> Vendor {
+    let sink = format!(
+        "\n[sinks.vault]\nkind = \"vault-kv2\"\naddress = \"{}\"\ntoken = \"{}\"\ntimeout = \"3s\"\n",
+        bao.address, bao.root
+    );
+    let vendor = vendor(true, "").await;
+    // Re-point contoso at OpenBao: a new config, same Microsoft stand-in.
+    let config = vendor.config.path().join("handoff.toml");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "sink = \"files\"\nsink_path = \"contoso\"",
+        "sink = \"vault\"\nsink_path = \"tenants/contoso/entra\"",
+    );
+    std::fs::write(&config, format!("{text}{sink}")).unwrap();
+    let mut args = common::args();
+    args.config = Some(config);
+    Vendor {
+        app: TestApp::spawn_with(args).await,
+        ..vendor
+    }
+}
+
+#[tokio::test]
+async fn applies_land_in_openbao_and_a_stopped_openbao_loses_nothing() {
+    let mut bao = common::Bao::start().await;
+    let vendor = vendor_with_openbao(&bao).await;
+
+    let pushed = vendor.app.push(json!({ "secret": GOOD_SECRET })).await;
+    let (status, applied) = json_of(vendor.apply(&pushed, "contoso").await).await;
+    assert_eq!(status, StatusCode::OK, "{applied}");
+    let stored = bao.kv("tenants/contoso/entra").await;
+    assert_eq!(stored["data"]["client_secret"], GOOD_SECRET);
+    assert_eq!(stored["data"]["client_id"], CONTOSO_APP);
+    assert_eq!(stored["data"]["expires_on"], "2027-05-22");
+
+    bao.stop();
+    let second = vendor
+        .app
+        .push(json!({ "secret": GOOD_SECRET.replace("abc", "xyz") }))
+        .await;
+    let (status, body) = json_of(vendor.apply(&second, "contoso").await).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["step"], "write");
+    let revealed: Value = vendor
+        .app
+        .reveal_with_key(&second)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        revealed["secret"],
+        GOOD_SECRET.replace("abc", "xyz"),
+        "nothing was lost"
+    );
 }

@@ -257,6 +257,14 @@ const GOOD_SECRET: &str = "abc8Q~abcdefghijklmnopqrstuvwxyz0123456.";
 /// A vendor with one tenant whose authority is a local stand-in for
 /// Microsoft that accepts any secret, as the token endpoint documents.
 async fn vendor_with_microsoft() -> (TestApp, String, wiremock::MockServer, tempfile::TempDir) {
+    vendor_with_tenant_lines("").await
+}
+
+/// As [`vendor_with_microsoft`], with `extra` appended to the tenant's
+/// table (and whatever tables follow).
+async fn vendor_with_tenant_lines(
+    extra: &str,
+) -> (TestApp, String, wiremock::MockServer, tempfile::TempDir) {
     use wiremock::matchers::method;
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -280,7 +288,7 @@ async fn vendor_with_microsoft() -> (TestApp, String, wiremock::MockServer, temp
         &config,
         format!(
             "vendor_name = \"Fabrikam\"\n{staff}\n\n[tenants.contoso]\nname = \"Contoso Ltd\"\n\
-             entra_tenant = \"{}\"\nclient_id = \"{}\"\nauthority = \"{}\"\n",
+             entra_tenant = \"{}\"\nclient_id = \"{}\"\nauthority = \"{}\"\n{extra}",
             common::CONTOSO_TENANT,
             common::CONTOSO_APP,
             microsoft.uri()
@@ -403,6 +411,155 @@ async fn staff_ask_the_customer_is_guided_and_verified_and_staff_retrieve_it() {
     visible(&browser, "#retrieved").await;
     assert_eq!(value_of(&browser, "retrieved-secret").await, GOOD_SECRET);
 
+    let problems = console_problems(&browser).await;
+    assert!(
+        problems.is_empty(),
+        "console errors or CSP violations: {problems:#?}"
+    );
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customers_answer_goes_straight_into_openbao_and_its_expiry_is_tracked() {
+    let bao = common::Bao::start().await;
+    let sink = format!(
+        "sink = \"vault\"\nsink_path = \"tenants/contoso/entra\"\n\n[sinks.vault]\nkind = \"vault-kv2\"\naddress = \"{}\"\ntoken = \"{}\"\n",
+        bao.address, bao.root
+    );
+    let (app, token, _microsoft, _config) = vendor_with_tenant_lines(&sink).await;
+    let http = common::client();
+    let created: Value = http
+        .post(app.url("/api/v1/requests"))
+        .bearer_auth(&token)
+        .json(&json!({ "tenant": "contoso", "note": "Q4 rotation" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let request_id = created["id"].as_str().unwrap().to_owned();
+
+    // The customer answers in the browser and hears it was delivered.
+    let driver = ChromeDriver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let browser = browser(&driver, profile.path()).await;
+    browser
+        .goto(created["submit_url"].as_str().unwrap())
+        .await
+        .unwrap();
+    visible(&browser, "#open").await;
+    browser
+        .find(Locator::Id("secret"))
+        .await
+        .unwrap()
+        .send_keys(GOOD_SECRET)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("#expiry-choice option[value='90']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("submit-answer"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let accepted = visible(&browser, "#accepted").await.text().await.unwrap();
+    assert!(
+        accepted.contains("Verified and delivered to Fabrikam"),
+        "{accepted}"
+    );
+
+    // The secret is in OpenBao at the tenant's path, and gone from handoff.
+    let stored = bao.kv("tenants/contoso/entra").await;
+    assert_eq!(stored["data"]["client_secret"], GOOD_SECRET);
+    let expires_on = stored["data"]["expires_on"].as_str().unwrap().to_owned();
+    let details: Value = http
+        .get(app.url(&format!("/api/v1/requests/{request_id}/details")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(details["state"], "applied");
+
+    // Staff see the expiry on the tenants page and in /metrics.
+    browser
+        .goto(&app.url("/staff/sign-in?next=/staff"))
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("token"))
+        .await
+        .unwrap()
+        .send_keys(&token)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("sign-in"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let row = visible(&browser, "#tenants").await.text().await.unwrap();
+    assert!(row.contains(&expires_on) && row.contains("OK"), "{row}");
+    let metrics = http
+        .get(app.url("/metrics"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("handoff_tenant_secret_expiry_timestamp_seconds{tenant=\"contoso\"}"),
+        "{metrics}"
+    );
+
+    // And every step is in the audit trail.
+    let mut kinds = Vec::new();
+    for _ in 0..50 {
+        let audit: Value = http
+            .get(app.url("/api/v1/audit?tenant=contoso"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        kinds = audit["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_owned())
+            .collect();
+        if kinds.iter().any(|k| k == "secret.applied") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for kind in [
+        "request.created",
+        "verification.passed",
+        "request.answered",
+        "secret.applied",
+    ] {
+        assert!(
+            kinds.iter().any(|k| k == kind),
+            "{kind} missing from {kinds:?}"
+        );
+    }
     let problems = console_problems(&browser).await;
     assert!(
         problems.is_empty(),

