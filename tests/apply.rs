@@ -532,7 +532,7 @@ fn sink_check_proves_a_sink_writable_without_writing_a_secret() {
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no [sinks.nope]"));
 }
 
-/// A vendor whose tenant `contoso` lives in OpenBao at `tenants/contoso/entra`.
+/// A vendor whose tenant `contoso` lives in `OpenBao` at `tenants/contoso/entra`.
 async fn vendor_with_openbao(bao: &common::Bao) -> Vendor {
     let sink = format!(
         "\n[sinks.vault]\nkind = \"vault-kv2\"\naddress = \"{}\"\ntoken = \"{}\"\ntimeout = \"3s\"\n",
