@@ -47,7 +47,7 @@ fn sink(name: &str, toml: &str) -> Arc<dyn Sink> {
 // ---------------------------------------------------------------------------
 // vault-kv2, against a private OpenBao dev server
 
-/// The sink built on a test OpenBao server.
+/// The sink built on a test `OpenBao` server.
 trait BaoSinks {
     fn entry(&self, auth: &str) -> VaultKv2Entry;
     fn sink(&self) -> VaultKv2Sink;
