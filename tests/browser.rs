@@ -420,6 +420,7 @@ async fn staff_ask_the_customer_is_guided_and_verified_and_staff_retrieve_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // the README's walk-through, step by step
 async fn a_customers_answer_goes_straight_into_openbao_and_its_expiry_is_tracked() {
     let bao = common::Bao::start().await;
     let sink = format!(
