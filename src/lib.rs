@@ -11,6 +11,7 @@ pub mod directory;
 pub mod domain;
 pub mod error;
 pub mod metrics;
+pub mod outbound;
 pub mod rate_limit;
 pub mod service;
 pub mod sinks;

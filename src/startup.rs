@@ -69,7 +69,7 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         // TLS (rediss://) uses ring: pure Rust and assembly, no C toolchain
         // or cmake. Installing it twice (tests build many apps) is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::outbound::install_tls_provider();
         let (store, server_key) = open_store(&settings).await?;
         let listener = TcpListener::bind(settings.listen)
             .await

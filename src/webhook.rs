@@ -125,24 +125,7 @@ fn parse_url(text: &str) -> Result<reqwest::Url, String> {
 
 /// The URL without credentials or query, which vendors use to carry tokens.
 fn redacted(url: &str) -> String {
-    let Ok(mut url) = reqwest::Url::parse(url) else {
-        return "<not a URL>".to_owned();
-    };
-    let had_credentials = !url.username().is_empty() || url.password().is_some();
-    let had_query = url.query().is_some();
-    // Both setters only fail for URLs without a host, which parse refuses.
-    let _ = url.set_username("");
-    let _ = url.set_password(None);
-    url.set_query(None);
-    url.set_fragment(None);
-    let mut text = url.to_string();
-    if had_credentials {
-        text = text.replacen("://", "://***@", 1);
-    }
-    if had_query {
-        text.push_str("?***");
-    }
-    text
+    crate::outbound::redacted_url(url)
 }
 
 /// How a delivery ended, for the audit trail (the caller records it).
@@ -384,20 +367,7 @@ fn prepare(
 }
 
 fn build_client(timeout: Duration) -> Result<reqwest::Client, String> {
-    // reqwest is built without a TLS provider of its own and panics if none
-    // is installed process-wide. Start-up installs ring, but tests and tools
-    // may start webhooks first; a second installation is a harmless error.
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
-    reqwest::Client::builder()
-        .timeout(timeout)
-        // A redirect would re-send a signed event to wherever it points; a
-        // vendor that moved its endpoint must update the setting instead.
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("handoff/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|error| format!("cannot set up HTTPS for webhooks: {}", chain(&error)))
+    crate::outbound::client(timeout).map_err(|error| format!("webhooks: {error}"))
 }
 
 /// Takes events off the queue and delivers each in a task of its own, so
@@ -499,30 +469,10 @@ async fn send_once(delivery: &Delivery, event: &Queued) -> Result<u16, String> {
 /// What went wrong, for the log and the audit trail. Only the causes are
 /// kept: reqwest's own message repeats the URL, which may hold a token.
 fn describe(error: &reqwest::Error, timeout: Duration) -> String {
-    if error.is_timeout() {
-        return format!("timed out after {} ms", timeout.as_millis());
-    }
-    let failed = if error.is_connect() {
-        "could not connect"
-    } else {
-        "the request failed"
-    };
-    let text = match std::error::Error::source(error) {
-        Some(cause) => format!("{failed}: {}", chain(cause)),
-        None => failed.to_owned(),
-    };
-    text.chars().take(MAX_ERROR_CHARS).collect()
-}
-
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(error) = cause {
-        text.push_str(": ");
-        text.push_str(&error.to_string());
-        cause = error.source();
-    }
-    text
+    crate::outbound::describe_failure(error, timeout)
+        .chars()
+        .take(MAX_ERROR_CHARS)
+        .collect()
 }
 
 #[cfg(test)]

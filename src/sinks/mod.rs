@@ -248,24 +248,7 @@ fn base_url(sink: &str, field: &str, text: &str) -> Result<reqwest::Url, ConfigE
 /// A URL as logs and `Debug` may show it: without credentials, query or
 /// fragment, which vendors use to carry tokens.
 fn redacted_url(text: &str) -> String {
-    let Ok(mut url) = reqwest::Url::parse(text.trim()) else {
-        return "<not a URL>".to_owned();
-    };
-    let had_credentials = !url.username().is_empty() || url.password().is_some();
-    let had_query = url.query().is_some();
-    // Both setters only fail for URLs without a host, which say nothing.
-    let _ = url.set_username("");
-    let _ = url.set_password(None);
-    url.set_query(None);
-    url.set_fragment(None);
-    let mut shown = url.to_string();
-    if had_credentials {
-        shown = shown.replacen("://", "://***@", 1);
-    }
-    if had_query {
-        shown.push_str("?***");
-    }
-    shown
+    crate::outbound::redacted_url(text)
 }
 
 /// `url` with `segments` appended, each escaped as one path segment so that
@@ -304,26 +287,8 @@ struct Http {
 
 impl Http {
     fn new(sink: &str, timeout: Duration) -> Result<Self, ConfigError> {
-        // reqwest is built without a TLS provider of its own and panics if
-        // none is installed process-wide. Start-up installs ring, but tests
-        // and tools may build a sink first; a second installation is a
-        // harmless error.
-        if rustls::crypto::CryptoProvider::get_default().is_none() {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        }
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            // A redirect would carry the secret (or a token) on to wherever
-            // it points; a sink that moved must be configured anew.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("handoff/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|error| {
-                ConfigError::new(
-                    &format!("sinks.{sink}"),
-                    format!("cannot set up HTTPS: {}", chain(&error)),
-                )
-            })?;
+        let client = crate::outbound::client(timeout)
+            .map_err(|error| ConfigError::new(&format!("sinks.{sink}"), error))?;
         Ok(Self { client, timeout })
     }
 
@@ -331,32 +296,9 @@ impl Http {
     /// Only the causes are kept: reqwest's own message repeats the URL.
     /// None of them ever holds the request body.
     fn unreachable(&self, what: &str, error: &reqwest::Error) -> SinkError {
-        let reason = if error.is_timeout() {
-            format!("no answer within {} ms", self.timeout.as_millis())
-        } else {
-            let failed = if error.is_connect() {
-                "could not connect"
-            } else {
-                "the request failed"
-            };
-            match std::error::Error::source(error) {
-                Some(cause) => format!("{failed}: {}", chain(cause)),
-                None => failed.to_owned(),
-            }
-        };
+        let reason = crate::outbound::describe_failure(error, self.timeout);
         SinkError::Unreachable(format!("{what} did not answer: {}", clip(&reason)))
     }
-}
-
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(error) = cause {
-        text.push_str(": ");
-        text.push_str(&error.to_string());
-        cause = error.source();
-    }
-    text
 }
 
 /// Longest text taken over from an answer into a sentence.

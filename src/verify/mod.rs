@@ -128,47 +128,12 @@ impl Verifier {
     /// What went wrong, for the operator. Only the causes are kept: reqwest's
     /// own message just repeats the URL. Neither ever holds the request body.
     fn describe(&self, error: &reqwest::Error) -> String {
-        if error.is_timeout() {
-            return format!("no answer within {} ms", self.timeout.as_millis());
-        }
-        let failed = if error.is_connect() {
-            "could not connect"
-        } else {
-            "the request failed"
-        };
-        match std::error::Error::source(error) {
-            Some(cause) => format!("{failed}: {}", chain(cause)),
-            None => failed.to_owned(),
-        }
+        crate::outbound::describe_failure(error, self.timeout)
     }
 }
 
 fn build_client(timeout: Duration) -> Result<reqwest::Client, VerifyError> {
-    // reqwest is built without a TLS provider of its own and panics if none
-    // is installed process-wide. Start-up installs ring, but tests and tools
-    // may build a Verifier first; a second installation is a harmless error.
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    }
-    reqwest::Client::builder()
-        .timeout(timeout)
-        // The token endpoint never redirects, and following a 307/308 would
-        // send the secret on to wherever it points.
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("handoff/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|error| VerifyError::Client(chain(&error)))
-}
-
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(error) = cause {
-        text.push_str(": ");
-        text.push_str(&error.to_string());
-        cause = error.source();
-    }
-    text
+    crate::outbound::client(timeout).map_err(VerifyError::Client)
 }
 
 /// `{authority}/{tenant}/oauth2/v2.0/token`, with the tenant as one escaped
