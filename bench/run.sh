@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# Throughput and latency of the handoff JSON API, per store.
+#
+#   bash bench/run.sh                      # from the repository root
+#   DURATION=30s STORES="memory redis" bash bench/run.sh
+#
+# For each store (memory, redis, embedded) and each mode (create, handoff)
+# this starts a fresh server on a free loopback port (and, for redis, a
+# private throw-away redis-server on its own port), drives it with
+# examples/loadgen.rs, and records throughput, latency, the server's peak RSS
+# and the CPU time of the server, redis and the load generator. Everything it
+# starts is stopped on exit; the machine's own Redis (6379) is never touched.
+#
+# Settings (environment):
+#   DURATION      measured time per run          [10s]
+#   WARMUP        unmeasured load before it       [2s]
+#   CONNECTIONS   keep-alive connections          [32]
+#   SECRET_BYTES  size of each secret             [40]
+#   STORES        stores to run                   ["memory redis embedded"]
+#   MODES         loadgen modes to run            ["create handoff"]
+#   NO_BUILD=1    use the binaries already built
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-2s}
+CONNECTIONS=${CONNECTIONS:-32}
+SECRET_BYTES=${SECRET_BYTES:-40}
+STORES=${STORES:-memory redis embedded}
+MODES=${MODES:-create handoff}
+TARGET_DIR=$(realpath -m "${CARGO_TARGET_DIR:-target}")
+SERVER_BIN=$TARGET_DIR/release/handoff
+LOADGEN_BIN=$TARGET_DIR/release/examples/loadgen
+
+# Settings from the caller's environment must not leak into the server.
+while read -r name; do unset "$name"; done < <(compgen -e | grep -E '^(HANDOFF_|RUST_LOG$)' || true)
+
+die() {
+    echo "bench: $*" >&2
+    exit 1
+}
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/handoff-bench.XXXXXX")
+SERVER_PID=""
+REDIS_PID=""
+
+# Sends TERM, waits up to five seconds, then KILL. Only ever our own children.
+stop_pid() {
+    local pid=$1
+    [[ -n $pid ]] || return 0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+stop_server() {
+    stop_pid "$SERVER_PID"
+    SERVER_PID=""
+}
+
+stop_redis() {
+    stop_pid "$REDIS_PID"
+    REDIS_PID=""
+}
+
+cleanup() {
+    stop_server
+    stop_redis
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+# Turn signals into a normal exit so the EXIT trap cleans up.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A loopback port nothing answers on. Another process could take it before
+# we bind, but a clash shows up as a start-up failure, not wrong numbers.
+free_port() {
+    local port
+    for _ in $(seq 100); do
+        port=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return
+        fi
+    done
+    die "found no free port"
+}
+
+# CPU time (user + system, all threads) of a process, in clock ticks.
+cpu_ticks() {
+    local pid=$1
+    [[ -n $pid && -r /proc/$pid/stat ]] || { echo 0; return; }
+    # Fields counted after the ")" closing the command name.
+    sed 's/.*) //' "/proc/$pid/stat" | awk '{ print $12 + $13 }'
+}
+
+# CPU time all processes on the machine spent (user, nice, system; not
+# interrupts or steal), in clock ticks: what the benchmark's own processes
+# did not use, something else did.
+machine_busy_ticks() {
+    awk '/^cpu / { print $2 + $3 + $4; exit }' /proc/stat
+}
+
+# percent TICKS SECONDS: CPU ticks as % of one core over SECONDS.
+percent() {
+    awk -v t="$1" -v w="$2" -v hz="$CLK_TCK" 'BEGIN { printf "%.0f%%", 100 * t / hz / w }'
+}
+
+# VmHWM: the most memory the process ever had resident, in MiB.
+peak_rss() {
+    [[ -r /proc/$1/status ]] || { echo -; return; }
+    awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"
+}
+
+start_redis() {
+    local port
+    port=$(free_port)
+    # No persistence: the benchmark measures handoff, not Redis's disk.
+    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+        --daemonize no --logfile "$WORK/redis.log" &
+    REDIS_PID=$!
+    for _ in $(seq 50); do
+        if [[ $(redis-cli -p "$port" ping 2>/dev/null) == PONG ]]; then
+            REDIS_URL="redis://127.0.0.1:$port"
+            return
+        fi
+        kill -0 "$REDIS_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$WORK/redis.log" >&2 || true
+    die "redis-server did not start on port $port"
+}
+
+# start_server STORE_SETTING [SERVER_KEY]
+start_server() {
+    local store=$1 key=${2:-} port
+    port=$(free_port)
+    SERVER_URL="http://127.0.0.1:$port"
+    # Run from the scratch folder so no handoff.toml is picked up.
+    (
+        cd "$WORK"
+        export HANDOFF_LISTEN="127.0.0.1:$port" HANDOFF_STORE="$store" \
+            HANDOFF_FAILED_REVEALS_PER_MINUTE=0 HANDOFF_LOG=warn
+        [[ -z $key ]] || export HANDOFF_SERVER_KEY="$key"
+        exec "$SERVER_BIN" serve
+    ) >"$WORK/server.log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 100); do
+        if curl -fsS -o /dev/null --max-time 1 "$SERVER_URL/readyz" 2>/dev/null; then
+            return
+        fi
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$WORK/server.log" >&2 || true
+    die "the server did not become ready at $SERVER_URL"
+}
+
+command -v curl >/dev/null || die "curl is needed to wait for /readyz"
+CLK_TCK=$(getconf CLK_TCK)
+
+if [[ -z ${NO_BUILD:-} ]]; then
+    echo "== building release binaries"
+    cargo build --release --bin handoff --example loadgen
+fi
+[[ -x $SERVER_BIN && -x $LOADGEN_BIN ]] || die "missing $SERVER_BIN or $LOADGEN_BIN; build them first"
+
+echo "== machine"
+echo "cpu:    $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+echo "memory: $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+echo "kernel: $(uname -r)"
+if command -v redis-server >/dev/null; then
+    echo "redis:  $(redis-server --version | awk '{ sub("v=", "", $3); print $3 }')"
+fi
+echo "runs:   $CONNECTIONS connections, $DURATION measured after $WARMUP warm-up, $SECRET_BYTES-byte secrets"
+
+ROWS=()
+ROW='%-9s %-8s %9s %10s %7s %7s %7s %7s %6s %7s %9s %7s %9s %6s %9s'
+FAILED=0
+
+for store in $STORES; do
+    case $store in
+        memory | embedded) ;;
+        redis)
+            if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+                echo "== redis: skipped (redis-server or redis-cli not installed)"
+                continue
+            fi
+            ;;
+        *) die "unknown store '$store' (memory, redis or embedded)" ;;
+    esac
+
+    for mode in $MODES; do
+        echo
+        echo "== $store / $mode"
+        # A fresh server (and store) per run: each starts empty, and the
+        # peak RSS belongs to that run alone.
+        key=""
+        case $store in
+            memory) setting=memory ;;
+            redis)
+                start_redis
+                setting=$REDIS_URL
+                key=$("$SERVER_BIN" server-key)
+                ;;
+            embedded)
+                setting=$WORK/embedded-$mode
+                rm -rf "$setting"
+                mkdir -p "$setting"
+                ;;
+        esac
+        start_server "$setting" "$key"
+
+        out=$WORK/$store-$mode.txt
+        server_before=$(cpu_ticks "$SERVER_PID")
+        redis_before=$(cpu_ticks "$REDIS_PID")
+        machine_before=$(machine_busy_ticks)
+        started=$(date +%s.%N)
+        status=ok
+        if ! "$LOADGEN_BIN" --url "$SERVER_URL" --mode "$mode" --connections "$CONNECTIONS" \
+            --duration "$DURATION" --warmup "$WARMUP" --secret-bytes "$SECRET_BYTES" | tee "$out"; then
+            status=failed
+            FAILED=1
+        fi
+        wall=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
+        machine_ticks=$(($(machine_busy_ticks) - machine_before))
+        server_ticks=$(($(cpu_ticks "$SERVER_PID") - server_before))
+        redis_ticks=$(($(cpu_ticks "$REDIS_PID") - redis_before))
+        server_cpu=$(percent "$server_ticks" "$wall")
+        redis_cpu=-
+        [[ -z $REDIS_PID ]] || redis_cpu=$(percent "$redis_ticks" "$wall")
+        rss=$(peak_rss "$SERVER_PID")
+        redis_rss=-
+        [[ -z $REDIS_PID ]] || redis_rss=$(peak_rss "$REDIS_PID")
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            status=failed
+            FAILED=1
+        fi
+        stop_server
+        stop_redis
+        if [[ $status == failed ]]; then
+            echo "-- server log (tail):"
+            tail -n 20 "$WORK/server.log" || true
+        fi
+
+        # Fields of loadgen's report; see examples/loadgen.rs.
+        rps=$(awk '/^requests/ { print $6 }' "$out")
+        handoffs=$(awk '/^handoffs/ { sub("/s", "", $4); print $4 }' "$out")
+        read -r p50 p99 p999 max < <(awk '/^latency/ { print $3, $6, $9, $12 }' "$out") || true
+        errors=$(awk '/^requests/ { print $4 }' "$out")
+        loadgen_cpu=$(awk '/^loadgen cpu/ { print $5 }' "$out")
+        # Whatever else ran meanwhile (builds, other services) skews the
+        # numbers; show it rather than hide it.
+        other_cpu=$(awk -v m="$machine_ticks" -v s="$server_ticks" -v r="$redis_ticks" -v l="${loadgen_cpu%\%}" \
+            -v hz="$CLK_TCK" -v w="$wall" 'BEGIN { o = 100 * (m - s - r) / hz / w - l; printf "%.0f%%", o < 0 ? 0 : o }')
+        # shellcheck disable=SC2059 # the format is ours
+        ROWS+=("$(printf "$ROW" "$store" "$mode" "${rps:--}" "${handoffs:--}" "${p50:--}" "${p99:--}" \
+            "${p999:--}" "${max:--}" "${errors:--}" "$rss" "$redis_rss" "$server_cpu" "$redis_cpu" \
+            "${loadgen_cpu:--}" "$other_cpu")")
+    done
+done
+
+echo
+echo "== summary ($CONNECTIONS connections, $DURATION after $WARMUP warm-up)"
+echo "   latency: ms per request; peak RSS: MiB; CPU: % of one core over the run, $(nproc) cores in all;"
+echo "   other: CPU used meanwhile by processes outside the benchmark"
+# shellcheck disable=SC2059 # the format is ours
+printf "$ROW\n" store mode "req/s" "handoffs/s" p50 p99 p99.9 max errors rss:srv rss:redis \
+    cpu:srv cpu:redis cpu:lg cpu:other
+for row in "${ROWS[@]}"; do
+    echo "$row"
+done
+exit "$FAILED"
