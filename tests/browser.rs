@@ -568,3 +568,70 @@ async fn a_customers_answer_goes_straight_into_openbao_and_its_expiry_is_tracked
     );
     browser.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_apply_a_pushed_secret_from_its_page_without_seeing_it() {
+    let sink_dir = tempfile::tempdir().unwrap();
+    let sink = format!(
+        "sink = \"files\"\nsink_path = \"contoso\"\n\n[sinks.files]\nkind = \"file\"\ndir = \"{}\"\n",
+        sink_dir.path().display()
+    );
+    let (app, token, _microsoft, _config) = vendor_with_tenant_lines(&sink).await;
+    let pushed = app.push(json!({ "secret": GOOD_SECRET })).await;
+    let link = pushed.body["url"].as_str().unwrap().to_owned();
+
+    let driver = ChromeDriver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let browser = browser(&driver, profile.path()).await;
+    browser
+        .goto(&app.url("/staff/sign-in?next=/staff"))
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("token"))
+        .await
+        .unwrap()
+        .send_keys(&token)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("sign-in"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    visible(&browser, "#tenants").await;
+
+    browser.goto(&link).await.unwrap();
+    visible(&browser, "#apply-form").await;
+    browser
+        .find(Locator::Id("apply"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let applied = visible(&browser, "#applied").await.text().await.unwrap();
+    assert!(applied.contains("Contoso Ltd"), "{applied}");
+    assert!(
+        !browser.source().await.unwrap().contains(GOOD_SECRET),
+        "staff never see it"
+    );
+
+    let written = std::fs::read_to_string(sink_dir.path().join("contoso.env")).unwrap();
+    assert!(written.contains(GOOD_SECRET));
+    let gone = app.reveal_with_key(&pushed).await;
+    assert_eq!(
+        gone.status(),
+        reqwest::StatusCode::NOT_FOUND,
+        "applied, so gone here"
+    );
+
+    let problems = console_problems(&browser).await;
+    assert!(
+        problems.is_empty(),
+        "console errors or CSP violations: {problems:#?}"
+    );
+    browser.close().await.unwrap();
+}
