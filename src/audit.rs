@@ -22,6 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::{SecretId, UnixTime};
 use crate::store::{SharedStore, Store};
+use crate::webhook::{DeliveryOutcome, DeliveryReport};
 
 /// Orders events recorded in the same millisecond.
 static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -241,6 +242,36 @@ impl Audit {
         let (queue, messages) = mpsc::channel(QUEUE);
         tokio::spawn(write_batches(Arc::downgrade(store), messages));
         Self { queue }
+    }
+
+    /// A webhook delivery reporter: every delivery, good or given up, goes
+    /// into the audit trail, which is where staff see failures.
+    pub fn delivery_reporter(&self) -> impl Fn(DeliveryReport) + Send + Sync + 'static {
+        let audit = self.clone();
+        move |report: DeliveryReport| {
+            let (kind, detail) = match &report.outcome {
+                DeliveryOutcome::Delivered { status } => (
+                    Kind::WebhookDelivered,
+                    format!(
+                        "{} {} (HTTP {status}, attempt {})",
+                        report.event_type, report.message_id, report.attempts
+                    ),
+                ),
+                DeliveryOutcome::Failed { last_error } => (
+                    Kind::WebhookFailed,
+                    format!(
+                        "{} {} gave up after {} attempts: {last_error}",
+                        report.event_type, report.message_id, report.attempts
+                    ),
+                ),
+            };
+            let audit = audit.clone();
+            tokio::spawn(async move {
+                audit
+                    .record(AuditEvent::new(kind, &Actor::System).detail(detail))
+                    .await;
+            });
+        }
     }
 
     /// Waits until every event recorded so far is in the store (used at

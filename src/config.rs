@@ -529,6 +529,15 @@ impl Settings {
             .with_sinks(&file.sinks)?
             .with_sinks(&file.sinks)?;
 
+        if webhook.is_none()
+            && let Some(tenant) = directory.tenants().find(|t| t.after_apply.is_some())
+        {
+            return Err(ConfigError::new(
+                &format!("tenants.{}.after_apply", tenant.slug),
+                "needs HANDOFF_WEBHOOK_URL and HANDOFF_WEBHOOK_SECRET: the hook is signed with the webhook secret",
+            ));
+        }
+
         Ok(Self {
             listen,
             public_url,

@@ -43,6 +43,9 @@ pub struct TenantEntry {
     pub sink: Option<String>,
     /// Where in the sink (a KV path, a Key Vault secret name, a file stem).
     pub sink_path: Option<String>,
+    /// URL told (signed, without the secret) after each good apply, so the
+    /// vendor's application reloads its configuration.
+    pub after_apply: Option<String>,
 }
 
 /// How strictly an answer is checked with Microsoft before it is accepted.
@@ -89,6 +92,8 @@ pub struct Tenant {
     pub verify: VerifyMode,
     /// The sink name and the path in it, when the tenant has one.
     pub sink: Option<(String, String)>,
+    /// The reload hook called after each good apply.
+    pub after_apply: Option<String>,
 }
 
 impl Tenant {
@@ -235,6 +240,22 @@ impl Directory {
             authority,
             scope,
             verify,
+            after_apply: entry
+                .after_apply
+                .as_deref()
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .map(|url| {
+                    if url.starts_with("https://") || url.starts_with("http://") {
+                        Ok(url.to_owned())
+                    } else {
+                        Err(ConfigError::new(
+                            &setting("after_apply"),
+                            "must be an http(s) URL",
+                        ))
+                    }
+                })
+                .transpose()?,
             sink: entry.sink.as_ref().map(|sink| {
                 (
                     sink.trim().to_owned(),
@@ -387,6 +408,7 @@ mod tests {
             verify: None,
             sink: None,
             sink_path: None,
+            after_apply: None,
         }
     }
 

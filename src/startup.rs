@@ -10,7 +10,6 @@ use std::time::Duration;
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 
-use crate::audit::{Actor, Audit, AuditEvent, Kind};
 use crate::config::{PublicUrl, Settings, StoreSetting};
 use crate::crypto::ServerKey;
 use crate::directory::SharedDirectory;
@@ -19,38 +18,9 @@ use crate::service::Service;
 use crate::store::{EmbeddedStore, MemoryStore, RedisStore, SharedStore};
 use crate::verify::Verifier;
 use crate::web::{self, AppState, SessionSigner, WebSettings};
-use crate::webhook::{DeliveryOutcome, DeliveryReport, Webhooks};
+use crate::webhook::Webhooks;
 
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Every webhook delivery, good or given up, goes into the audit trail,
-/// which is where staff see failures.
-fn audit_deliveries(audit: Audit) -> impl Fn(DeliveryReport) + Send + Sync + 'static {
-    move |report: DeliveryReport| {
-        let (kind, detail) = match &report.outcome {
-            DeliveryOutcome::Delivered { status } => (
-                Kind::WebhookDelivered,
-                format!(
-                    "{} {} (HTTP {status}, attempt {})",
-                    report.event_type, report.message_id, report.attempts
-                ),
-            ),
-            DeliveryOutcome::Failed { last_error } => (
-                Kind::WebhookFailed,
-                format!(
-                    "{} {} gave up after {} attempts: {last_error}",
-                    report.event_type, report.message_id, report.attempts
-                ),
-            ),
-        };
-        let audit = audit.clone();
-        tokio::spawn(async move {
-            audit
-                .record(AuditEvent::new(kind, &Actor::System).detail(detail))
-                .await;
-        });
-    }
-}
 
 /// Expired secrets are deleted physically at least this often.
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
@@ -85,13 +55,15 @@ impl Application {
         let mut service =
             Service::with_tenants(store, server_key.clone(), directory.clone(), verifier);
         if let Some(target) = settings.webhook.clone() {
+            let target_secret = target.secret.clone();
             let webhooks = Webhooks::start(
                 target,
                 settings.webhook_retries.clone(),
                 WEBHOOK_TIMEOUT,
-                audit_deliveries(service.audit().clone()),
+                service.audit().delivery_reporter(),
             );
-            service = service.with_webhooks(webhooks);
+            service =
+                service.with_webhooks(webhooks, &target_secret, settings.webhook_retries.clone());
         }
         let state = AppState {
             service: Arc::new(service),

@@ -427,11 +427,9 @@ async fn expiry_reminders_fire_once_each() {
         .respond_with(ResponseTemplate::new(204))
         .mount(&receiver)
         .await;
-    let target = WebhookTarget::parse(
-        &format!("{}/hooks", receiver.uri()),
-        WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap(),
-    )
-    .unwrap();
+    let secret = WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+    let target =
+        WebhookTarget::parse(&format!("{}/hooks", receiver.uri()), secret.clone()).unwrap();
     let store: SharedStore = std::sync::Arc::new(MemoryStore::new());
     let service = Service::with_tenants(
         store.clone(),
@@ -439,12 +437,16 @@ async fn expiry_reminders_fire_once_each() {
         SharedDirectory::default(),
         Verifier::new(Verifier::DEFAULT_TIMEOUT),
     )
-    .with_webhooks(Webhooks::start(
-        target,
+    .with_webhooks(
+        Webhooks::start(
+            target,
+            RetrySchedule::new(Vec::new()),
+            std::time::Duration::from_secs(5),
+            |_| {},
+        ),
+        &secret,
         RetrySchedule::new(Vec::new()),
-        std::time::Duration::from_secs(5),
-        |_| {},
-    ));
+    );
 
     let in_five_days = time::OffsetDateTime::now_utc().date() + time::Duration::days(5);
     let record = TenantRecord {
@@ -587,4 +589,58 @@ async fn applies_land_in_openbao_and_a_stopped_openbao_loses_nothing() {
         GOOD_SECRET.replace("abc", "xyz"),
         "nothing was lost"
     );
+}
+
+#[tokio::test]
+async fn after_a_good_apply_the_tenants_reload_hook_is_told_without_the_secret() {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&receiver)
+        .await;
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let extra = format!(
+        "webhook_url = \"{}/events\"\nwebhook_secret = \"{secret}\"",
+        receiver.uri()
+    );
+    let vendor = vendor(true, &extra).await;
+    let config = vendor.config.path().join("handoff.toml");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "sink_path = \"contoso\"",
+        &format!(
+            "sink_path = \"contoso\"\nafter_apply = \"{}/reload\"",
+            receiver.uri()
+        ),
+    );
+    std::fs::write(&config, text).unwrap();
+    let mut args = common::args();
+    args.config = Some(config);
+    let vendor = Vendor {
+        app: TestApp::spawn_with(args).await,
+        ..vendor
+    };
+
+    let pushed = vendor.app.push(json!({ "secret": GOOD_SECRET })).await;
+    assert_eq!(
+        vendor.apply(&pushed, "contoso").await.status(),
+        StatusCode::OK
+    );
+    let mut reload = None;
+    for _ in 0..50 {
+        let requests = receiver.received_requests().await.unwrap();
+        reload = requests.into_iter().find(|r| r.url.path() == "/reload");
+        if reload.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let reload = reload.expect("the reload hook was called");
+    standardwebhooks::Webhook::new(secret)
+        .unwrap()
+        .verify(&reload.body, &reload.headers)
+        .unwrap();
+    let body: Value = serde_json::from_slice(&reload.body).unwrap();
+    assert_eq!(body["type"], "tenant.secret_applied");
+    assert_eq!(body["data"]["tenant"], "contoso");
+    assert!(!String::from_utf8_lossy(&reload.body).contains(GOOD_SECRET));
 }

@@ -213,6 +213,17 @@ impl Service {
                 "verified": verification.verified,
             }),
         );
+        if let Some(hook) = tenant
+            .after_apply
+            .as_deref()
+            .and_then(|url| self.after_apply_hook(url))
+        {
+            // Tells the vendor's application to reload its configuration.
+            hook.send(
+                "tenant.secret_applied",
+                json!({ "tenant": tenant.slug, "sink": sink, "expires_on": expires_on }),
+            );
+        }
         self.metrics
             .applied(&tenant.slug, record.expires_on.as_deref());
         Ok(Applied {
