@@ -732,3 +732,29 @@ async fn redis_expires_both_keys_of_a_secret_by_itself() {
         );
     }
 }
+
+#[tokio::test]
+async fn one_sweep_clears_a_backlog_bigger_than_one_batch() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url(), RETENTION).await.unwrap();
+    let meta = SecretMeta {
+        created_at: now(),
+        expires_at: now() + 1,
+        views_allowed: 1,
+        key_check: vec![0; 16],
+        manage_token_hash: vec![0; 32],
+        passphrase_salt: None,
+        sealed_note: None,
+    };
+    for _ in 0..1200 {
+        store
+            .insert(&SecretId::generate(), &Record::new(meta.clone(), vec![1]))
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let expired = store.purge_expired(now()).await.unwrap();
+    assert_eq!(expired.len(), 1200);
+    assert!(expired.iter().all(|e| e.unused));
+    assert!(store.purge_expired(now()).await.unwrap().is_empty());
+}

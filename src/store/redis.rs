@@ -108,8 +108,9 @@ const GRACE_SECS: i64 = 120;
 const TENANT_INDEX: &str = "handoff:tenants";
 /// Every audit event, scored by time.
 const AUDIT: &str = "handoff:audit";
-/// Items a sweeper handles per call.
+/// Items a sweeper handles per batch, and batches per sweep at most.
 const SWEEP_BATCH: isize = 500;
+const SWEEP_ROUNDS: usize = 40;
 
 /// Compare-and-swap of a request or tenant record: write only if the
 /// version is unchanged (a missing record is version 0).
@@ -201,6 +202,62 @@ impl RedisStore {
             release_claim: Script::new(RELEASE_CLAIM),
             audit_retention_secs: audit_retention.as_secs() as i64,
         })
+    }
+}
+
+impl RedisStore {
+    /// One batch of due secrets and requests; `true` if the batch was full.
+    async fn purge_batch(&self, now: UnixTime) -> Result<(Vec<Expired>, bool), StoreError> {
+        let mut connection = self.connection.clone();
+        let due: Vec<String> = connection
+            .zrangebyscore_limit(EXPIRING, "-inf", now, 0, SWEEP_BATCH)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let full = due.len() >= SWEEP_BATCH as usize;
+        let mut expired = Vec::new();
+        for member in due {
+            let removed: i64 = connection
+                .zrem(EXPIRING, &member)
+                .await
+                .map_err(|e| unavailable(&e))?;
+            if removed == 0 {
+                continue; // another instance took it
+            }
+            let (kind, id) = member.split_at(2);
+            let Ok(id) = SecretId::parse(id) else {
+                continue;
+            };
+            if kind == "s:" {
+                let (was_live, (), ()): (i64, (), ()) = redis::pipe()
+                    .del(live_key(&id))
+                    .del(record_key(&id))
+                    .del(views_key(&id))
+                    .query_async(&mut connection)
+                    .await
+                    .map_err(|e| unavailable(&e))?;
+                expired.push(Expired {
+                    id,
+                    kind: ExpiredKind::Secret,
+                    tenant: None,
+                    unused: was_live == 1,
+                });
+            } else {
+                let record: Option<String> = connection
+                    .hget(request_key(&id), "record")
+                    .await
+                    .map_err(|e| unavailable(&e))?;
+                let () = connection
+                    .del(request_key(&id))
+                    .await
+                    .map_err(|e| unavailable(&e))?;
+                if let Some(record) =
+                    record.and_then(|r| serde_json::from_str::<RequestRecord>(&r).ok())
+                {
+                    expired.push(Expired::request(id, &record));
+                }
+            }
+        }
+        Ok((expired, full))
     }
 }
 
@@ -503,52 +560,15 @@ impl Store for RedisStore {
     }
 
     async fn purge_expired(&self, now: UnixTime) -> Result<Vec<Expired>, StoreError> {
-        let mut connection = self.connection.clone();
-        let due: Vec<String> = connection
-            .zrangebyscore_limit(EXPIRING, "-inf", now, 0, SWEEP_BATCH)
-            .await
-            .map_err(|e| unavailable(&e))?;
+        // Batches until the backlog is gone (or a bound is reached, so that
+        // one sweep never runs for long): under heavy load more than one
+        // batch expires between sweeps.
         let mut expired = Vec::new();
-        for member in due {
-            let removed: i64 = connection
-                .zrem(EXPIRING, &member)
-                .await
-                .map_err(|e| unavailable(&e))?;
-            if removed == 0 {
-                continue; // another instance took it
-            }
-            let (kind, id) = member.split_at(2);
-            let Ok(id) = SecretId::parse(id) else {
-                continue;
-            };
-            if kind == "s:" {
-                let (was_live, (), ()): (i64, (), ()) = redis::pipe()
-                    .del(live_key(&id))
-                    .del(record_key(&id))
-                    .del(views_key(&id))
-                    .query_async(&mut connection)
-                    .await
-                    .map_err(|e| unavailable(&e))?;
-                expired.push(Expired {
-                    id,
-                    kind: ExpiredKind::Secret,
-                    tenant: None,
-                    unused: was_live == 1,
-                });
-            } else {
-                let record: Option<String> = connection
-                    .hget(request_key(&id), "record")
-                    .await
-                    .map_err(|e| unavailable(&e))?;
-                let () = connection
-                    .del(request_key(&id))
-                    .await
-                    .map_err(|e| unavailable(&e))?;
-                if let Some(record) =
-                    record.and_then(|r| serde_json::from_str::<RequestRecord>(&r).ok())
-                {
-                    expired.push(Expired::request(id, &record));
-                }
+        for _ in 0..SWEEP_ROUNDS {
+            let (batch, full) = self.purge_batch(now).await?;
+            expired.extend(batch);
+            if !full {
+                break;
             }
         }
         Ok(expired)
