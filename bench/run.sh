@@ -7,9 +7,10 @@
 # For each store (memory, redis, embedded) and each mode (create, handoff)
 # this starts a fresh server on a free loopback port (and, for redis, a
 # private throw-away redis-server on its own port), drives it with
-# examples/loadgen.rs, and records throughput, latency, the server's peak RSS
-# and the CPU time of the server, redis and the load generator. Everything it
-# starts is stopped on exit; the machine's own Redis (6379) is never touched.
+# examples/loadgen.rs, and records throughput, latency, the peak RSS of the
+# server and redis, and the CPU time of the server, redis, the load generator
+# and everything else on the machine. Everything it starts is stopped on
+# exit; the machine's own Redis (6379) is never touched.
 #
 # Settings (environment):
 #   DURATION      measured time per run          [10s]

@@ -118,6 +118,13 @@ impl Metrics {
             .set(expires_at as f64);
     }
 
+    /// Drains the histograms' buffered samples into their buckets. Without
+    /// it they grow until `/metrics` is scraped; startup runs it every few
+    /// seconds.
+    pub fn upkeep(&self) {
+        self.recorder.handle().run_upkeep();
+    }
+
     /// The Prometheus text format.
     #[must_use]
     pub fn render(&self) -> String {

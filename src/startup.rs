@@ -22,6 +22,10 @@ use crate::webhook::Webhooks;
 
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Latency samples are folded into histogram buckets this often, so memory
+/// stays bounded whether or not anything scrapes `/metrics`.
+const METRICS_UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
 /// Expired secrets are deleted physically at least this often.
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
 
@@ -117,6 +121,14 @@ impl Application {
             self.audit_retention_secs,
             self.expiry_reminders.clone(),
         ));
+        let metrics = self.state.service.metrics().clone();
+        let upkeep = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(METRICS_UPKEEP_EVERY);
+            loop {
+                tick.tick().await;
+                metrics.upkeep();
+            }
+        });
         let reloader = self
             .config_path
             .map(|path| tokio::spawn(reload_on_sighup(path, self.state.directory.clone())));
@@ -126,6 +138,7 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await;
         sweeper.abort();
+        upkeep.abort();
         audit.flush().await;
         if let Some(reloader) = reloader {
             reloader.abort();

@@ -16,6 +16,8 @@ use super::{
 use crate::audit::{AuditEvent, AuditQuery};
 use crate::domain::{SecretId, UnixTime, now};
 
+const CACHE_BYTES: usize = 32 * 1024 * 1024;
+
 /// id → record as JSON.
 const SECRETS: TableDefinition<[u8; 16], &[u8]> = TableDefinition::new("secrets");
 /// id → request link record with its version, as JSON.
@@ -59,8 +61,12 @@ impl EmbeddedStore {
     /// Opens (or creates) `folder/secrets.redb`.
     pub fn open(folder: &Path) -> Result<Self, StoreError> {
         let path = folder.join("secrets.redb");
-        let db =
-            Database::create(&path).map_err(|e| unavailable(format!("{}: {e}", path.display())))?;
+        let db = redb::Builder::new()
+            // redb's default cache is 1 GiB; secrets are small and hot for
+            // minutes; a modest cache is plenty.
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+            .map_err(|e| unavailable(format!("{}: {e}", path.display())))?;
         let txn = db.begin_write().map_err(unavailable)?;
         txn.open_table(SECRETS).map_err(unavailable)?;
         txn.open_table(EXPIRY).map_err(unavailable)?;
