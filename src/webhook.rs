@@ -11,6 +11,7 @@
 //! not this module's to test. Neither the signing secret nor the target URL
 //! (which may carry a token of the vendor's) is ever logged.
 
+use crate::outbound::redacted_url;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -104,7 +105,7 @@ impl WebhookTarget {
 impl fmt::Debug for WebhookTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebhookTarget")
-            .field("url", &redacted(&self.url))
+            .field("url", &redacted_url(&self.url))
             .field("secret", &self.secret)
             .finish()
     }
@@ -121,11 +122,6 @@ fn parse_url(text: &str) -> Result<reqwest::Url, String> {
         return Err("must name a host".to_owned());
     }
     Ok(url)
-}
-
-/// The URL without credentials or query, which vendors use to carry tokens.
-fn redacted(url: &str) -> String {
-    crate::outbound::redacted_url(url)
 }
 
 /// How a delivery ended, for the audit trail (the caller records it).

@@ -305,6 +305,28 @@ async fn vendor_with_tenant_lines(
     )
 }
 
+/// Signs staff in through the sign-in page, landing on `next`.
+async fn sign_in(browser: &Client, app: &TestApp, token: &str, next: &str) {
+    browser
+        .goto(&app.url(&format!("/staff/sign-in?next={next}")))
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("token"))
+        .await
+        .unwrap()
+        .send_keys(token)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("sign-in"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 async fn value_of(browser: &Client, id: &str) -> String {
     browser
         .find(Locator::Id(id))
@@ -324,24 +346,7 @@ async fn staff_ask_the_customer_is_guided_and_verified_and_staff_retrieve_it() {
     let browser = browser(&driver, profile.path()).await;
 
     // Staff sign in and create a request link.
-    browser
-        .goto(&app.url("/staff/sign-in?next=/staff/requests"))
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Id("token"))
-        .await
-        .unwrap()
-        .send_keys(&token)
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Id("sign-in"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    sign_in(&browser, &app, &token, "/staff/requests").await;
     visible(&browser, "#create-request").await;
     browser
         .find(Locator::Id("request-note"))
@@ -493,24 +498,7 @@ async fn a_customers_answer_goes_straight_into_openbao_and_its_expiry_is_tracked
     assert_eq!(details["state"], "applied");
 
     // Staff see the expiry on the tenants page and in /metrics.
-    browser
-        .goto(&app.url("/staff/sign-in?next=/staff"))
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Id("token"))
-        .await
-        .unwrap()
-        .send_keys(&token)
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Id("sign-in"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    sign_in(&browser, &app, &token, "/staff").await;
     let row = visible(&browser, "#tenants").await.text().await.unwrap();
     assert!(row.contains(&expires_on) && row.contains("OK"), "{row}");
     let metrics = http
@@ -583,24 +571,7 @@ async fn staff_apply_a_pushed_secret_from_its_page_without_seeing_it() {
     let driver = ChromeDriver::start();
     let profile = tempfile::tempdir().unwrap();
     let browser = browser(&driver, profile.path()).await;
-    browser
-        .goto(&app.url("/staff/sign-in?next=/staff"))
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Id("token"))
-        .await
-        .unwrap()
-        .send_keys(&token)
-        .await
-        .unwrap();
-    browser
-        .find(Locator::Id("sign-in"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    sign_in(&browser, &app, &token, "/staff").await;
     visible(&browser, "#tenants").await;
 
     browser.goto(&link).await.unwrap();

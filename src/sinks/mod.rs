@@ -12,6 +12,7 @@
 //! `Debug`, not in logs. Answers from a sink are read into wiped buffers
 //! because they can hold the secrets already stored there.
 
+use crate::outbound::redacted_url;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -243,12 +244,6 @@ fn base_url(sink: &str, field: &str, text: &str) -> Result<reqwest::Url, ConfigE
     let path = url.path().trim_end_matches('/').to_owned();
     url.set_path(&path);
     Ok(url)
-}
-
-/// A URL as logs and `Debug` may show it: without credentials, query or
-/// fragment, which vendors use to carry tokens.
-fn redacted_url(text: &str) -> String {
-    crate::outbound::redacted_url(text)
 }
 
 /// `url` with `segments` appended, each escaped as one path segment so that

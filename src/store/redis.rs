@@ -206,6 +206,28 @@ impl RedisStore {
 }
 
 impl RedisStore {
+    /// A `{version, record}` hash, as requests and tenant records are kept.
+    async fn load_versioned<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<Versioned<T>>, StoreError> {
+        let mut connection = self.connection.clone();
+        let (version, record): (Option<u64>, Option<String>) = redis::cmd("HMGET")
+            .arg(key)
+            .arg("version")
+            .arg("record")
+            .query_async(&mut connection)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        match (version, record) {
+            (Some(version), Some(record)) => Ok(Some(Versioned {
+                version,
+                value: serde_json::from_str(&record).map_err(|e| corrupt(&e.to_string()))?,
+            })),
+            _ => Ok(None),
+        }
+    }
+
     /// One batch of due secrets and requests; `true` if the batch was full.
     async fn purge_batch(&self, now: UnixTime) -> Result<(Vec<Expired>, bool), StoreError> {
         let mut connection = self.connection.clone();
@@ -497,24 +519,10 @@ impl Store for RedisStore {
         &self,
         id: &SecretId,
     ) -> Result<Option<Versioned<RequestRecord>>, StoreError> {
-        let mut connection = self.connection.clone();
-        let (version, record): (Option<u64>, Option<String>) = redis::cmd("HMGET")
-            .arg(request_key(id))
-            .arg("version")
-            .arg("record")
-            .query_async(&mut connection)
-            .await
-            .map_err(|e| unavailable(&e))?;
-        match (version, record) {
-            (Some(version), Some(record)) => {
-                let value: RequestRecord =
-                    serde_json::from_str(&record).map_err(|e| corrupt(&e.to_string()))?;
-                // The record outlives its expiry by the grace period.
-                Ok((!value.is_expired(crate::domain::now()))
-                    .then_some(Versioned { version, value }))
-            }
-            _ => Ok(None),
-        }
+        let request: Option<Versioned<RequestRecord>> =
+            self.load_versioned(&request_key(id)).await?;
+        // The record outlives its expiry by the grace period.
+        Ok(request.filter(|r| !r.value.is_expired(crate::domain::now())))
     }
 
     async fn replace_request(
@@ -640,21 +648,7 @@ impl Store for RedisStore {
         &self,
         tenant: &str,
     ) -> Result<Option<Versioned<TenantRecord>>, StoreError> {
-        let mut connection = self.connection.clone();
-        let (version, record): (Option<u64>, Option<String>) = redis::cmd("HMGET")
-            .arg(tenant_key(tenant))
-            .arg("version")
-            .arg("record")
-            .query_async(&mut connection)
-            .await
-            .map_err(|e| unavailable(&e))?;
-        match (version, record) {
-            (Some(version), Some(record)) => Ok(Some(Versioned {
-                version,
-                value: serde_json::from_str(&record).map_err(|e| corrupt(&e.to_string()))?,
-            })),
-            _ => Ok(None),
-        }
+        self.load_versioned(&tenant_key(tenant)).await
     }
 
     async fn replace_tenant_record(
