@@ -11,8 +11,9 @@ use axum::http::HeaderName;
 use ipnet::IpNet;
 use serde::Deserialize;
 
+pub use crate::config_error::ConfigError;
 use crate::crypto::ServerKey;
-use crate::directory::{Directory, StaffEntry, TenantEntry};
+use crate::directory::{Directory, DirectorySettings, StaffEntry, TenantEntry};
 use crate::domain::{Ttl, Views};
 use crate::sinks::SinkEntry;
 use crate::webhook::{RetrySchedule, WebhookSecret, WebhookTarget};
@@ -129,6 +130,8 @@ struct FileSettings {
     metrics_token: Option<String>,
     metrics_token_file: Option<PathBuf>,
     expiry_reminders: Option<String>,
+    // The directory: the part of the file that can change while the server
+    // runs. (Kept flat: serde's `flatten` would defeat `deny_unknown_fields`.)
     vendor_name: Option<String>,
     #[serde(default)]
     staff: BTreeMap<String, StaffEntry>,
@@ -136,6 +139,19 @@ struct FileSettings {
     tenants: BTreeMap<String, TenantEntry>,
     #[serde(default)]
     sinks: BTreeMap<String, SinkEntry>,
+}
+
+impl FileSettings {
+    /// Takes the directory's part of the file, leaving the rest.
+    fn take_directory(&mut self, can_sign_hooks: bool) -> DirectorySettings {
+        DirectorySettings {
+            vendor_name: self.vendor_name.take(),
+            staff: std::mem::take(&mut self.staff),
+            tenants: std::mem::take(&mut self.tenants),
+            sinks: std::mem::take(&mut self.sinks),
+            can_sign_hooks,
+        }
+    }
 }
 
 /// Lets the file say `max_views = 10` as well as `max_views = "10"`.
@@ -161,29 +177,6 @@ enum TrustedProxiesValue {
     List(Vec<String>),
     Text(String),
 }
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub setting: String,
-    pub reason: String,
-}
-
-impl ConfigError {
-    pub fn new(setting: &str, reason: impl Into<String>) -> Self {
-        Self {
-            setting: setting.to_owned(),
-            reason: reason.into(),
-        }
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.setting, self.reason)
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreSetting {
@@ -299,7 +292,8 @@ impl Settings {
     }
 
     #[allow(clippy::too_many_lines)] // one block per setting reads best here
-    fn merge(args: ServeArgs, file: FileSettings) -> Result<Self, ConfigError> {
+    fn merge(args: ServeArgs, mut file: FileSettings) -> Result<Self, ConfigError> {
+        let mut directory_settings = file.take_directory(false);
         let pick =
             |flag: Option<String>, file: Option<TomlValue>| flag.or(file.map(TomlValue::into_text));
 
@@ -525,18 +519,8 @@ impl Settings {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let directory = Directory::parse(file.vendor_name.as_deref(), &file.staff, &file.tenants)?
-            .with_sinks(&file.sinks)?
-            .with_sinks(&file.sinks)?;
-
-        if webhook.is_none()
-            && let Some(tenant) = directory.tenants().find(|t| t.after_apply.is_some())
-        {
-            return Err(ConfigError::new(
-                &format!("tenants.{}.after_apply", tenant.slug),
-                "needs HANDOFF_WEBHOOK_URL and HANDOFF_WEBHOOK_SECRET: the hook is signed with the webhook secret",
-            ));
-        }
+        directory_settings.can_sign_hooks = webhook.is_some();
+        let directory = Directory::from_settings(&directory_settings)?;
 
         Ok(Self {
             listen,
@@ -608,11 +592,14 @@ fn parse_webhook(
     }
 }
 
-/// Reads the staff and tenants again (for SIGHUP). Settings that need a
-/// restart (listen address, store, keys) are not re-applied.
-pub fn reload_directory(path: &Path) -> Result<Directory, ConfigError> {
-    let file = read_file(path)?;
-    Directory::parse(file.vendor_name.as_deref(), &file.staff, &file.tenants)
+/// Reads the settings file again (for SIGHUP) and builds its directory the
+/// way start-up does. The whole file must still be valid; settings that
+/// need a restart (listen address, store, keys, webhook) are not
+/// re-applied, so `can_sign_hooks` is what the running server was started
+/// with.
+pub fn reload_directory(path: &Path, can_sign_hooks: bool) -> Result<Directory, ConfigError> {
+    let mut file = read_file(path)?;
+    Directory::from_settings(&file.take_directory(can_sign_hooks))
 }
 
 fn parse_bool(text: &str) -> Option<bool> {

@@ -1,4 +1,5 @@
-//! Sealing and opening secrets. See DESIGN.md, "Cryptography".
+//! Sealing and opening secrets. The README's security model says what this
+//! protects against; the construction:
 //!
 //! data key = HKDF-SHA256(ikm = K [‖ Argon2id(passphrase, salt)],
 //!                        salt = server key S, info = "handoff/v1/data" ‖ id)

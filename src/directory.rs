@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 use crate::domain::is_guid;
 use crate::sinks::{Sink, SinkEntry};
 
@@ -126,7 +126,34 @@ pub struct Directory {
     sinks: BTreeMap<String, Arc<dyn Sink>>,
 }
 
-pub const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
+/// The sizes of a directory's parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DirectorySummary {
+    pub staff: usize,
+    pub tenants: usize,
+    pub sinks: usize,
+}
+
+impl DirectorySummary {
+    /// `staff 2 → 3, tenants 4, sinks 1 → 2`: what a reload changed.
+    #[must_use]
+    pub fn changes_from(self, before: Self) -> String {
+        let part = |name: &str, was: usize, now: usize| {
+            if was == now {
+                format!("{name} {now}")
+            } else {
+                format!("{name} {was} → {now}")
+            }
+        };
+        format!(
+            "{}, {}, {}",
+            part("staff", before.staff, self.staff),
+            part("tenants", before.tenants, self.tenants),
+            part("sinks", before.sinks, self.sinks)
+        )
+    }
+}
+
 const DEFAULT_VENDOR_NAME: &str = "the vendor";
 
 fn is_slug(text: &str) -> bool {
@@ -144,13 +171,26 @@ fn is_domain(text: &str) -> bool {
         })
 }
 
+/// What the directory is built from: the `vendor_name`, `[staff.*]`,
+/// `[tenants.*]` and `[sinks.*]` parts of `handoff.toml`, and whether the
+/// running server can sign `after_apply` hooks (with the webhook secret,
+/// which is not reloaded).
+#[derive(Debug, Default)]
+pub struct DirectorySettings {
+    pub vendor_name: Option<String>,
+    pub staff: BTreeMap<String, StaffEntry>,
+    pub tenants: BTreeMap<String, TenantEntry>,
+    pub sinks: BTreeMap<String, SinkEntry>,
+    pub can_sign_hooks: bool,
+}
+
 impl Directory {
-    pub fn parse(
-        vendor_name: Option<&str>,
-        staff: &BTreeMap<String, StaffEntry>,
-        tenants: &BTreeMap<String, TenantEntry>,
-    ) -> Result<Self, ConfigError> {
-        let staff = staff
+    /// The one way to build a directory, at start-up and on every reload,
+    /// so that a reload can never forget a part (sinks, hooks) that
+    /// start-up builds. Makes no network request; errors name the setting.
+    pub fn from_settings(settings: &DirectorySettings) -> Result<Self, ConfigError> {
+        let staff = settings
+            .staff
             .iter()
             .map(|(name, entry)| {
                 let setting = format!("staff.{name}.token_sha256");
@@ -163,20 +203,55 @@ impl Directory {
                 })
             })
             .collect::<Result<_, ConfigError>>()?;
-        let tenants = tenants
+        let tenants: BTreeMap<String, Tenant> = settings
+            .tenants
             .iter()
             .map(|(slug, entry)| Self::parse_tenant(slug, entry).map(|t| (slug.clone(), t)))
             .collect::<Result<_, _>>()?;
+        let sinks: BTreeMap<String, Arc<dyn Sink>> = settings
+            .sinks
+            .iter()
+            .map(|(name, entry)| crate::sinks::build(name, entry).map(|sink| (name.clone(), sink)))
+            .collect::<Result<_, _>>()?;
+        for tenant in tenants.values() {
+            if let Some((sink, _)) = &tenant.sink
+                && !sinks.contains_key(sink)
+            {
+                return Err(ConfigError::new(
+                    &format!("tenants.{}.sink", tenant.slug),
+                    format!("there is no [sinks.{sink}]"),
+                ));
+            }
+            if tenant.after_apply.is_some() && !settings.can_sign_hooks {
+                return Err(ConfigError::new(
+                    &format!("tenants.{}.after_apply", tenant.slug),
+                    "needs HANDOFF_WEBHOOK_URL and HANDOFF_WEBHOOK_SECRET: the hook is signed with the webhook secret",
+                ));
+            }
+        }
         Ok(Self {
-            vendor_name: vendor_name
+            vendor_name: settings
+                .vendor_name
+                .as_deref()
                 .map(str::trim)
                 .filter(|n| !n.is_empty())
                 .unwrap_or(DEFAULT_VENDOR_NAME)
                 .to_owned(),
             staff,
             tenants,
-            sinks: BTreeMap::new(),
+            sinks,
         })
+    }
+
+    /// How many staff, tenants and sinks this directory holds, for the
+    /// line a reload logs.
+    #[must_use]
+    pub fn summary(&self) -> DirectorySummary {
+        DirectorySummary {
+            staff: self.staff.len(),
+            tenants: self.tenants.len(),
+            sinks: self.sinks.len(),
+        }
     }
 
     fn parse_tenant(slug: &str, entry: &TenantEntry) -> Result<Tenant, ConfigError> {
@@ -204,7 +279,7 @@ impl Directory {
         let authority = entry
             .authority
             .as_deref()
-            .unwrap_or(DEFAULT_AUTHORITY)
+            .unwrap_or(crate::verify::DEFAULT_AUTHORITY)
             .trim()
             .trim_end_matches('/')
             .to_owned();
@@ -263,25 +338,6 @@ impl Directory {
                 )
             }),
         })
-    }
-
-    /// Builds the `[sinks.*]` and checks that every tenant's sink exists.
-    pub fn with_sinks(mut self, sinks: &BTreeMap<String, SinkEntry>) -> Result<Self, ConfigError> {
-        self.sinks = sinks
-            .iter()
-            .map(|(name, entry)| crate::sinks::build(name, entry).map(|sink| (name.clone(), sink)))
-            .collect::<Result<_, _>>()?;
-        for tenant in self.tenants.values() {
-            if let Some((sink, _)) = &tenant.sink
-                && !self.sinks.contains_key(sink)
-            {
-                return Err(ConfigError::new(
-                    &format!("tenants.{}.sink", tenant.slug),
-                    format!("there is no [sinks.{sink}]"),
-                ));
-            }
-        }
-        Ok(self)
     }
 
     #[must_use]
@@ -418,7 +474,11 @@ mod tests {
     fn a_new_token_admits_its_holder_and_no_one_else() {
         let (token, lines) = new_staff_token("alice");
         let file: BTreeMap<String, BTreeMap<String, StaffEntry>> = toml::from_str(&lines).unwrap();
-        let directory = Directory::parse(None, &file["staff"], &BTreeMap::new()).unwrap();
+        let directory = Directory::from_settings(&DirectorySettings {
+            staff: file["staff"].clone(),
+            ..DirectorySettings::default()
+        })
+        .unwrap();
         assert_eq!(directory.staff_by_token(&token).unwrap().name, "alice");
         assert!(directory.staff_by_token("hst_wrong").is_none());
         assert!(token.starts_with("hst_"));
@@ -428,9 +488,14 @@ mod tests {
     fn tenants_default_to_the_public_cloud_and_required_verification() {
         let tenants =
             BTreeMap::from([("contoso".to_owned(), tenant("contoso.onmicrosoft.com", APP))]);
-        let directory = Directory::parse(Some("Fabrikam"), &BTreeMap::new(), &tenants).unwrap();
+        let directory = Directory::from_settings(&DirectorySettings {
+            vendor_name: Some("Fabrikam".into()),
+            tenants,
+            ..DirectorySettings::default()
+        })
+        .unwrap();
         let contoso = directory.tenant("contoso").unwrap();
-        assert_eq!(contoso.authority, DEFAULT_AUTHORITY);
+        assert_eq!(contoso.authority, crate::verify::DEFAULT_AUTHORITY);
         assert_eq!(contoso.verify, VerifyMode::Required);
         assert_eq!(contoso.scope, crate::verify::GRAPH_SCOPE);
         assert_eq!(directory.vendor_name, "Fabrikam");
@@ -439,11 +504,10 @@ mod tests {
     #[test]
     fn bad_tenant_settings_name_the_field() {
         let parse = |slug: &str, entry: TenantEntry| {
-            Directory::parse(
-                None,
-                &BTreeMap::new(),
-                &BTreeMap::from([(slug.to_owned(), entry)]),
-            )
+            Directory::from_settings(&DirectorySettings {
+                tenants: BTreeMap::from([(slug.to_owned(), entry)]),
+                ..DirectorySettings::default()
+            })
             .unwrap_err()
         };
         assert_eq!(
@@ -474,7 +538,11 @@ mod tests {
                 token_sha256: "abc".into(),
             },
         )]);
-        let err = Directory::parse(None, &staff, &BTreeMap::new()).unwrap_err();
+        let err = Directory::from_settings(&DirectorySettings {
+            staff,
+            ..DirectorySettings::default()
+        })
+        .unwrap_err();
         assert_eq!(err.setting, "staff.bob.token_sha256");
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod config;
+pub mod config_error;
 pub mod crypto;
 pub mod directory;
 pub mod domain;

@@ -7,8 +7,9 @@
 use std::time::Duration;
 
 /// reqwest is built without a TLS provider of its own and panics if none is
-/// installed process-wide. ring needs no C toolchain. Installing it again
-/// (tests build many clients) is a harmless error.
+/// installed process-wide. ring builds with a plain C compiler, without the
+/// cmake and Go that aws-lc-rs needs. Installing it again (tests build many
+/// clients) is a harmless error.
 pub fn install_tls_provider() {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         let _ = rustls::crypto::ring::default_provider().install_default();

@@ -3,7 +3,7 @@
 
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,7 +30,7 @@ const METRICS_UPKEEP_EVERY: Duration = Duration::from_secs(5);
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
 
 pub struct Application {
-    config_path: Option<std::path::PathBuf>,
+    reload: Reload,
     audit_retention_secs: i64,
     expiry_reminders: Vec<u32>,
     listener: TcpListener,
@@ -41,8 +41,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        // TLS (rediss://) uses ring: pure Rust and assembly, no C toolchain
-        // or cmake. Installing it twice (tests build many apps) is harmless.
+        // Redis over TLS and outbound HTTPS share one rustls provider.
         crate::outbound::install_tls_provider();
         let (store, server_key) = open_store(&settings).await?;
         let listener = TcpListener::bind(settings.listen)
@@ -54,6 +53,16 @@ impl Application {
             .clone()
             .unwrap_or_else(|| PublicUrl::for_listener(address));
 
+        if let Some(path) = &settings.config_path {
+            tracing::info!(path = %path.display(), "read the settings file");
+        } else {
+            tracing::info!("no handoff.toml found; staff and tenants are empty");
+        }
+        let reload = Reload {
+            path: settings.config_path.clone(),
+            can_sign_hooks: settings.webhook.is_some(),
+            hangups: listen_for_hangups(),
+        };
         let directory = SharedDirectory::new(settings.directory);
         let verifier = Verifier::new(Verifier::DEFAULT_TIMEOUT);
         let mut service =
@@ -87,7 +96,7 @@ impl Application {
             directory,
         };
         Ok(Self {
-            config_path: settings.config_path.clone(),
+            reload,
             audit_retention_secs: settings.audit_retention_secs as i64,
             expiry_reminders: settings.expiry_reminders.clone(),
             listener,
@@ -129,9 +138,7 @@ impl Application {
                 metrics.upkeep();
             }
         });
-        let reloader = self
-            .config_path
-            .map(|path| tokio::spawn(reload_on_sighup(path, self.state.directory.clone())));
+        let reloader = tokio::spawn(self.reload.on_every_hangup(self.state.directory.clone()));
         let audit = self.state.service.audit().clone();
         let app = web::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
@@ -140,9 +147,7 @@ impl Application {
         sweeper.abort();
         upkeep.abort();
         audit.flush().await;
-        if let Some(reloader) = reloader {
-            reloader.abort();
-        }
+        reloader.abort();
         served
     }
 }
@@ -239,32 +244,73 @@ async fn sweep_forever(state: AppState, audit_retention_secs: i64, reminders: Ve
     }
 }
 
-/// SIGHUP re-reads staff and tenants. A bad file keeps the directory in
-/// force and says why; open connections are not touched either way.
-async fn reload_on_sighup(path: std::path::PathBuf, directory: SharedDirectory) {
+/// What a reload needs: the settings file read at start-up, what of the
+/// running server the directory depends on, and the SIGHUP listener.
+struct Reload {
+    path: Option<PathBuf>,
+    can_sign_hooks: bool,
+    hangups: Option<Hangups>,
+}
+
+#[cfg(unix)]
+type Hangups = tokio::signal::unix::Signal;
+#[cfg(not(unix))]
+type Hangups = ();
+
+/// Listens for SIGHUP from now on. Called while building, before the
+/// listener accepts anyone: until a process listens, SIGHUP's default
+/// action ends it, so an operator's reload right after start-up would stop
+/// the server. Listening even without a settings file keeps a stray SIGHUP
+/// harmless too.
+fn listen_for_hangups() -> Option<Hangups> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-            tracing::warn!("cannot listen for SIGHUP; staff and tenants reload only on restart");
-            return;
-        };
-        while hangups.recv().await.is_some() {
-            match crate::config::reload_directory(&path) {
-                Ok(new) => {
-                    let tenants = new.tenants().count();
-                    directory.replace(new);
-                    tracing::info!(path = %path.display(), tenants, "reloaded staff and tenants");
-                }
-                Err(error) => {
-                    tracing::error!(path = %path.display(), %error, "reload failed; keeping the previous staff and tenants");
-                }
+        match signal(SignalKind::hangup()) {
+            Ok(hangups) => Some(hangups),
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGHUP; staff, tenants and sinks reload only on restart");
+                None
             }
         }
     }
     #[cfg(not(unix))]
-    {
-        let _ = (path, directory);
+    None
+}
+
+impl Reload {
+    /// Reloads on every SIGHUP until the server stops.
+    async fn on_every_hangup(mut self, directory: SharedDirectory) {
+        #[cfg(unix)]
+        if let Some(mut hangups) = self.hangups.take() {
+            while hangups.recv().await.is_some() {
+                self.run(&directory);
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = (&mut self, directory);
+    }
+
+    /// Builds the directory afresh from the file, the way start-up did,
+    /// and puts it in force; a bad file keeps the previous one. Either way
+    /// one line says what happened.
+    fn run(&self, directory: &SharedDirectory) {
+        let Some(path) = &self.path else {
+            tracing::warn!(
+                "SIGHUP: no settings file was found at start-up, so there is nothing to reload"
+            );
+            return;
+        };
+        match crate::config::reload_directory(path, self.can_sign_hooks) {
+            Ok(new) => {
+                let changes = new.summary().changes_from(directory.current().summary());
+                directory.replace(new);
+                tracing::info!(path = %path.display(), %changes, "reloaded staff, tenants and sinks");
+            }
+            Err(error) => {
+                tracing::error!(path = %path.display(), %error, "reload failed; keeping the previous staff, tenants and sinks");
+            }
+        }
     }
 }
 

@@ -22,7 +22,7 @@ use super::{
     Credential, Http, Sink, SinkError, WriteOutcome, base_url, clip, expiry_timestamp, join,
     read_capped, secret_setting, setting, timeout_setting,
 };
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 use crate::domain::is_guid;
 
 /// `[sinks.<name>]` with `kind = "azure-keyvault"`.
@@ -123,7 +123,7 @@ impl AzureKeyVaultSink {
             entry
                 .authority
                 .as_deref()
-                .unwrap_or(crate::directory::DEFAULT_AUTHORITY),
+                .unwrap_or(crate::verify::DEFAULT_AUTHORITY),
         )?;
         let token_url = join(&authority, &[tenant, "oauth2", "v2.0", "token"]);
         let scope = entry.scope.as_deref().unwrap_or(KEY_VAULT_SCOPE).trim();

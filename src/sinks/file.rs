@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::{Credential, Sink, SinkError, WriteOutcome, setting};
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 
 /// `[sinks.<name>]` with `kind = "file"`.
 #[derive(Debug, Clone, Deserialize)]

@@ -22,7 +22,7 @@ use super::{
     Credential, Http, Sink, SinkError, WriteOutcome, base_url, clip, is_header_safe, join,
     read_capped, secret_setting, sensitive_header, setting, timeout_setting,
 };
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 
 /// `[sinks.<name>]` with `kind = "vault-kv2"`.
 #[derive(Debug, Clone, Deserialize)]

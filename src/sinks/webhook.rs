@@ -27,7 +27,7 @@ use super::{
     Credential, Http, Sink, SinkError, WriteOutcome, redacted_url, secret_setting, setting,
     timeout_setting,
 };
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 use crate::webhook::{WebhookSecret, WebhookTarget, sign};
 
 /// `[sinks.<name>]` with `kind = "webhook"`.

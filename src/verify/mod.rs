@@ -18,6 +18,9 @@ use zeroize::Zeroizing;
 
 use crate::domain::is_guid;
 
+/// Microsoft's public cloud; national clouds have their own hosts.
+pub const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
+
 /// Microsoft Graph exists in every tenant and the client-credentials grant
 /// issues a token for its `.default` scope whatever Graph permissions the
 /// app holds, so asking for it tests the secret, not the app's permissions.
