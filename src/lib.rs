@@ -10,7 +10,6 @@ pub mod config_error;
 pub mod crypto;
 pub mod directory;
 pub mod domain;
-pub mod error;
 pub mod metrics;
 pub mod outbound;
 pub mod rate_limit;

@@ -5,33 +5,26 @@ use std::any::Any;
 use std::time::Duration;
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret as _, SecretString};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::{AppState, ClientAddr};
-use crate::domain::{
-    InvalidInput, LinkKey, ManageToken, Note, Passphrase, SecretId, SecretText, Ttl, Views,
+use super::client::ClientAddr;
+use super::error::AppError;
+use super::extract::{
+    AppBytes, AppJson, AppQuery, IdPath, KEY_HEADER, NumberOrText, bearer, header_text,
+    link_key_header, media_type, unsupported_media_type,
 };
-use crate::error::{AppError, rfc3339};
-use crate::service::{Client, Created, Deleter, NewSecret, ServiceError};
-
-/// Header that carries the link key where there is no JSON body.
-pub const KEY_HEADER: &str = "x-handoff-key";
-
-/// `ttl` and `views` may be sent as numbers or as text (`"24h"`, `"3"`).
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum NumberOrText {
-    Number(u64),
-    Text(String),
-}
+use super::format::rfc3339;
+use super::json::{CreatedSecret, Health, RevealedSecret, SecretMetadata, SecretStatus};
+use super::state::AppState;
+use crate::domain::{LinkKey, ManageToken, Note, Passphrase, SecretText};
+use crate::service::{Client, Deleter, NewSecret, ServiceError};
+use crate::store::StoreError;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,104 +42,20 @@ pub struct CreateQuery {
     views: Option<String>,
 }
 
-#[derive(Serialize)]
-pub struct CreateResponse {
-    id: String,
-    url: String,
-    expires_at: String,
-    views: u32,
-    manage_url: String,
-}
-
-impl AppState {
-    pub(super) fn parse_ttl(&self, ttl: Option<NumberOrText>) -> Result<Ttl, InvalidInput> {
-        let max = self.settings.max_ttl;
-        match ttl {
-            None => Ok(self.settings.default_ttl),
-            Some(NumberOrText::Number(secs)) => Ttl::from_secs(secs, max),
-            Some(NumberOrText::Text(text)) if text.trim().is_empty() => {
-                Ok(self.settings.default_ttl)
-            }
-            Some(NumberOrText::Text(text)) => Ttl::parse(&text, max),
-        }
-    }
-
-    pub(super) fn parse_views(&self, views: Option<NumberOrText>) -> Result<Views, InvalidInput> {
-        let max = self.settings.max_views;
-        match views {
-            None => Ok(Views::ONE),
-            Some(NumberOrText::Number(count)) => Views::from_count(count, max),
-            Some(NumberOrText::Text(text)) if text.trim().is_empty() => Ok(Views::ONE),
-            Some(NumberOrText::Text(text)) => Views::parse(&text, max),
-        }
-    }
-
-    pub(super) fn links(&self, created: &Created) -> (String, String) {
-        let base = self.settings.public_url.as_str();
-        (
-            format!("{base}/s/{}#{}", created.id, created.key.encode()),
-            format!("{base}/m/{}#{}", created.id, created.manage_token.encode()),
-        )
-    }
-
-    /// Runs an attempt that needs a key or token, counting its failure
-    /// against the client's allowance and refusing it when none is left.
-    pub(super) async fn guarded<T>(
-        &self,
-        client: &ClientAddr,
-        attempt: impl Future<Output = Result<T, ServiceError>>,
-    ) -> Result<T, AppError> {
-        self.limiter
-            .check(client.ip)
-            .map_err(|retry_after| AppError::RateLimited { retry_after })?;
-        let outcome = attempt.await;
-        if let Err(error) = &outcome
-            && error.is_failed_attempt()
-        {
-            self.limiter.record_failure(client.ip);
-        }
-        outcome.map_err(AppError::from)
-    }
-}
-
-pub(super) fn json_rejection(rejection: &JsonRejection) -> AppError {
-    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        AppError::PayloadTooLarge("The request body is too large.".to_owned())
-    } else {
-        AppError::BadRequest(rejection.body_text())
-    }
-}
-
-pub(super) fn media_type(headers: &HeaderMap) -> String {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
-}
-
 /// `POST /api/v1/secrets`: JSON, or the raw secret as the body
 /// (`text/plain`, or what `curl --data-binary` sends) with `?ttl=&views=`.
 pub async fn create_secret(
     State(app): State<AppState>,
     client: ClientAddr,
-    query: Result<Query<CreateQuery>, QueryRejection>,
+    query: Result<AppQuery<CreateQuery>, AppError>,
     headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    AppBytes(body): AppBytes,
 ) -> Result<Response, AppError> {
     let staff = app.staff_from(&headers, &client);
     if app.settings.require_staff_to_push && staff.is_none() {
         return Err(AppError::Unauthorized);
     }
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::PayloadTooLarge("The request body is too large.".to_owned())
-        } else {
-            AppError::BadRequest(rejection.body_text())
-        }
-    })?;
+    let settings = &app.settings;
     let max_bytes = app.settings.max_secret_bytes;
     let new = match media_type(&headers).as_str() {
         "application/json" => {
@@ -157,8 +66,8 @@ pub async fn create_secret(
                     Zeroizing::new(request.secret.expose_secret().to_owned()),
                     max_bytes,
                 )?,
-                ttl: app.parse_ttl(request.ttl)?,
-                views: app.parse_views(request.views)?,
+                ttl: settings.ttl(request.ttl)?,
+                views: settings.views(request.views)?,
                 passphrase: Passphrase::parse_optional(
                     request
                         .passphrase
@@ -168,29 +77,24 @@ pub async fn create_secret(
             }
         }
         "text/plain" | "application/x-www-form-urlencoded" | "application/octet-stream" => {
-            let Query(query) =
-                query.map_err(|rejection| AppError::BadRequest(rejection.body_text()))?;
+            let AppQuery(query) = query?;
             NewSecret {
                 secret: SecretText::from_raw_body(&body, max_bytes)?,
-                ttl: app.parse_ttl(query.ttl.map(NumberOrText::Text))?,
-                views: app.parse_views(query.views.map(NumberOrText::Text))?,
+                ttl: settings.ttl(query.ttl.map(NumberOrText::Text))?,
+                views: settings.views(query.views.map(NumberOrText::Text))?,
                 passphrase: None,
                 note: None,
             }
         }
-        other => {
-            return Err(AppError::BadRequest(format!(
-                "Content-Type '{other}' is not supported: send application/json, or the secret itself as text/plain."
-            )));
-        }
+        other => return Err(unsupported_media_type(other)),
     };
     let caller = Client {
         staff: staff.map(|s| s.name),
         ..client.to_client()
     };
     let created = app.service.create(new, &caller).await?;
-    let (url, manage_url) = app.links(&created);
-    let response = CreateResponse {
+    let (url, manage_url) = settings.secret_links(&created);
+    let response = CreatedSecret {
         id: created.id.to_string(),
         url,
         expires_at: rfc3339(created.expires_at),
@@ -200,50 +104,22 @@ pub async fn create_secret(
     Ok((StatusCode::CREATED, Json(response)).into_response())
 }
 
-fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    header_text(headers, header::AUTHORIZATION.as_str())?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
-}
-
 /// `GET /api/v1/secrets/{id}` with `X-Handoff-Key`: what the recipient may
 /// know before revealing. Consumes nothing.
 pub async fn secret_metadata(
     State(app): State<AppState>,
     client: ClientAddr,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let key = header_text(&headers, KEY_HEADER).ok_or_else(|| {
-        AppError::BadRequest(
-            "Send the link key (the part after #) in the X-Handoff-Key header.".into(),
-        )
-    })?;
+    let key = link_key_header(&headers)?;
     let meta = app
         .guarded(&client, async {
-            let id = SecretId::parse(&id).map_err(|_| ServiceError::NotFound)?;
             let key = LinkKey::parse(key).map_err(|_| ServiceError::NotFound)?;
-            app.service
-                .metadata(&id, &key, &client.to_client())
-                .await
-                .map(|meta| (id, meta))
+            app.service.metadata(&id, &key, &client.to_client()).await
         })
         .await?;
-    let (id, meta) = meta;
-    Ok(Json(json!({
-        "id": id.to_string(),
-        "created_at": rfc3339(meta.created_at),
-        "expires_at": rfc3339(meta.expires_at),
-        "views_allowed": meta.views_allowed,
-        "views_remaining": meta.views_remaining,
-        "passphrase_required": meta.passphrase_required,
-        "note": meta.note.as_ref().map(Note::as_str),
-    }))
-    .into_response())
+    Ok(Json(SecretMetadata::new(&id, &meta)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -257,10 +133,9 @@ pub struct RevealRequest {
 pub async fn reveal_secret(
     State(app): State<AppState>,
     client: ClientAddr,
-    Path(id): Path<String>,
-    body: Result<Json<RevealRequest>, JsonRejection>,
+    IdPath(id): IdPath,
+    AppJson(request): AppJson<RevealRequest>,
 ) -> Result<Response, AppError> {
-    let Json(request) = body.map_err(|rejection| json_rejection(&rejection))?;
     let passphrase = Passphrase::parse_optional(
         request
             .passphrase
@@ -268,7 +143,6 @@ pub async fn reveal_secret(
     )?;
     let revealed = app
         .guarded(&client, async {
-            let id = SecretId::parse(&id).map_err(|_| ServiceError::NotFound)?;
             let key =
                 LinkKey::parse(request.key.expose_secret()).map_err(|_| ServiceError::NotFound)?;
             app.service
@@ -276,10 +150,10 @@ pub async fn reveal_secret(
                 .await
         })
         .await?;
-    Ok(Json(json!({
-        "secret": revealed.secret.expose(),
-        "views_remaining": revealed.views_remaining,
-    }))
+    Ok(Json(RevealedSecret {
+        secret: revealed.secret.expose(),
+        views_remaining: revealed.views_remaining,
+    })
     .into_response())
 }
 
@@ -288,7 +162,7 @@ pub async fn reveal_secret(
 pub async fn delete_secret(
     State(app): State<AppState>,
     client: ClientAddr,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let key = header_text(&headers, KEY_HEADER);
@@ -299,7 +173,6 @@ pub async fn delete_secret(
         ));
     }
     app.guarded(&client, async {
-        let id = SecretId::parse(&id).map_err(|_| ServiceError::NotFound)?;
         let deleter = match (token, key) {
             (Some(token), _) => {
                 Deleter::Sender(ManageToken::parse(token).map_err(|_| ServiceError::NotFound)?)
@@ -319,53 +192,32 @@ pub async fn delete_secret(
 pub async fn secret_status(
     State(app): State<AppState>,
     client: ClientAddr,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let token = bearer(&headers).ok_or_else(|| {
         AppError::BadRequest("Send the manage token as Authorization: Bearer <token>.".into())
     })?;
-    let (id, status) = app
+    let status = app
         .guarded(&client, async {
-            let id = SecretId::parse(&id).map_err(|_| ServiceError::NotFound)?;
             let token = ManageToken::parse(token).map_err(|_| ServiceError::NotFound)?;
-            app.service
-                .status(&id, &token)
-                .await
-                .map(|status| (id, status))
+            app.service.status(&id, &token).await
         })
         .await?;
-    let views: Vec<_> = status
-        .views
-        .iter()
-        .map(|view| json!({ "at": rfc3339(view.at), "ip": view.ip, "user_agent": view.user_agent }))
-        .collect();
-    Ok(Json(json!({
-        "id": id.to_string(),
-        "state": status.state.as_str(),
-        "created_at": rfc3339(status.created_at),
-        "expires_at": rfc3339(status.expires_at),
-        "ended_at": status.ended_at.map(rfc3339),
-        "views_allowed": status.views_allowed,
-        "views_remaining": status.views_remaining,
-        "failed_passphrases": status.failed_passphrases,
-        "views": views,
-        "events": status.events.iter().map(super::audit::event_json).collect::<Vec<_>>(),
-    }))
-    .into_response())
+    Ok(Json(SecretStatus::new(&id, &status)).into_response())
 }
 
 /// `/healthz`: the process is up.
 pub async fn healthz() -> Response {
-    Json(json!({ "status": "ok" })).into_response()
+    Json(Health { status: "ok" }).into_response()
 }
 
 /// `/readyz`: the store answers within a second.
 pub async fn readyz(State(app): State<AppState>) -> Result<Response, AppError> {
     match tokio::time::timeout(Duration::from_secs(1), app.service.store().ping()).await {
-        Ok(Ok(())) => Ok(Json(json!({ "status": "ready" })).into_response()),
-        Ok(Err(error)) => Err(AppError::Unavailable(error.to_string())),
-        Err(_) => Err(AppError::Unavailable("ping timed out".into())),
+        Ok(Ok(())) => Ok(Json(Health { status: "ready" }).into_response()),
+        Ok(Err(error)) => Err(ServiceError::Store(error).into()),
+        Err(_) => Err(ServiceError::Store(StoreError::Unavailable("ping timed out".into())).into()),
     }
 }
 

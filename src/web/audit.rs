@@ -8,18 +8,20 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 
-use super::AppState;
 use super::assets::STATIC_BASE;
-use super::pages::{TenantRow, error_page, human_time, render};
-use super::staff::{Staff, StaffPage};
-use crate::audit::{AuditEvent, AuditQuery};
+use super::auth::{Staff, StaffPage};
+use super::error::AppError;
+use super::extract::AppQuery;
+use super::format::{human_time, rfc3339};
+use super::json::{AuditTrail, Event};
+use super::render::{TenantRow, error_page, render};
+use super::state::AppState;
+use crate::audit::AuditQuery;
 use crate::domain::{InvalidInput, UnixTime, now};
-use crate::error::{AppError, rfc3339};
 
 const DEFAULT_WINDOW_SECS: i64 = 7 * 86_400;
 const DEFAULT_LIMIT: usize = 200;
@@ -84,40 +86,23 @@ impl AuditParams {
     }
 }
 
-/// One event as the API shows it.
-#[must_use]
-pub fn event_json(event: &AuditEvent) -> serde_json::Value {
-    json!({
-        "at": rfc3339(event.at),
-        "kind": event.kind,
-        "actor": event.actor,
-        "ip": event.ip,
-        "user_agent": event.user_agent,
-        "subject": event.subject,
-        "tenant": event.tenant,
-        "detail": event.detail,
-        "aadsts": event.aadsts,
-    })
-}
-
 /// `GET /api/v1/audit?tenant=&since=&until=&limit=` (staff).
 pub async fn audit_api(
     State(app): State<AppState>,
     _staff: Staff,
-    params: Result<Query<AuditParams>, QueryRejection>,
+    AppQuery(params): AppQuery<AuditParams>,
 ) -> Result<Response, AppError> {
-    let Query(params) = params.map_err(|rejection| AppError::BadRequest(rejection.body_text()))?;
     let query = params.query()?;
     let events = app.service.audit_events(&query).await?;
-    Ok(Json(json!({
-        "since": rfc3339(query.since),
-        "until": rfc3339(query.until),
-        "events": events.iter().map(event_json).collect::<Vec<_>>(),
-    }))
+    Ok(Json(AuditTrail {
+        since: rfc3339(query.since),
+        until: rfc3339(query.until),
+        events: events.iter().map(Event::from).collect(),
+    })
     .into_response())
 }
 
-pub struct EventRow {
+struct EventRow {
     pub at: String,
     pub kind: String,
     pub actor: String,

@@ -6,7 +6,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::{HeaderMap, header, request::Parts};
 use ipnet::IpNet;
 
-use super::AppState;
+use super::state::AppState;
 use crate::service::Client;
 
 /// The client IP (believing `X-Forwarded-For` only from trusted proxies)

@@ -1,16 +1,28 @@
 //! HTTP: web pages, the JSON API, static assets, and the layers every
-//! response goes through (security headers, tracing, body limits).
+//! response goes through (security headers, tracing, metrics, body limits).
+//!
+//! Handler modules (`api`, `apply`, `audit`, `pages`, `requests`, `staff`)
+//! import only the leaf modules beside them, never one another: `state`,
+//! `client` and `auth` (who is asking), `extract` (input), `error`,
+//! `render` and `format` (output), `json` (the API's answer shapes),
+//! `session` and `assets`.
 
 mod api;
 mod apply;
 mod assets;
 mod audit;
+mod auth;
 mod client;
+mod error;
+mod extract;
+mod format;
+mod json;
 mod pages;
+mod render;
 mod requests;
+mod session;
 mod staff;
-
-use std::sync::Arc;
+mod state;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
@@ -20,37 +32,11 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::config::PublicUrl;
-use crate::directory::SharedDirectory;
-use crate::domain::{Ttl, Views};
-use crate::rate_limit::FailureLimiter;
-use crate::service::Service;
-
+pub use auth::Staff;
 pub use client::ClientAddr;
-pub use staff::{SessionSigner, Staff};
-
-/// What the web layer needs from the settings.
-#[derive(Debug, Clone)]
-pub struct WebSettings {
-    pub public_url: PublicUrl,
-    pub default_ttl: Ttl,
-    pub max_ttl: Ttl,
-    pub max_views: Views,
-    pub max_secret_bytes: usize,
-    pub trusted_proxies: Vec<ipnet::IpNet>,
-    pub trusted_user_header: Option<HeaderName>,
-    pub require_staff_to_push: bool,
-    pub metrics_token: Option<String>,
-}
-
-#[derive(Clone)]
-pub struct AppState {
-    pub service: Arc<Service>,
-    pub limiter: Arc<FailureLimiter>,
-    pub settings: Arc<WebSettings>,
-    pub directory: SharedDirectory,
-    pub sessions: Arc<SessionSigner>,
-}
+pub use error::AppError;
+pub use session::SessionSigner;
+pub use state::{AppState, WebSettings};
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -108,10 +94,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            record_metrics,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {
                 // The route template only: raw paths and bodies may carry ids
@@ -129,8 +112,10 @@ pub fn router(state: AppState) -> Router {
     security_headers(router, https)
 }
 
-/// Counts every request by route template, method and status, and times it.
-async fn record_metrics(
+/// Counts every request by route template, method and status, and times
+/// it; logs the internal cause of an error once, here, inside the request's
+/// span.
+async fn observe(
     axum::extract::State(state): axum::extract::State<AppState>,
     request: Request,
     next: axum::middleware::Next,
@@ -142,6 +127,13 @@ async fn record_metrics(
     let method = request.method().to_string();
     let started = std::time::Instant::now();
     let response = next.run(request).await;
+    if let Some(error::ErrorCause { internal, cause }) = response.extensions().get() {
+        if *internal {
+            tracing::error!(%cause, status = response.status().as_u16(), "internal error");
+        } else {
+            tracing::warn!(%cause, status = response.status().as_u16(), "a dependency is unavailable");
+        }
+    }
     state.service.metrics().http_request(
         &route,
         &method,

@@ -5,21 +5,23 @@
 
 use askama::Template;
 use axum::Form;
+use axum::extract::State;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
-use serde_json::Value;
 use zeroize::Zeroizing;
 
-use super::api::NumberOrText;
 use super::assets::STATIC_BASE;
-use super::staff::StaffPage;
-use super::{AppState, ClientAddr};
-use crate::domain::{Note, Passphrase, SecretId, SecretText, Ttl};
-use crate::error::AppError;
+use super::auth::StaffPage;
+use super::client::ClientAddr;
+use super::error::AppError;
+use super::extract::{NumberOrText, PageId};
+use super::format::human_time;
+use super::render::{TenantRow, error_page, render, ttl_options};
+use super::state::AppState;
+use crate::domain::{Note, Passphrase, SecretText};
 use crate::service::NewSecret;
 
 #[derive(Template)]
@@ -62,48 +64,6 @@ struct StatusPage<'a> {
 }
 
 #[derive(Template)]
-#[template(path = "not_found.html")]
-struct NotFoundPage<'a> {
-    static_base: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "sign_in.html")]
-struct SignInPage<'a> {
-    static_base: &'a str,
-    error: Option<&'a str>,
-    next: &'a str,
-}
-
-pub(super) fn sign_in(error: Option<&str>, next: &str, status: StatusCode) -> Response {
-    render(
-        status,
-        &SignInPage {
-            static_base: &STATIC_BASE,
-            error,
-            next,
-        },
-    )
-}
-
-/// One configured tenant, as staff pages list it.
-pub(super) struct TenantRow {
-    pub slug: String,
-    pub name: String,
-    pub entra_tenant: String,
-}
-
-impl From<&crate::directory::Tenant> for TenantRow {
-    fn from(tenant: &crate::directory::Tenant) -> Self {
-        Self {
-            slug: tenant.slug.clone(),
-            name: tenant.name.clone(),
-            entra_tenant: tenant.entra_tenant.clone(),
-        }
-    }
-}
-
-#[derive(Template)]
 #[template(path = "staff.html")]
 struct StaffHomePage<'a> {
     static_base: &'a str,
@@ -114,7 +74,7 @@ struct StaffHomePage<'a> {
 }
 
 /// A tenant on the staff home page: its secret's expiry at a glance.
-pub(super) struct TenantExpiryRow {
+struct TenantExpiryRow {
     pub slug: String,
     pub name: String,
     /// `ok`, `expiring`, `expired`, `expiry_unknown` or `never_received`.
@@ -177,79 +137,6 @@ pub async fn staff_home(State(app): State<AppState>, StaffPage(staff): StaffPage
     )
 }
 
-#[derive(Template)]
-#[template(path = "error.html")]
-struct ErrorPage<'a> {
-    static_base: &'a str,
-    title: String,
-    message: String,
-}
-
-pub(super) fn render(status: StatusCode, page: &impl Template) -> Response {
-    match page.render() {
-        Ok(html) => (status, Html(html)).into_response(),
-        Err(error) => {
-            tracing::error!(%error, "template failed to render");
-            (StatusCode::INTERNAL_SERVER_ERROR, "Internal error").into_response()
-        }
-    }
-}
-
-/// An error as a page, with the same status and headers as on the API.
-pub(super) fn error_page(error: AppError) -> Response {
-    error.respond_with(|status, _code, message, _extra: Value| {
-        let title = status.canonical_reason().unwrap_or("Error").to_owned();
-        render(
-            status,
-            &ErrorPage {
-                static_base: &STATIC_BASE,
-                title,
-                message,
-            },
-        )
-    })
-}
-
-/// Expiry choices offered in the form, up to the configured maximum.
-pub(super) fn ttl_options(
-    default: Ttl,
-    max: Ttl,
-    selected: Option<&str>,
-) -> Vec<(String, String, bool)> {
-    const CHOICES: &[(u64, &str)] = &[
-        (3600, "1 hour"),
-        (4 * 3600, "4 hours"),
-        (86_400, "1 day"),
-        (3 * 86_400, "3 days"),
-        (7 * 86_400, "7 days"),
-        (14 * 86_400, "14 days"),
-        (30 * 86_400, "30 days"),
-    ];
-    let mut secs: Vec<(u64, String)> = CHOICES
-        .iter()
-        .filter(|(s, _)| *s <= max.as_secs())
-        .map(|(s, label)| (*s, (*label).to_owned()))
-        .collect();
-    for extra in [default, max] {
-        if !secs.iter().any(|(s, _)| *s == extra.as_secs()) {
-            secs.push((extra.as_secs(), extra.to_string()));
-        }
-    }
-    secs.sort_unstable_by_key(|(s, _)| *s);
-    let selected = selected.unwrap_or("");
-    secs.into_iter()
-        .map(|(s, label)| {
-            let value = s.to_string();
-            let is_selected = if selected.is_empty() {
-                s == default.as_secs()
-            } else {
-                value == selected
-            };
-            (value, label, is_selected)
-        })
-        .collect()
-}
-
 fn create_form(
     app: &AppState,
     error: Option<String>,
@@ -299,8 +186,12 @@ impl CreateForm {
                 Zeroizing::new(self.secret.expose_secret().to_owned()),
                 app.settings.max_secret_bytes,
             )?,
-            ttl: app.parse_ttl(Some(NumberOrText::Text(self.ttl.clone())))?,
-            views: app.parse_views(Some(NumberOrText::Text(self.views.clone())))?,
+            ttl: app
+                .settings
+                .ttl(Some(NumberOrText::Text(self.ttl.clone())))?,
+            views: app
+                .settings
+                .views(Some(NumberOrText::Text(self.views.clone())))?,
             passphrase: Passphrase::parse_optional(
                 self.passphrase
                     .as_ref()
@@ -348,7 +239,7 @@ pub async fn create_from_form(
     };
     match app.service.create(new, &caller).await {
         Ok(created) => {
-            let (link, manage_link) = app.links(&created);
+            let (link, manage_link) = app.settings.secret_links(&created);
             render(
                 StatusCode::CREATED,
                 &CreatedPage {
@@ -365,20 +256,12 @@ pub async fn create_from_form(
     }
 }
 
-pub(super) fn human_time(at: crate::domain::UnixTime) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    time::OffsetDateTime::from_unix_timestamp(at)
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_default()
-}
-
 /// `GET /s/{id}`: the recipient's page. Reads nothing from the store.
 pub async fn reveal_page(
     State(app): State<AppState>,
     client: ClientAddr,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    PageId(id): PageId,
 ) -> Response {
     let apply_tenants = if app.staff_from(&headers, &client).is_some() {
         app.directory
@@ -390,38 +273,28 @@ pub async fn reveal_page(
     } else {
         Vec::new()
     };
-    match SecretId::parse(&id) {
-        Ok(id) => render(
-            StatusCode::OK,
-            &RevealPage {
-                static_base: &STATIC_BASE,
-                id: id.to_string(),
-                apply_tenants,
-            },
-        ),
-        Err(_) => not_found().await,
-    }
+    render(
+        StatusCode::OK,
+        &RevealPage {
+            static_base: &STATIC_BASE,
+            id: id.to_string(),
+            apply_tenants,
+        },
+    )
 }
 
 /// `GET /m/{id}`: the sender's status page.
-pub async fn status_page(Path(id): Path<String>) -> Response {
-    match SecretId::parse(&id) {
-        Ok(id) => render(
-            StatusCode::OK,
-            &StatusPage {
-                static_base: &STATIC_BASE,
-                id: id.to_string(),
-            },
-        ),
-        Err(_) => not_found().await,
-    }
-}
-
-pub async fn not_found() -> Response {
+pub async fn status_page(PageId(id): PageId) -> Response {
     render(
-        StatusCode::NOT_FOUND,
-        &NotFoundPage {
+        StatusCode::OK,
+        &StatusPage {
             static_base: &STATIC_BASE,
+            id: id.to_string(),
         },
     )
+}
+
+/// Every path no route takes.
+pub async fn not_found() -> Response {
+    super::render::not_found()
 }

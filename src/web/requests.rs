@@ -4,77 +4,33 @@
 use askama::Template;
 use axum::Form;
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
-use super::api::{KEY_HEADER, NumberOrText, json_rejection, media_type};
 use super::assets::STATIC_BASE;
-use super::pages::{TenantRow, error_page, human_time, render, ttl_options};
-use super::staff::{Staff, StaffPage, check_csrf};
-use super::{AppState, ClientAddr};
-use crate::domain::{AzureSecretId, ExpiryDate, LinkKey, Note, SecretId, now};
-use crate::error::{AppError, rfc3339};
-use crate::service::{Answer, CreatedRequest, NewRequest, RequestDetails, ServiceError};
-
-impl AppState {
-    fn request_links(&self, created: &CreatedRequest) -> (String, String) {
-        let base = self.settings.public_url.as_str();
-        (
-            format!("{base}/r/{}#{}", created.id, created.submit_key.encode()),
-            format!(
-                "{base}/staff/requests/{}#{}",
-                created.id,
-                created.retrieve_key.encode()
-            ),
-        )
-    }
-}
-
-fn parse_id(id: &str) -> Result<SecretId, ServiceError> {
-    SecretId::parse(id).map_err(|_| ServiceError::NotFound)
-}
+use super::auth::{Staff, StaffPage, check_csrf};
+use super::client::ClientAddr;
+use super::error::AppError;
+use super::extract::{
+    AppBytes, AppJson, AppQuery, IdPath, NumberOrText, PageId, link_key_header, media_type,
+    unsupported_media_type,
+};
+use super::format::{human_time, rfc3339};
+use super::json::{
+    AnswerAcceptedJson, CreatedRequestLinks, RequestDetailsJson, RequestList, RequestViewJson,
+    RetrievedAnswer,
+};
+use super::render::{TenantRow, error_page, render, ttl_options};
+use super::state::AppState;
+use crate::domain::{AzureSecretId, ExpiryDate, LinkKey, Note, now};
+use crate::service::{Answer, CreatedRequest, NewRequest, ServiceError};
 
 fn parse_key(key: &str) -> Result<LinkKey, ServiceError> {
     LinkKey::parse(key).map_err(|_| ServiceError::NotFound)
-}
-
-fn details_json(details: &RequestDetails) -> Value {
-    let record = &details.record;
-    let answer = record.answer.as_ref();
-    json!({
-        "id": details.id.to_string(),
-        "tenant": {
-            "slug": record.tenant,
-            "name": details.tenant_name,
-            "entra_tenant": details.entra_tenant,
-            "client_id": details.client_id,
-            "sink": details.sink,
-        },
-        "state": record.state.as_str(),
-        "note": record.note,
-        "created_by": record.created_by,
-        "created_at": rfc3339(record.created_at),
-        "expires_at": rfc3339(record.expires_at),
-        "answered_at": answer.map(|a| rfc3339(a.answered_at)),
-        "tries": record.tries,
-        "verification": answer.map(|a| json!({
-            "verified": a.verification.verified,
-            "code": a.verification.code,
-            "message": a.verification.message,
-            "aadsts": a.verification.aadsts,
-        })),
-        "expires_on": answer.and_then(|a| a.expires_on.clone()),
-        "secret_id": answer.and_then(|a| a.secret_id.clone()),
-        "hint": answer.map(|a| a.hint.clone()),
-        "retrieved_at": (record.state == crate::store::RequestState::Retrieved).then(|| record.ended_at.map(rfc3339)).flatten(),
-    })
 }
 
 #[derive(Deserialize)]
@@ -98,7 +54,7 @@ impl AppState {
         let new = NewRequest {
             tenant,
             note: Note::parse_optional(note)?,
-            ttl: self.parse_ttl(ttl)?,
+            ttl: self.settings.ttl(ttl)?,
             created_by: staff.name.clone(),
             auto_apply,
         };
@@ -110,9 +66,8 @@ impl AppState {
 pub async fn create_request(
     State(app): State<AppState>,
     staff: Staff,
-    body: Result<Json<CreateRequestBody>, JsonRejection>,
+    AppJson(body): AppJson<CreateRequestBody>,
 ) -> Result<Response, AppError> {
-    let Json(body) = body.map_err(|rejection| json_rejection(&rejection))?;
     let created = app
         .create_request_for(
             &staff,
@@ -122,16 +77,16 @@ pub async fn create_request(
             body.auto_apply,
         )
         .await?;
-    let (submit_url, retrieve_url) = app.request_links(&created);
+    let (submit_url, retrieve_url) = app.settings.request_links(&created);
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "id": created.id.to_string(),
-            "tenant": created.tenant.slug,
-            "submit_url": submit_url,
-            "retrieve_url": retrieve_url,
-            "expires_at": rfc3339(created.expires_at),
-        })),
+        Json(CreatedRequestLinks {
+            id: created.id.to_string(),
+            tenant: created.tenant.slug,
+            submit_url,
+            retrieve_url,
+            expires_at: rfc3339(created.expires_at),
+        }),
     )
         .into_response())
 }
@@ -142,62 +97,36 @@ pub async fn list_requests(
     _staff: Staff,
 ) -> Result<Response, AppError> {
     let requests = app.service.list_requests().await?;
-    Ok(
-        Json(json!({ "requests": requests.iter().map(details_json).collect::<Vec<_>>() }))
-            .into_response(),
-    )
+    Ok(Json(RequestList {
+        requests: requests.iter().map(RequestDetailsJson::from).collect(),
+    })
+    .into_response())
 }
 
 /// `GET /api/v1/requests/{id}/details` (staff).
 pub async fn request_details(
     State(app): State<AppState>,
     _staff: Staff,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
 ) -> Result<Response, AppError> {
-    let id = parse_id(&id)?;
     let details = app.service.request_details(&id).await?;
-    Ok(Json(details_json(&details)).into_response())
+    Ok(Json(RequestDetailsJson::from(&details)).into_response())
 }
 
 /// `GET /api/v1/requests/{id}` with the submit key: the customer's view.
 pub async fn request_view(
     State(app): State<AppState>,
     client: ClientAddr,
-    Path(id): Path<String>,
+    IdPath(id): IdPath,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let key = headers
-        .get(KEY_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            AppError::BadRequest(
-                "Send the link key (the part after #) in the X-Handoff-Key header.".into(),
-            )
-        })?;
+    let key = link_key_header(&headers)?;
     let view = app
         .guarded(&client, async {
-            app.service
-                .request_view(&parse_id(&id)?, &parse_key(key)?)
-                .await
+            app.service.request_view(&id, &parse_key(key)?).await
         })
         .await?;
-    Ok(Json(json!({
-        "id": view.id.to_string(),
-        "vendor_name": view.vendor_name,
-        "tenant": {
-            "name": view.tenant.name,
-            "entra_tenant": view.tenant.entra_tenant,
-            "client_id": view.tenant.client_id,
-        },
-        "note": view.note,
-        "created_at": rfc3339(view.created_at),
-        "expires_at": rfc3339(view.expires_at),
-        "state": view.state.as_str(),
-        "tries_remaining": view.tries_remaining,
-        "answered_at": view.answered_at.map(rfc3339),
-        "verify": view.tenant.verify.as_str(),
-    }))
-    .into_response())
+    Ok(Json(RequestViewJson::from(&view)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -222,10 +151,10 @@ pub struct AnswerQuery {
 pub async fn answer_request(
     State(app): State<AppState>,
     client: ClientAddr,
-    Path(id): Path<String>,
-    Query(query): Query<AnswerQuery>,
+    IdPath(id): IdPath,
+    AppQuery(query): AppQuery<AnswerQuery>,
     headers: HeaderMap,
-    body: Bytes,
+    AppBytes(body): AppBytes,
 ) -> Result<Response, AppError> {
     let (key, secret, expires_on, secret_id) = match media_type(&headers).as_str() {
         "application/json" => {
@@ -239,12 +168,7 @@ pub async fn answer_request(
             )
         }
         "text/plain" | "application/x-www-form-urlencoded" | "application/octet-stream" => {
-            let key = headers
-                .get(KEY_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .ok_or_else(|| {
-                    AppError::BadRequest("Send the link key in the X-Handoff-Key header.".into())
-                })?;
+            let key = link_key_header(&headers)?;
             let secret = std::str::from_utf8(&body)
                 .map_err(|_| AppError::BadRequest("The secret must be UTF-8 text.".into()))?;
             (
@@ -254,11 +178,7 @@ pub async fn answer_request(
                 query.secret_id,
             )
         }
-        other => {
-            return Err(AppError::BadRequest(format!(
-                "Content-Type '{other}' is not supported: send application/json, or the secret itself as text/plain."
-            )));
-        }
+        other => return Err(unsupported_media_type(other)),
     };
     if secret.len() > app.settings.max_secret_bytes {
         return Err(AppError::PayloadTooLarge("The secret is too large.".into()));
@@ -274,7 +194,6 @@ pub async fn answer_request(
     };
     let accepted = app
         .guarded(&client, async {
-            let id = parse_id(&id)?;
             let key = parse_key(&key)?;
             app.service
                 .answer_request(&id, &key, answer, &client.to_client())
@@ -283,21 +202,7 @@ pub async fn answer_request(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "status": "accepted",
-            "verified": accepted.verification.verified,
-            "verification": {
-                "code": accepted.verification.code,
-                "message": accepted.verification.message,
-                "aadsts": accepted.verification.aadsts,
-            },
-            "notices": accepted.notices,
-            "warnings": accepted.warnings,
-            "hint": accepted.hint,
-            // With auto-apply: delivered to the vendor's configuration, or
-            // kept for staff to retry (the customer's part is done either way).
-            "delivered": accepted.delivery.as_ref().map(Result::is_ok),
-        })),
+        Json(AnswerAcceptedJson::from(&accepted)),
     )
         .into_response())
 }
@@ -313,32 +218,16 @@ pub async fn retrieve_answer(
     State(app): State<AppState>,
     staff: Staff,
     client: ClientAddr,
-    Path(id): Path<String>,
-    body: Result<Json<RetrieveBody>, JsonRejection>,
+    IdPath(id): IdPath,
+    AppJson(body): AppJson<RetrieveBody>,
 ) -> Result<Response, AppError> {
-    let Json(body) = body.map_err(|rejection| json_rejection(&rejection))?;
     let retrieved = app
         .guarded(&client, async {
-            let id = parse_id(&id)?;
             let key = parse_key(body.key.expose_secret())?;
             app.service.retrieve_answer(&id, &key, &staff.name).await
         })
         .await?;
-    let answer = &retrieved.answer;
-    Ok(Json(json!({
-        "secret": retrieved.secret.expose(),
-        "tenant": retrieved.tenant,
-        "expires_on": answer.expires_on,
-        "secret_id": answer.secret_id,
-        "hint": answer.hint,
-        "verification": {
-            "verified": answer.verification.verified,
-            "code": answer.verification.code,
-            "message": answer.verification.message,
-            "aadsts": answer.verification.aadsts,
-        },
-    }))
-    .into_response())
+    Ok(Json(RetrievedAnswer::from(&retrieved)).into_response())
 }
 
 #[derive(Template)]
@@ -349,20 +238,17 @@ struct CustomerPage<'a> {
 }
 
 /// `GET /r/{id}`: the customer's page; the key stays in the fragment.
-pub async fn customer_page(Path(id): Path<String>) -> Response {
-    match SecretId::parse(&id) {
-        Ok(id) => render(
-            StatusCode::OK,
-            &CustomerPage {
-                static_base: &STATIC_BASE,
-                id: id.to_string(),
-            },
-        ),
-        Err(_) => super::pages::not_found().await,
-    }
+pub async fn customer_page(PageId(id): PageId) -> Response {
+    render(
+        StatusCode::OK,
+        &CustomerPage {
+            static_base: &STATIC_BASE,
+            id: id.to_string(),
+        },
+    )
 }
 
-pub struct RequestRow {
+struct RequestRow {
     pub tenant_name: String,
     pub state: &'static str,
     pub created_by: String,
@@ -477,7 +363,7 @@ pub async fn create_request_from_form(
         .await;
     match created {
         Ok(created) => {
-            let (submit_url, retrieve_url) = app.request_links(&created);
+            let (submit_url, retrieve_url) = app.settings.request_links(&created);
             render(
                 StatusCode::CREATED,
                 &RequestCreatedPage {
@@ -489,17 +375,18 @@ pub async fn create_request_from_form(
                 },
             )
         }
-        Err(AppError::Invalid(invalid)) => {
-            let message = format!("{}: {}", invalid.field, invalid.reason);
-            staff_requests(
-                &app,
-                &staff,
-                Some(message),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(error) => error_page(error),
+        Err(error) => match error.field_message() {
+            Some(message) => {
+                staff_requests(
+                    &app,
+                    &staff,
+                    Some(message),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await
+            }
+            None => error_page(error),
+        },
     }
 }
 
@@ -511,15 +398,12 @@ struct RetrievePage<'a> {
 }
 
 /// `GET /staff/requests/{id}`: the retrieve page; the key is in the fragment.
-pub async fn retrieve_page(StaffPage(_staff): StaffPage, Path(id): Path<String>) -> Response {
-    match SecretId::parse(&id) {
-        Ok(id) => render(
-            StatusCode::OK,
-            &RetrievePage {
-                static_base: &STATIC_BASE,
-                id: id.to_string(),
-            },
-        ),
-        Err(_) => super::pages::not_found().await,
-    }
+pub async fn retrieve_page(StaffPage(_staff): StaffPage, PageId(id): PageId) -> Response {
+    render(
+        StatusCode::OK,
+        &RetrievePage {
+            static_base: &STATIC_BASE,
+            id: id.to_string(),
+        },
+    )
 }

@@ -1,0 +1,362 @@
+//! The one error type handlers return. It wraps the service's error and
+//! adds the few the web layer makes itself (malformed requests, sign-in,
+//! rate limits); [`AppError::describe`] is the one place that gives each its
+//! status, code and sentence. Internal causes travel in the response's
+//! extensions to the request layer, which logs them once; the client never
+//! sees them.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::format::rfc3339;
+use crate::domain::InvalidInput;
+use crate::service::{ApplyStep, ServiceError};
+use crate::store::{RequestState, SecretState, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    #[error("{0}")]
+    Invalid(#[from] InvalidInput),
+    /// The request itself is malformed (body, query, headers).
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("staff sign-in required")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("rate limited")]
+    RateLimited { retry_after: Duration },
+}
+
+/// What the client is told about an error, and what only the log hears.
+pub struct Described {
+    pub status: StatusCode,
+    /// Machine-readable, stable: `not_found`, `invalid_field`, …
+    pub code: &'static str,
+    /// A sentence for a person.
+    pub message: String,
+    /// Further JSON fields (`field`, `ended_at`, `tries_remaining`, …).
+    pub extra: Value,
+    pub retry_after: Option<Duration>,
+    /// A cause for the log; never sent.
+    pub cause: Option<ErrorCause>,
+}
+
+/// An internal cause, handed to the request layer to log once.
+#[derive(Debug, Clone)]
+pub struct ErrorCause {
+    /// Whether it is a fault of ours (logged as an error) rather than a
+    /// dependency being away (a warning).
+    pub internal: bool,
+    pub cause: String,
+}
+
+const RETRY_AFTER_UNAVAILABLE: Duration = Duration::from_secs(5);
+const RETRY_AFTER_VERIFIER: Duration = Duration::from_secs(30);
+
+impl Described {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            extra: Value::Null,
+            retry_after: None,
+            cause: None,
+        }
+    }
+
+    fn with(mut self, extra: Value) -> Self {
+        self.extra = extra;
+        self
+    }
+
+    fn retry_after(mut self, after: Duration) -> Self {
+        self.retry_after = Some(after);
+        self
+    }
+
+    fn cause(mut self, internal: bool, cause: String) -> Self {
+        self.cause = Some(ErrorCause { internal, cause });
+        self
+    }
+}
+
+impl AppError {
+    /// The status, code and sentence of this error: the one mapping.
+    #[must_use]
+    pub fn describe(&self) -> Described {
+        match self {
+            Self::Service(error) => describe_service(error),
+            Self::Invalid(invalid) => describe_invalid(invalid),
+            Self::BadRequest(message) => {
+                Described::new(StatusCode::BAD_REQUEST, "bad_request", message)
+            }
+            Self::PayloadTooLarge(message) => {
+                Described::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message)
+            }
+            Self::Unauthorized => Described::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Staff only: send a staff token as Authorization: Bearer <token>, or sign in.",
+            ),
+            Self::Forbidden(message) => Described::new(StatusCode::FORBIDDEN, "forbidden", message),
+            Self::RateLimited { retry_after } => Described::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "Too many failed attempts from your address; try again in {} seconds.",
+                    retry_after.as_secs()
+                ),
+            )
+            .retry_after(*retry_after),
+        }
+    }
+
+    /// `field: reason` when the error is about one field of a form, so a
+    /// page can show it beside the form instead of an error page.
+    #[must_use]
+    pub fn field_message(&self) -> Option<String> {
+        let described = self.describe();
+        (described.code == "invalid_field").then_some(described.message)
+    }
+
+    /// The error as an HTTP response whose body `render` makes from the
+    /// description; status and headers are the same for pages and the API.
+    pub fn respond_with(self, render: impl FnOnce(&Described) -> Response) -> Response {
+        let described = self.describe();
+        let mut response = render(&described);
+        if described.status == StatusCode::UNAUTHORIZED && described.code == "unauthorized" {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(retry_after) = described.retry_after {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after.as_secs().max(1)),
+            );
+        }
+        if let Some(cause) = described.cause {
+            response.extensions_mut().insert(cause);
+        }
+        response
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        self.respond_with(|described| {
+            (described.status, Json(error_body(described))).into_response()
+        })
+    }
+}
+
+/// `{"error": code, "message": sentence, …extra}`.
+#[must_use]
+pub fn error_body(described: &Described) -> Value {
+    let mut body = json!({ "error": described.code, "message": described.message });
+    if let (Value::Object(body), Value::Object(extra)) = (&mut body, &described.extra) {
+        body.extend(extra.clone());
+    }
+    body
+}
+
+fn describe_invalid(invalid: &InvalidInput) -> Described {
+    let (status, code) = if invalid.too_large {
+        (StatusCode::PAYLOAD_TOO_LARGE, "too_large")
+    } else {
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field")
+    };
+    Described::new(
+        status,
+        code,
+        format!("{}: {}", invalid.field, invalid.reason),
+    )
+    .with(json!({ "field": invalid.field }))
+}
+
+/// One arm per service error: adding one means adding its arm here.
+#[allow(clippy::too_many_lines)] // one arm per error: the table reads best whole
+fn describe_service(error: &ServiceError) -> Described {
+    match error {
+        ServiceError::NotFound => Described::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "No secret here: it was revealed, expired or deleted, or the link is incomplete.",
+        ),
+        ServiceError::Ended { state, at } => {
+            let (code, message) = match state {
+                SecretState::Revoked => ("revoked", "The sender deleted this secret."),
+                SecretState::Applied => (
+                    "applied",
+                    "This secret was delivered to the tenant's configuration and deleted here.",
+                ),
+                SecretState::Destroyed => (
+                    "destroyed",
+                    "This secret was destroyed after too many wrong passphrases.",
+                ),
+                SecretState::Revealed | SecretState::Live => (
+                    "already_revealed",
+                    "This secret was already revealed. If that was not you, the link was intercepted: ask for a new secret.",
+                ),
+            };
+            Described::new(StatusCode::NOT_FOUND, code, message)
+                .with(json!({ "ended_at": rfc3339(*at) }))
+        }
+        ServiceError::PassphraseRequired => Described::new(
+            StatusCode::UNAUTHORIZED,
+            "passphrase_required",
+            "This secret is protected by a passphrase.",
+        ),
+        ServiceError::WrongPassphrase { attempts_remaining } => Described::new(
+            StatusCode::UNAUTHORIZED,
+            "wrong_passphrase",
+            format!(
+                "Wrong passphrase; {attempts_remaining} attempt(s) left before the secret is destroyed."
+            ),
+        )
+        .with(json!({ "attempts_remaining": attempts_remaining })),
+        ServiceError::DestroyedNow => Described::new(
+            StatusCode::GONE,
+            "secret_destroyed",
+            "Wrong passphrase too many times: the secret was destroyed.",
+        )
+        .with(json!({ "attempts_remaining": 0 })),
+        ServiceError::UnknownTenant => describe_invalid(&InvalidInput::new(
+            "tenant",
+            "is not one of the configured tenants",
+        )),
+        ServiceError::NoSink => describe_invalid(&InvalidInput::new(
+            "tenant",
+            "has no sink: set sink and sink_path for it in handoff.toml",
+        )),
+        ServiceError::RequestClosed { state, at } => {
+            let (status, code, message) = match state {
+                RequestState::Retrieved => (
+                    StatusCode::NOT_FOUND,
+                    "already_retrieved",
+                    "The answer to this request was already retrieved.",
+                ),
+                RequestState::Locked => (
+                    StatusCode::CONFLICT,
+                    "locked",
+                    "Too many refused answers: this request is locked. Ask for a new link.",
+                ),
+                RequestState::Applied => (
+                    StatusCode::CONFLICT,
+                    "already_applied",
+                    "The answer was already delivered to the tenant's configuration.",
+                ),
+                RequestState::Answered | RequestState::Open => (
+                    StatusCode::CONFLICT,
+                    "already_answered",
+                    "This request was already answered.",
+                ),
+            };
+            Described::new(status, code, message).with(json!({ "ended_at": rfc3339(*at) }))
+        }
+        ServiceError::ApplyFailed(failure) => {
+            let status = match (failure.step, failure.code) {
+                (_, "unreachable") => StatusCode::SERVICE_UNAVAILABLE,
+                (ApplyStep::Write, "conflict") | (ApplyStep::Commit, _) => StatusCode::CONFLICT,
+                (ApplyStep::Verify, _) => StatusCode::UNPROCESSABLE_ENTITY,
+                (ApplyStep::Write, _) => StatusCode::BAD_GATEWAY,
+            };
+            Described::new(
+                status,
+                "apply_failed",
+                format!(
+                    "{} Nothing was lost: the secret is still here.",
+                    failure.message
+                ),
+            )
+            .with(json!({ "step": failure.step.as_str(), "reason": failure.code }))
+        }
+        ServiceError::BeingApplied => Described::new(
+            StatusCode::CONFLICT,
+            "being_applied",
+            "This secret is being applied to a tenant right now; try again in a minute.",
+        ),
+        ServiceError::NotAnswered => Described::new(
+            StatusCode::CONFLICT,
+            "not_answered",
+            "The customer has not answered this request yet.",
+        ),
+        ServiceError::SecretRefused {
+            refusal,
+            tries_remaining,
+        } => Described::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "secret_refused",
+            refusal.to_string(),
+        )
+        .with(json!({ "reason": refusal.code(), "tries_remaining": tries_remaining })),
+        ServiceError::VerificationFailed {
+            code,
+            message,
+            aadsts,
+            tries_remaining,
+        } => Described::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "verification_failed",
+            message.clone(),
+        )
+        .with(json!({ "reason": code, "aadsts": aadsts, "tries_remaining": tries_remaining })),
+        ServiceError::VerifierUnreachable { message } => Described::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "verifier_unreachable",
+            format!("{message} Nothing was stored; try again in a minute."),
+        )
+        .retry_after(RETRY_AFTER_VERIFIER),
+        ServiceError::Store(StoreError::Unavailable(cause)) => Described::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "The secret store is not answering; try again shortly.",
+        )
+        .retry_after(RETRY_AFTER_UNAVAILABLE)
+        .cause(false, format!("store unavailable: {cause}")),
+        ServiceError::Undecryptable | ServiceError::Store(StoreError::Corrupt(_)) => {
+            Described::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Something went wrong on the server; it has been logged.",
+            )
+            .cause(true, error.to_string())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_internal_cause_is_kept_for_the_log_and_not_sent() {
+        let error = AppError::from(ServiceError::Store(StoreError::Corrupt(
+            "bad record abc".into(),
+        )));
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let cause = response.extensions().get::<ErrorCause>().unwrap();
+        assert!(cause.internal && cause.cause.contains("bad record abc"));
+    }
+
+    #[test]
+    fn a_tenant_that_does_not_exist_is_a_field_error() {
+        let error = AppError::from(ServiceError::UnknownTenant);
+        assert_eq!(
+            error.field_message().as_deref(),
+            Some("tenant: is not one of the configured tenants")
+        );
+        assert_eq!(error.describe().status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}

@@ -1,0 +1,171 @@
+//! Extractors whose refusals are our own errors: a malformed body, query or
+//! id gets the same JSON error as everything else on the API (or the
+//! not-found page on a page route), never a plain-text rejection.
+
+use axum::body::Bytes;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::error::AppError;
+use super::render;
+use crate::domain::SecretId;
+use crate::service::ServiceError;
+
+/// Header that carries the link key where there is no JSON body.
+pub const KEY_HEADER: &str = "x-handoff-key";
+
+/// `ttl` and `views` may be sent as numbers or as text (`"24h"`, `"3"`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum NumberOrText {
+    Number(u64),
+    Text(String),
+}
+
+/// A JSON body; malformed JSON is a 400, an oversized body a 413.
+pub struct AppJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for AppJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_rejection(&rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: &JsonRejection) -> AppError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::PayloadTooLarge("The request body is too large.".to_owned())
+    } else {
+        AppError::BadRequest(rejection.body_text())
+    }
+}
+
+/// A raw body, within the router's size limit.
+pub struct AppBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for AppBytes {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(request, state)
+            .await
+            .map(Self)
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::PayloadTooLarge("The request body is too large.".to_owned())
+                } else {
+                    AppError::BadRequest(rejection.body_text())
+                }
+            })
+    }
+}
+
+/// A query string.
+pub struct AppQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for AppQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(query)| Self(query))
+            .map_err(|rejection| AppError::BadRequest(rejection.body_text()))
+    }
+}
+
+/// The `{id}` of an API route. An id that cannot exist is the same 404
+/// `not_found` as one that does not, so the API is no oracle.
+pub struct IdPath(pub SecretId);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdPath {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        id_from(parts, state)
+            .await
+            .map(Self)
+            .ok_or(AppError::Service(ServiceError::NotFound))
+    }
+}
+
+/// The `{id}` of a page route; one that cannot exist gets the not-found
+/// page.
+pub struct PageId(pub SecretId);
+
+impl<S: Send + Sync> FromRequestParts<S> for PageId {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        id_from(parts, state)
+            .await
+            .map(Self)
+            .ok_or_else(render::not_found)
+    }
+}
+
+async fn id_from<S: Send + Sync>(parts: &mut Parts, state: &S) -> Option<SecretId> {
+    let Path(text) = Path::<String>::from_request_parts(parts, state)
+        .await
+        .ok()?;
+    SecretId::parse(&text).ok()
+}
+
+#[must_use]
+pub fn header_text<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The link key sent in `X-Handoff-Key`, or the error that says to send it.
+pub fn link_key_header(headers: &HeaderMap) -> Result<&str, AppError> {
+    header_text(headers, KEY_HEADER).ok_or_else(|| {
+        AppError::BadRequest(
+            "Send the link key (the part after #) in the X-Handoff-Key header.".into(),
+        )
+    })
+}
+
+/// The token of `Authorization: Bearer <token>`.
+#[must_use]
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    header_text(headers, header::AUTHORIZATION.as_str())?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// The body's media type, lower-case, without parameters.
+#[must_use]
+pub fn media_type(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// What a body of an unsupported type gets.
+#[must_use]
+pub fn unsupported_media_type(media_type: &str) -> AppError {
+    AppError::BadRequest(format!(
+        "Content-Type '{media_type}' is not supported: send application/json, or the secret itself as text/plain."
+    ))
+}

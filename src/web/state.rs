@@ -1,0 +1,108 @@
+//! What every handler shares: the service, the failure limiter, the web
+//! settings, the directory and the session signer; and the few rules about
+//! input and links that are the web layer's own.
+
+use std::sync::Arc;
+
+use axum::http::HeaderName;
+
+use super::client::ClientAddr;
+use super::error::AppError;
+use super::extract::NumberOrText;
+use super::session::SessionSigner;
+use crate::config::PublicUrl;
+use crate::directory::SharedDirectory;
+use crate::domain::{InvalidInput, Ttl, Views};
+use crate::rate_limit::FailureLimiter;
+use crate::service::{Created, CreatedRequest, Service, ServiceError};
+
+/// What the web layer needs from the settings.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    pub public_url: PublicUrl,
+    pub default_ttl: Ttl,
+    pub max_ttl: Ttl,
+    pub max_views: Views,
+    pub max_secret_bytes: usize,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub trusted_user_header: Option<HeaderName>,
+    pub require_staff_to_push: bool,
+    pub metrics_token: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Arc<Service>,
+    pub limiter: Arc<FailureLimiter>,
+    pub settings: Arc<WebSettings>,
+    pub directory: SharedDirectory,
+    pub sessions: Arc<SessionSigner>,
+}
+
+impl WebSettings {
+    /// An expiry as sent (seconds, `"24h"`, or nothing for the default).
+    pub fn ttl(&self, ttl: Option<NumberOrText>) -> Result<Ttl, InvalidInput> {
+        match ttl {
+            None => Ok(self.default_ttl),
+            Some(NumberOrText::Number(secs)) => Ttl::from_secs(secs, self.max_ttl),
+            Some(NumberOrText::Text(text)) if text.trim().is_empty() => Ok(self.default_ttl),
+            Some(NumberOrText::Text(text)) => Ttl::parse(&text, self.max_ttl),
+        }
+    }
+
+    /// A view limit as sent (a number, `"3"`, or nothing for one view).
+    pub fn views(&self, views: Option<NumberOrText>) -> Result<Views, InvalidInput> {
+        match views {
+            None => Ok(Views::ONE),
+            Some(NumberOrText::Number(count)) => Views::from_count(count, self.max_views),
+            Some(NumberOrText::Text(text)) if text.trim().is_empty() => Ok(Views::ONE),
+            Some(NumberOrText::Text(text)) => Views::parse(&text, self.max_views),
+        }
+    }
+
+    /// The recipient's link and the sender's manage link; each key only in
+    /// the fragment, which browsers never send to a server.
+    #[must_use]
+    pub fn secret_links(&self, created: &Created) -> (String, String) {
+        let base = self.public_url.as_str();
+        (
+            format!("{base}/s/{}#{}", created.id, created.key.encode()),
+            format!("{base}/m/{}#{}", created.id, created.manage_token.encode()),
+        )
+    }
+
+    /// The customer's submit link and the staff's retrieve link.
+    #[must_use]
+    pub fn request_links(&self, created: &CreatedRequest) -> (String, String) {
+        let base = self.public_url.as_str();
+        (
+            format!("{base}/r/{}#{}", created.id, created.submit_key.encode()),
+            format!(
+                "{base}/staff/requests/{}#{}",
+                created.id,
+                created.retrieve_key.encode()
+            ),
+        )
+    }
+}
+
+impl AppState {
+    /// Runs an attempt that needs a key or token, counting its failure
+    /// against the client's allowance and refusing it when none is left.
+    pub async fn guarded<T>(
+        &self,
+        client: &ClientAddr,
+        attempt: impl Future<Output = Result<T, ServiceError>>,
+    ) -> Result<T, AppError> {
+        self.limiter
+            .check(client.ip)
+            .map_err(|retry_after| AppError::RateLimited { retry_after })?;
+        let outcome = attempt.await;
+        if let Err(error) = &outcome
+            && error.is_failed_attempt()
+        {
+            self.limiter.record_failure(client.ip);
+        }
+        outcome.map_err(AppError::from)
+    }
+}
