@@ -14,7 +14,7 @@ use handoff::domain::{LinkKey, Note, Passphrase, SecretId, SecretText, Ttl, View
 use handoff::service::{Client, Created, Deleter, NewSecret, Service, ServiceError};
 use handoff::store::{
     Claim, ClaimOutcome, ConsumeOutcome, EmbeddedStore, Expired, ExpiredKind, MemoryStore, Record,
-    RedisStore, RequestRecord, RequestState, SecretMeta, SecretState, SharedStore, Store,
+    RedisStore, RequestRecord, RequestState, SecretMeta, SecretState, SecretStore, SharedStore,
     TenantRecord, VerificationRecord, ViewEvent,
 };
 use zeroize::Zeroizing;

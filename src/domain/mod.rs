@@ -1,6 +1,8 @@
 //! Domain types. Each has a private field and a `parse` that is the only way
-//! in, so a value of the type is valid by construction.
+//! in, so a value of the type is valid by construction. `audit` holds the
+//! audit trail's event records, which are plain data.
 
+pub mod audit;
 mod azure;
 mod ids;
 mod limits;

@@ -212,7 +212,7 @@ impl Service {
         verifier: Verifier,
     ) -> Self {
         Self {
-            audit: Audit::start(&store),
+            audit: Audit::start(SharedStore::downgrade(&store)),
             store,
             server_key,
             directory,

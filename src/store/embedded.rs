@@ -10,10 +10,11 @@ use async_trait::async_trait;
 use redb::{Database, ReadableDatabase as _, ReadableTable as _, TableDefinition};
 
 use super::{
-    Claim, ClaimOutcome, ConsumeOutcome, Expired, PassphraseOutcome, Record, RequestRecord,
-    RevokeOutcome, Store, StoreError, TenantRecord, Versioned, ViewEvent,
+    AuditStore, Claim, ClaimOutcome, ConsumeOutcome, Expired, Health, PassphraseOutcome, Record,
+    RequestRecord, RequestStore, RevokeOutcome, SecretStore, StoreError, TenantRecord, TenantStore,
+    Versioned, ViewEvent,
 };
-use crate::audit::{AuditEvent, AuditQuery};
+use crate::domain::audit::{AuditEvent, AuditQuery};
 use crate::domain::{SecretId, UnixTime, now};
 
 const CACHE_BYTES: usize = 32 * 1024 * 1024;
@@ -125,7 +126,7 @@ impl EmbeddedStore {
 }
 
 #[async_trait]
-impl Store for EmbeddedStore {
+impl SecretStore for EmbeddedStore {
     async fn insert(&self, id: &SecretId, record: &Record) -> Result<(), StoreError> {
         let key = *id.as_bytes();
         let expires_at = record.meta.expires_at;
@@ -274,7 +275,181 @@ impl Store for EmbeddedStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl RequestStore for EmbeddedStore {
+    async fn insert_request(
+        &self,
+        id: &SecretId,
+        record: &RequestRecord,
+    ) -> Result<(), StoreError> {
+        let key = *id.as_bytes();
+        let expires_at = record.expires_at;
+        let bytes = encode_request(&Versioned {
+            version: 1,
+            value: record.clone(),
+        });
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            txn.open_table(REQUESTS)
+                .map_err(unavailable)?
+                .insert(key, bytes.as_slice())
+                .map_err(unavailable)?;
+            txn.open_table(EXPIRY)
+                .map_err(unavailable)?
+                .insert((expires_at, key), ())
+                .map_err(unavailable)?;
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn load_request(
+        &self,
+        id: &SecretId,
+    ) -> Result<Option<Versioned<RequestRecord>>, StoreError> {
+        let key = *id.as_bytes();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(REQUESTS).map_err(unavailable)?;
+            let Some(bytes) = table.get(key).map_err(unavailable)? else {
+                return Ok(None);
+            };
+            Ok(Some(decode_request(bytes.value())?).filter(|r| !r.value.is_expired(now())))
+        })
+        .await
+    }
+
+    async fn replace_request(
+        &self,
+        id: &SecretId,
+        expected: u64,
+        record: &RequestRecord,
+    ) -> Result<bool, StoreError> {
+        let key = *id.as_bytes();
+        let bytes = encode_request(&Versioned {
+            version: expected + 1,
+            value: record.clone(),
+        });
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            let replaced = {
+                let mut table = txn.open_table(REQUESTS).map_err(unavailable)?;
+                let current = match table.get(key).map_err(unavailable)? {
+                    Some(stored) => Some(decode_request(stored.value())?.version),
+                    None => None,
+                };
+                if current == Some(expected) {
+                    table.insert(key, bytes.as_slice()).map_err(unavailable)?;
+                    true
+                } else {
+                    false
+                }
+            };
+            txn.commit().map_err(unavailable)?;
+            Ok(replaced)
+        })
+        .await
+    }
+
+    async fn list_requests(&self) -> Result<Vec<(SecretId, RequestRecord)>, StoreError> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(REQUESTS).map_err(unavailable)?;
+            let now = now();
+            let mut requests = Vec::new();
+            for entry in table.iter().map_err(unavailable)? {
+                let (key, value) = entry.map_err(unavailable)?;
+                let request = decode_request(value.value())?;
+                if !request.value.is_expired(now) {
+                    requests.push((SecretId::from_bytes(key.value()), request.value));
+                }
+            }
+            Ok(requests)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl TenantStore for EmbeddedStore {
+    async fn load_tenant_record(
+        &self,
+        tenant: &str,
+    ) -> Result<Option<Versioned<TenantRecord>>, StoreError> {
+        let tenant = tenant.to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(TENANTS).map_err(unavailable)?;
+            let Some(bytes) = table.get(tenant.as_str()).map_err(unavailable)? else {
+                return Ok(None);
+            };
+            serde_json::from_slice(bytes.value())
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))
+        })
+        .await
+    }
+
+    async fn replace_tenant_record(
+        &self,
+        tenant: &str,
+        expected: u64,
+        record: &TenantRecord,
+    ) -> Result<bool, StoreError> {
+        let tenant = tenant.to_owned();
+        let bytes = serde_json::to_vec(&Versioned {
+            version: expected + 1,
+            value: record.clone(),
+        })
+        .expect("a tenant record always serialises");
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            let replaced = {
+                let mut table = txn.open_table(TENANTS).map_err(unavailable)?;
+                let current = match table.get(tenant.as_str()).map_err(unavailable)? {
+                    Some(stored) => {
+                        serde_json::from_slice::<Versioned<TenantRecord>>(stored.value())
+                            .map_err(|e| StoreError::Corrupt(e.to_string()))?
+                            .version
+                    }
+                    None => 0,
+                };
+                if current == expected {
+                    table
+                        .insert(tenant.as_str(), bytes.as_slice())
+                        .map_err(unavailable)?;
+                    true
+                } else {
+                    false
+                }
+            };
+            txn.commit().map_err(unavailable)?;
+            Ok(replaced)
+        })
+        .await
+    }
+
+    async fn list_tenant_records(&self) -> Result<Vec<(String, TenantRecord)>, StoreError> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(TENANTS).map_err(unavailable)?;
+            let mut records = Vec::new();
+            for entry in table.iter().map_err(unavailable)? {
+                let (key, value) = entry.map_err(unavailable)?;
+                let record: Versioned<TenantRecord> = serde_json::from_slice(value.value())
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                records.push((key.value().to_owned(), record.value));
+            }
+            Ok(records)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl AuditStore for EmbeddedStore {
     async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
         let events = events.to_vec();
         self.blocking(move |db| {
@@ -381,172 +556,10 @@ impl Store for EmbeddedStore {
         })
         .await
     }
+}
 
-    async fn insert_request(
-        &self,
-        id: &SecretId,
-        record: &RequestRecord,
-    ) -> Result<(), StoreError> {
-        let key = *id.as_bytes();
-        let expires_at = record.expires_at;
-        let bytes = encode_request(&Versioned {
-            version: 1,
-            value: record.clone(),
-        });
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
-            txn.open_table(REQUESTS)
-                .map_err(unavailable)?
-                .insert(key, bytes.as_slice())
-                .map_err(unavailable)?;
-            txn.open_table(EXPIRY)
-                .map_err(unavailable)?
-                .insert((expires_at, key), ())
-                .map_err(unavailable)?;
-            txn.commit().map_err(unavailable)
-        })
-        .await
-    }
-
-    async fn load_request(
-        &self,
-        id: &SecretId,
-    ) -> Result<Option<Versioned<RequestRecord>>, StoreError> {
-        let key = *id.as_bytes();
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(unavailable)?;
-            let table = txn.open_table(REQUESTS).map_err(unavailable)?;
-            let Some(bytes) = table.get(key).map_err(unavailable)? else {
-                return Ok(None);
-            };
-            Ok(Some(decode_request(bytes.value())?).filter(|r| !r.value.is_expired(now())))
-        })
-        .await
-    }
-
-    async fn replace_request(
-        &self,
-        id: &SecretId,
-        expected: u64,
-        record: &RequestRecord,
-    ) -> Result<bool, StoreError> {
-        let key = *id.as_bytes();
-        let bytes = encode_request(&Versioned {
-            version: expected + 1,
-            value: record.clone(),
-        });
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
-            let replaced = {
-                let mut table = txn.open_table(REQUESTS).map_err(unavailable)?;
-                let current = match table.get(key).map_err(unavailable)? {
-                    Some(stored) => Some(decode_request(stored.value())?.version),
-                    None => None,
-                };
-                if current == Some(expected) {
-                    table.insert(key, bytes.as_slice()).map_err(unavailable)?;
-                    true
-                } else {
-                    false
-                }
-            };
-            txn.commit().map_err(unavailable)?;
-            Ok(replaced)
-        })
-        .await
-    }
-
-    async fn list_requests(&self) -> Result<Vec<(SecretId, RequestRecord)>, StoreError> {
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(unavailable)?;
-            let table = txn.open_table(REQUESTS).map_err(unavailable)?;
-            let now = now();
-            let mut requests = Vec::new();
-            for entry in table.iter().map_err(unavailable)? {
-                let (key, value) = entry.map_err(unavailable)?;
-                let request = decode_request(value.value())?;
-                if !request.value.is_expired(now) {
-                    requests.push((SecretId::from_bytes(key.value()), request.value));
-                }
-            }
-            Ok(requests)
-        })
-        .await
-    }
-
-    async fn load_tenant_record(
-        &self,
-        tenant: &str,
-    ) -> Result<Option<Versioned<TenantRecord>>, StoreError> {
-        let tenant = tenant.to_owned();
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(unavailable)?;
-            let table = txn.open_table(TENANTS).map_err(unavailable)?;
-            let Some(bytes) = table.get(tenant.as_str()).map_err(unavailable)? else {
-                return Ok(None);
-            };
-            serde_json::from_slice(bytes.value())
-                .map(Some)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))
-        })
-        .await
-    }
-
-    async fn replace_tenant_record(
-        &self,
-        tenant: &str,
-        expected: u64,
-        record: &TenantRecord,
-    ) -> Result<bool, StoreError> {
-        let tenant = tenant.to_owned();
-        let bytes = serde_json::to_vec(&Versioned {
-            version: expected + 1,
-            value: record.clone(),
-        })
-        .expect("a tenant record always serialises");
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
-            let replaced = {
-                let mut table = txn.open_table(TENANTS).map_err(unavailable)?;
-                let current = match table.get(tenant.as_str()).map_err(unavailable)? {
-                    Some(stored) => {
-                        serde_json::from_slice::<Versioned<TenantRecord>>(stored.value())
-                            .map_err(|e| StoreError::Corrupt(e.to_string()))?
-                            .version
-                    }
-                    None => 0,
-                };
-                if current == expected {
-                    table
-                        .insert(tenant.as_str(), bytes.as_slice())
-                        .map_err(unavailable)?;
-                    true
-                } else {
-                    false
-                }
-            };
-            txn.commit().map_err(unavailable)?;
-            Ok(replaced)
-        })
-        .await
-    }
-
-    async fn list_tenant_records(&self) -> Result<Vec<(String, TenantRecord)>, StoreError> {
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(unavailable)?;
-            let table = txn.open_table(TENANTS).map_err(unavailable)?;
-            let mut records = Vec::new();
-            for entry in table.iter().map_err(unavailable)? {
-                let (key, value) = entry.map_err(unavailable)?;
-                let record: Versioned<TenantRecord> = serde_json::from_slice(value.value())
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                records.push((key.value().to_owned(), record.value));
-            }
-            Ok(records)
-        })
-        .await
-    }
-
+#[async_trait]
+impl Health for EmbeddedStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.blocking(|db| db.begin_read().map(drop).map_err(unavailable))
             .await

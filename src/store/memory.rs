@@ -7,10 +7,11 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{
-    Claim, ClaimOutcome, ConsumeOutcome, Expired, PassphraseOutcome, Record, RequestRecord,
-    RevokeOutcome, Store, StoreError, TenantRecord, Versioned, ViewEvent,
+    AuditStore, Claim, ClaimOutcome, ConsumeOutcome, Expired, Health, PassphraseOutcome, Record,
+    RequestRecord, RequestStore, RevokeOutcome, SecretStore, StoreError, TenantRecord, TenantStore,
+    Versioned, ViewEvent,
 };
-use crate::audit::{AuditEvent, AuditQuery};
+use crate::domain::audit::{AuditEvent, AuditQuery};
 use crate::domain::{SecretId, UnixTime, now};
 
 #[derive(Default)]
@@ -39,7 +40,7 @@ impl MemoryStore {
 }
 
 #[async_trait]
-impl Store for MemoryStore {
+impl SecretStore for MemoryStore {
     async fn insert(&self, id: &SecretId, record: &Record) -> Result<(), StoreError> {
         let mut records = self
             .records
@@ -128,38 +129,10 @@ impl Store for MemoryStore {
         });
         Ok(expired)
     }
+}
 
-    async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
-        let mut audit = self
-            .audit
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        audit.extend_from_slice(events);
-        Ok(())
-    }
-
-    async fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
-        let audit = self
-            .audit
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut found: Vec<AuditEvent> =
-            audit.iter().filter(|e| query.matches(e)).cloned().collect();
-        AuditEvent::sort_newest_first(&mut found);
-        found.truncate(query.limit);
-        Ok(found)
-    }
-
-    async fn purge_audit(&self, before: UnixTime) -> Result<u64, StoreError> {
-        let mut audit = self
-            .audit
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let count = audit.len();
-        audit.retain(|e| e.at >= before);
-        Ok((count - audit.len()) as u64)
-    }
-
+#[async_trait]
+impl RequestStore for MemoryStore {
     async fn insert_request(
         &self,
         id: &SecretId,
@@ -227,7 +200,10 @@ impl Store for MemoryStore {
             .map(|(id, r)| (*id, r.value.clone()))
             .collect())
     }
+}
 
+#[async_trait]
+impl TenantStore for MemoryStore {
     async fn load_tenant_record(
         &self,
         tenant: &str,
@@ -273,7 +249,44 @@ impl Store for MemoryStore {
             .map(|(t, r)| (t.clone(), r.value.clone()))
             .collect())
     }
+}
 
+#[async_trait]
+impl AuditStore for MemoryStore {
+    async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
+        let mut audit = self
+            .audit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        audit.extend_from_slice(events);
+        Ok(())
+    }
+
+    async fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
+        let audit = self
+            .audit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut found: Vec<AuditEvent> =
+            audit.iter().filter(|e| query.matches(e)).cloned().collect();
+        AuditEvent::sort_newest_first(&mut found);
+        found.truncate(query.limit);
+        Ok(found)
+    }
+
+    async fn purge_audit(&self, before: UnixTime) -> Result<u64, StoreError> {
+        let mut audit = self
+            .audit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = audit.len();
+        audit.retain(|e| e.at >= before);
+        Ok((count - audit.len()) as u64)
+    }
+}
+
+#[async_trait]
+impl Health for MemoryStore {
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }

@@ -1,5 +1,8 @@
-//! Where sealed secrets live. One trait, three backends (memory, embedded
-//! redb file, Redis), one conformance suite (`tests/store_conformance.rs`).
+//! Where sealed secrets live. A few traits by concern ([`SecretStore`],
+//! [`RequestStore`], [`TenantStore`], [`AuditStore`], [`Health`]), combined
+//! in [`Store`]; three backends (memory, embedded redb file, Redis) that
+//! each implement them all; one conformance suite
+//! (`tests/store_conformance.rs`).
 //!
 //! Every state change is one atomic step in the backend (a lock, a write
 //! transaction, a Lua script), never read-then-write from the service: that
@@ -17,7 +20,7 @@ use serde::{Deserialize, Serialize};
 pub use self::embedded::EmbeddedStore;
 pub use self::memory::MemoryStore;
 pub use self::redis::RedisStore;
-use crate::audit::{AuditEvent, AuditQuery};
+use crate::domain::audit::{AuditEvent, AuditQuery};
 use crate::domain::{SecretId, UnixTime};
 
 /// A wrong passphrase this many times destroys the secret.
@@ -31,10 +34,29 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// The whole store, as the service holds it: one backend behind every
+/// concern.
 pub type SharedStore = Arc<dyn Store>;
 
+/// Every concern at once, from one backend; implemented for anything that
+/// implements them all. Code that needs one concern (the audit writer) takes
+/// that trait alone.
+pub trait Store: SecretStore + RequestStore + TenantStore + AuditStore + Health {}
+
+impl<T> Store for T where T: SecretStore + RequestStore + TenantStore + AuditStore + Health + ?Sized {}
+
+/// Whether the backend is there, whatever it keeps.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Health: Send + Sync + 'static {
+    /// Answers when the store can serve requests (for `/readyz`).
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// For logs and the start-up line.
+    fn describe(&self) -> String;
+}
+
+/// Pushed secrets and their one-way transitions (see [`Record`]).
+#[async_trait]
+pub trait SecretStore: Send + Sync + 'static {
     /// Stores a new record; it disappears by itself at `meta.expires_at`.
     async fn insert(&self, id: &SecretId, record: &Record) -> Result<(), StoreError>;
     /// The record, or `None` when unknown or expired. Never changes anything.
@@ -73,15 +95,16 @@ pub trait Store: Send + Sync + 'static {
     /// Atomically destroys the payload of a live secret.
     async fn revoke(&self, id: &SecretId, at: UnixTime) -> Result<RevokeOutcome, StoreError>;
     /// Physically deletes expired secrets and requests, and says which (so
-    /// that their expiry can be audited). Safe to run on every instance at
-    /// once: each expired item is reported by exactly one caller.
+    /// that their expiry can be audited). Requests are swept here too
+    /// because the backends keep one expiry index for both. Safe to run on
+    /// every instance at once: each expired item is reported by exactly one
+    /// caller.
     async fn purge_expired(&self, now: UnixTime) -> Result<Vec<Expired>, StoreError>;
-    /// Appends audit events.
-    async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError>;
-    /// Audit events matching `query`, newest first, at most `query.limit`.
-    async fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError>;
-    /// Deletes audit events older than `before`; returns how many.
-    async fn purge_audit(&self, before: UnixTime) -> Result<u64, StoreError>;
+}
+
+/// Request links, updated by compare-and-swap on their version.
+#[async_trait]
+pub trait RequestStore: Send + Sync + 'static {
     /// Stores a new request link record.
     async fn insert_request(&self, id: &SecretId, record: &RequestRecord)
     -> Result<(), StoreError>;
@@ -100,6 +123,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
     /// Every unexpired request, for the staff list.
     async fn list_requests(&self) -> Result<Vec<(SecretId, RequestRecord)>, StoreError>;
+}
+
+/// What handoff remembers about each tenant's current credential.
+#[async_trait]
+pub trait TenantStore: Send + Sync + 'static {
     /// The tenant's current credential record and its version.
     async fn load_tenant_record(
         &self,
@@ -114,10 +142,17 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
     /// Every tenant that has a record.
     async fn list_tenant_records(&self) -> Result<Vec<(String, TenantRecord)>, StoreError>;
-    /// Answers when the store can serve requests (for `/readyz`).
-    async fn ping(&self) -> Result<(), StoreError>;
-    /// For logs and the start-up line.
-    fn describe(&self) -> String;
+}
+
+/// The audit trail, kept for the retention period.
+#[async_trait]
+pub trait AuditStore: Send + Sync + 'static {
+    /// Appends audit events.
+    async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError>;
+    /// Audit events matching `query`, newest first, at most `query.limit`.
+    async fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError>;
+    /// Deletes audit events older than `before`; returns how many.
+    async fn purge_audit(&self, before: UnixTime) -> Result<u64, StoreError>;
 }
 
 /// Something that reached its expiry and was deleted.

@@ -18,11 +18,12 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands as _, Script};
 
 use super::{
-    Claim, ClaimOutcome, ConsumeOutcome, Expired, ExpiredKind, MAX_PASSPHRASE_ATTEMPTS,
-    PassphraseOutcome, Record, RequestRecord, RevokeOutcome, SecretMeta, SecretState, Store,
-    StoreError, TenantRecord, Versioned, ViewEvent,
+    AuditStore, Claim, ClaimOutcome, ConsumeOutcome, Expired, ExpiredKind, Health,
+    MAX_PASSPHRASE_ATTEMPTS, PassphraseOutcome, Record, RequestRecord, RequestStore, RevokeOutcome,
+    SecretMeta, SecretState, SecretStore, StoreError, TenantRecord, TenantStore, Versioned,
+    ViewEvent,
 };
-use crate::audit::{AuditEvent, AuditQuery};
+use crate::domain::audit::{AuditEvent, AuditQuery};
 use crate::domain::{SecretId, UnixTime};
 
 // KEYS: record, views, live marker.
@@ -174,7 +175,7 @@ impl RedisStore {
     /// Connects to `redis://` or `rediss://` (TLS). The connection manager
     /// reconnects by itself when Redis comes back after an outage.
     /// `audit_retention` sets how long the per-secret audit lists live;
-    /// the global audit set is trimmed by [`Store::purge_audit`].
+    /// the global audit set is trimmed by [`AuditStore::purge_audit`].
     pub async fn connect(
         url: &str,
         audit_retention: std::time::Duration,
@@ -284,7 +285,7 @@ impl RedisStore {
 }
 
 #[async_trait]
-impl Store for RedisStore {
+impl SecretStore for RedisStore {
     async fn insert(&self, id: &SecretId, record: &Record) -> Result<(), StoreError> {
         let meta = serde_json::to_string(&record.meta).expect("metadata always serialises");
         let mut fields: Vec<(&str, Vec<u8>)> = vec![
@@ -492,6 +493,24 @@ impl Store for RedisStore {
         })
     }
 
+    async fn purge_expired(&self, now: UnixTime) -> Result<Vec<Expired>, StoreError> {
+        // Batches until the backlog is gone (or a bound is reached, so that
+        // one sweep never runs for long): under heavy load more than one
+        // batch expires between sweeps.
+        let mut expired = Vec::new();
+        for _ in 0..SWEEP_ROUNDS {
+            let (batch, full) = self.purge_batch(now).await?;
+            expired.extend(batch);
+            if !full {
+                break;
+            }
+        }
+        Ok(expired)
+    }
+}
+
+#[async_trait]
+impl RequestStore for RedisStore {
     async fn insert_request(
         &self,
         id: &SecretId,
@@ -566,22 +585,61 @@ impl Store for RedisStore {
         }
         Ok(requests)
     }
+}
 
-    async fn purge_expired(&self, now: UnixTime) -> Result<Vec<Expired>, StoreError> {
-        // Batches until the backlog is gone (or a bound is reached, so that
-        // one sweep never runs for long): under heavy load more than one
-        // batch expires between sweeps.
-        let mut expired = Vec::new();
-        for _ in 0..SWEEP_ROUNDS {
-            let (batch, full) = self.purge_batch(now).await?;
-            expired.extend(batch);
-            if !full {
-                break;
-            }
-        }
-        Ok(expired)
+#[async_trait]
+impl TenantStore for RedisStore {
+    async fn load_tenant_record(
+        &self,
+        tenant: &str,
+    ) -> Result<Option<Versioned<TenantRecord>>, StoreError> {
+        self.load_versioned(&tenant_key(tenant)).await
     }
 
+    async fn replace_tenant_record(
+        &self,
+        tenant: &str,
+        expected: u64,
+        record: &TenantRecord,
+    ) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(record).expect("a tenant record always serialises");
+        let mut connection = self.connection.clone();
+        let replaced: i64 = self
+            .replace_request
+            .key(tenant_key(tenant))
+            .arg(expected)
+            .arg(expected + 1)
+            .arg(json)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        if replaced == 1 {
+            let _: i64 = connection
+                .sadd(TENANT_INDEX, tenant)
+                .await
+                .map_err(|e| unavailable(&e))?;
+        }
+        Ok(replaced == 1)
+    }
+
+    async fn list_tenant_records(&self) -> Result<Vec<(String, TenantRecord)>, StoreError> {
+        let mut connection = self.connection.clone();
+        let tenants: Vec<String> = connection
+            .smembers(TENANT_INDEX)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let mut records = Vec::with_capacity(tenants.len());
+        for tenant in tenants {
+            if let Some(record) = self.load_tenant_record(&tenant).await? {
+                records.push((tenant, record.value));
+            }
+        }
+        Ok(records)
+    }
+}
+
+#[async_trait]
+impl AuditStore for RedisStore {
     async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
         let mut pipe = redis::pipe();
         for event in events {
@@ -643,55 +701,10 @@ impl Store for RedisStore {
             .await
             .map_err(|e| unavailable(&e))
     }
+}
 
-    async fn load_tenant_record(
-        &self,
-        tenant: &str,
-    ) -> Result<Option<Versioned<TenantRecord>>, StoreError> {
-        self.load_versioned(&tenant_key(tenant)).await
-    }
-
-    async fn replace_tenant_record(
-        &self,
-        tenant: &str,
-        expected: u64,
-        record: &TenantRecord,
-    ) -> Result<bool, StoreError> {
-        let json = serde_json::to_string(record).expect("a tenant record always serialises");
-        let mut connection = self.connection.clone();
-        let replaced: i64 = self
-            .replace_request
-            .key(tenant_key(tenant))
-            .arg(expected)
-            .arg(expected + 1)
-            .arg(json)
-            .invoke_async(&mut connection)
-            .await
-            .map_err(|e| unavailable(&e))?;
-        if replaced == 1 {
-            let _: i64 = connection
-                .sadd(TENANT_INDEX, tenant)
-                .await
-                .map_err(|e| unavailable(&e))?;
-        }
-        Ok(replaced == 1)
-    }
-
-    async fn list_tenant_records(&self) -> Result<Vec<(String, TenantRecord)>, StoreError> {
-        let mut connection = self.connection.clone();
-        let tenants: Vec<String> = connection
-            .smembers(TENANT_INDEX)
-            .await
-            .map_err(|e| unavailable(&e))?;
-        let mut records = Vec::with_capacity(tenants.len());
-        for tenant in tenants {
-            if let Some(record) = self.load_tenant_record(&tenant).await? {
-                records.push((tenant, record.value));
-            }
-        }
-        Ok(records)
-    }
-
+#[async_trait]
+impl Health for RedisStore {
     async fn ping(&self) -> Result<(), StoreError> {
         let mut connection = self.connection.clone();
         connection
