@@ -3,7 +3,23 @@
 // it to the JSON API to load the request and to answer it with a new client
 // secret. The secret is checked as it is typed (the server checks again).
 
-const $ = (id) => document.getElementById(id);
+import {
+  $,
+  NETWORK_MESSAGE,
+  clearError,
+  daysFromToday,
+  errorCode,
+  fitsHeader,
+  formatExpiry,
+  formatLocal,
+  messageOf,
+  parseTime,
+  plural,
+  readKey,
+  reloadWhenLinkChanges,
+  request,
+  showError,
+} from "./common.js";
 
 const app = $("app");
 const requestId = app ? app.dataset.requestId || "" : "";
@@ -17,8 +33,6 @@ const MSG = {
   locked: "Too many attempts: this request is locked. The vendor has been told; ask them for a new link.",
   unreachable: "Microsoft could not be reached to check the secret. Nothing was sent; try again in a minute.",
   tooMany: "Too many attempts in a short time. Wait a minute and try again.",
-  network: "Could not reach the server. Check your connection and try again.",
-  generic: "Something went wrong; try again.",
   empty: "The secret is empty: paste the Value of the new client secret.",
   pickDate: "Pick the expiry date, or choose “I don't know”.",
   secretIdNotGuid:
@@ -41,63 +55,6 @@ const CHECK = {
   format:
     "This doesn't look like a current Entra ID secret value (40 characters with 8Q~ after the first three). Check you copied all of it.",
 };
-
-// ---- Time formatting ------------------------------------------------
-
-const pad = (n) => String(n).padStart(2, "0");
-
-function parseTime(iso) {
-  if (typeof iso !== "string" || iso === "") {
-    return null;
-  }
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? null : date;
-}
-
-// The reader's own time zone, e.g. "23 Nov 2026, 11:32 CET".
-const localFormat = new Intl.DateTimeFormat("en-GB", {
-  day: "numeric",
-  month: "short",
-  year: "numeric",
-  hour: "2-digit",
-  minute: "2-digit",
-  timeZoneName: "short",
-});
-
-const relativeFormat = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
-
-// "in 5 hours", "in 3 days"; rounded down so it never overstates the time left.
-function relative(date) {
-  const seconds = (date.getTime() - Date.now()) / 1000;
-  if (seconds <= 0) {
-    return "now";
-  }
-  if (seconds < 60) {
-    return "in less than a minute";
-  }
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) {
-    return relativeFormat.format(minutes, "minute");
-  }
-  const hours = Math.floor(minutes / 60);
-  if (hours < 48) {
-    return relativeFormat.format(hours, "hour");
-  }
-  return relativeFormat.format(Math.floor(hours / 24), "day");
-}
-
-// A local calendar date as YYYY-MM-DD, as <input type="date"> and the API want it.
-function isoDate(date) {
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
-}
-
-function daysFromToday(days) {
-  const date = new Date();
-  date.setDate(date.getDate() + days);
-  return isoDate(date);
-}
-
-const plural = (n, one, many) => (n === 1 ? one : many);
 
 // ---- Checking the secret as it is typed ---------------------------------
 
@@ -178,18 +135,6 @@ function show(name) {
   $("load-error").hidden = true;
 }
 
-function showError(message) {
-  const box = $("error");
-  box.textContent = message;
-  box.hidden = false;
-}
-
-function clearError() {
-  const box = $("error");
-  box.textContent = "";
-  box.hidden = true;
-}
-
 function showLoadError(message) {
   $("loading").hidden = true;
   const box = $("load-error");
@@ -211,7 +156,7 @@ function showClosed(heading, message, moveFocus = false) {
 function answeredMessage(answeredAt) {
   const at = parseTime(answeredAt);
   return at
-    ? `This request was already answered on ${localFormat.format(at)}. Nothing more to do.`
+    ? `This request was already answered on ${formatLocal(at)}. Nothing more to do.`
     : MSG.answered;
 }
 
@@ -220,42 +165,6 @@ const showAnswered = (answeredAt, moveFocus = false) =>
 const showLocked = (moveFocus = false) => showClosed("This request is locked", MSG.locked, moveFocus);
 const showNotFound = (moveFocus = false) =>
   showClosed("This link does not work", MSG.notFound, moveFocus);
-
-function messageOf(body) {
-  return body && typeof body.message === "string" && body.message !== "" ? body.message : MSG.generic;
-}
-
-// ---- The key ----------------------------------------------------------
-
-// Returns the key from the fragment, "" if it is missing, null if unusable.
-function readKey() {
-  const raw = location.hash.slice(1);
-  if (raw === "") {
-    return "";
-  }
-  try {
-    return decodeURIComponent(raw).trim();
-  } catch {
-    return null; // malformed percent-encoding
-  }
-}
-
-// ---- API --------------------------------------------------------------
-
-async function request(url, options) {
-  const response = await fetch(url, {
-    ...options,
-    cache: "no-store",
-    credentials: "same-origin",
-  });
-  let body = null;
-  try {
-    body = await response.json();
-  } catch {
-    body = null; // empty or not JSON (for example a proxy error page)
-  }
-  return { status: response.status, body };
-}
 
 // ---- Loading the request --------------------------------------------------
 
@@ -292,8 +201,7 @@ function fillOpen(data) {
   $("step-tenant").textContent = info.entraTenant;
   $("step-client-id").textContent = info.clientId;
 
-  const expires = parseTime(data.expires_at);
-  $("expires").textContent = expires ? `${localFormat.format(expires)} (${relative(expires)})` : "Unknown";
+  $("expires").textContent = formatExpiry(data.expires_at);
 
   const note = $("note");
   if (typeof data.note === "string" && data.note.trim() !== "") {
@@ -321,23 +229,20 @@ function fillOpen(data) {
 }
 
 async function load() {
-  if (key === "") {
+  if (key === null) {
     showClosed("This link is incomplete", MSG.incomplete);
     return;
   }
-  // Header values must be printable ASCII; anything else is a damaged link.
-  if (key === null || requestId === "" || !/^[\x21-\x7e]+$/.test(key)) {
+  if (requestId === "" || !fitsHeader(key)) {
     showNotFound();
     return;
   }
 
   let result;
   try {
-    result = await request(apiUrl, {
-      headers: { Accept: "application/json", "X-Handoff-Key": key },
-    });
+    result = await request(apiUrl, { headers: { "X-Handoff-Key": key } });
   } catch {
-    showLoadError(MSG.network);
+    showLoadError(NETWORK_MESSAGE);
     return;
   }
 
@@ -513,16 +418,16 @@ form.addEventListener("submit", async (event) => {
   try {
     response = await request(`${apiUrl}/answer`, {
       method: "POST",
-      headers: { Accept: "application/json", "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json" },
       body: JSON.stringify(payload),
     });
   } catch {
-    failed(MSG.network);
+    failed(NETWORK_MESSAGE);
     return;
   }
 
   const { status, body } = response;
-  const code = body && typeof body.error === "string" ? body.error : "";
+  const code = errorCode(body);
 
   if (status === 201 && body) {
     accepted(body);
@@ -564,14 +469,12 @@ form.addEventListener("submit", async (event) => {
     return;
   }
   if (status === 429) {
-    failed(body && typeof body.message === "string" && body.message !== "" ? body.message : MSG.tooMany);
+    failed(messageOf(body, MSG.tooMany));
     return;
   }
   failed(messageOf(body));
 });
 
-// A different link pasted into the address bar changes only the fragment,
-// which does not reload the page by itself.
-window.addEventListener("hashchange", () => location.reload());
+reloadWhenLinkChanges();
 
 load();

@@ -4,7 +4,22 @@
 // their own; this script sends it only to retrieve the answer, once, and then
 // drops it from the address bar.
 
-const $ = (id) => document.getElementById(id);
+import {
+  $,
+  NETWORK_MESSAGE,
+  appliedMessage,
+  clearError,
+  errorCode,
+  forgetKeyInAddressBar,
+  formatDay,
+  formatUtc,
+  messageOf,
+  parseTime,
+  readKey,
+  reloadWhenLinkChanges,
+  request,
+  showError,
+} from "./common.js";
 
 const app = $("app");
 const requestId = app ? app.dataset.requestId || "" : "";
@@ -16,9 +31,6 @@ const MSG = {
   missingKey:
     "The retrieve key (the part after #) is missing from this address: open the retrieve link shown when the request was created.",
   notAnswered: "The customer has not answered yet.",
-  writtenTwice: "The sink already held this secret; nothing was written twice.",
-  network: "Could not reach the server. Check your connection and try again.",
-  generic: "Something went wrong; try again.",
 };
 
 const STATES = {
@@ -37,37 +49,7 @@ const DETAILS = {
   applied: "Delivered to the tenant's configuration; nothing to retrieve.",
 };
 
-// ---- Time formatting ------------------------------------------------
-
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-const pad = (n) => String(n).padStart(2, "0");
-
-function parseTime(iso) {
-  if (typeof iso !== "string" || iso === "") {
-    return null;
-  }
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? null : date;
-}
-
-// "22 Nov 2026, 10:32 UTC"; "Unknown" for a missing or unreadable time.
-function formatUtc(iso) {
-  const date = parseTime(iso);
-  if (!date) {
-    return "Unknown";
-  }
-  return `${date.getUTCDate()} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()}, ${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())} UTC`;
-}
-
-// "2026-11-22" as "22 Nov 2026"; anything else as it came.
-function formatDay(text) {
-  const match = typeof text === "string" ? /^(\d{4})-(\d{2})-(\d{2})$/.exec(text) : null;
-  if (!match) {
-    return String(text);
-  }
-  const month = MONTHS[Number(match[2]) - 1];
-  return month ? `${Number(match[3])} ${month} ${match[1]}` : text;
-}
+// ---- Describing the answer -----------------------------------------
 
 // "Microsoft accepted the secret (AADSTS…)" from {code, message, aadsts}.
 function describeVerification(verification) {
@@ -83,24 +65,11 @@ function describeVerification(verification) {
 
 const isText = (value) => typeof value === "string" && value !== "";
 
-// "Microsoft accepted the secret" → "Microsoft accepted the secret."
-function sentence(text) {
-  const trimmed = typeof text === "string" ? text.trim() : "";
-  return trimmed === "" || /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
-}
-
 // ---- Page state -----------------------------------------------------
 
-function showError(message) {
-  const box = $("error");
-  box.textContent = message;
-  box.hidden = false;
-}
-
-function clearError() {
-  const box = $("error");
-  box.textContent = "";
-  box.hidden = true;
+// The signed-out notice is a second error box.
+function clearErrors() {
+  clearError();
   $("signed-out").hidden = true;
 }
 
@@ -111,15 +80,11 @@ function showSignedOut() {
 }
 
 function showGone(message) {
-  clearError();
+  clearErrors();
   $("loading").hidden = true;
   $("details").hidden = true;
   $("gone-message").textContent = message;
   $("gone").hidden = false;
-}
-
-function messageOf(body) {
-  return body && typeof body.message === "string" && body.message !== "" ? body.message : MSG.generic;
 }
 
 // Sets an optional fact, hiding its row when there is nothing to say.
@@ -130,35 +95,7 @@ function fact(id, text) {
 
 // ---- The key ----------------------------------------------------------
 
-// Returns the key from the fragment, or "" if it is missing or unusable.
-function readKey() {
-  const raw = location.hash.slice(1);
-  try {
-    return decodeURIComponent(raw).trim();
-  } catch {
-    return ""; // malformed percent-encoding
-  }
-}
-
 let key = readKey();
-
-// ---- API --------------------------------------------------------------
-
-async function request(url, options = {}) {
-  const response = await fetch(url, {
-    ...options,
-    headers: { Accept: "application/json", ...options.headers },
-    cache: "no-store",
-    credentials: "same-origin",
-  });
-  let body = null;
-  try {
-    body = await response.json();
-  } catch {
-    body = null; // empty or not JSON (for example a proxy error page)
-  }
-  return { status: response.status, body };
-}
 
 // ---- Rendering --------------------------------------------------------
 
@@ -188,8 +125,8 @@ function render(data) {
   fact("retrieved-at", isText(data.retrieved_at) ? formatUtc(data.retrieved_at) : "");
 
   let detail = state in DETAILS ? DETAILS[state] : "";
-  const canRetrieve = state === "answered" && key !== "";
-  if (state === "answered" && key === "") {
+  const canRetrieve = state === "answered" && key !== null;
+  if (state === "answered" && key === null) {
     detail = MSG.missingKey;
   }
   $("state-detail").textContent = detail;
@@ -232,13 +169,13 @@ async function load() {
     result = await request(`${apiUrl}/details`);
   } catch {
     $("loading").hidden = true;
-    showError(MSG.network);
+    showError(NETWORK_MESSAGE);
     return;
   }
 
   const { status, body } = result;
   if (status === 200 && body) {
-    clearError();
+    clearErrors();
     render(body);
   } else if (status === 401) {
     showSignedOut();
@@ -290,13 +227,12 @@ function retrieved(body) {
   $("retrieve-hint").hidden = true;
   $("apply-request-hint").hidden = true;
   $("refresh").closest(".actions").hidden = true;
-  clearError();
+  clearErrors();
   $("retrieved").hidden = false;
   $("retrieved-heading").focus();
 
-  // Drop the key from the address bar and from history, and from memory.
-  history.replaceState(null, "", location.pathname);
-  key = "";
+  forgetKeyInAddressBar();
+  key = null;
 }
 
 const retrieve = $("retrieve");
@@ -317,11 +253,11 @@ retrieve.addEventListener("click", async () => {
   if (retrieve.disabled) {
     return;
   }
-  if (key === "") {
+  if (key === null) {
     showError(MSG.missingKey);
     return;
   }
-  clearError();
+  clearErrors();
   retrieve.disabled = true;
   applyButton.disabled = true;
 
@@ -335,12 +271,12 @@ retrieve.addEventListener("click", async () => {
   } catch {
     retrieve.disabled = false;
     applyButton.disabled = false;
-    showError(MSG.network);
+    showError(NETWORK_MESSAGE);
     return;
   }
 
   const { status, body } = result;
-  const code = body && typeof body.error === "string" ? body.error : "";
+  const code = errorCode(body);
 
   if (status === 200 && body && typeof body.secret === "string") {
     retrieved(body);
@@ -363,32 +299,15 @@ retrieve.addEventListener("click", async () => {
 
 // ---- Applying to the tenant's configuration -------------------------------
 
-function appliedMessage(body) {
-  const verification = body.verification && typeof body.verification === "object" ? body.verification : {};
-  const name = tenantName || String(body.tenant || "the tenant");
-  const sink = isText(body.sink) ? ` (sink ${body.sink})` : "";
-  const parts = [`Applied to ${name}${sink}.`];
-  const checked = sentence(verification.message);
-  if (checked !== "") {
-    parts.push(checked);
-  }
-  if (body.written === false) {
-    parts.push(MSG.writtenTwice);
-  }
-  parts.push("The secret is deleted here.");
-  return parts.join(" ");
-}
-
 function applied(body) {
-  clearError();
+  clearErrors();
   hideActions();
-  $("apply-result").textContent = appliedMessage(body);
+  $("apply-result").textContent = appliedMessage(body, tenantName || String(body.tenant || "the tenant"));
   $("applied").hidden = false;
   $("applied-heading").focus();
 
-  // The key is of no more use: drop it from the address bar, history and memory.
-  history.replaceState(null, "", location.pathname);
-  key = "";
+  forgetKeyInAddressBar();
+  key = null;
 
   // The details now say "applied".
   load();
@@ -400,11 +319,11 @@ applyButton.addEventListener("click", async () => {
   if (applyButton.disabled) {
     return;
   }
-  if (key === "") {
+  if (key === null) {
     showError(MSG.missingKey);
     return;
   }
-  clearError();
+  clearErrors();
   applyButton.disabled = true;
   applyButton.textContent = "Applying…";
   retrieve.disabled = true;
@@ -424,12 +343,12 @@ applyButton.addEventListener("click", async () => {
   if (result === null) {
     applyButton.disabled = false;
     retrieve.disabled = false;
-    showError(MSG.network);
+    showError(NETWORK_MESSAGE);
     return;
   }
 
   const { status, body } = result;
-  const code = body && typeof body.error === "string" ? body.error : "";
+  const code = errorCode(body);
 
   if (status === 200 && body && body.status === "applied") {
     applied(body);
@@ -458,8 +377,6 @@ applyButton.addEventListener("click", async () => {
   }
 });
 
-// A different retrieve link pasted into the address bar changes only the
-// fragment, which does not reload the page by itself.
-window.addEventListener("hashchange", () => location.reload());
+reloadWhenLinkChanges();
 
 load();

@@ -2,7 +2,25 @@
 // (after #), which browsers never send to the server; this script passes it
 // to the JSON API only when checking and revealing the secret.
 
-const $ = (id) => document.getElementById(id);
+import {
+  $,
+  NETWORK_MESSAGE,
+  appliedMessage,
+  clearError,
+  daysFromToday,
+  errorCode,
+  fitsHeader,
+  forgetKeyInAddressBar,
+  formatExpiry,
+  messageOf,
+  parseTime,
+  plural,
+  readKey,
+  reloadWhenLinkChanges,
+  request,
+  showError,
+  utcTimeOnDate,
+} from "./common.js";
 
 const app = $("app");
 const secretId = app ? app.dataset.secretId || "" : "";
@@ -19,69 +37,12 @@ const MSG = {
   destroyedNow: "Too many wrong passphrases: the secret was destroyed.",
   passphraseRequired:
     "This secret is protected by a passphrase. The sender should have given it to you separately from the link.",
-  network: "Could not reach the server. Check your connection and try again.",
-  generic: "Something went wrong; try again.",
   deleted:
     "This secret is now deleted from the server. Store it where it belongs now; this page won't show it again.",
   chooseTenant: "Choose the tenant to apply the secret to.",
   typePassphrase: "Type the passphrase first: applying needs it too.",
   signedOut: "Your staff session has ended. Sign in again in another tab, then apply again from this page.",
-  writtenTwice: "The sink already held this secret; nothing was written twice.",
 };
-
-// ---- Time formatting ------------------------------------------------
-
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-const pad = (n) => String(n).padStart(2, "0");
-
-function parseTime(iso) {
-  if (typeof iso !== "string" || iso === "") {
-    return null;
-  }
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? null : date;
-}
-
-// "10:32 UTC on 22 Nov 2026"
-function utcTimeOnDate(date) {
-  const time = `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())} UTC`;
-  const day = `${date.getUTCDate()} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()}`;
-  return `${time} on ${day}`;
-}
-
-// The reader's own time zone, e.g. "23 Nov 2026, 11:32 CET".
-const localFormat = new Intl.DateTimeFormat("en-GB", {
-  day: "numeric",
-  month: "short",
-  year: "numeric",
-  hour: "2-digit",
-  minute: "2-digit",
-  timeZoneName: "short",
-});
-
-const relativeFormat = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
-
-// "in 5 hours", "in 3 days"; rounded down so it never overstates the time left.
-function relative(date) {
-  const seconds = (date.getTime() - Date.now()) / 1000;
-  if (seconds <= 0) {
-    return "now";
-  }
-  if (seconds < 60) {
-    return "in less than a minute";
-  }
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) {
-    return relativeFormat.format(minutes, "minute");
-  }
-  const hours = Math.floor(minutes / 60);
-  if (hours < 48) {
-    return relativeFormat.format(hours, "hour");
-  }
-  return relativeFormat.format(Math.floor(hours / 24), "day");
-}
-
-const plural = (n, one, many) => (n === 1 ? one : many);
 
 // ---- Page state -----------------------------------------------------
 
@@ -91,18 +52,6 @@ function show(name) {
   for (const section of SECTIONS) {
     $(section).hidden = section !== name;
   }
-}
-
-function showError(message) {
-  const box = $("error");
-  box.textContent = message;
-  box.hidden = false;
-}
-
-function clearError() {
-  const box = $("error");
-  box.textContent = "";
-  box.hidden = true;
 }
 
 // Focus moves to the new heading only after a click, not on page load.
@@ -115,13 +64,9 @@ function showGone(message, moveFocus = false) {
   }
 }
 
-function messageOf(body) {
-  return body && typeof body.message === "string" && body.message !== "" ? body.message : MSG.generic;
-}
-
 // The sentence for a 404 (or 410) answer, by error code.
 function goneMessage(status, body) {
-  const code = body && typeof body.error === "string" ? body.error : "";
+  const code = errorCode(body);
   if (status === 410 || code === "secret_destroyed") {
     return MSG.destroyedNow;
   }
@@ -144,38 +89,6 @@ function goneMessage(status, body) {
     default:
       return MSG.notFound;
   }
-}
-
-// ---- The key ----------------------------------------------------------
-
-// Returns the key from the fragment, or "" if it is missing or unusable.
-function readKey() {
-  const raw = location.hash.slice(1);
-  if (raw === "") {
-    return "";
-  }
-  try {
-    return decodeURIComponent(raw).trim();
-  } catch {
-    return null; // malformed percent-encoding
-  }
-}
-
-// ---- API --------------------------------------------------------------
-
-async function request(url, options) {
-  const response = await fetch(url, {
-    ...options,
-    cache: "no-store",
-    credentials: "same-origin",
-  });
-  let body = null;
-  try {
-    body = await response.json();
-  } catch {
-    body = null; // empty or not JSON (for example a proxy error page)
-  }
-  return { status: response.status, body };
 }
 
 // ---- Checking the link ------------------------------------------------
@@ -201,8 +114,7 @@ function fillReady(info) {
     note.hidden = true;
   }
 
-  const expires = parseTime(info.expires_at);
-  $("expires").textContent = expires ? `${localFormat.format(expires)} (${relative(expires)})` : "Unknown";
+  $("expires").textContent = formatExpiry(info.expires_at);
 
   const left = Number(info.views_remaining);
   const allowed = Number(info.views_allowed);
@@ -212,24 +124,21 @@ function fillReady(info) {
 }
 
 async function check() {
-  if (key === "") {
+  if (key === null) {
     showGone(MSG.incomplete);
     return;
   }
-  // Header values must be printable ASCII; anything else is a damaged link.
-  if (key === null || secretId === "" || !/^[\x21-\x7e]+$/.test(key)) {
+  if (secretId === "" || !fitsHeader(key)) {
     showGone(MSG.notFound);
     return;
   }
 
   let result;
   try {
-    result = await request(apiUrl, {
-      headers: { Accept: "application/json", "X-Handoff-Key": key },
-    });
+    result = await request(apiUrl, { headers: { "X-Handoff-Key": key } });
   } catch {
     $("loading").hidden = true;
-    showError(MSG.network);
+    showError(NETWORK_MESSAGE);
     return;
   }
 
@@ -307,9 +216,8 @@ function revealed(body) {
   show("revealed");
   $("revealed-heading").focus();
 
-  // Drop the key from the address bar and from history, and from memory.
-  history.replaceState(null, "", location.pathname);
-  key = "";
+  forgetKeyInAddressBar();
+  key = null;
 }
 
 function failed(message) {
@@ -338,16 +246,16 @@ form.addEventListener("submit", async (event) => {
   try {
     result = await request(`${apiUrl}/reveal`, {
       method: "POST",
-      headers: { Accept: "application/json", "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json" },
       body: JSON.stringify(payload),
     });
   } catch {
-    failed(MSG.network);
+    failed(NETWORK_MESSAGE);
     return;
   }
 
   const { status, body } = result;
-  const code = body && typeof body.error === "string" ? body.error : "";
+  const code = errorCode(body);
 
   if (status === 200 && body && typeof body.secret === "string") {
     revealed(body);
@@ -365,43 +273,21 @@ form.addEventListener("submit", async (event) => {
 
 // ---- Applying to a tenant (staff) -----------------------------------------
 
-// "Microsoft accepted the secret" → "Microsoft accepted the secret."
-function sentence(text) {
-  const trimmed = typeof text === "string" ? text.trim() : "";
-  return trimmed === "" || /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
-}
-
 // The tenant's name as the select lists it; the API answers with its slug.
 function tenantName(slug) {
   const option = Array.from(applyTenant.options).find((o) => o.value === slug);
   return option ? option.dataset.name || option.textContent : String(slug || "the tenant");
 }
 
-function appliedMessage(body) {
-  const verification = body.verification && typeof body.verification === "object" ? body.verification : {};
-  const sink = typeof body.sink === "string" && body.sink !== "" ? ` (sink ${body.sink})` : "";
-  const parts = [`Applied to ${tenantName(body.tenant)}${sink}.`];
-  const checked = sentence(verification.message);
-  if (checked !== "") {
-    parts.push(checked);
-  }
-  if (body.written === false) {
-    parts.push(MSG.writtenTwice);
-  }
-  parts.push("The secret is deleted here.");
-  return parts.join(" ");
-}
-
 function applied(body) {
   passphrase.value = "";
   clearError();
   show("applied");
-  $("apply-result").textContent = appliedMessage(body);
+  $("apply-result").textContent = appliedMessage(body, tenantName(body.tenant));
   $("applied-heading").focus();
 
-  // Drop the key from the address bar and from history, and from memory.
-  history.replaceState(null, "", location.pathname);
-  key = "";
+  forgetKeyInAddressBar();
+  key = null;
 }
 
 function applyFailed(message) {
@@ -413,8 +299,7 @@ function applyFailed(message) {
 
 if (applyForm) {
   // The API takes today (UTC) or later; the picker offers no earlier day.
-  const today = new Date();
-  applyExpiresOn.min = `${today.getFullYear()}-${pad(today.getMonth() + 1)}-${pad(today.getDate())}`;
+  applyExpiresOn.min = daysFromToday(0);
 
   applyForm.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -451,16 +336,16 @@ if (applyForm) {
     try {
       result = await request(`${apiUrl}/apply`, {
         method: "POST",
-        headers: { Accept: "application/json", "Content-Type": "application/json" },
+        headers: { "Content-Type": "application/json" },
         body: JSON.stringify(payload),
       });
     } catch {
-      applyFailed(MSG.network);
+      applyFailed(NETWORK_MESSAGE);
       return;
     }
 
     const { status, body } = result;
-    const code = body && typeof body.error === "string" ? body.error : "";
+    const code = errorCode(body);
 
     if (status === 200 && body && body.status === "applied") {
       applied(body);
@@ -496,8 +381,6 @@ if (applyForm) {
   });
 }
 
-// A different link pasted into the address bar changes only the fragment,
-// which does not reload the page by itself.
-window.addEventListener("hashchange", () => location.reload());
+reloadWhenLinkChanges();
 
 check();

@@ -3,18 +3,28 @@
 // as a bearer token to the JSON API. It stays in the address bar so the page
 // can be bookmarked and opened again.
 
-const $ = (id) => document.getElementById(id);
+import {
+  $,
+  NETWORK_MESSAGE,
+  clearError,
+  fitsHeader,
+  formatUtc,
+  messageOf,
+  plural,
+  readKey,
+  reloadWhenLinkChanges,
+  request,
+  showError,
+} from "./common.js";
 
 const app = $("app");
 const secretId = app ? app.dataset.secretId || "" : "";
 const apiUrl = `/api/v1/secrets/${encodeURIComponent(secretId)}`;
-const token = location.hash.slice(1);
+const token = readKey();
 
 const MSG = {
   incomplete: "This manage link is incomplete: the part after # is missing. Copy the whole manage link.",
   gone: "This secret has expired and its record is deleted, or the manage link is incomplete.",
-  network: "Could not reach the server. Check your connection and try again.",
-  generic: "Something went wrong; try again.",
   confirm: "Delete this secret now? The link stops working immediately. This cannot be undone.",
 };
 
@@ -25,35 +35,7 @@ const STATES = {
   destroyed: "Destroyed after too many wrong passphrases",
 };
 
-// ---- Time formatting ------------------------------------------------
-
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-const pad = (n) => String(n).padStart(2, "0");
-
-// "22 Nov 2026, 10:32 UTC"; "Unknown" for a missing or unreadable time.
-function formatUtc(iso) {
-  const date = typeof iso === "string" && iso !== "" ? new Date(iso) : null;
-  if (!date || Number.isNaN(date.getTime())) {
-    return "Unknown";
-  }
-  return `${date.getUTCDate()} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()}, ${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())} UTC`;
-}
-
-const plural = (n, one, many) => (n === 1 ? one : many);
-
 // ---- Page state -----------------------------------------------------
-
-function showError(message) {
-  const box = $("error");
-  box.textContent = message;
-  box.hidden = false;
-}
-
-function clearError() {
-  const box = $("error");
-  box.textContent = "";
-  box.hidden = true;
-}
 
 function showGone(message) {
   clearError();
@@ -63,28 +45,11 @@ function showGone(message) {
   $("gone").hidden = false;
 }
 
-function messageOf(body) {
-  return body && typeof body.message === "string" && body.message !== "" ? body.message : MSG.generic;
-}
-
 // ---- API --------------------------------------------------------------
 
-async function request(url, options = {}) {
-  const response = await fetch(url, {
-    ...options,
-    headers: { Accept: "application/json", Authorization: `Bearer ${token}`, ...options.headers },
-    cache: "no-store",
-    credentials: "same-origin",
-  });
-  let body = null;
-  if (response.status !== 204) {
-    try {
-      body = await response.json();
-    } catch {
-      body = null; // empty or not JSON (for example a proxy error page)
-    }
-  }
-  return { status: response.status, body };
+// Every call to the API carries the manage token.
+function withToken(options = {}) {
+  return { ...options, headers: { Authorization: `Bearer ${token}`, ...options.headers } };
 }
 
 // ---- Rendering --------------------------------------------------------
@@ -179,22 +144,21 @@ function render(data) {
 // ---- Loading ------------------------------------------------------------
 
 async function load() {
-  if (token === "") {
+  if (token === null) {
     showGone(MSG.incomplete);
     return;
   }
-  // Header values must be printable ASCII; anything else is a damaged link.
-  if (secretId === "" || !/^[\x21-\x7e]+$/.test(token)) {
+  if (secretId === "" || !fitsHeader(token)) {
     showGone(MSG.gone);
     return;
   }
 
   let result;
   try {
-    result = await request(`${apiUrl}/status`);
+    result = await request(`${apiUrl}/status`, withToken());
   } catch {
     $("loading").hidden = true;
-    showError(MSG.network);
+    showError(NETWORK_MESSAGE);
     return;
   }
 
@@ -232,10 +196,10 @@ revoke.addEventListener("click", async () => {
 
   let result;
   try {
-    result = await request(apiUrl, { method: "DELETE" });
+    result = await request(apiUrl, withToken({ method: "DELETE" }));
   } catch {
     revoke.disabled = false;
-    showError(MSG.network);
+    showError(NETWORK_MESSAGE);
     return;
   }
 
@@ -250,8 +214,6 @@ revoke.addEventListener("click", async () => {
   }
 });
 
-// A different manage link pasted into the address bar changes only the
-// fragment, which does not reload the page by itself.
-window.addEventListener("hashchange", () => location.reload());
+reloadWhenLinkChanges();
 
 load();
