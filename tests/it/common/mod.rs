@@ -1,8 +1,7 @@
 //! Test helpers: the real server on port 0 (in-process or as a separate
 //! process), and a private `redis-server` on a free port.
-#![allow(dead_code)] // each test binary uses a different subset
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -13,7 +12,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 pub struct TestApp {
-    pub address: SocketAddr,
     pub base: String,
     pub http: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -71,7 +69,6 @@ impl TestApp {
             let _ = rx.await;
         }));
         Self {
-            address,
             base: format!("http://{address}"),
             http: client(),
             shutdown: Some(tx),
@@ -131,7 +128,7 @@ impl TestApp {
 
 /// A `handoff.toml` with one staff member and one tenant, in a temp folder.
 pub struct StaffConfig {
-    pub dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
     pub path: PathBuf,
     pub token: String,
 }
@@ -145,7 +142,7 @@ impl StaffConfig {
         let path = dir.path().join("handoff.toml");
         let (token, lines) = handoff::directory::new_staff_token("alice");
         let config = Self {
-            dir,
+            _dir: dir,
             path,
             token: token.to_string(),
         };

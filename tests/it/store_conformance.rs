@@ -1,12 +1,10 @@
 //! One suite, every store: the same behaviour and the same concurrency
 //! guarantees from memory, the embedded redb file, and Redis.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::RedisServer;
+use crate::common::RedisServer;
 use futures::future::join_all;
 use handoff::audit::{Actor, AuditEvent, AuditQuery, Kind};
 use handoff::crypto::ServerKey;

@@ -2,11 +2,11 @@
 //! (stood in for by wiremock, answering as documented) judges, staff
 //! retrieve once.
 
-mod common;
+use crate::common;
 
+use crate::common::{CONTOSO_APP, CONTOSO_TENANT, TestApp, client};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{CONTOSO_APP, CONTOSO_TENANT, TestApp, client};
 use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};

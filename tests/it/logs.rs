@@ -1,8 +1,6 @@
 //! Logs at TRACE carry no secret, link key, passphrase or manage token.
 
-mod common;
-
-use common::{RedisServer, ServerProcess, client, pushed};
+use crate::common::{RedisServer, ServerProcess, client, pushed};
 use handoff::crypto::ServerKey;
 use reqwest::StatusCode;
 use serde_json::json;

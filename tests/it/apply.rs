@@ -1,13 +1,13 @@
 //! Apply: a secret goes into the tenant's sink without anyone seeing it,
 //! and every failure leaves it where it was.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt as _;
 
+use crate::common::{CONTOSO_APP, CONTOSO_TENANT, TestApp, client};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{CONTOSO_APP, CONTOSO_TENANT, TestApp, client};
 use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -4,9 +4,7 @@
 //! wiremock, answering as Microsoft and the Standard Webhooks spec document.
 //! Nothing here leaves the machine.
 
-mod common;
-
-use common::Bao;
+use crate::common::Bao;
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::sync::Arc;

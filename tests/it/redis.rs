@@ -1,10 +1,10 @@
 //! Redis as the shared store of several server processes.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::{RedisServer, ServerProcess, TestCertificates, client, pushed};
+use crate::common::{RedisServer, ServerProcess, TestCertificates, client, pushed};
 use futures::future::join_all;
 use handoff::crypto::ServerKey;
 use reqwest::StatusCode;

@@ -2,12 +2,12 @@
 //! create → open link → nothing revealed yet → Reveal → secret → reopen →
 //! gone, with no Content-Security-Policy violation or script error.
 
-mod common;
+use crate::common;
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{TestApp, free_port};
+use crate::common::{TestApp, free_port};
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};

@@ -1,9 +1,9 @@
 //! Staff access: tokens on the API, sign-in sessions on the web, the SSO
 //! proxy header, and reloading staff and tenants on SIGHUP.
 
-mod common;
+use crate::common;
 
-use common::{ServerProcess, StaffConfig, TestApp, client_without_redirects};
+use crate::common::{ServerProcess, StaffConfig, TestApp, client_without_redirects};
 use reqwest::StatusCode;
 use reqwest::header::{LOCATION, SET_COOKIE, WWW_AUTHENTICATE};
 use serde_json::json;

@@ -1,8 +1,8 @@
 //! The JSON API, black-box, against the real server on port 0.
 
-mod common;
+use crate::common;
 
-use common::{TestApp, args};
+use crate::common::{TestApp, args};
 use futures::future::join_all;
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, RETRY_AFTER};
