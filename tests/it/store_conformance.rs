@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::RedisServer;
 use futures::future::join_all;
 use handoff::audit::{Actor, AuditEvent, AuditQuery, Kind};
 use handoff::crypto::ServerKey;
@@ -16,6 +15,8 @@ use handoff::store::{
     TenantRecord, VerificationRecord, ViewEvent,
 };
 use zeroize::Zeroizing;
+
+use crate::common::RedisServer;
 
 /// A store under test plus whatever keeps it alive (temp folder, Redis).
 struct Fixture {

