@@ -2,188 +2,24 @@
 //! (stood in for by wiremock, answering as documented) judges, staff
 //! retrieve once.
 
-mod common;
-
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{CONTOSO_APP, CONTOSO_TENANT, TestApp, client};
 use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const GOOD_SECRET: &str = "abc8Q~abcdefghijklmnopqrstuvwxyz0123456.";
-const TOKEN_PATH: &str = "/contoso.onmicrosoft.com/oauth2/v2.0/token";
+use crate::common::{
+    CONTOSO_APP, CONTOSO_TENANT, GOOD_SECRET, Request, Vendor, WEBHOOK_SECRET, client, json_of,
+};
 
-struct Vendor {
-    app: TestApp,
-    token: String,
-    microsoft: MockServer,
-    _config: tempfile::TempDir,
-}
-
+/// A vendor whose contoso tenant has `verify` set as given; Microsoft
+/// answers as each test tells it.
 async fn vendor(verify: &str) -> Vendor {
     vendor_with(verify, "").await
 }
 
-const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-
-async fn vendor_with(verify: &str, extra: &str) -> Vendor {
-    let microsoft = MockServer::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let (token, staff) = handoff::directory::new_staff_token("alice");
-    let config = dir.path().join("handoff.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "vendor_name = \"Fabrikam\"\n{extra}\n{staff}\n\n[tenants.contoso]\nname = \"Contoso Ltd\"\n\
-             entra_tenant = \"{CONTOSO_TENANT}\"\nclient_id = \"{CONTOSO_APP}\"\n\
-             authority = \"{}\"\nverify = \"{verify}\"\n",
-            microsoft.uri()
-        ),
-    )
-    .unwrap();
-    let mut args = common::args();
-    args.config = Some(config);
-    Vendor {
-        app: TestApp::spawn_with(args).await,
-        token: token.to_string(),
-        microsoft,
-        _config: dir,
-    }
-}
-
-fn access_token(app_id: &str) -> String {
-    let part = |value: Value| URL_SAFE_NO_PAD.encode(value.to_string());
-    format!(
-        "{}.{}.signature",
-        part(json!({ "typ": "JWT", "alg": "RS256" })),
-        part(
-            json!({ "aud": "https://graph.microsoft.com", "tid": "8d7a3c2e-1f4b-4e6a-9c5d-2b1a0f9e8d7c", "appid": app_id, "ver": "1.0" })
-        )
-    )
-}
-
-async fn microsoft_accepts(microsoft: &MockServer) {
-    Mock::given(method("POST"))
-        .and(path(TOKEN_PATH))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
-            "access_token": access_token(CONTOSO_APP),
-        })))
-        .mount(microsoft)
-        .await;
-}
-
-async fn microsoft_rejects_the_value(microsoft: &MockServer) {
-    Mock::given(method("POST"))
-        .and(path(TOKEN_PATH))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
-            "error": "invalid_client",
-            "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '6f1c2b7e-0d4f-4c52-9a43-5a7e1e0c9b11'. Trace ID: 0b6f Correlation ID: 7c1e Timestamp: 2026-11-22 10:32:01Z",
-            "error_codes": [7_000_215],
-            "timestamp": "2026-11-22 10:32:01Z",
-            "trace_id": "0b6f1c2a-4d3e-4f5a-8b9c-0d1e2f3a4b5c",
-            "correlation_id": "7c1e2d3f-5a4b-4c6d-9e8f-1a2b3c4d5e6f",
-            "error_uri": "https://login.microsoftonline.com/error?code=7000215",
-        })))
-        .mount(microsoft)
-        .await;
-}
-
-async fn microsoft_is_down(microsoft: &MockServer) {
-    Mock::given(method("POST"))
-        .and(path(TOKEN_PATH))
-        .respond_with(ResponseTemplate::new(503))
-        .mount(microsoft)
-        .await;
-}
-
-/// A created request: its id and both keys.
-struct Request {
-    id: String,
-    submit_key: String,
-    retrieve_key: String,
-}
-
-impl Vendor {
-    async fn create_request(&self, body: Value) -> reqwest::Response {
-        self.app
-            .http
-            .post(self.app.url("/api/v1/requests"))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn request(&self) -> Request {
-        let response = self
-            .create_request(json!({ "tenant": "contoso", "note": "Q4 rotation" }))
-            .await;
-        assert_eq!(response.status(), StatusCode::CREATED);
-        let body: Value = response.json().await.unwrap();
-        let key_of = |url: &str| {
-            body[url]
-                .as_str()
-                .unwrap()
-                .split_once('#')
-                .unwrap()
-                .1
-                .to_owned()
-        };
-        Request {
-            id: body["id"].as_str().unwrap().to_owned(),
-            submit_key: key_of("submit_url"),
-            retrieve_key: key_of("retrieve_url"),
-        }
-    }
-
-    async fn view(&self, request: &Request) -> reqwest::Response {
-        self.app
-            .http
-            .get(self.app.url(&format!("/api/v1/requests/{}", request.id)))
-            .header("x-handoff-key", &request.submit_key)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn answer(&self, request: &Request, secret: &str) -> reqwest::Response {
-        self.app
-            .http
-            .post(
-                self.app
-                    .url(&format!("/api/v1/requests/{}/answer", request.id)),
-            )
-            .json(
-                &json!({ "key": request.submit_key, "secret": secret, "expires_on": "2028-11-22" }),
-            )
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn retrieve(&self, request: &Request, key: &str) -> reqwest::Response {
-        self.app
-            .http
-            .post(
-                self.app
-                    .url(&format!("/api/v1/requests/{}/retrieve", request.id)),
-            )
-            .bearer_auth(&self.token)
-            .json(&json!({ "key": key }))
-            .send()
-            .await
-            .unwrap()
-    }
-}
-
-async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
-    let status = response.status();
-    (status, response.json().await.unwrap())
+async fn vendor_with(verify: &str, settings: &str) -> Vendor {
+    Vendor::start(settings, &format!("verify = \"{verify}\"")).await
 }
 
 #[tokio::test]
@@ -224,7 +60,7 @@ async fn only_staff_create_requests_and_only_for_configured_tenants() {
 #[tokio::test]
 async fn a_secret_id_is_refused_at_once_without_asking_microsoft() {
     let vendor = vendor("required").await;
-    microsoft_accepts(&vendor.microsoft).await;
+    vendor.microsoft.accepts().await;
     let request = vendor.request().await;
     let (status, body) = json_of(
         vendor
@@ -240,20 +76,13 @@ async fn a_secret_id_is_refused_at_once_without_asking_microsoft() {
         "{body}"
     );
     assert_eq!(body["tries_remaining"], 9);
-    assert!(
-        vendor
-            .microsoft
-            .received_requests()
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(vendor.microsoft.received().await.is_empty());
 }
 
 #[tokio::test]
 async fn a_verified_answer_is_retrieved_by_staff_exactly_once() {
     let vendor = vendor("required").await;
-    microsoft_accepts(&vendor.microsoft).await;
+    vendor.microsoft.accepts().await;
     let request = vendor.request().await;
 
     let (status, accepted) =
@@ -273,7 +102,7 @@ async fn a_verified_answer_is_retrieved_by_staff_exactly_once() {
     );
     assert_eq!(accepted["hint"], "abc");
 
-    let sent = &vendor.microsoft.received_requests().await.unwrap()[0];
+    let sent = &vendor.microsoft.received().await[0];
     let form = String::from_utf8_lossy(&sent.body);
     assert!(
         form.contains("grant_type=client_credentials")
@@ -339,7 +168,7 @@ async fn retrieving_needs_a_staff_member_as_well_as_the_key() {
 #[tokio::test]
 async fn a_rejected_value_keeps_the_request_open_for_a_correction() {
     let vendor = vendor("required").await;
-    microsoft_rejects_the_value(&vendor.microsoft).await;
+    vendor.microsoft.rejects_the_value().await;
     let request = vendor.request().await;
     let (status, body) = json_of(vendor.answer(&request, GOOD_SECRET).await).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -355,7 +184,7 @@ async fn a_rejected_value_keeps_the_request_open_for_a_correction() {
     assert!(!body.to_string().contains(GOOD_SECRET));
 
     vendor.microsoft.reset().await;
-    microsoft_accepts(&vendor.microsoft).await;
+    vendor.microsoft.accepts().await;
     assert_eq!(
         vendor.answer(&request, GOOD_SECRET).await.status(),
         StatusCode::CREATED
@@ -365,7 +194,7 @@ async fn a_rejected_value_keeps_the_request_open_for_a_correction() {
 #[tokio::test]
 async fn with_required_verification_an_unreachable_microsoft_stores_nothing_and_counts_no_try() {
     let vendor = vendor("required").await;
-    microsoft_is_down(&vendor.microsoft).await;
+    vendor.microsoft.is_down().await;
     let request = vendor.request().await;
     let response = vendor.answer(&request, GOOD_SECRET).await;
     assert!(response.headers().contains_key("retry-after"));
@@ -387,7 +216,7 @@ async fn with_required_verification_an_unreachable_microsoft_stores_nothing_and_
 #[tokio::test]
 async fn with_advisory_verification_an_unreachable_microsoft_accepts_the_answer_unverified() {
     let vendor = vendor("advisory").await;
-    microsoft_is_down(&vendor.microsoft).await;
+    vendor.microsoft.is_down().await;
     let request = vendor.request().await;
     let (status, body) = json_of(vendor.answer(&request, GOOD_SECRET).await).await;
     assert_eq!(status, StatusCode::CREATED);
@@ -398,7 +227,7 @@ async fn with_advisory_verification_an_unreachable_microsoft_accepts_the_answer_
 #[tokio::test]
 async fn ten_refused_answers_lock_the_request() {
     let vendor = vendor("required").await;
-    microsoft_rejects_the_value(&vendor.microsoft).await;
+    vendor.microsoft.rejects_the_value().await;
     let request = vendor.request().await;
     for left in (0..10).rev() {
         let (_, body) = json_of(vendor.answer(&request, GOOD_SECRET).await).await;
@@ -459,7 +288,7 @@ async fn concurrent_good_answers_are_accepted_once() {
 #[tokio::test]
 async fn a_rotation_script_can_answer_with_a_plain_body() {
     let vendor = vendor("required").await;
-    microsoft_accepts(&vendor.microsoft).await;
+    vendor.microsoft.accepts().await;
     let request = vendor.request().await;
     // `az ad app credential reset … -o tsv | curl --data-binary @- …`
     let response = vendor
@@ -534,41 +363,14 @@ async fn bad_expiry_dates_and_secret_ids_are_422_naming_the_field() {
     );
 }
 
-/// Polls the audit API until `kinds` have all been recorded (the store is
-/// written in the background), and returns the events.
-async fn audit_events(vendor: &Vendor, filter: &str, kinds: &[&str]) -> Vec<Value> {
-    for _ in 0..50 {
-        let body: Value = vendor
-            .app
-            .http
-            .get(vendor.app.url(&format!("/api/v1/audit?{filter}")))
-            .bearer_auth(&vendor.token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let events = body["events"].as_array().unwrap().clone();
-        if kinds
-            .iter()
-            .all(|kind| events.iter().any(|e| e["kind"] == *kind))
-        {
-            return events;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the audit trail never showed {kinds:?}");
-}
-
 #[tokio::test]
 async fn every_step_is_in_the_audit_trail_without_the_secret() {
     let vendor = vendor("required").await;
-    microsoft_rejects_the_value(&vendor.microsoft).await;
+    vendor.microsoft.rejects_the_value().await;
     let request = vendor.request().await;
     vendor.answer(&request, GOOD_SECRET).await;
     vendor.microsoft.reset().await;
-    microsoft_accepts(&vendor.microsoft).await;
+    vendor.microsoft.accepts().await;
     vendor.answer(&request, GOOD_SECRET).await;
     vendor.retrieve(&request, &request.retrieve_key).await;
 
@@ -579,7 +381,7 @@ async fn every_step_is_in_the_audit_trail_without_the_secret() {
         "request.answered",
         "request.retrieved",
     ];
-    let events = audit_events(&vendor, "tenant=contoso", &kinds).await;
+    let events = vendor.audit_events("tenant=contoso", &kinds).await;
     let failed = events
         .iter()
         .find(|e| e["kind"] == "verification.failed")
@@ -607,7 +409,7 @@ async fn every_step_is_in_the_audit_trail_without_the_secret() {
     ] {
         assert!(!text.contains(needle), "the audit trail holds {needle}");
     }
-    let other = audit_events(&vendor, "tenant=northwind", &[]).await;
+    let other = vendor.audit_events("tenant=northwind", &[]).await;
     assert!(other.is_empty(), "the tenant filter filters");
 }
 
@@ -648,7 +450,7 @@ async fn an_answer_is_announced_by_a_signed_webhook_without_the_secret() {
         receiver.uri()
     );
     let vendor = vendor_with("required", &extra).await;
-    microsoft_accepts(&vendor.microsoft).await;
+    vendor.microsoft.accepts().await;
     let request = vendor.request().await;
     assert_eq!(
         vendor.answer(&request, GOOD_SECRET).await.status(),
@@ -674,7 +476,7 @@ async fn an_answer_is_announced_by_a_signed_webhook_without_the_secret() {
     assert_eq!(body["data"]["tenant"], "contoso");
     assert_eq!(body["data"]["verified"], true);
     assert!(!String::from_utf8_lossy(&hook.body).contains(GOOD_SECRET));
-    audit_events(&vendor, "", &["webhook.delivered"]).await;
+    vendor.audit_events("", &["webhook.delivered"]).await;
 }
 
 #[tokio::test]
@@ -694,7 +496,7 @@ async fn a_failed_webhook_delivery_is_visible_to_staff() {
         vendor.answer(&request, GOOD_SECRET).await.status(),
         StatusCode::CREATED
     );
-    let events = audit_events(&vendor, "", &["webhook.failed"]).await;
+    let events = vendor.audit_events("", &["webhook.failed"]).await;
     let failed = events
         .iter()
         .find(|e| e["kind"] == "webhook.failed")

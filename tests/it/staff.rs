@@ -1,12 +1,13 @@
 //! Staff access: tokens on the API, sign-in sessions on the web, the SSO
 //! proxy header, and reloading staff and tenants on SIGHUP.
 
-mod common;
-
-use common::{ServerProcess, StaffConfig, TestApp, client_without_redirects};
 use reqwest::StatusCode;
 use reqwest::header::{LOCATION, SET_COOKIE, WWW_AUTHENTICATE};
 use serde_json::json;
+
+use crate::common::{
+    CONTOSO_APP, ServerProcess, TestApp, VendorConfig, client, client_without_redirects,
+};
 
 async fn sign_in(app: &TestApp, token: &str) -> reqwest::Response {
     client_without_redirects()
@@ -30,7 +31,7 @@ fn csrf_of(page: &str) -> String {
 
 #[tokio::test]
 async fn pushes_can_be_limited_to_staff_with_a_bearer_token() {
-    let config = StaffConfig::new("require_staff_to_push = true");
+    let config = VendorConfig::new("require_staff_to_push = true", "");
     let app = TestApp::spawn_with(config.args()).await;
 
     let anonymous = app.create(json!({ "secret": "x" })).await;
@@ -73,7 +74,7 @@ async fn pushes_can_be_limited_to_staff_with_a_bearer_token() {
 
 #[tokio::test]
 async fn anonymous_pushes_stay_open_by_default() {
-    let config = StaffConfig::new("");
+    let config = VendorConfig::new("", "");
     let app = TestApp::spawn_with(config.args()).await;
     assert_eq!(
         app.create(json!({ "secret": "x" })).await.status(),
@@ -83,7 +84,7 @@ async fn anonymous_pushes_stay_open_by_default() {
 
 #[tokio::test]
 async fn staff_pages_send_visitors_to_sign_in_and_back() {
-    let config = StaffConfig::new("");
+    let config = VendorConfig::new("", "");
     let app = TestApp::spawn_with(config.args()).await;
     let page = client_without_redirects()
         .get(app.url("/staff"))
@@ -96,7 +97,7 @@ async fn staff_pages_send_visitors_to_sign_in_and_back() {
 
 #[tokio::test]
 async fn a_wrong_token_is_refused_at_sign_in() {
-    let config = StaffConfig::new("");
+    let config = VendorConfig::new("", "");
     let app = TestApp::spawn_with(config.args()).await;
     let response = sign_in(&app, "hst_wrong").await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
@@ -106,7 +107,7 @@ async fn a_wrong_token_is_refused_at_sign_in() {
 
 #[tokio::test]
 async fn sign_in_sets_a_strict_http_only_session_that_opens_staff_pages() {
-    let config = StaffConfig::new("");
+    let config = VendorConfig::new("", "");
     let app = TestApp::spawn_with(config.args()).await;
     let response = sign_in(&app, &config.token).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
@@ -138,7 +139,7 @@ async fn sign_in_sets_a_strict_http_only_session_that_opens_staff_pages() {
 
 #[tokio::test]
 async fn the_session_cookie_is_secure_when_the_public_url_is_https() {
-    let config = StaffConfig::new("public_url = \"https://handoff.example.com\"");
+    let config = VendorConfig::new("public_url = \"https://handoff.example.com\"", "");
     let app = TestApp::spawn_with(config.args()).await;
     let response = sign_in(&app, &config.token).await;
     assert!(
@@ -151,7 +152,7 @@ async fn the_session_cookie_is_secure_when_the_public_url_is_https() {
 
 #[tokio::test]
 async fn sign_out_needs_the_forms_csrf_token_and_clears_the_cookie() {
-    let config = StaffConfig::new("");
+    let config = VendorConfig::new("", "");
     let app = TestApp::spawn_with(config.args()).await;
     let cookie = session_cookie(&sign_in(&app, &config.token).await);
     let page = app
@@ -192,8 +193,9 @@ async fn sign_out_needs_the_forms_csrf_token_and_clears_the_cookie() {
 
 #[tokio::test]
 async fn the_sso_header_is_believed_only_from_trusted_proxies() {
-    let trusted = StaffConfig::new(
+    let trusted = VendorConfig::new(
         "trusted_proxies = [\"127.0.0.1\"]\ntrusted_user_header = \"X-Forwarded-User\"",
+        "",
     );
     let app = TestApp::spawn_with(trusted.args()).await;
     let page = app
@@ -206,8 +208,9 @@ async fn the_sso_header_is_believed_only_from_trusted_proxies() {
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.text().await.unwrap().contains("bob@fabrikam.example"));
 
-    let untrusted = StaffConfig::new(
+    let untrusted = VendorConfig::new(
         "trusted_proxies = [\"10.0.0.0/8\"]\ntrusted_user_header = \"X-Forwarded-User\"",
+        "",
     );
     let app = TestApp::spawn_with(untrusted.args()).await;
     let page = client_without_redirects()
@@ -221,10 +224,10 @@ async fn the_sso_header_is_believed_only_from_trusted_proxies() {
 
 #[tokio::test]
 async fn sighup_reloads_tenants_and_a_bad_file_keeps_the_old_ones() {
-    let config = StaffConfig::new("");
+    let config = VendorConfig::new("", "");
     let path = config.path.display().to_string();
     let server = ServerProcess::start(&[("HANDOFF_CONFIG", &path)]);
-    let http = common::client();
+    let http = client();
     let tenants_page = || {
         http.get(format!("{}/staff", server.base))
             .bearer_auth(&config.token)
@@ -243,7 +246,7 @@ async fn sighup_reloads_tenants_and_a_bad_file_keeps_the_old_ones() {
     let added = format!(
         "{}\n[tenants.northwind]\nname = \"Northwind Traders\"\nentra_tenant = \"northwind.onmicrosoft.com\"\nclient_id = \"{}\"\n",
         config.text(),
-        common::CONTOSO_APP
+        CONTOSO_APP
     );
     config.write(&added);
     server.hang_up();

@@ -1,11 +1,10 @@
 //! Logs at TRACE carry no secret, link key, passphrase or manage token.
 
-mod common;
-
-use common::{RedisServer, ServerProcess, client, pushed};
 use handoff::crypto::ServerKey;
 use reqwest::StatusCode;
 use serde_json::json;
+
+use crate::common::{RedisServer, ServerProcess, client, pushed};
 
 /// Create, look, reveal, fail a passphrase, reveal with it, check status,
 /// revoke: every code path that handles secret material.

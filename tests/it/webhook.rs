@@ -1,4 +1,4 @@
-//! Outbound webhooks, with wiremock playing the vendor's endpoint and the
+//! Outbound webhooks, with wiremock playing the endpoint's endpoint and the
 //! Standard Webhooks reference library checking the signatures, so that the
 //! signing is tested against someone else's reading of the spec. Nothing
 //! here leaves the machine.
@@ -16,8 +16,8 @@ use tokio::sync::mpsc;
 use wiremock::matchers::{body_partial_json, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-/// The reference libraries' test key (24 bytes).
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+use crate::common::WEBHOOK_SECRET;
+
 const OTHER_SECRET: &str = "whsec_dGhpcyBpcyBhbm90aGVyIGtleSwgMzIgYnl0ZXM=";
 const HOOK_PATH: &str = "/hooks/handoff";
 const TIMEOUT: Duration = Duration::from_millis(300);
@@ -25,12 +25,12 @@ const TIMEOUT: Duration = Duration::from_millis(300);
 /// one fails the test instead of hanging it.
 const REPORT_WAIT: Duration = Duration::from_secs(5);
 
-/// The vendor's webhook endpoint.
-struct Vendor {
+/// The endpoint's webhook endpoint.
+struct Endpoint {
     server: MockServer,
 }
 
-impl Vendor {
+impl Endpoint {
     async fn start() -> Self {
         Self {
             server: MockServer::start().await,
@@ -84,7 +84,7 @@ fn start_webhooks(
 }
 
 fn secret() -> WebhookSecret {
-    WebhookSecret::parse(SECRET).expect("a valid secret")
+    WebhookSecret::parse(WEBHOOK_SECRET).expect("a valid secret")
 }
 
 fn short_schedule() -> RetrySchedule {
@@ -120,17 +120,17 @@ fn answered_data() -> Value {
 
 #[tokio::test]
 async fn a_delivered_event_is_signed_as_the_spec_says() {
-    let vendor = Vendor::start().await;
-    vendor.answers(ResponseTemplate::new(204)).await;
-    let (webhooks, mut reports) = start_webhooks(&vendor.url(), short_schedule());
+    let endpoint = Endpoint::start().await;
+    endpoint.answers(ResponseTemplate::new(204)).await;
+    let (webhooks, mut reports) = start_webhooks(&endpoint.url(), short_schedule());
 
     webhooks.send("request.answered", answered_data());
     let report = next_report(&mut reports).await;
 
-    let received = vendor.received().await;
+    let received = endpoint.received().await;
     assert_eq!(received.len(), 1);
     let request = &received[0];
-    verify_with(SECRET, request).expect("the reference library accepts the signature");
+    verify_with(WEBHOOK_SECRET, request).expect("the reference library accepts the signature");
     assert_eq!(header(request, "content-type"), "application/json");
     let id = header(request, "webhook-id");
     assert!(id.starts_with("msg_") && id.len() == 26, "{id}");
@@ -158,14 +158,14 @@ async fn a_delivered_event_is_signed_as_the_spec_says() {
 
 #[tokio::test]
 async fn the_public_sign_matches_what_was_sent() {
-    let vendor = Vendor::start().await;
-    vendor.answers(ResponseTemplate::new(200)).await;
-    let (webhooks, mut reports) = start_webhooks(&vendor.url(), short_schedule());
+    let endpoint = Endpoint::start().await;
+    endpoint.answers(ResponseTemplate::new(200)).await;
+    let (webhooks, mut reports) = start_webhooks(&endpoint.url(), short_schedule());
 
     webhooks.send("request.locked", json!({ "request_id": "req_1" }));
     next_report(&mut reports).await;
 
-    let request = &vendor.received().await[0];
+    let request = &endpoint.received().await[0];
     let timestamp: i64 = header(request, "webhook-timestamp").parse().unwrap();
     let expected = sign(
         &secret(),
@@ -178,17 +178,17 @@ async fn the_public_sign_matches_what_was_sent() {
 
 #[tokio::test]
 async fn a_failing_endpoint_is_retried_with_the_same_message_id() {
-    let vendor = Vendor::start().await;
-    vendor.answers_n(ResponseTemplate::new(500), 2).await;
-    vendor.answers(ResponseTemplate::new(200)).await;
-    let (webhooks, mut reports) = start_webhooks(&vendor.url(), short_schedule());
+    let endpoint = Endpoint::start().await;
+    endpoint.answers_n(ResponseTemplate::new(500), 2).await;
+    endpoint.answers(ResponseTemplate::new(200)).await;
+    let (webhooks, mut reports) = start_webhooks(&endpoint.url(), short_schedule());
 
     webhooks.send("request.answered", answered_data());
     let report = next_report(&mut reports).await;
 
     assert_eq!(report.attempts, 3);
     assert_eq!(report.outcome, DeliveryOutcome::Delivered { status: 200 });
-    let received = vendor.received().await;
+    let received = endpoint.received().await;
     assert_eq!(received.len(), 3);
     for request in &received {
         assert_eq!(header(request, "webhook-id"), report.message_id);
@@ -196,15 +196,15 @@ async fn a_failing_endpoint_is_retried_with_the_same_message_id() {
             request.body, received[0].body,
             "the event itself never changes"
         );
-        verify_with(SECRET, request).expect("every attempt is validly signed");
+        verify_with(WEBHOOK_SECRET, request).expect("every attempt is validly signed");
     }
 }
 
 #[tokio::test]
 async fn an_endpoint_that_always_fails_is_given_up_after_the_schedule() {
-    let vendor = Vendor::start().await;
-    vendor.answers(ResponseTemplate::new(500)).await;
-    let (webhooks, mut reports) = start_webhooks(&vendor.url(), short_schedule());
+    let endpoint = Endpoint::start().await;
+    endpoint.answers(ResponseTemplate::new(500)).await;
+    let (webhooks, mut reports) = start_webhooks(&endpoint.url(), short_schedule());
 
     webhooks.send("request.answered", answered_data());
     let report = next_report(&mut reports).await;
@@ -216,17 +216,17 @@ async fn an_endpoint_that_always_fails_is_given_up_after_the_schedule() {
             last_error: "HTTP 500".to_owned()
         }
     );
-    assert_eq!(vendor.received().await.len(), 3);
+    assert_eq!(endpoint.received().await.len(), 3);
 }
 
 #[tokio::test]
 async fn a_slow_answer_counts_as_a_failed_attempt() {
-    let vendor = Vendor::start().await;
-    vendor
+    let endpoint = Endpoint::start().await;
+    endpoint
         .answers_n(ResponseTemplate::new(200).set_delay(TIMEOUT * 4), 1)
         .await;
-    vendor.answers(ResponseTemplate::new(200)).await;
-    let (webhooks, mut reports) = start_webhooks(&vendor.url(), short_schedule());
+    endpoint.answers(ResponseTemplate::new(200)).await;
+    let (webhooks, mut reports) = start_webhooks(&endpoint.url(), short_schedule());
 
     webhooks.send("request.answered", answered_data());
     let report = next_report(&mut reports).await;
@@ -237,11 +237,11 @@ async fn a_slow_answer_counts_as_a_failed_attempt() {
 
 #[tokio::test]
 async fn an_endpoint_that_never_answers_in_time_fails_as_timed_out() {
-    let vendor = Vendor::start().await;
-    vendor
+    let endpoint = Endpoint::start().await;
+    endpoint
         .answers(ResponseTemplate::new(200).set_delay(TIMEOUT * 4))
         .await;
-    let (webhooks, mut reports) = start_webhooks(&vendor.url(), RetrySchedule::new(Vec::new()));
+    let (webhooks, mut reports) = start_webhooks(&endpoint.url(), RetrySchedule::new(Vec::new()));
 
     webhooks.send("request.answered", answered_data());
     let report = next_report(&mut reports).await;
@@ -274,11 +274,11 @@ async fn an_endpoint_nobody_listens_on_fails_as_could_not_connect() {
 
 #[tokio::test]
 async fn a_redirect_is_not_followed() {
-    let vendor = Vendor::start().await;
-    vendor
+    let endpoint = Endpoint::start().await;
+    endpoint
         .answers(ResponseTemplate::new(307).insert_header("location", "/elsewhere"))
         .await;
-    let (webhooks, mut reports) = start_webhooks(&vendor.url(), RetrySchedule::new(Vec::new()));
+    let (webhooks, mut reports) = start_webhooks(&endpoint.url(), RetrySchedule::new(Vec::new()));
 
     webhooks.send("request.answered", answered_data());
     let report = next_report(&mut reports).await;
@@ -289,7 +289,7 @@ async fn a_redirect_is_not_followed() {
             last_error: "HTTP 307".to_owned()
         }
     );
-    let received = vendor.received().await;
+    let received = endpoint.received().await;
     assert!(
         received
             .iter()
@@ -299,15 +299,15 @@ async fn a_redirect_is_not_followed() {
 
 #[tokio::test]
 async fn an_event_waiting_for_a_retry_does_not_hold_up_the_next() {
-    let vendor = Vendor::start().await;
+    let endpoint = Endpoint::start().await;
     Mock::given(method("POST"))
         .and(body_partial_json(json!({ "type": "request.locked" })))
         .respond_with(ResponseTemplate::new(503))
-        .mount(&vendor.server)
+        .mount(&endpoint.server)
         .await;
-    vendor.answers(ResponseTemplate::new(200)).await;
+    endpoint.answers(ResponseTemplate::new(200)).await;
     let long_wait = RetrySchedule::new(vec![REPORT_WAIT * 10]);
-    let (webhooks, mut reports) = start_webhooks(&vendor.url(), long_wait);
+    let (webhooks, mut reports) = start_webhooks(&endpoint.url(), long_wait);
 
     webhooks.send("request.locked", json!({ "request_id": "req_1" }));
     webhooks.send("request.answered", answered_data());
@@ -319,9 +319,9 @@ async fn an_event_waiting_for_a_retry_does_not_hold_up_the_next() {
 
 #[tokio::test]
 async fn a_full_queue_reports_the_event_failed_instead_of_waiting() {
-    let vendor = Vendor::start().await;
-    vendor.answers(ResponseTemplate::new(200)).await;
-    let (webhooks, mut reports) = start_webhooks(&vendor.url(), short_schedule());
+    let endpoint = Endpoint::start().await;
+    endpoint.answers(ResponseTemplate::new(200)).await;
+    let (webhooks, mut reports) = start_webhooks(&endpoint.url(), short_schedule());
 
     // The test runtime has one thread and nothing below yields to it, so the
     // delivery task takes nothing off the queue meanwhile.
@@ -341,21 +341,21 @@ async fn a_full_queue_reports_the_event_failed_instead_of_waiting() {
 
 #[tokio::test]
 async fn a_signature_made_with_another_secret_is_refused() {
-    let vendor = Vendor::start().await;
-    vendor.answers(ResponseTemplate::new(200)).await;
-    let (webhooks, mut reports) = start_webhooks(&vendor.url(), short_schedule());
+    let endpoint = Endpoint::start().await;
+    endpoint.answers(ResponseTemplate::new(200)).await;
+    let (webhooks, mut reports) = start_webhooks(&endpoint.url(), short_schedule());
 
     webhooks.send("request.answered", answered_data());
     next_report(&mut reports).await;
 
-    let request = &vendor.received().await[0];
+    let request = &endpoint.received().await[0];
     assert!(matches!(
         verify_with(OTHER_SECRET, request),
         Err(standardwebhooks::WebhookError::InvalidSignature)
     ));
     let mut forged = request.clone();
     forged.body = tampered(&request.body);
-    assert!(verify_with(SECRET, &forged).is_err());
+    assert!(verify_with(WEBHOOK_SECRET, &forged).is_err());
 }
 
 /// The body with its result changed, as an attacker would.
@@ -393,15 +393,15 @@ fn a_secret_must_be_24_to_64_bytes() {
 
 #[test]
 fn a_secret_is_trimmed_and_never_printed() {
-    let secret = WebhookSecret::parse(&format!(" {SECRET}\n")).expect("a valid secret");
+    let secret = WebhookSecret::parse(&format!(" {WEBHOOK_SECRET}\n")).expect("a valid secret");
     assert_eq!(format!("{secret:?}"), "whsec_***");
-    let target = WebhookTarget::parse("https://vendor.example/hooks", secret).unwrap();
+    let target = WebhookTarget::parse("https://endpoint.example/hooks", secret).unwrap();
     assert!(!format!("{target:?}").contains("MfKQ"));
 }
 
 #[test]
 fn a_target_must_be_an_http_url() {
-    for url in ["ftp://vendor.example/hooks", "/hooks", "not a url"] {
+    for url in ["ftp://endpoint.example/hooks", "/hooks", "not a url"] {
         assert!(WebhookTarget::parse(url, secret()).is_err(), "{url}");
     }
 }

@@ -1,127 +1,42 @@
 //! Apply: a secret goes into the tenant's sink without anyone seeing it,
 //! and every failure leaves it where it was.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt as _;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{CONTOSO_APP, CONTOSO_TENANT, TestApp, client};
 use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const GOOD_SECRET: &str = "abc8Q~abcdefghijklmnopqrstuvwxyz0123456.";
+use crate::common::{
+    Bao, CONTOSO_APP, GOOD_SECRET, NEW_SECRET, Pushed, Vendor, WEBHOOK_SECRET, client, json_of,
+};
 
-struct Vendor {
-    app: TestApp,
-    token: String,
-    _microsoft: MockServer,
-    sink_dir: tempfile::TempDir,
-    config: tempfile::TempDir,
-}
-
-async fn microsoft(accepts: bool) -> MockServer {
-    let microsoft = MockServer::start().await;
-    let response = if accepts {
-        let payload = URL_SAFE_NO_PAD.encode(
-            json!({ "tid": "8d7a3c2e-1f4b-4e6a-9c5d-2b1a0f9e8d7c", "appid": CONTOSO_APP })
-                .to_string(),
-        );
-        ResponseTemplate::new(200).set_body_json(json!({
-            "token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
-            "access_token": format!("eyJhbGciOiJSUzI1NiJ9.{payload}.sig"),
-        }))
-    } else {
-        ResponseTemplate::new(401).set_body_json(json!({
-            "error": "invalid_client",
-            "error_description": "AADSTS7000222: The provided client secret keys for app '6f1c2b7e-0d4f-4c52-9a43-5a7e1e0c9b11' are expired.",
-            "error_codes": [7_000_222], "timestamp": "2026-11-22 10:32:01Z",
-            "trace_id": "0b6f1c2a-4d3e-4f5a-8b9c-0d1e2f3a4b5c", "correlation_id": "7c1e2d3f-5a4b-4c6d-9e8f-1a2b3c4d5e6f",
-        }))
-    };
-    Mock::given(method("POST"))
-        .respond_with(response)
-        .mount(&microsoft)
-        .await;
-    microsoft
-}
-
-/// A vendor whose tenant `contoso` lives in a `file` sink (env format).
-async fn vendor(accepts: bool, extra: &str) -> Vendor {
-    let microsoft = microsoft(accepts).await;
+/// A vendor whose tenant `contoso` lives in a `file` sink (env format) in
+/// the returned folder, and whose tenant `nosink` has no sink. Microsoft
+/// accepts any secret.
+async fn vendor(settings: &str) -> (Vendor, tempfile::TempDir) {
     let sink_dir = tempfile::tempdir().unwrap();
-    let config = tempfile::tempdir().unwrap();
-    let (token, staff) = handoff::directory::new_staff_token("alice");
-    let path = config.path().join("handoff.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "vendor_name = \"Fabrikam\"\n{extra}\n{staff}\n\n[sinks.files]\nkind = \"file\"\ndir = \"{}\"\n\n\
-             [tenants.contoso]\nname = \"Contoso Ltd\"\nentra_tenant = \"{CONTOSO_TENANT}\"\nclient_id = \"{CONTOSO_APP}\"\n\
-             authority = \"{}\"\nsink = \"files\"\nsink_path = \"contoso\"\n\n\
-             [tenants.nosink]\nname = \"No Sink\"\nentra_tenant = \"nosink.onmicrosoft.com\"\nclient_id = \"{CONTOSO_APP}\"\nverify = \"off\"\n",
-            sink_dir.path().display(),
-            microsoft.uri()
-        ),
-    )
-    .unwrap();
-    let mut args = common::args();
-    args.config = Some(path);
-    args.failed_reveals_per_minute = Some("0".into());
-    Vendor {
-        app: TestApp::spawn_with(args).await,
-        token: token.to_string(),
-        _microsoft: microsoft,
-        sink_dir,
-        config,
-    }
+    let contoso = format!(
+        "sink = \"files\"\nsink_path = \"contoso\"\n\n\
+         [sinks.files]\nkind = \"file\"\ndir = \"{}\"\n\n\
+         [tenants.nosink]\nname = \"No Sink\"\nentra_tenant = \"nosink.onmicrosoft.com\"\n\
+         client_id = \"{CONTOSO_APP}\"\nverify = \"off\"",
+        sink_dir.path().display()
+    );
+    let vendor = Vendor::start(settings, &contoso).await;
+    vendor.microsoft.accepts().await;
+    (vendor, sink_dir)
 }
 
-impl Vendor {
-    async fn apply(&self, pushed: &common::Pushed, tenant: &str) -> reqwest::Response {
-        self.app
-            .http
-            .post(
-                self.app
-                    .url(&format!("/api/v1/secrets/{}/apply", pushed.id)),
-            )
-            .bearer_auth(&self.token)
-            .json(&json!({ "key": pushed.key, "tenant": tenant, "expires_on": "2027-05-22" }))
-            .send()
-            .await
-            .unwrap()
-    }
-
-    fn sink_file(&self) -> Option<String> {
-        std::fs::read_to_string(self.sink_dir.path().join("contoso.env")).ok()
-    }
-
-    async fn staff_get(&self, path: &str) -> Value {
-        self.app
-            .http
-            .get(self.app.url(path))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-}
-
-async fn json_of(response: reqwest::Response) -> (StatusCode, Value) {
-    let status = response.status();
-    (status, response.json().await.unwrap())
+fn sink_file(sink_dir: &tempfile::TempDir) -> Option<String> {
+    std::fs::read_to_string(sink_dir.path().join("contoso.env")).ok()
 }
 
 #[tokio::test]
 async fn staff_apply_a_pushed_secret_without_seeing_it_and_it_is_gone_here() {
-    let vendor = vendor(true, "").await;
+    let (vendor, sinks) = vendor("").await;
     let pushed = vendor.app.push(json!({ "secret": GOOD_SECRET })).await;
     let (status, applied) = json_of(vendor.apply(&pushed, "contoso").await).await;
     assert_eq!(status, StatusCode::OK, "{applied}");
@@ -132,12 +47,12 @@ async fn staff_apply_a_pushed_secret_without_seeing_it_and_it_is_gone_here() {
         "the answer does not show the secret"
     );
 
-    let file = vendor.sink_file().expect("the sink file exists");
+    let file = sink_file(&sinks).expect("the sink file exists");
     assert!(
         file.contains(GOOD_SECRET) && file.contains(CONTOSO_APP),
         "{file}"
     );
-    let mode = std::fs::metadata(vendor.sink_dir.path().join("contoso.env"))
+    let mode = std::fs::metadata(sinks.path().join("contoso.env"))
         .unwrap()
         .permissions()
         .mode();
@@ -171,7 +86,7 @@ async fn staff_apply_a_pushed_secret_without_seeing_it_and_it_is_gone_here() {
 
 #[tokio::test]
 async fn metrics_export_the_tenants_expiry_for_staff_or_the_scrape_token() {
-    let vendor = vendor(true, "metrics_token = \"scrape-token-0123456789\"").await;
+    let (vendor, _sinks) = vendor("metrics_token = \"scrape-token-0123456789\"").await;
     let pushed = vendor.app.push(json!({ "secret": GOOD_SECRET })).await;
     assert_eq!(
         vendor.apply(&pushed, "contoso").await.status(),
@@ -207,7 +122,9 @@ async fn metrics_export_the_tenants_expiry_for_staff_or_the_scrape_token() {
 
 #[tokio::test]
 async fn a_refused_verification_writes_nothing_and_keeps_the_secret() {
-    let vendor = vendor(false, "").await;
+    let (vendor, sinks) = vendor("").await;
+    vendor.microsoft.reset().await;
+    vendor.microsoft.says_the_secret_expired().await;
     let pushed = vendor.app.push(json!({ "secret": GOOD_SECRET })).await;
     let (status, body) = json_of(vendor.apply(&pushed, "contoso").await).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -219,7 +136,7 @@ async fn a_refused_verification_writes_nothing_and_keeps_the_secret() {
         body["message"].as_str().unwrap().contains("expired"),
         "{body}"
     );
-    assert!(vendor.sink_file().is_none());
+    assert!(sink_file(&sinks).is_none());
     let revealed: Value = vendor
         .app
         .reveal_with_key(&pushed)
@@ -232,9 +149,9 @@ async fn a_refused_verification_writes_nothing_and_keeps_the_secret() {
 
 #[tokio::test]
 async fn a_failing_sink_says_which_step_failed_and_keeps_the_secret() {
-    let vendor = vendor(true, "").await;
+    let (vendor, sinks) = vendor("").await;
     // The sink's folder is gone: the write fails.
-    std::fs::remove_dir_all(vendor.sink_dir.path()).unwrap();
+    std::fs::remove_dir_all(sinks.path()).unwrap();
     let pushed = vendor.app.push(json!({ "secret": GOOD_SECRET })).await;
     let (status, body) = json_of(vendor.apply(&pushed, "contoso").await).await;
     assert!(
@@ -263,7 +180,7 @@ async fn a_failing_sink_says_which_step_failed_and_keeps_the_secret() {
 
 #[tokio::test]
 async fn concurrent_applies_of_one_secret_write_once() {
-    let vendor = vendor(true, "").await;
+    let (vendor, _sinks) = vendor("").await;
     let pushed = vendor.app.push(json!({ "secret": GOOD_SECRET })).await;
     let applies = (0..6).map(|_| vendor.apply(&pushed, "contoso"));
     let statuses: Vec<StatusCode> = join_all(applies)
@@ -285,7 +202,7 @@ async fn concurrent_applies_of_one_secret_write_once() {
 
 #[tokio::test]
 async fn apply_needs_staff_the_right_key_and_a_tenant_with_a_sink() {
-    let vendor = vendor(true, "").await;
+    let (vendor, _sinks) = vendor("").await;
     let pushed = vendor.app.push(json!({ "secret": GOOD_SECRET })).await;
     let anonymous = client()
         .post(
@@ -298,7 +215,7 @@ async fn apply_needs_staff_the_right_key_and_a_tenant_with_a_sink() {
         .await
         .unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
-    let wrong = common::Pushed {
+    let wrong = Pushed {
         key: "A".repeat(43),
         ..pushed.clone()
     };
@@ -317,72 +234,20 @@ async fn apply_needs_staff_the_right_key_and_a_tenant_with_a_sink() {
     );
 }
 
-/// Creates a request as staff and returns (id, submit key, retrieve key).
-async fn request(vendor: &Vendor) -> (String, String, String) {
-    let body: Value = vendor
-        .app
-        .http
-        .post(vendor.app.url("/api/v1/requests"))
-        .bearer_auth(&vendor.token)
-        .json(&json!({ "tenant": "contoso" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let key_of = |url: &str| {
-        body[url]
-            .as_str()
-            .unwrap()
-            .split_once('#')
-            .unwrap()
-            .1
-            .to_owned()
-    };
-    (
-        body["id"].as_str().unwrap().to_owned(),
-        key_of("submit_url"),
-        key_of("retrieve_url"),
-    )
-}
-
-async fn answer(vendor: &Vendor, id: &str, key: &str) -> (StatusCode, Value) {
-    json_of(
-        vendor
-            .app
-            .http
-            .post(vendor.app.url(&format!("/api/v1/requests/{id}/answer")))
-            .json(&json!({ "key": key, "secret": GOOD_SECRET, "expires_on": "2027-05-22" }))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-}
-
 #[tokio::test]
 async fn an_answered_request_is_applied_at_once_and_never_kept() {
-    let vendor = vendor(true, "").await;
-    let (id, submit_key, retrieve_key) = request(&vendor).await;
-    let (status, accepted) = answer(&vendor, &id, &submit_key).await;
+    let (vendor, sinks) = vendor("").await;
+    let request = vendor.request().await;
+    let (status, accepted) = json_of(vendor.answer(&request, GOOD_SECRET).await).await;
     assert_eq!(status, StatusCode::CREATED, "{accepted}");
     assert_eq!(accepted["delivered"], true);
-    assert!(vendor.sink_file().unwrap().contains(GOOD_SECRET));
+    assert!(sink_file(&sinks).unwrap().contains(GOOD_SECRET));
 
     let details = vendor
-        .staff_get(&format!("/api/v1/requests/{id}/details"))
+        .staff_get(&format!("/api/v1/requests/{}/details", request.id))
         .await;
     assert_eq!(details["state"], "applied");
-    let retrieve = vendor
-        .app
-        .http
-        .post(vendor.app.url(&format!("/api/v1/requests/{id}/retrieve")))
-        .bearer_auth(&vendor.token)
-        .json(&json!({ "key": retrieve_key }))
-        .send()
-        .await
-        .unwrap();
+    let retrieve = vendor.retrieve(&request, &request.retrieve_key).await;
     assert_eq!(
         retrieve.status(),
         StatusCode::CONFLICT,
@@ -392,11 +257,11 @@ async fn an_answered_request_is_applied_at_once_and_never_kept() {
 
 #[tokio::test]
 async fn when_auto_apply_fails_the_answer_is_kept_for_staff_to_apply_later() {
-    let vendor = vendor(true, "").await;
-    let sink = vendor.sink_dir.path().to_owned();
+    let (vendor, sinks) = vendor("").await;
+    let sink = sinks.path().to_owned();
     std::fs::remove_dir_all(&sink).unwrap();
-    let (id, submit_key, retrieve_key) = request(&vendor).await;
-    let (status, accepted) = answer(&vendor, &id, &submit_key).await;
+    let request = vendor.request().await;
+    let (status, accepted) = json_of(vendor.answer(&request, GOOD_SECRET).await).await;
     assert_eq!(status, StatusCode::CREATED, "the customer's part is done");
     assert_eq!(accepted["delivered"], false);
 
@@ -404,14 +269,18 @@ async fn when_auto_apply_fails_the_answer_is_kept_for_staff_to_apply_later() {
     let applied = vendor
         .app
         .http
-        .post(vendor.app.url(&format!("/api/v1/requests/{id}/apply")))
+        .post(
+            vendor
+                .app
+                .url(&format!("/api/v1/requests/{}/apply", request.id)),
+        )
         .bearer_auth(&vendor.token)
-        .json(&json!({ "key": retrieve_key }))
+        .json(&json!({ "key": request.retrieve_key }))
         .send()
         .await
         .unwrap();
     assert_eq!(applied.status(), StatusCode::OK);
-    assert!(vendor.sink_file().unwrap().contains(GOOD_SECRET));
+    assert!(sink_file(&sinks).unwrap().contains(GOOD_SECRET));
 }
 
 #[tokio::test]
@@ -427,7 +296,7 @@ async fn expiry_reminders_fire_once_each() {
         .respond_with(ResponseTemplate::new(204))
         .mount(&receiver)
         .await;
-    let secret = WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+    let secret = WebhookSecret::parse(WEBHOOK_SECRET).unwrap();
     let target =
         WebhookTarget::parse(&format!("{}/hooks", receiver.uri()), secret.clone()).unwrap();
     let store: SharedStore = std::sync::Arc::new(MemoryStore::new());
@@ -535,31 +404,25 @@ fn sink_check_proves_a_sink_writable_without_writing_a_secret() {
 }
 
 /// A vendor whose tenant `contoso` lives in `OpenBao` at `tenants/contoso/entra`.
-async fn vendor_with_openbao(bao: &common::Bao) -> Vendor {
+async fn vendor_with_openbao(bao: &Bao) -> (Vendor, tempfile::TempDir) {
     let sink = format!(
         "\n[sinks.vault]\nkind = \"vault-kv2\"\naddress = \"{}\"\ntoken = \"{}\"\ntimeout = \"3s\"\n",
         bao.address, bao.root
     );
-    let vendor = vendor(true, "").await;
+    let (vendor, sinks) = vendor("").await;
     // Re-point contoso at OpenBao: a new config, same Microsoft stand-in.
-    let config = vendor.config.path().join("handoff.toml");
-    let text = std::fs::read_to_string(&config).unwrap().replace(
+    let text = vendor.config.text().replace(
         "sink = \"files\"\nsink_path = \"contoso\"",
         "sink = \"vault\"\nsink_path = \"tenants/contoso/entra\"",
     );
-    std::fs::write(&config, format!("{text}{sink}")).unwrap();
-    let mut args = common::args();
-    args.config = Some(config);
-    Vendor {
-        app: TestApp::spawn_with(args).await,
-        ..vendor
-    }
+    vendor.config.write(&format!("{text}{sink}"));
+    (vendor.restart().await, sinks)
 }
 
 #[tokio::test]
 async fn applies_land_in_openbao_and_a_stopped_openbao_loses_nothing() {
-    let mut bao = common::Bao::start().await;
-    let vendor = vendor_with_openbao(&bao).await;
+    let mut bao = Bao::start().await;
+    let (vendor, _sinks) = vendor_with_openbao(&bao).await;
 
     let pushed = vendor.app.push(json!({ "secret": GOOD_SECRET })).await;
     let (status, applied) = json_of(vendor.apply(&pushed, "contoso").await).await;
@@ -570,10 +433,7 @@ async fn applies_land_in_openbao_and_a_stopped_openbao_loses_nothing() {
     assert_eq!(stored["data"]["expires_on"], "2027-05-22");
 
     bao.stop();
-    let second = vendor
-        .app
-        .push(json!({ "secret": GOOD_SECRET.replace("abc", "xyz") }))
-        .await;
+    let second = vendor.app.push(json!({ "secret": NEW_SECRET })).await;
     let (status, body) = json_of(vendor.apply(&second, "contoso").await).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["step"], "write");
@@ -584,11 +444,7 @@ async fn applies_land_in_openbao_and_a_stopped_openbao_loses_nothing() {
         .json()
         .await
         .unwrap();
-    assert_eq!(
-        revealed["secret"],
-        GOOD_SECRET.replace("abc", "xyz"),
-        "nothing was lost"
-    );
+    assert_eq!(revealed["secret"], NEW_SECRET, "nothing was lost");
 }
 
 #[tokio::test]
@@ -598,27 +454,20 @@ async fn after_a_good_apply_the_tenants_reload_hook_is_told_without_the_secret()
         .respond_with(ResponseTemplate::new(204))
         .mount(&receiver)
         .await;
-    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     let extra = format!(
-        "webhook_url = \"{}/events\"\nwebhook_secret = \"{secret}\"",
+        "webhook_url = \"{}/events\"\nwebhook_secret = \"{WEBHOOK_SECRET}\"",
         receiver.uri()
     );
-    let vendor = vendor(true, &extra).await;
-    let config = vendor.config.path().join("handoff.toml");
-    let text = std::fs::read_to_string(&config).unwrap().replace(
+    let (vendor, _sinks) = vendor(&extra).await;
+    let text = vendor.config.text().replace(
         "sink_path = \"contoso\"",
         &format!(
             "sink_path = \"contoso\"\nafter_apply = \"{}/reload\"",
             receiver.uri()
         ),
     );
-    std::fs::write(&config, text).unwrap();
-    let mut args = common::args();
-    args.config = Some(config);
-    let vendor = Vendor {
-        app: TestApp::spawn_with(args).await,
-        ..vendor
-    };
+    vendor.config.write(&text);
+    let vendor = vendor.restart().await;
 
     let pushed = vendor.app.push(json!({ "secret": GOOD_SECRET })).await;
     assert_eq!(
@@ -635,7 +484,7 @@ async fn after_a_good_apply_the_tenants_reload_hook_is_told_without_the_secret()
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let reload = reload.expect("the reload hook was called");
-    standardwebhooks::Webhook::new(secret)
+    standardwebhooks::Webhook::new(WEBHOOK_SECRET)
         .unwrap()
         .verify(&reload.body, &reload.headers)
         .unwrap();

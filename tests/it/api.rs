@@ -1,20 +1,11 @@
 //! The JSON API, black-box, against the real server on port 0.
 
-mod common;
-
-use common::{TestApp, args};
 use futures::future::join_all;
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, RETRY_AFTER};
 use serde_json::{Value, json};
 
-async fn error_of(response: reqwest::Response) -> (StatusCode, Value) {
-    let status = response.status();
-    (
-        status,
-        response.json().await.expect("errors have a JSON body"),
-    )
-}
+use crate::common::{ServeArgsExt as _, TestApp, args, json_of, pushed};
 
 #[tokio::test]
 async fn create_returns_a_link_with_the_key_in_the_fragment() {
@@ -48,7 +39,7 @@ async fn a_one_view_secret_is_revealed_exactly_once() {
     assert_eq!(body["secret"], "abc8Q~0123456789");
     assert_eq!(body["views_remaining"], 0);
 
-    let (status, body) = error_of(app.reveal_with_key(&pushed).await).await;
+    let (status, body) = json_of(app.reveal_with_key(&pushed).await).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(
         body["error"], "already_revealed",
@@ -80,17 +71,17 @@ async fn wrong_key_and_unknown_id_answer_the_same_404_and_consume_nothing() {
     let pushed = app.push(json!({ "secret": "x" })).await;
     let wrong_key = "A".repeat(43);
 
-    let (status, wrong) = error_of(app.reveal(&pushed.id, json!({ "key": wrong_key })).await).await;
-    let (_, unknown) = error_of(
+    let (status, wrong) = json_of(app.reveal(&pushed.id, json!({ "key": wrong_key })).await).await;
+    let (_, unknown) = json_of(
         app.reveal(&"B".repeat(22), json!({ "key": pushed.key }))
             .await,
     )
     .await;
-    let (_, malformed) = error_of(app.reveal("nope", json!({ "key": "short" })).await).await;
+    let (_, malformed) = json_of(app.reveal("nope", json!({ "key": "short" })).await).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(wrong, unknown);
     assert_eq!(wrong, malformed);
-    let (_, meta_wrong) = error_of(app.metadata(&pushed.id, &wrong_key).await).await;
+    let (_, meta_wrong) = json_of(app.metadata(&pushed.id, &wrong_key).await).await;
     assert_eq!(meta_wrong, unknown);
 
     assert_eq!(app.reveal_with_key(&pushed).await.status(), StatusCode::OK);
@@ -112,7 +103,7 @@ async fn a_three_view_secret_counts_down() {
 
 #[tokio::test]
 async fn concurrent_reveals_of_a_one_view_secret_give_one_secret() {
-    let app = TestApp::spawn_with(common::ServeArgsExt::no_limit(args())).await;
+    let app = TestApp::spawn_with(args().no_limit()).await;
     let pushed = app.push(json!({ "secret": "only-once" })).await;
     let attempts = (0..64).map(|_| app.reveal_with_key(&pushed));
     let statuses: Vec<StatusCode> = join_all(attempts)
@@ -144,7 +135,7 @@ async fn passphrase_is_required_counted_and_destroys_after_five_misses() {
         .unwrap();
     assert_eq!(meta["passphrase_required"], true);
 
-    let (status, body) = error_of(app.reveal_with_key(&pushed).await).await;
+    let (status, body) = json_of(app.reveal_with_key(&pushed).await).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("passphrase_required"))
@@ -157,7 +148,7 @@ async fn passphrase_is_required_counted_and_destroys_after_five_misses() {
                 json!({ "key": pushed.key, "passphrase": "wrong" }),
             )
             .await;
-        let (status, body) = error_of(attempt).await;
+        let (status, body) = json_of(attempt).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(body["attempts_remaining"], left);
     }
@@ -175,7 +166,7 @@ async fn passphrase_is_required_counted_and_destroys_after_five_misses() {
             json!({ "key": pushed.key, "passphrase": "correct horse" }),
         )
         .await;
-    let (status, body) = error_of(right).await;
+    let (status, body) = json_of(right).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (StatusCode::NOT_FOUND, Some("destroyed"))
@@ -219,7 +210,7 @@ async fn plain_text_body_works_like_curl_data_binary() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
-    let pushed = common::pushed(response.json().await.unwrap());
+    let pushed = pushed(response.json().await.unwrap());
     assert_eq!(pushed.body["views"], 2);
     let body: Value = app.reveal_with_key(&pushed).await.json().await.unwrap();
     assert_eq!(
@@ -231,7 +222,7 @@ async fn plain_text_body_works_like_curl_data_binary() {
 #[tokio::test]
 async fn out_of_range_ttl_and_views_are_422_naming_field_and_range() {
     let app = TestApp::spawn().await;
-    let (status, body) = error_of(app.create(json!({ "secret": "x", "ttl": "30d" })).await).await;
+    let (status, body) = json_of(app.create(json!({ "secret": "x", "ttl": "30d" })).await).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["field"], "ttl");
     assert!(
@@ -242,7 +233,7 @@ async fn out_of_range_ttl_and_views_are_422_naming_field_and_range() {
         "{body}"
     );
 
-    let (status, body) = error_of(app.create(json!({ "secret": "x", "views": 11 })).await).await;
+    let (status, body) = json_of(app.create(json!({ "secret": "x", "views": 11 })).await).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["field"], "views");
     assert!(body["message"].as_str().unwrap().contains("1 to 10"));
@@ -261,7 +252,7 @@ async fn out_of_range_ttl_and_views_are_422_naming_field_and_range() {
 #[tokio::test]
 async fn empty_secret_is_422() {
     let app = TestApp::spawn().await;
-    let (status, body) = error_of(app.create(json!({ "secret": "" })).await).await;
+    let (status, body) = json_of(app.create(json!({ "secret": "" })).await).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["field"], "secret");
 }
@@ -281,7 +272,7 @@ async fn malformed_json_unknown_fields_and_wrong_content_type_are_400() {
         ("application/json", "{\"secret\": \"x\", \"view\": 2}"),
         ("application/xml", "<secret/>"),
     ] {
-        let (status, error) = error_of(post(content_type, body).await.unwrap()).await;
+        let (status, error) = json_of(post(content_type, body).await.unwrap()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{content_type} {body}");
         assert_eq!(error["error"], "bad_request");
     }
@@ -301,7 +292,7 @@ async fn oversized_secret_and_body_are_413() {
     let mut small = args();
     small.max_secret_bytes = Some("100".into());
     let app = TestApp::spawn_with(small).await;
-    let (status, body) = error_of(app.create(json!({ "secret": "x".repeat(101) })).await).await;
+    let (status, body) = json_of(app.create(json!({ "secret": "x".repeat(101) })).await).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(body["field"], "secret");
 
@@ -325,7 +316,7 @@ async fn unknown_routes_are_json_under_api_and_a_page_elsewhere() {
         .send()
         .await
         .unwrap();
-    let (status, body) = error_of(api).await;
+    let (status, body) = json_of(api).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (StatusCode::NOT_FOUND, Some("no_route"))
@@ -374,7 +365,7 @@ async fn sender_sees_each_view_and_can_revoke() {
         .await
         .unwrap();
     assert_eq!(status["state"], "revoked");
-    let (code, body) = error_of(app.reveal_with_key(&pushed).await).await;
+    let (code, body) = json_of(app.reveal_with_key(&pushed).await).await;
     assert_eq!(
         (code, body["error"].as_str()),
         (StatusCode::NOT_FOUND, Some("revoked"))
@@ -426,7 +417,7 @@ async fn failed_attempts_are_rate_limited_per_ip_with_retry_after() {
         .parse()
         .unwrap();
     assert!((1..=60).contains(&retry_after));
-    let (_, body) = error_of(refused).await;
+    let (_, body) = json_of(refused).await;
     assert_eq!(body["error"], "rate_limited");
 }
 

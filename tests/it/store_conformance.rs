@@ -1,12 +1,9 @@
 //! One suite, every store: the same behaviour and the same concurrency
 //! guarantees from memory, the embedded redb file, and Redis.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::RedisServer;
 use futures::future::join_all;
 use handoff::audit::{Actor, AuditEvent, AuditQuery, Kind};
 use handoff::crypto::ServerKey;
@@ -18,6 +15,8 @@ use handoff::store::{
     TenantRecord, VerificationRecord, ViewEvent,
 };
 use zeroize::Zeroizing;
+
+use crate::common::RedisServer;
 
 /// A store under test plus whatever keeps it alive (temp folder, Redis).
 struct Fixture {

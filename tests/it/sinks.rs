@@ -4,10 +4,6 @@
 //! wiremock, answering as Microsoft and the Standard Webhooks spec document.
 //! Nothing here leaves the machine.
 
-mod common;
-
-use common::Bao;
-
 use std::os::unix::fs::PermissionsExt as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,10 +17,11 @@ use standardwebhooks::Webhook;
 use wiremock::matchers::{body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-const SECRET: &str = "abc8Q~Zy1_x.w-v~U9t8S7r6Q5p4O3n2M1l0KkJj";
-const NEW_SECRET: &str = "xyz8Q~Ab1_c.d-e~F9g8H7i6J5k4L3m2N1o0PpQq";
-const CLIENT_ID: &str = "6f1c2b7e-0d4f-4c52-9a43-5a7e1e0c9b11";
-const TENANT_ID: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+use crate::common::microsoft::raw_token_answer;
+use crate::common::{
+    Bao, CONTOSO_APP, CONTOSO_TENANT_ID, GOOD_SECRET, Microsoft, NEW_SECRET, WEBHOOK_SECRET,
+};
+
 const EXPIRES_ON: &str = "2027-05-31";
 /// 2027-05-31T00:00:00Z.
 const EXPIRES_AT: i64 = 1_811_721_600;
@@ -33,8 +30,8 @@ fn credential(secret: &str) -> Credential<'_> {
     Credential {
         tenant: "contoso",
         client_secret: secret,
-        client_id: CLIENT_ID,
-        tenant_id: TENANT_ID,
+        client_id: CONTOSO_APP,
+        tenant_id: CONTOSO_TENANT_ID,
         expires_on: Some(EXPIRES_ON),
     }
 }
@@ -84,7 +81,7 @@ async fn a_vault_write_lands_in_kv2_and_keeps_the_other_keys() {
 
     let outcome = bao
         .sink()
-        .write("tenants/contoso", &credential(SECRET))
+        .write("tenants/contoso", &credential(GOOD_SECRET))
         .await
         .unwrap();
 
@@ -99,9 +96,9 @@ async fn a_vault_write_lands_in_kv2_and_keeps_the_other_keys() {
         stored["data"],
         json!({
             "database_url": "postgres://db/contoso",
-            "client_secret": SECRET,
-            "client_id": CLIENT_ID,
-            "tenant_id": TENANT_ID,
+            "client_secret": GOOD_SECRET,
+            "client_id": CONTOSO_APP,
+            "tenant_id": CONTOSO_TENANT_ID,
             "expires_on": EXPIRES_ON,
         })
     );
@@ -111,12 +108,12 @@ async fn a_vault_write_lands_in_kv2_and_keeps_the_other_keys() {
 async fn writing_the_same_credential_to_vault_again_makes_no_new_version() {
     let bao = Bao::start().await;
     let sink = bao.sink();
-    sink.write("tenants/contoso", &credential(SECRET))
+    sink.write("tenants/contoso", &credential(GOOD_SECRET))
         .await
         .unwrap();
 
     let again = sink
-        .write("tenants/contoso", &credential(SECRET))
+        .write("tenants/contoso", &credential(GOOD_SECRET))
         .await
         .unwrap();
 
@@ -129,7 +126,7 @@ async fn writing_the_same_credential_to_vault_again_makes_no_new_version() {
 async fn a_new_secret_replaces_the_old_one_in_vault() {
     let bao = Bao::start().await;
     let sink = bao.sink();
-    sink.write("tenants/contoso", &credential(SECRET))
+    sink.write("tenants/contoso", &credential(GOOD_SECRET))
         .await
         .unwrap();
 
@@ -154,7 +151,7 @@ async fn a_new_secret_replaces_the_old_one_in_vault() {
 async fn a_credential_without_an_expiry_drops_the_old_date_in_vault() {
     let bao = Bao::start().await;
     let sink = bao.sink();
-    sink.write("tenants/contoso", &credential(SECRET))
+    sink.write("tenants/contoso", &credential(GOOD_SECRET))
         .await
         .unwrap();
 
@@ -176,7 +173,7 @@ async fn a_credential_without_an_expiry_drops_the_old_date_in_vault() {
 async fn two_instances_writing_the_same_credential_at_once_leave_one_version() {
     let bao = Bao::start().await;
     let (one, two) = (bao.sink(), bao.sink());
-    let credential = credential(SECRET);
+    let credential = credential(GOOD_SECRET);
 
     let (first, second) = tokio::join!(
         one.write("tenants/contoso", &credential),
@@ -206,7 +203,7 @@ async fn a_wrong_vault_token_is_refused_with_its_403() {
     let sink = bao.sink_with("token = \"s.not-a-real-token\"");
 
     let error = sink
-        .write("tenants/contoso", &credential(SECRET))
+        .write("tenants/contoso", &credential(GOOD_SECRET))
         .await
         .unwrap_err();
 
@@ -233,7 +230,7 @@ async fn a_vault_write_in_between_makes_check_and_set_a_conflict() {
     assert_eq!(status, StatusCode::OK, "{body}");
 
     let error = sink
-        .write_at_version("tenants/contoso", &credential(SECRET), version)
+        .write_at_version("tenants/contoso", &credential(GOOD_SECRET), version)
         .await
         .unwrap_err();
 
@@ -243,7 +240,7 @@ async fn a_vault_write_in_between_makes_check_and_set_a_conflict() {
         json!({ "edited_by": "a person" })
     );
     // The caller's retry reads afresh and keeps the person's edit.
-    sink.write("tenants/contoso", &credential(SECRET))
+    sink.write("tenants/contoso", &credential(GOOD_SECRET))
         .await
         .unwrap();
     assert_eq!(
@@ -256,14 +253,14 @@ async fn a_vault_write_in_between_makes_check_and_set_a_conflict() {
 async fn a_vault_write_after_the_secret_was_deleted_succeeds() {
     let bao = Bao::start().await;
     let sink = bao.sink();
-    sink.write("tenants/contoso", &credential(SECRET))
+    sink.write("tenants/contoso", &credential(GOOD_SECRET))
         .await
         .unwrap();
     bao.api(Method::DELETE, "secret/data/tenants/contoso", None)
         .await;
 
     let outcome = sink
-        .write("tenants/contoso", &credential(SECRET))
+        .write("tenants/contoso", &credential(GOOD_SECRET))
         .await
         .unwrap();
 
@@ -282,7 +279,7 @@ async fn a_stopped_vault_is_unreachable() {
     bao.stop();
 
     let error = sink
-        .write("tenants/contoso", &credential(SECRET))
+        .write("tenants/contoso", &credential(GOOD_SECRET))
         .await
         .unwrap_err();
 
@@ -363,11 +360,11 @@ async fn vault_writes_with_an_approle_login() {
     ));
 
     let first = sink
-        .write("tenants/contoso", &credential(SECRET))
+        .write("tenants/contoso", &credential(GOOD_SECRET))
         .await
         .unwrap();
     let second = sink
-        .write("tenants/fabrikam", &credential(SECRET))
+        .write("tenants/fabrikam", &credential(GOOD_SECRET))
         .await
         .unwrap();
 
@@ -375,7 +372,7 @@ async fn vault_writes_with_an_approle_login() {
     assert!(matches!(second, WriteOutcome::Written { .. }), "{second:?}");
     assert_eq!(
         bao.kv("tenants/contoso").await["data"]["client_secret"],
-        SECRET
+        GOOD_SECRET
     );
     let printed = format!("{sink:?}");
     assert!(
@@ -396,7 +393,7 @@ async fn a_wrong_approle_secret_id_is_refused() {
 
     let error = bao
         .sink_with("role_id = \"no-such-role\"\nsecret_id = \"wrong\"")
-        .write("tenants/contoso", &credential(SECRET))
+        .write("tenants/contoso", &credential(GOOD_SECRET))
         .await
         .unwrap_err();
 
@@ -416,7 +413,7 @@ async fn a_kv_version_1_mount_is_refused_before_anything_is_written() {
     let sink = bao.sink_with(&format!("token = \"{}\"\nmount = \"legacy\"", bao.root));
 
     let error = sink
-        .write("tenants/contoso", &credential(SECRET))
+        .write("tenants/contoso", &credential(GOOD_SECRET))
         .await
         .unwrap_err();
 
@@ -437,14 +434,28 @@ const VENDOR_SECRET: &str = "vnd8Q~vendors-own-app-secret-0123456789";
 const ACCESS_TOKEN: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.e30.sig-of-the-vault-token";
 const KV_SECRET_PATH: &str = "/secrets/contoso";
 
+/// The vendor's own app in Entra ID, and its Key Vault, on one server:
+/// the vault's URL is also the authority.
 struct FakeAzure {
-    server: MockServer,
+    microsoft: Microsoft,
+}
+
+/// The `azure-keyvault` sink, with its vault and authority at `uri`.
+fn key_vault_sink(uri: &str) -> Arc<dyn Sink> {
+    sink(
+        "keyvault",
+        &format!(
+            "kind = \"azure-keyvault\"\nvault_url = \"{uri}\"\ntenant = \"{VENDOR_TENANT}\"\n\
+             client_id = \"{VENDOR_APP}\"\nclient_secret = \"{VENDOR_SECRET}\"\n\
+             authority = \"{uri}\"\ntimeout = \"2s\""
+        ),
+    )
 }
 
 impl FakeAzure {
     /// Entra ID issues the vendor's app a token for Key Vault, as documented.
     async fn start() -> Self {
-        let server = MockServer::start().await;
+        let microsoft = Microsoft::start().await;
         Mock::given(method("POST"))
             .and(path(format!("/{VENDOR_TENANT}/oauth2/v2.0/token")))
             .and(body_string_contains("grant_type=client_credentials"))
@@ -452,27 +463,14 @@ impl FakeAzure {
                 "scope=https%3A%2F%2Fvault.azure.net%2F.default",
             ))
             .and(body_string_contains(format!("client_id={VENDOR_APP}")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "token_type": "Bearer",
-                "expires_in": 3599,
-                "ext_expires_in": 3599,
-                "access_token": ACCESS_TOKEN,
-            })))
-            .mount(&server)
+            .respond_with(raw_token_answer(ACCESS_TOKEN))
+            .mount(&microsoft.server)
             .await;
-        Self { server }
+        Self { microsoft }
     }
 
     fn sink(&self) -> Arc<dyn Sink> {
-        let uri = self.server.uri();
-        sink(
-            "keyvault",
-            &format!(
-                "kind = \"azure-keyvault\"\nvault_url = \"{uri}\"\ntenant = \"{VENDOR_TENANT}\"\n\
-                 client_id = \"{VENDOR_APP}\"\nclient_secret = \"{VENDOR_SECRET}\"\n\
-                 authority = \"{uri}\"\ntimeout = \"2s\""
-            ),
-        )
+        key_vault_sink(&self.microsoft.authority)
     }
 
     /// Key Vault answers `method` on the contoso secret with `answer`.
@@ -483,15 +481,14 @@ impl FakeAzure {
             .and(header("authorization", format!("Bearer {ACCESS_TOKEN}")))
             .respond_with(answer)
             .expect(times)
-            .mount(&self.server)
+            .mount(&self.microsoft.server)
             .await;
     }
 
     async fn requests(&self, verb: &str) -> Vec<Request> {
-        self.server
-            .received_requests()
+        self.microsoft
+            .received()
             .await
-            .unwrap()
             .into_iter()
             .filter(|r| r.method.as_str() == verb && r.url.path() == KV_SECRET_PATH)
             .collect()
@@ -510,7 +507,7 @@ fn secret_bundle(value: &str, version: &str) -> Value {
             "updated": 1_795_000_000,
             "recoveryLevel": "Recoverable+Purgeable",
         },
-        "tags": { "client_id": CLIENT_ID, "tenant_id": TENANT_ID, "handoff": "1" },
+        "tags": { "client_id": CONTOSO_APP, "tenant_id": CONTOSO_TENANT_ID, "handoff": "1" },
     })
 }
 
@@ -536,13 +533,19 @@ async fn a_key_vault_write_puts_the_value_expiry_and_tags() {
     azure
         .secret_answers(
             "PUT",
-            ResponseTemplate::new(200)
-                .set_body_json(secret_bundle(SECRET, "4387e9f3d6e14c459867679a90fd0f79")),
+            ResponseTemplate::new(200).set_body_json(secret_bundle(
+                GOOD_SECRET,
+                "4387e9f3d6e14c459867679a90fd0f79",
+            )),
             1,
         )
         .await;
 
-    let outcome = azure.sink().write("", &credential(SECRET)).await.unwrap();
+    let outcome = azure
+        .sink()
+        .write("", &credential(GOOD_SECRET))
+        .await
+        .unwrap();
 
     assert_eq!(
         outcome,
@@ -555,10 +558,10 @@ async fn a_key_vault_write_puts_the_value_expiry_and_tags() {
     assert_eq!(
         body,
         json!({
-            "value": SECRET,
+            "value": GOOD_SECRET,
             "contentType": "text/plain",
             "attributes": { "exp": EXPIRES_AT },
-            "tags": { "client_id": CLIENT_ID, "tenant_id": TENANT_ID, "handoff": "1" },
+            "tags": { "client_id": CONTOSO_APP, "tenant_id": CONTOSO_TENANT_ID, "handoff": "1" },
         })
     );
 }
@@ -569,7 +572,7 @@ async fn the_same_value_in_key_vault_is_already_applied_without_a_put() {
     azure
         .secret_answers(
             "GET",
-            ResponseTemplate::new(200).set_body_json(secret_bundle(SECRET, "v1")),
+            ResponseTemplate::new(200).set_body_json(secret_bundle(GOOD_SECRET, "v1")),
             2,
         )
         .await;
@@ -578,16 +581,15 @@ async fn the_same_value_in_key_vault_is_already_applied_without_a_put() {
         .await;
     let sink = azure.sink();
 
-    let first = sink.write("", &credential(SECRET)).await.unwrap();
-    let second = sink.write("", &credential(SECRET)).await.unwrap();
+    let first = sink.write("", &credential(GOOD_SECRET)).await.unwrap();
+    let second = sink.write("", &credential(GOOD_SECRET)).await.unwrap();
 
     assert_eq!(first, WriteOutcome::AlreadyApplied);
     assert_eq!(second, WriteOutcome::AlreadyApplied);
     let tokens = azure
-        .server
-        .received_requests()
+        .microsoft
+        .received()
         .await
-        .unwrap()
         .into_iter()
         .filter(|r| r.url.path().ends_with("/token"))
         .count();
@@ -600,7 +602,7 @@ async fn a_new_value_in_key_vault_makes_a_new_version() {
     azure
         .secret_answers(
             "GET",
-            ResponseTemplate::new(200).set_body_json(secret_bundle(SECRET, "v1")),
+            ResponseTemplate::new(200).set_body_json(secret_bundle(GOOD_SECRET, "v1")),
             1,
         )
         .await;
@@ -645,7 +647,7 @@ async fn a_key_vault_403_is_refused_with_key_vaults_message() {
 
     let error = azure
         .sink()
-        .write("", &credential(SECRET))
+        .write("", &credential(GOOD_SECRET))
         .await
         .unwrap_err();
 
@@ -657,7 +659,7 @@ async fn a_key_vault_403_is_refused_with_key_vaults_message() {
         message.contains("does not have secrets get permission"),
         "{message}"
     );
-    for hidden in [ACCESS_TOKEN, VENDOR_SECRET, SECRET] {
+    for hidden in [ACCESS_TOKEN, VENDOR_SECRET, GOOD_SECRET] {
         assert!(!message.contains(hidden), "{message}");
     }
 }
@@ -681,7 +683,7 @@ async fn a_key_vault_503_is_unreachable() {
 
     let error = azure
         .sink()
-        .write("", &credential(SECRET))
+        .write("", &credential(GOOD_SECRET))
         .await
         .unwrap_err();
 
@@ -690,23 +692,9 @@ async fn a_key_vault_503_is_unreachable() {
 
 #[tokio::test]
 async fn a_refused_vendor_app_secret_is_refused_with_its_aadsts_code() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
-            "error": "invalid_client",
-            "error_description": "AADSTS7000215: Invalid client secret provided.",
-            "error_codes": [7_000_215],
-        })))
-        .mount(&server)
-        .await;
-    let uri = server.uri();
-    let sink = sink(
-        "keyvault",
-        &format!(
-            "kind = \"azure-keyvault\"\nvault_url = \"{uri}\"\ntenant = \"{VENDOR_TENANT}\"\n\
-             client_id = \"{VENDOR_APP}\"\nclient_secret = \"{VENDOR_SECRET}\"\nauthority = \"{uri}\""
-        ),
-    );
+    let microsoft = Microsoft::start().await;
+    microsoft.rejects_the_value().await;
+    let sink = key_vault_sink(&microsoft.authority);
 
     let error = sink.check(None).await.unwrap_err();
 
@@ -727,7 +715,7 @@ async fn key_vault_check_lists_one_secret() {
             ResponseTemplate::new(200).set_body_json(json!({ "value": [], "nextLink": null })),
         )
         .expect(1)
-        .mount(&azure.server)
+        .mount(&azure.microsoft.server)
         .await;
 
     let sentence = azure.sink().check(None).await.unwrap();
@@ -737,9 +725,6 @@ async fn key_vault_check_lists_one_secret() {
 
 // ---------------------------------------------------------------------------
 // webhook, with wiremock as the vendor's admin API
-
-/// The reference libraries' test key (24 bytes).
-const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 async fn receiver(answer: ResponseTemplate) -> MockServer {
     let server = MockServer::start().await;
@@ -775,7 +760,7 @@ async fn a_webhook_write_is_signed_and_carries_the_credential() {
     let server = receiver(ResponseTemplate::new(204)).await;
 
     let outcome = webhook_sink(&server)
-        .write("contoso-prod", &credential(SECRET))
+        .write("contoso-prod", &credential(GOOD_SECRET))
         .await
         .unwrap();
 
@@ -789,9 +774,9 @@ async fn a_webhook_write_is_signed_and_carries_the_credential() {
         json!({
             "tenant": "contoso",
             "path": "contoso-prod",
-            "client_id": CLIENT_ID,
-            "tenant_id": TENANT_ID,
-            "client_secret": SECRET,
+            "client_id": CONTOSO_APP,
+            "tenant_id": CONTOSO_TENANT_ID,
+            "client_secret": GOOD_SECRET,
             "expires_on": EXPIRES_ON,
         })
     );
@@ -802,8 +787,8 @@ async fn the_same_credential_twice_has_the_same_webhook_id() {
     let server = receiver(ResponseTemplate::new(200)).await;
     let sink = webhook_sink(&server);
 
-    sink.write("", &credential(SECRET)).await.unwrap();
-    sink.write("", &credential(SECRET)).await.unwrap();
+    sink.write("", &credential(GOOD_SECRET)).await.unwrap();
+    sink.write("", &credential(GOOD_SECRET)).await.unwrap();
     sink.write("", &credential(NEW_SECRET)).await.unwrap();
 
     let ids: Vec<String> = server
@@ -823,7 +808,7 @@ async fn a_webhook_500_is_unreachable() {
     let server = receiver(ResponseTemplate::new(500)).await;
 
     let error = webhook_sink(&server)
-        .write("", &credential(SECRET))
+        .write("", &credential(GOOD_SECRET))
         .await
         .unwrap_err();
 
@@ -832,17 +817,17 @@ async fn a_webhook_500_is_unreachable() {
 
 #[tokio::test]
 async fn a_webhook_400_is_refused() {
-    let server = receiver(ResponseTemplate::new(400).set_body_string(SECRET)).await;
+    let server = receiver(ResponseTemplate::new(400).set_body_string(GOOD_SECRET)).await;
 
     let error = webhook_sink(&server)
-        .write("", &credential(SECRET))
+        .write("", &credential(GOOD_SECRET))
         .await
         .unwrap_err();
 
     assert!(matches!(error, SinkError::Refused(_)), "{error:?}");
     let message = error.to_string();
     assert!(message.contains("HTTP 400"), "{message}");
-    assert!(!message.contains(SECRET), "{message}");
+    assert!(!message.contains(GOOD_SECRET), "{message}");
 }
 
 #[tokio::test]
@@ -851,7 +836,7 @@ async fn a_slow_webhook_is_unreachable_after_the_timeout() {
     let started = Instant::now();
 
     let error = webhook_sink(&server)
-        .write("", &credential(SECRET))
+        .write("", &credential(GOOD_SECRET))
         .await
         .unwrap_err();
 
@@ -898,7 +883,7 @@ async fn an_env_file_is_written_privately() {
     let dir = tempfile::tempdir().unwrap();
 
     let outcome = file_sink(&dir, "env")
-        .write("", &credential(SECRET))
+        .write("", &credential(GOOD_SECRET))
         .await
         .unwrap();
 
@@ -907,7 +892,7 @@ async fn an_env_file_is_written_privately() {
     assert_eq!(
         std::fs::read_to_string(&file).unwrap(),
         format!(
-            "CLIENT_ID='{CLIENT_ID}'\nTENANT_ID='{TENANT_ID}'\nCLIENT_SECRET='{SECRET}'\n\
+            "CLIENT_ID='{CONTOSO_APP}'\nTENANT_ID='{CONTOSO_TENANT_ID}'\nCLIENT_SECRET='{GOOD_SECRET}'\n\
              EXPIRES_ON='{EXPIRES_ON}'\n"
         )
     );
@@ -920,9 +905,9 @@ async fn an_env_file_is_written_privately() {
 async fn the_same_file_content_again_is_already_applied() {
     let dir = tempfile::tempdir().unwrap();
     let sink = file_sink(&dir, "env");
-    sink.write("", &credential(SECRET)).await.unwrap();
+    sink.write("", &credential(GOOD_SECRET)).await.unwrap();
 
-    let again = sink.write("", &credential(SECRET)).await.unwrap();
+    let again = sink.write("", &credential(GOOD_SECRET)).await.unwrap();
     let replaced = sink.write("", &credential(NEW_SECRET)).await.unwrap();
 
     assert_eq!(again, WriteOutcome::AlreadyApplied);
@@ -937,7 +922,7 @@ async fn a_json_file_takes_its_name_from_the_path() {
     let dir = tempfile::tempdir().unwrap();
 
     file_sink(&dir, "json")
-        .write("contoso-prod", &credential(SECRET))
+        .write("contoso-prod", &credential(GOOD_SECRET))
         .await
         .unwrap();
 
@@ -946,9 +931,9 @@ async fn a_json_file_takes_its_name_from_the_path() {
     assert_eq!(
         content,
         json!({
-            "client_id": CLIENT_ID,
-            "tenant_id": TENANT_ID,
-            "client_secret": SECRET,
+            "client_id": CONTOSO_APP,
+            "tenant_id": CONTOSO_TENANT_ID,
+            "client_secret": GOOD_SECRET,
             "expires_on": EXPIRES_ON,
         })
     );
@@ -961,7 +946,10 @@ async fn a_file_path_that_leaves_the_folder_is_misconfigured() {
     let sink = file_sink(&dir, "env");
 
     for path in ["../escape", "..", "a/b"] {
-        let error = sink.write(path, &credential(SECRET)).await.unwrap_err();
+        let error = sink
+            .write(path, &credential(GOOD_SECRET))
+            .await
+            .unwrap_err();
         assert!(matches!(error, SinkError::Misconfigured(_)), "{error:?}");
     }
     assert!(names(&dir).is_empty());
@@ -1039,7 +1027,7 @@ async fn no_sink_or_credential_prints_a_secret_or_a_token() {
         .map(|(name, entry)| build(name, entry).unwrap())
         .collect();
 
-    let printed = format!("{entries:?}\n{sinks:?}\n{:?}", credential(SECRET));
+    let printed = format!("{entries:?}\n{sinks:?}\n{:?}", credential(GOOD_SECRET));
 
     for hidden in [
         "t0ken",
@@ -1047,7 +1035,7 @@ async fn no_sink_or_credential_prints_a_secret_or_a_token() {
         "s3cret-id",
         VENDOR_SECRET,
         "MfKQ9r8",
-        SECRET,
+        GOOD_SECRET,
     ] {
         assert!(!printed.contains(hidden), "{hidden} in {printed}");
     }

@@ -1,14 +1,13 @@
 //! Redis as the shared store of several server processes.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{RedisServer, ServerProcess, TestCertificates, client, pushed};
 use futures::future::join_all;
 use handoff::crypto::ServerKey;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+
+use crate::common::{Pushed, RedisServer, ServerProcess, TestCertificates, client, pushed};
 
 fn server(redis: &RedisServer, server_key: &str) -> ServerProcess {
     ServerProcess::start(&[
@@ -18,7 +17,7 @@ fn server(redis: &RedisServer, server_key: &str) -> ServerProcess {
     ])
 }
 
-async fn create(base: &str, body: Value) -> common::Pushed {
+async fn create(base: &str, body: Value) -> Pushed {
     let response = client()
         .post(format!("{base}/api/v1/secrets"))
         .json(&body)
@@ -29,11 +28,7 @@ async fn create(base: &str, body: Value) -> common::Pushed {
     pushed(response.json().await.unwrap())
 }
 
-async fn reveal_statuses(
-    bases: &[&str],
-    secret: &common::Pushed,
-    attempts: usize,
-) -> (usize, usize) {
+async fn reveal_statuses(bases: &[&str], secret: &Pushed, attempts: usize) -> (usize, usize) {
     let http = client();
     let requests = (0..attempts).map(|i| {
         http.post(format!(

@@ -1,0 +1,362 @@
+//! The web pages in real headless Chromium, driven through chromedriver:
+//! create → open link → nothing revealed yet → Reveal → secret → reopen →
+//! gone, with no Content-Security-Policy violation or script error.
+
+use fantoccini::Locator;
+use serde_json::{Value, json};
+
+use crate::common::browser::Browser;
+use crate::common::{Bao, GOOD_SECRET, TestApp, Vendor};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_goes_from_the_create_page_to_one_reveal_and_is_then_gone() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::start().await;
+    let secret = "abc8Q~BrowserSecret_0123456789abcdefghij";
+
+    // Create.
+    browser.goto(&app.url("/")).await.unwrap();
+    browser
+        .find(Locator::Id("secret"))
+        .await
+        .unwrap()
+        .send_keys(secret)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("note"))
+        .await
+        .unwrap()
+        .send_keys("for the browser test")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("create"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let link = browser
+        .visible("#link")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .expect("the link");
+    assert!(
+        link.starts_with(&app.url("/s/")) && link.contains('#'),
+        "{link}"
+    );
+    let manage_link = browser
+        .find(Locator::Id("manage-link"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+
+    // Open the link: details, no secret, nothing consumed.
+    browser.goto(&link).await.unwrap();
+    browser.visible("#ready").await;
+    let note = browser
+        .find(Locator::Id("note"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(note.contains("for the browser test"), "{note}");
+    assert!(
+        !browser.source().await.unwrap().contains(secret),
+        "the page holds no secret before Reveal"
+    );
+    browser.refresh().await.unwrap();
+    browser.visible("#ready").await;
+
+    // Reveal.
+    browser
+        .find(Locator::Id("reveal"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let output = browser.visible("#revealed").await;
+    drop(output);
+    let shown = browser
+        .find(Locator::Id("secret-output"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(shown, secret);
+    let address = browser.current_url().await.unwrap();
+    assert!(
+        address.fragment().is_none(),
+        "the key is dropped from the address bar"
+    );
+
+    // Reopen the same link: gone, and it says when.
+    browser.goto(&link).await.unwrap();
+    let gone = browser.visible("#gone").await.text().await.unwrap();
+    assert!(gone.contains("already revealed"), "{gone}");
+    assert!(!browser.source().await.unwrap().contains(secret));
+
+    // The sender's page shows the reveal.
+    browser.goto(&manage_link).await.unwrap();
+    let state = browser.visible("#status").await.text().await.unwrap();
+    assert!(state.to_lowercase().contains("revealed"), "{state}");
+
+    let problems = browser.console_problems().await;
+    assert!(
+        problems.is_empty(),
+        "console errors or CSP violations: {problems:#?}"
+    );
+    browser.close().await.unwrap();
+}
+
+/// A vendor whose Microsoft accepts any secret, with `contoso` lines
+/// appended to the tenant's table (and whatever tables follow).
+async fn vendor(contoso: &str) -> Vendor {
+    let vendor = Vendor::start("", contoso).await;
+    vendor.microsoft.accepts().await;
+    vendor
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_ask_the_customer_is_guided_and_verified_and_staff_retrieve_it() {
+    let vendor = vendor("").await;
+    let browser = Browser::start().await;
+
+    // Staff sign in and create a request link.
+    browser.sign_in(&vendor, "/staff/requests").await;
+    browser.visible("#create-request").await;
+    browser
+        .find(Locator::Id("request-note"))
+        .await
+        .unwrap()
+        .send_keys("Q4 rotation")
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("create-request"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.visible("#submit-url").await;
+    let submit_url = browser.value_of("submit-url").await;
+    let retrieve_url = browser.value_of("retrieve-url").await;
+    assert!(
+        submit_url.starts_with(&vendor.app.url("/r/")) && submit_url.contains('#'),
+        "{submit_url}"
+    );
+
+    // The customer sees who asks, pastes the Secret ID first and is told.
+    browser.goto(&submit_url).await.unwrap();
+    browser.visible("#open").await;
+    let tenant = browser
+        .find(Locator::Id("tenant-name"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(tenant.contains("Contoso Ltd"), "{tenant}");
+    let secret = browser.find(Locator::Id("secret")).await.unwrap();
+    secret
+        .send_keys("3f2504e0-4f89-11d3-9a0c-0305e82c3301")
+        .await
+        .unwrap();
+    let check = browser.visible("#secret-check").await.text().await.unwrap();
+    assert!(check.contains("Secret ID"), "{check}");
+
+    // Then the Value: Microsoft accepts it while the customer watches.
+    secret.clear().await.unwrap();
+    secret.send_keys(GOOD_SECRET).await.unwrap();
+    browser
+        .find(Locator::Id("submit-answer"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let accepted = browser.visible("#accepted").await.text().await.unwrap();
+    assert!(accepted.contains("Verified"), "{accepted}");
+    assert!(
+        !browser.source().await.unwrap().contains(GOOD_SECRET),
+        "the page keeps no copy"
+    );
+
+    // Staff retrieve it, once.
+    browser.goto(&retrieve_url).await.unwrap();
+    browser.visible("#retrieve").await.click().await.unwrap();
+    browser.visible("#retrieved").await;
+    assert_eq!(browser.value_of("retrieved-secret").await, GOOD_SECRET);
+
+    let problems = browser.console_problems().await;
+    assert!(
+        problems.is_empty(),
+        "console errors or CSP violations: {problems:#?}"
+    );
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // the README's walk-through, step by step
+async fn a_customers_answer_goes_straight_into_openbao_and_its_expiry_is_tracked() {
+    let bao = Bao::start().await;
+    let sink = format!(
+        "sink = \"vault\"\nsink_path = \"tenants/contoso/entra\"\n\n[sinks.vault]\nkind = \"vault-kv2\"\naddress = \"{}\"\ntoken = \"{}\"\n",
+        bao.address, bao.root
+    );
+    let vendor = vendor(&sink).await;
+    let created: Value = vendor
+        .create_request(json!({ "tenant": "contoso", "note": "Q4 rotation" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let request_id = created["id"].as_str().unwrap().to_owned();
+
+    // The customer answers in the browser and hears it was delivered.
+    let browser = Browser::start().await;
+    browser
+        .goto(created["submit_url"].as_str().unwrap())
+        .await
+        .unwrap();
+    browser.visible("#open").await;
+    browser
+        .find(Locator::Id("secret"))
+        .await
+        .unwrap()
+        .send_keys(GOOD_SECRET)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Css("#expiry-choice option[value='90']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("submit-answer"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let accepted = browser.visible("#accepted").await.text().await.unwrap();
+    assert!(
+        accepted.contains("Verified and delivered to Fabrikam"),
+        "{accepted}"
+    );
+
+    // The secret is in OpenBao at the tenant's path, and gone from handoff.
+    let stored = bao.kv("tenants/contoso/entra").await;
+    assert_eq!(stored["data"]["client_secret"], GOOD_SECRET);
+    let expires_on = stored["data"]["expires_on"].as_str().unwrap().to_owned();
+    let details = vendor
+        .staff_get(&format!("/api/v1/requests/{request_id}/details"))
+        .await;
+    assert_eq!(details["state"], "applied");
+
+    // Staff see the expiry on the tenants page and in /metrics.
+    browser.sign_in(&vendor, "/staff").await;
+    let row = browser.visible("#tenants").await.text().await.unwrap();
+    assert!(row.contains(&expires_on) && row.contains("OK"), "{row}");
+    let metrics = vendor
+        .app
+        .http
+        .get(vendor.app.url("/metrics"))
+        .bearer_auth(&vendor.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("handoff_tenant_secret_expiry_timestamp_seconds{tenant=\"contoso\"}"),
+        "{metrics}"
+    );
+
+    // And every step is in the audit trail.
+    let kinds: Vec<String> = vendor
+        .audit_events("tenant=contoso", &["secret.applied"])
+        .await
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect();
+    for kind in [
+        "request.created",
+        "verification.passed",
+        "request.answered",
+        "secret.applied",
+    ] {
+        assert!(
+            kinds.iter().any(|k| k == kind),
+            "{kind} missing from {kinds:?}"
+        );
+    }
+    let problems = browser.console_problems().await;
+    assert!(
+        problems.is_empty(),
+        "console errors or CSP violations: {problems:#?}"
+    );
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_apply_a_pushed_secret_from_its_page_without_seeing_it() {
+    let sink_dir = tempfile::tempdir().unwrap();
+    let sink = format!(
+        "sink = \"files\"\nsink_path = \"contoso\"\n\n[sinks.files]\nkind = \"file\"\ndir = \"{}\"\n",
+        sink_dir.path().display()
+    );
+    let vendor = vendor(&sink).await;
+    let pushed = vendor.app.push(json!({ "secret": GOOD_SECRET })).await;
+    let link = pushed.body["url"].as_str().unwrap().to_owned();
+
+    let browser = Browser::start().await;
+    browser.sign_in(&vendor, "/staff").await;
+    browser.visible("#tenants").await;
+
+    browser.goto(&link).await.unwrap();
+    browser.visible("#apply-form").await;
+    browser
+        .find(Locator::Id("apply"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let applied = browser.visible("#applied").await.text().await.unwrap();
+    assert!(applied.contains("Contoso Ltd"), "{applied}");
+    assert!(
+        !browser.source().await.unwrap().contains(GOOD_SECRET),
+        "staff never see it"
+    );
+
+    let written = std::fs::read_to_string(sink_dir.path().join("contoso.env")).unwrap();
+    assert!(written.contains(GOOD_SECRET));
+    let gone = vendor.app.reveal_with_key(&pushed).await;
+    assert_eq!(
+        gone.status(),
+        reqwest::StatusCode::NOT_FOUND,
+        "applied, so gone here"
+    );
+
+    let problems = browser.console_problems().await;
+    assert!(
+        problems.is_empty(),
+        "console errors or CSP violations: {problems:#?}"
+    );
+    browser.close().await.unwrap();
+}

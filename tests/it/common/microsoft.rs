@@ -1,0 +1,169 @@
+//! Microsoft's token endpoint (Entra ID), played by wiremock. Answers have
+//! the shape Microsoft documents; nothing here touches the internet.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path_regex};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+use super::{CONTOSO_APP, CONTOSO_TENANT_ID};
+
+const TIMESTAMP: &str = "2026-11-22 10:32:01Z";
+
+/// The token endpoint of every tenant, at `authority`.
+pub struct Microsoft {
+    pub server: MockServer,
+    pub authority: String,
+}
+
+impl Microsoft {
+    /// Answers nothing until told how (wiremock then answers 404).
+    pub async fn start() -> Self {
+        let server = MockServer::start().await;
+        let authority = server.uri();
+        Self { server, authority }
+    }
+
+    pub async fn answering(answer: ResponseTemplate) -> Self {
+        let microsoft = Self::start().await;
+        microsoft.answers(answer).await;
+        microsoft
+    }
+
+    /// Any tenant's token endpoint gives `answer`; the first answer
+    /// mounted wins, so [`Self::reset`] before changing it.
+    pub async fn answers(&self, answer: ResponseTemplate) {
+        Mock::given(method("POST"))
+            .and(path_regex(r"^/[^/]+/oauth2/v2\.0/token$"))
+            .respond_with(answer)
+            .mount(&self.server)
+            .await;
+    }
+
+    /// Issues contoso's app a token: the secret works.
+    pub async fn accepts(&self) {
+        self.answers(token_answer(&v1_claims(CONTOSO_TENANT_ID, CONTOSO_APP)))
+            .await;
+    }
+
+    /// AADSTS7000215: the Secret ID was sent instead of the Value.
+    pub async fn rejects_the_value(&self) {
+        self.answers(error(
+            401,
+            "invalid_client",
+            7_000_215,
+            &format!(
+                "Invalid client secret provided. Ensure the secret being sent in the request is \
+                 the client secret value, not the client secret ID, for a secret added to app \
+                 '{CONTOSO_APP}'."
+            ),
+        ))
+        .await;
+    }
+
+    /// AADSTS7000222: the secret was right once and has expired.
+    pub async fn says_the_secret_expired(&self) {
+        self.answers(error(
+            401,
+            "invalid_client",
+            7_000_222,
+            &format!(
+                "The provided client secret keys for app '{CONTOSO_APP}' are expired. Visit the \
+                 Azure portal to create new keys for your app."
+            ),
+        ))
+        .await;
+    }
+
+    pub async fn is_down(&self) {
+        self.answers(ResponseTemplate::new(503).set_body_string("Service Unavailable"))
+            .await;
+    }
+
+    pub async fn reset(&self) {
+        self.server.reset().await;
+    }
+
+    pub async fn received(&self) -> Vec<Request> {
+        self.server
+            .received_requests()
+            .await
+            .expect("wiremock records requests")
+    }
+}
+
+/// An error answer as Microsoft documents it, with its AADSTS number both in
+/// `error_codes` and at the start of `error_description`.
+pub fn error(status: u16, error: &str, aadsts: u32, description: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({
+        "error": error,
+        "error_description": format!(
+            "AADSTS{aadsts}: {description} Trace ID: 5c1e0f4b-2d3a-4b5c-9d8e-7f6a5b4c3d00 \
+             Correlation ID: 9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d Timestamp: {TIMESTAMP}"
+        ),
+        "error_codes": [aadsts],
+        "timestamp": TIMESTAMP,
+        "trace_id": "5c1e0f4b-2d3a-4b5c-9d8e-7f6a5b4c3d00",
+        "correlation_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+        "error_uri": format!("https://login.microsoftonline.com/error?code={aadsts}"),
+    }))
+}
+
+/// Claims of a v1 access token for Microsoft Graph, as client credentials
+/// get them: the app is named in `appid`.
+pub fn v1_claims(tid: &str, appid: &str) -> Value {
+    json!({
+        "aud": "https://graph.microsoft.com",
+        "iss": format!("https://sts.windows.net/{tid}/"),
+        "iat": 1_795_343_521, "nbf": 1_795_343_521, "exp": 1_795_347_421,
+        "appid": appid,
+        "appidacr": "1",
+        "idp": format!("https://sts.windows.net/{tid}/"),
+        "idtyp": "app",
+        "oid": "1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b",
+        "roles": ["User.Read.All"],
+        "sub": "1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b",
+        "tid": tid,
+        "ver": "1.0",
+    })
+}
+
+/// Claims of a v2 access token: the app is named in `azp`.
+pub fn v2_claims(tid: &str, azp: &str) -> Value {
+    json!({
+        "aud": "00000003-0000-0000-c000-000000000000",
+        "iss": format!("https://login.microsoftonline.com/{tid}/v2.0"),
+        "iat": 1_795_343_521, "nbf": 1_795_343_521, "exp": 1_795_347_421,
+        "azp": azp,
+        "azpacr": "1",
+        "oid": "1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b",
+        "roles": ["User.Read.All"],
+        "sub": "1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b",
+        "tid": tid,
+        "ver": "2.0",
+    })
+}
+
+/// A successful token answer carrying a JWT with `claims` (unsigned: the
+/// verifier reads the claims, it does not check the signature).
+pub fn token_answer(claims: &Value) -> ResponseTemplate {
+    let header = json!({ "typ": "JWT", "alg": "RS256", "kid": "test-key" });
+    let jwt = [
+        header.to_string(),
+        claims.to_string(),
+        "signature".to_owned(),
+    ]
+    .map(|part| URL_SAFE_NO_PAD.encode(part))
+    .join(".");
+    raw_token_answer(&jwt)
+}
+
+pub fn raw_token_answer(access_token: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "token_type": "Bearer",
+        "expires_in": 3599,
+        "ext_expires_in": 3599,
+        "access_token": access_token,
+    }))
+}

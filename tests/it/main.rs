@@ -1,0 +1,18 @@
+//! The black-box tests, one binary: the real server on port 0 (in-process
+//! or as the `handoff` binary), real Redis, `OpenBao` and Chromium where
+//! they fit on one machine, and wiremock for what does not (Microsoft, Key
+//! Vault, webhook receivers). Helpers live once, in `common`.
+
+mod common;
+
+mod api;
+mod apply;
+mod browser;
+mod logs;
+mod redis;
+mod requests;
+mod sinks;
+mod staff;
+mod store_conformance;
+mod verify;
+mod webhook;
