@@ -544,3 +544,59 @@ async fn the_sender_sees_the_secrets_own_audit_events() {
     );
     drop(other);
 }
+
+#[tokio::test]
+async fn an_id_that_is_not_utf8_is_the_json_404_not_a_plain_text_400() {
+    let app = TestApp::spawn().await;
+
+    let response = app
+        .http
+        .get(app.url("/api/v1/secrets/%FF%FE"))
+        .header("X-Handoff-Key", "x")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json_of(response).await;
+
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], "not_found");
+}
+
+#[tokio::test]
+async fn an_oversized_request_answer_is_a_json_413() {
+    let mut settings = args();
+    settings.max_secret_bytes = Some("100".into());
+    let app = TestApp::spawn_with(settings).await;
+
+    let response = app
+        .http
+        .post(app.url("/api/v1/requests/AAAAAAAAAAAAAAAAAAAAAA/answer"))
+        .header("Content-Type", "text/plain")
+        .body("x".repeat(200_000))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json_of(response).await;
+
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["error"], "too_large");
+}
+
+#[tokio::test]
+async fn a_malformed_answer_query_is_a_json_400() {
+    let app = TestApp::spawn().await;
+
+    let response = app
+        .http
+        .post(app.url("/api/v1/requests/AAAAAAAAAAAAAAAAAAAAAA/answer?expires_on=a&expires_on=b"))
+        .header("Content-Type", "text/plain")
+        .header("X-Handoff-Key", "x")
+        .body("secret")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json_of(response).await;
+
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "bad_request");
+}

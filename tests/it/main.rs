@@ -10,6 +10,7 @@ mod apply;
 mod browser;
 mod logs;
 mod redis;
+mod reload;
 mod requests;
 mod sinks;
 mod staff;

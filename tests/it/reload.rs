@@ -2,18 +2,14 @@
 //! every sink keeps working after a reload, a reload that adds a sink makes
 //! it usable, and a broken file keeps everything as it was.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Bao, CONTOSO_APP, ServerProcess};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-/// Tenants are not verified here: these tests are about the directory, and
-/// the Microsoft stand-in has its own tests.
-const SECRET: &str = "abc8Q~abcdefghijklmnopqrstuvwxyz0123456.";
-const NEXT_SECRET: &str = "xyz8Q~zyxwvutsrqponmlkjihgfedcba6543210.";
+use crate::common::{
+    self, Bao, CONTOSO_APP, GOOD_SECRET as SECRET, NEW_SECRET as NEXT_SECRET, ServerProcess,
+};
 
 /// A vendor's `handoff.toml` in a temp folder, with a `file` sink and a
 /// tenant `contoso` that uses it; the server runs as its own process so
@@ -28,6 +24,8 @@ struct Vendor {
     _dir: tempfile::TempDir,
 }
 
+/// Tenants are not verified here: these tests are about the directory, and
+/// the Microsoft stand-in has its own tests.
 fn tenant(slug: &str, sink: &str, sink_path: &str) -> String {
     format!(
         "[tenants.{slug}]\nname = \"{slug} Ltd\"\nentra_tenant = \"{slug}.onmicrosoft.com\"\n\
