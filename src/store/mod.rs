@@ -2,7 +2,7 @@
 //! [`RequestStore`], [`TenantStore`], [`AuditStore`], [`Health`]), combined
 //! in [`Store`]; three backends (memory, embedded redb file, Redis) that
 //! each implement them all; one conformance suite
-//! (`tests/store_conformance.rs`).
+//! (`tests/it/store_conformance.rs`).
 //!
 //! Every state change is one atomic step in the backend (a lock, a write
 //! transaction, a Lua script), never read-then-write from the service: that

@@ -114,7 +114,7 @@ pub async fn secret_metadata(
 ) -> Result<Response, AppError> {
     let key = link_key_header(&headers)?;
     let meta = app
-        .guarded(&client, async {
+        .guarded(client.ip, async {
             let key = LinkKey::parse(key).map_err(|_| ServiceError::NotFound)?;
             app.service.metadata(&id, &key, &client.to_client()).await
         })
@@ -142,7 +142,7 @@ pub async fn reveal_secret(
             .map(|p| Zeroizing::new(p.expose_secret().to_owned())),
     )?;
     let revealed = app
-        .guarded(&client, async {
+        .guarded(client.ip, async {
             let key =
                 LinkKey::parse(request.key.expose_secret()).map_err(|_| ServiceError::NotFound)?;
             app.service
@@ -172,7 +172,7 @@ pub async fn delete_secret(
             "Send the link key in X-Handoff-Key, or the manage token as Authorization: Bearer <token>.".into(),
         ));
     }
-    app.guarded(&client, async {
+    app.guarded(client.ip, async {
         let deleter = match (token, key) {
             (Some(token), _) => {
                 Deleter::Sender(ManageToken::parse(token).map_err(|_| ServiceError::NotFound)?)
@@ -199,7 +199,7 @@ pub async fn secret_status(
         AppError::BadRequest("Send the manage token as Authorization: Bearer <token>.".into())
     })?;
     let status = app
-        .guarded(&client, async {
+        .guarded(client.ip, async {
             let token = ManageToken::parse(token).map_err(|_| ServiceError::NotFound)?;
             app.service.status(&id, &token).await
         })

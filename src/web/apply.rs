@@ -59,7 +59,7 @@ pub async fn apply_secret(
     )?;
     let caller = staff_client(&client, &staff);
     let applied = app
-        .guarded(&client, async {
+        .guarded(client.ip, async {
             let key =
                 LinkKey::parse(body.key.expose_secret()).map_err(|_| ServiceError::NotFound)?;
             app.service
@@ -86,7 +86,7 @@ pub async fn apply_request(
 ) -> Result<Response, AppError> {
     let caller = staff_client(&client, &staff);
     let applied = app
-        .guarded(&client, async {
+        .guarded(client.ip, async {
             let key =
                 LinkKey::parse(body.key.expose_secret()).map_err(|_| ServiceError::NotFound)?;
             app.service.apply_request(&id, &key, &caller).await

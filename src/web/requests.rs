@@ -122,7 +122,7 @@ pub async fn request_view(
 ) -> Result<Response, AppError> {
     let key = link_key_header(&headers)?;
     let view = app
-        .guarded(&client, async {
+        .guarded(client.ip, async {
             app.service.request_view(&id, &parse_key(key)?).await
         })
         .await?;
@@ -193,7 +193,7 @@ pub async fn answer_request(
         secret_id: AzureSecretId::parse_optional(secret_id.as_deref())?,
     };
     let accepted = app
-        .guarded(&client, async {
+        .guarded(client.ip, async {
             let key = parse_key(&key)?;
             app.service
                 .answer_request(&id, &key, answer, &client.to_client())
@@ -222,7 +222,7 @@ pub async fn retrieve_answer(
     AppJson(body): AppJson<RetrieveBody>,
 ) -> Result<Response, AppError> {
     let retrieved = app
-        .guarded(&client, async {
+        .guarded(client.ip, async {
             let key = parse_key(body.key.expose_secret())?;
             app.service.retrieve_answer(&id, &key, &staff.name).await
         })

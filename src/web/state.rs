@@ -2,11 +2,11 @@
 //! settings, the directory and the session signer; and the few rules about
 //! input and links that are the web layer's own.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::http::HeaderName;
 
-use super::client::ClientAddr;
 use super::error::AppError;
 use super::extract::NumberOrText;
 use super::session::SessionSigner;
@@ -91,17 +91,17 @@ impl AppState {
     /// against the client's allowance and refusing it when none is left.
     pub async fn guarded<T>(
         &self,
-        client: &ClientAddr,
+        client_ip: IpAddr,
         attempt: impl Future<Output = Result<T, ServiceError>>,
     ) -> Result<T, AppError> {
         self.limiter
-            .check(client.ip)
+            .check(client_ip)
             .map_err(|retry_after| AppError::RateLimited { retry_after })?;
         let outcome = attempt.await;
         if let Err(error) = &outcome
             && error.is_failed_attempt()
         {
-            self.limiter.record_failure(client.ip);
+            self.limiter.record_failure(client_ip);
         }
         outcome.map_err(AppError::from)
     }
