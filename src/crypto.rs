@@ -89,6 +89,58 @@ impl fmt::Debug for ServerKey {
     }
 }
 
+/// Bytes in a server key's fingerprint.
+pub const FINGERPRINT_LEN: usize = 16;
+
+/// Names a server key without revealing it: a truncated HKDF output of S
+/// under a fixed label, so it tells nothing about S (or about the keys
+/// derived from S for other purposes) and cannot be turned back into it.
+/// The store keeps it, and so does every record, so that a server with
+/// another key is refused at start-up and a record sealed with another key
+/// is told apart from a wrong passphrase.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct KeyFingerprint([u8; FINGERPRINT_LEN]);
+
+impl KeyFingerprint {
+    #[must_use]
+    pub fn of(server: &ServerKey) -> Self {
+        let derived = purpose_key(server, "key-fingerprint");
+        let mut bytes = [0u8; FINGERPRINT_LEN];
+        bytes.copy_from_slice(&derived[..FINGERPRINT_LEN]);
+        Self(bytes)
+    }
+
+    /// A stored fingerprint; `None` if it has the wrong length.
+    #[must_use]
+    pub fn from_stored(bytes: &[u8]) -> Option<Self> {
+        bytes.try_into().ok().map(Self)
+    }
+
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8; FINGERPRINT_LEN] {
+        &self.0
+    }
+
+    /// Whether `stored` is this fingerprint.
+    #[must_use]
+    pub fn matches(&self, stored: &[u8]) -> bool {
+        constant_time_eq(&self.0, stored)
+    }
+}
+
+/// Lower-case hex, as start-up messages show it.
+impl fmt::Display for KeyFingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|byte| write!(f, "{byte:02x}"))
+    }
+}
+
+impl fmt::Debug for KeyFingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyFingerprint({self})")
+    }
+}
+
 /// A key for one purpose other than sealing secrets (session cookies,
 /// CSRF tokens), derived from S so that every instance agrees on it.
 #[must_use]
@@ -288,6 +340,10 @@ pub fn open(
 
 /// A truncated HMAC of K over the id. Stored, so that a wrong key is refused
 /// before anything is consumed; 128 bits leave nothing to guess.
+/// Deliberately independent of the server key: with the wrong server key
+/// the check still passes, so the caller is told about the server's fault
+/// (the record's [`KeyFingerprint`] differs) instead of "not found", and it
+/// is never counted against them.
 #[must_use]
 pub fn key_check(key: &LinkKey, id: &SecretId) -> [u8; KEY_CHECK_LEN] {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key.as_bytes())
@@ -417,6 +473,30 @@ mod tests {
         assert!(key_matches(&key, &id, &stored));
         assert!(!key_matches(&LinkKey::generate(), &id, &stored));
         assert!(!key_matches(&key, &SecretId::generate(), &stored));
+    }
+
+    #[test]
+    fn a_fingerprint_names_one_server_key_and_is_none_of_its_derived_keys() {
+        let key = ServerKey::generate();
+        let fingerprint = KeyFingerprint::of(&key);
+        assert_eq!(fingerprint, KeyFingerprint::of(&key.clone()));
+        assert_ne!(fingerprint, KeyFingerprint::of(&ServerKey::generate()));
+        assert!(fingerprint.matches(fingerprint.as_bytes()));
+        assert!(!fingerprint.matches(&fingerprint.as_bytes()[..8]));
+        for purpose in ["session", "csrf"] {
+            assert_ne!(
+                &purpose_key(&key, purpose)[..FINGERPRINT_LEN],
+                fingerprint.as_bytes()
+            );
+        }
+        let text = fingerprint.to_string();
+        assert_eq!(text.len(), 2 * FINGERPRINT_LEN);
+        assert!(!text.contains(key.encode().as_str()));
+        assert_eq!(
+            KeyFingerprint::from_stored(fingerprint.as_bytes()),
+            Some(fingerprint)
+        );
+        assert_eq!(KeyFingerprint::from_stored(b"short"), None);
     }
 
     #[test]

@@ -11,11 +11,11 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 
 use crate::config::{PublicUrl, Settings, StoreSetting};
-use crate::crypto::ServerKey;
+use crate::crypto::{KeyFingerprint, ServerKey};
 use crate::directory::SharedDirectory;
 use crate::rate_limit::FailureLimiter;
 use crate::service::Service;
-use crate::store::{EmbeddedStore, MemoryStore, RedisStore, SharedStore};
+use crate::store::{EmbeddedStore, KeptFingerprint, MemoryStore, RedisStore, SharedStore};
 use crate::verify::Verifier;
 use crate::web::{self, AppState, SessionSigner, WebSettings};
 use crate::webhook::Webhooks;
@@ -153,7 +153,9 @@ impl Application {
 }
 
 async fn open_store(settings: &Settings) -> anyhow::Result<(SharedStore, ServerKey)> {
-    Ok(match &settings.store {
+    // Which setting a mismatching key came from, for the refusal.
+    let mut key_source = "HANDOFF_SERVER_KEY".to_owned();
+    let (store, key): (SharedStore, ServerKey) = match &settings.store {
         StoreSetting::Memory => {
             let key = settings
                 .server_key
@@ -168,16 +170,19 @@ async fn open_store(settings: &Settings) -> anyhow::Result<(SharedStore, ServerK
                     folder.display()
                 )
             })?;
-            let key = match &settings.server_key {
-                Some(key) => key.clone(),
-                None => load_or_create_key(folder)?,
-            };
             let store = EmbeddedStore::open(folder).with_context(|| {
                 format!(
                     "HANDOFF_STORE: cannot open the store in {} (is another handoff using it?)",
                     folder.display()
                 )
             })?;
+            let key = match &settings.server_key {
+                Some(key) => key.clone(),
+                None => {
+                    key_source = folder.join(KEY_FILE).display().to_string();
+                    load_or_create_key(folder, &store)?
+                }
+            };
             (Arc::new(store), key)
         }
         StoreSetting::Redis(url) => {
@@ -191,7 +196,50 @@ async fn open_store(settings: &Settings) -> anyhow::Result<(SharedStore, ServerK
                 .context("HANDOFF_STORE: cannot connect to Redis")?;
             (Arc::new(store), key)
         }
-    })
+    };
+    check_key_fingerprint(&store, &key, &key_source).await?;
+    Ok((store, key))
+}
+
+/// Refuses a server key other than the one the store's records are sealed
+/// with: started anyway, every secret would be unreadable, and a wrong key
+/// must never look like a wrong passphrase to the people holding links.
+async fn check_key_fingerprint(
+    store: &SharedStore,
+    key: &ServerKey,
+    key_source: &str,
+) -> anyhow::Result<()> {
+    let ours = KeyFingerprint::of(key);
+    let kept = store
+        .keep_key_fingerprint(ours.as_bytes())
+        .await
+        .context("HANDOFF_STORE: cannot read the store's server key fingerprint")?;
+    match kept {
+        KeptFingerprint::Kept(kept) if ours.matches(&kept) => Ok(()),
+        KeptFingerprint::Kept(kept) => {
+            let theirs = KeyFingerprint::from_stored(&kept)
+                .map_or_else(|| "unreadable".to_owned(), |f| f.to_string());
+            anyhow::bail!(
+                "{key_source}: does not match the key this store's secrets were sealed with (fingerprint {theirs}; this key's is {ours}); use the original key"
+            )
+        }
+        KeptFingerprint::Recorded { adopted: false } => {
+            tracing::info!(fingerprint = %ours, "recorded the server key's fingerprint in the store");
+            Ok(())
+        }
+        // A store written before fingerprints were kept. Nothing in it can
+        // be checked against a key (every sealed value also needs a link
+        // key), so the first start that keeps one takes this key's. That
+        // is safe enough: it is the deployment that wrote the records,
+        // restarted with its settings (and the embedded store's key file
+        // was written beside its records, so there it is right by
+        // construction); records from now on carry the fingerprint, and
+        // the older ones are gone within the longest TTL.
+        KeptFingerprint::Recorded { adopted: true } => {
+            tracing::warn!(fingerprint = %ours, "the store held records but no server key fingerprint (written by an older version); it now keeps this key's");
+            Ok(())
+        }
+    }
 }
 
 /// The store folder is readable by the server's user only.
@@ -203,16 +251,31 @@ fn create_private_dir(folder: &Path) -> std::io::Result<()> {
     builder.create(folder)
 }
 
+/// The embedded store's key file, beside `secrets.redb`.
+const KEY_FILE: &str = "server.key";
+
 /// The embedded store keeps its server key beside the data, made once with
 /// mode 0600. A copy of the folder is then enough to decrypt nothing
-/// without links, as with the other stores.
-fn load_or_create_key(folder: &Path) -> anyhow::Result<ServerKey> {
-    let path = folder.join("server.key");
+/// without links, as with the other stores. A new key is made only for an
+/// empty store: one that holds records but lost its key file (a restore of
+/// the database alone) is refused, since a new key would make every record
+/// unreadable.
+fn load_or_create_key(folder: &Path, store: &EmbeddedStore) -> anyhow::Result<ServerKey> {
+    let path = folder.join(KEY_FILE);
     if path.exists() {
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
         return ServerKey::parse(&text)
             .map_err(|reason| anyhow::anyhow!("{}: {reason}", path.display()));
+    }
+    if !store
+        .is_empty()
+        .context("HANDOFF_STORE: cannot read the store")?
+    {
+        anyhow::bail!(
+            "{}: missing, but the store beside it holds secrets sealed with it (was the database restored without its key file?); restore {KEY_FILE}, or set HANDOFF_SERVER_KEY or HANDOFF_SERVER_KEY_FILE to the original key",
+            path.display()
+        );
     }
     let key = ServerKey::generate();
     let mut options = std::fs::OpenOptions::new();

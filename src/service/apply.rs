@@ -19,7 +19,7 @@ use crate::domain::{
 };
 use crate::sinks::{Credential, WriteOutcome};
 use crate::store::{
-    Claim, ClaimOutcome, RequestState, SecretState, StoreError, TenantRecord, VerificationRecord,
+    Claim, ClaimOutcome, RequestState, SecretState, TenantRecord, VerificationRecord,
 };
 
 /// How long an apply may hold a secret before others may take it again.
@@ -281,10 +281,7 @@ impl Service {
                 return Ok(record);
             }
         }
-        Err(StoreError::Unavailable(
-            "a tenant record kept changing under concurrent updates".to_owned(),
-        )
-        .into())
+        Err(ServiceError::Contended)
     }
 
     /// Staff apply a pushed secret (they hold its link) to a tenant.
@@ -388,11 +385,15 @@ impl Service {
             .sealed_secret
             .clone()
             .ok_or(ServiceError::NotAnswered)?;
-        let plaintext = crypto::open_request_answer(&self.server_key, retrieve_key, id, &sealed)
-            .map_err(|_| ServiceError::Undecryptable)?;
-        let secret = Zeroizing::new(
-            String::from_utf8(plaintext.to_vec()).map_err(|_| ServiceError::Undecryptable)?,
-        );
+        let opened = crypto::open_request_answer(&self.server_key, retrieve_key, id, &sealed)
+            .ok()
+            .and_then(|plaintext| String::from_utf8(plaintext.to_vec()).ok());
+        let Some(secret) = opened.map(Zeroizing::new) else {
+            // Sealed with another server key: give the claim back now rather
+            // than hold the answer for the lease.
+            self.release_request_claim(id, &claim).await?;
+            return Err(ServiceError::Undecryptable);
+        };
         let details = ApplyDetails {
             expires_on: answer
                 .expires_on
@@ -404,6 +405,21 @@ impl Service {
         };
         self.apply_claimed_request(id, &tenant, &claim, &secret, &details, None, client, &actor)
             .await
+    }
+
+    /// Gives back a request's claim, if `claim` still holds it.
+    async fn release_request_claim(
+        &self,
+        id: &SecretId,
+        claim: &Claim,
+    ) -> Result<(), ServiceError> {
+        self.update_request(id, |record| {
+            if record.claim.as_ref().is_some_and(|c| c.id == claim.id) {
+                record.claim = None;
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Write and commit (or release) a request whose claim `claim` holds.

@@ -15,7 +15,7 @@ pub use tenants::{EXPIRING_WITHIN_DAYS, ExpiryStatus, TenantStatus};
 use zeroize::Zeroizing;
 
 use crate::audit::{Actor, Audit, AuditEvent, AuditQuery, Kind};
-use crate::crypto::{self, CryptoError, PASSPHRASE_SALT_LEN, ServerKey};
+use crate::crypto::{self, CryptoError, KeyFingerprint, PASSPHRASE_SALT_LEN, ServerKey};
 use crate::directory::SharedDirectory;
 use crate::domain::ClientSecretRefusal;
 use crate::domain::{
@@ -44,12 +44,17 @@ pub enum ServiceError {
     /// This wrong passphrase was the last one allowed.
     #[error("too many wrong passphrases; the secret was destroyed")]
     DestroyedNow,
-    /// The key check passed but the ciphertext does not open: the server key
-    /// changed or the record was tampered with. Not the caller's fault.
+    /// The key check passed but the ciphertext does not open: the record
+    /// was sealed with another server key (or tampered with). Not the
+    /// caller's fault: never counted against them, never destroys anything.
     #[error(
         "a stored secret could not be decrypted; is HANDOFF_SERVER_KEY the one it was created with?"
     )]
     Undecryptable,
+    /// A compare-and-swap kept losing to concurrent changes of the same
+    /// record; nothing was changed.
+    #[error("the record kept changing under concurrent updates")]
+    Contended,
     /// An apply holds the secret; try again in a minute.
     #[error("the secret is being applied")]
     BeingApplied,
@@ -181,6 +186,8 @@ impl Client {
 pub struct Service {
     store: SharedStore,
     server_key: ServerKey,
+    /// Written into every new record, compared before opening one.
+    key_fingerprint: KeyFingerprint,
     directory: SharedDirectory,
     verifier: Verifier,
     audit: Audit,
@@ -214,6 +221,7 @@ impl Service {
         Self {
             audit: Audit::start(SharedStore::downgrade(&store)),
             store,
+            key_fingerprint: KeyFingerprint::of(&server_key),
             server_key,
             directory,
             verifier,
@@ -357,6 +365,7 @@ impl Service {
             manage_token_hash: crypto::manage_token_hash(&manage_token).to_vec(),
             passphrase_salt: passphrase_salt.map(|salt| salt.to_vec()),
             sealed_note,
+            key_fingerprint: Some(self.key_fingerprint.as_bytes().to_vec()),
         };
         self.store
             .insert(&id, &Record::new(meta, sealed_secret))
@@ -415,6 +424,7 @@ impl Service {
                     .subject(id),
             )
             .await;
+        self.check_sealed_with_our_key(&record)?;
         let note = match &record.meta.sealed_note {
             Some(sealed) => {
                 let note_key = crypto::derive_note_key(&self.server_key, key, id);
@@ -436,6 +446,18 @@ impl Service {
         })
     }
 
+    /// A record sealed with another server key cannot open here, whatever
+    /// the caller sends: say so before trying (and before Argon2id runs).
+    /// Records written before fingerprints were kept carry none and pass.
+    fn check_sealed_with_our_key(&self, record: &Record) -> Result<(), ServiceError> {
+        match &record.meta.key_fingerprint {
+            Some(stored) if !self.key_fingerprint.matches(stored) => {
+                Err(ServiceError::Undecryptable)
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Decrypts a live record's secret with the link key (and passphrase,
     /// counting a wrong one). Consumes nothing.
     pub(crate) async fn open_secret(
@@ -446,6 +468,7 @@ impl Service {
         passphrase: Option<Passphrase>,
         client: &Client,
     ) -> Result<SecretText, ServiceError> {
+        self.check_sealed_with_our_key(record)?;
         let salt: Option<[u8; PASSPHRASE_SALT_LEN]> = match &record.meta.passphrase_salt {
             Some(salt) => Some(salt.as_slice().try_into().map_err(|_| {
                 StoreError::Corrupt("passphrase salt has the wrong length".to_owned())
@@ -478,6 +501,12 @@ impl Service {
 
         let plaintext = match opened {
             Ok(plaintext) => plaintext,
+            // The record was sealed with our key (checked above), so what
+            // differs is the passphrase. A record without a fingerprint
+            // (written before they were kept) is taken the same way: its
+            // store adopted this key's fingerprint at the first start that
+            // kept one, which is the deployment that wrote it, with its key;
+            // and such records are gone within the longest TTL.
             Err(CryptoError::Undecryptable) if has_passphrase => {
                 let outcome = self.store.fail_passphrase(id, now()).await?;
                 let event = |kind| client.event(kind, &Actor::LinkHolder).subject(id);

@@ -225,10 +225,7 @@ impl Service {
                 return Ok(outcome);
             }
         }
-        Err(
-            StoreError::Unavailable("a request kept changing under concurrent updates".to_owned())
-                .into(),
-        )
+        Err(ServiceError::Contended)
     }
 
     /// The customer's view, with the submit key.

@@ -7,12 +7,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use redb::{Database, ReadableDatabase as _, ReadableTable as _, TableDefinition};
+use redb::{
+    Database, ReadableDatabase as _, ReadableTable as _, ReadableTableMetadata as _,
+    TableDefinition,
+};
 
 use super::{
-    AuditStore, Claim, ClaimOutcome, ConsumeOutcome, Expired, Health, PassphraseOutcome, Record,
-    RequestRecord, RequestStore, RevokeOutcome, SecretStore, StoreError, TenantRecord, TenantStore,
-    Versioned, ViewEvent,
+    AuditStore, Claim, ClaimOutcome, ConsumeOutcome, Expired, Health, KeptFingerprint,
+    PassphraseOutcome, Record, RequestRecord, RequestStore, RevokeOutcome, SecretStore, StoreError,
+    TenantRecord, TenantStore, Versioned, ViewEvent,
 };
 use crate::domain::audit::{AuditEvent, AuditQuery};
 use crate::domain::{SecretId, UnixTime, now};
@@ -32,6 +35,10 @@ const AUDIT_BY_SUBJECT: TableDefinition<(&str, i64, &str), ()> =
     TableDefinition::new("audit_by_subject");
 /// `(expires_at, id)` → `()`, so the sweeper reads only what has expired.
 const EXPIRY: TableDefinition<(i64, [u8; 16]), ()> = TableDefinition::new("expiry");
+/// Facts about the store itself: [`KEY_FINGERPRINT`].
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// The fingerprint of the server key the records are sealed with.
+const KEY_FINGERPRINT: &str = "key_fingerprint";
 
 pub struct EmbeddedStore {
     db: Arc<Database>,
@@ -75,11 +82,24 @@ impl EmbeddedStore {
         txn.open_table(AUDIT).map_err(unavailable)?;
         txn.open_table(AUDIT_BY_SUBJECT).map_err(unavailable)?;
         txn.open_table(TENANTS).map_err(unavailable)?;
+        txn.open_table(META).map_err(unavailable)?;
         txn.commit().map_err(unavailable)?;
         Ok(Self {
             db: Arc::new(db),
             path,
         })
+    }
+
+    /// Whether the file holds no secret, no request and no key
+    /// fingerprint: only then may a new server key be made for it.
+    pub fn is_empty(&self) -> Result<bool, StoreError> {
+        let txn = self.db.begin_read().map_err(unavailable)?;
+        let secrets = txn.open_table(SECRETS).map_err(unavailable)?;
+        let requests = txn.open_table(REQUESTS).map_err(unavailable)?;
+        let meta = txn.open_table(META).map_err(unavailable)?;
+        Ok(secrets.is_empty().map_err(unavailable)?
+            && requests.is_empty().map_err(unavailable)?
+            && meta.get(KEY_FINGERPRINT).map_err(unavailable)?.is_none())
     }
 
     /// redb blocks on disk I/O, so every call runs on the blocking pool.
@@ -567,5 +587,36 @@ impl Health for EmbeddedStore {
 
     fn describe(&self) -> String {
         format!("embedded ({})", self.path.display())
+    }
+
+    async fn keep_key_fingerprint(
+        &self,
+        fingerprint: &[u8],
+    ) -> Result<KeptFingerprint, StoreError> {
+        let fingerprint = fingerprint.to_vec();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            let outcome = {
+                let mut meta = txn.open_table(META).map_err(unavailable)?;
+                let kept = meta
+                    .get(KEY_FINGERPRINT)
+                    .map_err(unavailable)?
+                    .map(|kept| kept.value().to_vec());
+                if let Some(kept) = kept {
+                    KeptFingerprint::Kept(kept)
+                } else {
+                    let secrets = txn.open_table(SECRETS).map_err(unavailable)?;
+                    let requests = txn.open_table(REQUESTS).map_err(unavailable)?;
+                    let adopted = !secrets.is_empty().map_err(unavailable)?
+                        || !requests.is_empty().map_err(unavailable)?;
+                    meta.insert(KEY_FINGERPRINT, fingerprint.as_slice())
+                        .map_err(unavailable)?;
+                    KeptFingerprint::Recorded { adopted }
+                }
+            };
+            txn.commit().map_err(unavailable)?;
+            Ok(outcome)
+        })
+        .await
     }
 }

@@ -7,9 +7,9 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{
-    AuditStore, Claim, ClaimOutcome, ConsumeOutcome, Expired, Health, PassphraseOutcome, Record,
-    RequestRecord, RequestStore, RevokeOutcome, SecretStore, StoreError, TenantRecord, TenantStore,
-    Versioned, ViewEvent,
+    AuditStore, Claim, ClaimOutcome, ConsumeOutcome, Expired, Health, KeptFingerprint,
+    PassphraseOutcome, Record, RequestRecord, RequestStore, RevokeOutcome, SecretStore, StoreError,
+    TenantRecord, TenantStore, Versioned, ViewEvent,
 };
 use crate::domain::audit::{AuditEvent, AuditQuery};
 use crate::domain::{SecretId, UnixTime, now};
@@ -20,6 +20,7 @@ pub struct MemoryStore {
     requests: Mutex<HashMap<SecretId, Versioned<RequestRecord>>>,
     audit: Mutex<Vec<AuditEvent>>,
     tenants: Mutex<HashMap<String, Versioned<TenantRecord>>>,
+    key_fingerprint: Mutex<Option<Vec<u8>>>,
 }
 
 impl MemoryStore {
@@ -293,5 +294,30 @@ impl Health for MemoryStore {
 
     fn describe(&self) -> String {
         "memory (nothing survives a restart)".to_owned()
+    }
+
+    async fn keep_key_fingerprint(
+        &self,
+        fingerprint: &[u8],
+    ) -> Result<KeptFingerprint, StoreError> {
+        let mut kept = self
+            .key_fingerprint
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(kept) = kept.as_ref() {
+            return Ok(KeptFingerprint::Kept(kept.clone()));
+        }
+        let adopted = !self
+            .records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_empty()
+            || !self
+                .requests
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .is_empty();
+        *kept = Some(fingerprint.to_vec());
+        Ok(KeptFingerprint::Recorded { adopted })
     }
 }

@@ -52,6 +52,24 @@ pub trait Health: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
     /// For logs and the start-up line.
     fn describe(&self) -> String;
+    /// Keeps `fingerprint` as that of the server key this store's records
+    /// are sealed with, unless one is kept already; says which. Atomic: of
+    /// several instances starting at once on an empty store, one records
+    /// its fingerprint and the others are handed it back. Start-up compares
+    /// (see `startup`); the store only keeps the bytes.
+    async fn keep_key_fingerprint(&self, fingerprint: &[u8])
+    -> Result<KeptFingerprint, StoreError>;
+}
+
+/// What [`Health::keep_key_fingerprint`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeptFingerprint {
+    /// The store already keeps this fingerprint (which may not be the one
+    /// offered).
+    Kept(Vec<u8>),
+    /// None was kept; the one offered now is. `adopted`: the store already
+    /// held secrets or requests, written before fingerprints were kept.
+    Recorded { adopted: bool },
 }
 
 /// Pushed secrets and their one-way transitions (see [`Record`]).
@@ -209,6 +227,12 @@ pub struct SecretMeta {
     /// The note, sealed under a key derived from K alone.
     #[serde(with = "base64_bytes::optional", default)]
     pub sealed_note: Option<Vec<u8>>,
+    /// The fingerprint of the server key it was sealed with (`None` in
+    /// records written before fingerprints were kept): a record that does
+    /// not open is then known to be the server's fault, not a wrong
+    /// passphrase.
+    #[serde(with = "base64_bytes::optional", default)]
+    pub key_fingerprint: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

@@ -18,7 +18,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands as _, Script};
 
 use super::{
-    AuditStore, Claim, ClaimOutcome, ConsumeOutcome, Expired, ExpiredKind, Health,
+    AuditStore, Claim, ClaimOutcome, ConsumeOutcome, Expired, ExpiredKind, Health, KeptFingerprint,
     MAX_PASSPHRASE_ATTEMPTS, PassphraseOutcome, Record, RequestRecord, RequestStore, RevokeOutcome,
     SecretMeta, SecretState, SecretStore, StoreError, TenantRecord, TenantStore, Versioned,
     ViewEvent,
@@ -125,6 +125,14 @@ return 1
 /// All requests by expiry, for the staff list; one key for all, pruned as
 /// it is read.
 const REQUEST_INDEX: &str = "handoff:requests";
+
+/// The fingerprint of the server key the records are sealed with: one key,
+/// never expiring (it must outlive every record). It is what stops an
+/// instance with another key from starting; a Redis that evicts keys
+/// without a TTL (`maxmemory-policy allkeys-*`) could drop it, after which
+/// the next instance to start records its own (records still carry theirs,
+/// so nothing is destroyed, but use a `volatile-*` or `noeviction` policy).
+const KEY_FINGERPRINT: &str = "handoff:key-fingerprint";
 
 pub struct RedisStore {
     connection: ConnectionManager,
@@ -716,5 +724,44 @@ impl Health for RedisStore {
 
     fn describe(&self) -> String {
         self.description.clone()
+    }
+
+    async fn keep_key_fingerprint(
+        &self,
+        fingerprint: &[u8],
+    ) -> Result<KeptFingerprint, StoreError> {
+        let mut connection = self.connection.clone();
+        // `SET NX` is the atomic step; the other instances starting at the
+        // same moment read the winner's. (Not `SET NX GET`, which needs
+        // Redis 7.) Whether records were here already only decides what
+        // the start-up line says, so it need not be in the same step.
+        for _ in 0..3 {
+            // Every secret and request is in the expiry index until swept.
+            let held: bool = connection
+                .exists(EXPIRING)
+                .await
+                .map_err(|e| unavailable(&e))?;
+            let recorded: Option<String> = redis::cmd("SET")
+                .arg(KEY_FINGERPRINT)
+                .arg(fingerprint)
+                .arg("NX")
+                .query_async(&mut connection)
+                .await
+                .map_err(|e| unavailable(&e))?;
+            if recorded.is_some() {
+                return Ok(KeptFingerprint::Recorded { adopted: held });
+            }
+            let kept: Option<Vec<u8>> = connection
+                .get(KEY_FINGERPRINT)
+                .await
+                .map_err(|e| unavailable(&e))?;
+            if let Some(kept) = kept {
+                return Ok(KeptFingerprint::Kept(kept));
+            }
+            // Deleted between our SET and GET: try again.
+        }
+        Err(StoreError::Unavailable(format!(
+            "{KEY_FINGERPRINT} kept changing while it was read"
+        )))
     }
 }

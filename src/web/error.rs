@@ -324,7 +324,20 @@ fn describe_service(error: &ServiceError) -> Described {
         )
         .retry_after(RETRY_AFTER_UNAVAILABLE)
         .cause(false, format!("store unavailable: {cause}")),
-        ServiceError::Undecryptable | ServiceError::Store(StoreError::Corrupt(_)) => {
+        // The server's fault, and one that waiting does not mend: no
+        // Retry-After. Nothing was consumed or counted.
+        ServiceError::Undecryptable => Described::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_key_mismatch",
+            "This server cannot decrypt the secret: its server key (HANDOFF_SERVER_KEY) is not the one the secret was sealed with. Nothing was used up; try again once the operator has restored the key.",
+        )
+        .cause(true, error.to_string()),
+        ServiceError::Contended => Described::new(
+            StatusCode::CONFLICT,
+            "contended",
+            "Too many changes to this record arrived at once; nothing was changed by this one. Try again.",
+        ),
+        ServiceError::Store(StoreError::Corrupt(_)) => {
             Described::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -348,6 +361,26 @@ mod tests {
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let cause = response.extensions().get::<ErrorCause>().unwrap();
         assert!(cause.internal && cause.cause.contains("bad record abc"));
+    }
+
+    #[test]
+    fn a_secret_that_does_not_open_is_the_server_keys_fault_and_logged() {
+        let described = AppError::from(ServiceError::Undecryptable).describe();
+        assert_eq!(described.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(described.code, "server_key_mismatch");
+        assert!(described.message.contains("HANDOFF_SERVER_KEY"));
+        let cause = described.cause.unwrap();
+        assert!(cause.internal && cause.cause.contains("HANDOFF_SERVER_KEY"));
+    }
+
+    #[test]
+    fn an_exhausted_compare_and_swap_is_a_conflict_not_an_outage() {
+        let described = AppError::from(ServiceError::Contended).describe();
+        assert_eq!(
+            (described.status, described.code),
+            (StatusCode::CONFLICT, "contended")
+        );
+        assert!(described.retry_after.is_none() && described.cause.is_none());
     }
 
     #[test]

@@ -10,9 +10,9 @@ use handoff::crypto::ServerKey;
 use handoff::domain::{LinkKey, Note, Passphrase, SecretId, SecretText, Ttl, Views, now};
 use handoff::service::{Client, Created, Deleter, NewSecret, Service, ServiceError};
 use handoff::store::{
-    Claim, ClaimOutcome, ConsumeOutcome, EmbeddedStore, Expired, ExpiredKind, MemoryStore, Record,
-    RedisStore, RequestRecord, RequestState, SecretMeta, SecretState, SecretStore, SharedStore,
-    TenantRecord, VerificationRecord, ViewEvent,
+    Claim, ClaimOutcome, ConsumeOutcome, EmbeddedStore, Expired, ExpiredKind, KeptFingerprint,
+    MemoryStore, Record, RedisStore, RequestRecord, RequestState, SecretMeta, SecretState,
+    SecretStore, SharedStore, TenantRecord, VerificationRecord, ViewEvent,
 };
 use zeroize::Zeroizing;
 
@@ -173,6 +173,111 @@ async fn wrong_passphrases_are_counted_atomically_and_destroy_at_five(fixture: F
     ));
 }
 
+async fn a_correct_passphrase_with_another_server_key_never_counts_or_destroys(fixture: Fixture) {
+    let (right_key, wrong_key) = (ServerKey::generate(), ServerKey::generate());
+    let sealer = Service::new(fixture.store.clone(), right_key.clone());
+    let created = sealer
+        .create(new_secret("pp", 1, Some("right")), &client())
+        .await
+        .unwrap();
+    let plain = sealer
+        .create(new_secret("plain", 1, None), &client())
+        .await
+        .unwrap();
+    let right = || Passphrase::parse_optional(Some(Zeroizing::new("right".into()))).unwrap();
+
+    let misconfigured = Service::new(fixture.store.clone(), wrong_key);
+    for _ in 0..MAX_TRIES {
+        let outcome = misconfigured
+            .reveal(&created.id, &created.key, right(), &client())
+            .await;
+        assert!(
+            matches!(outcome, Err(ServiceError::Undecryptable)),
+            "{outcome:?}"
+        );
+    }
+    assert!(matches!(
+        misconfigured
+            .reveal(&plain.id, &plain.key, None, &client())
+            .await,
+        Err(ServiceError::Undecryptable)
+    ));
+    assert!(matches!(
+        misconfigured
+            .metadata(&created.id, &created.key, &client())
+            .await,
+        Err(ServiceError::Undecryptable)
+    ));
+    let status = sealer
+        .status(&created.id, &created.manage_token)
+        .await
+        .unwrap();
+    assert_eq!(
+        (status.state, status.failed_passphrases),
+        (SecretState::Live, 0)
+    );
+    assert_eq!(status.views_remaining, 1);
+
+    let revealed = Service::new(fixture.store, right_key)
+        .reveal(&created.id, &created.key, right(), &client())
+        .await
+        .unwrap();
+    assert_eq!(revealed.secret.expose(), "pp");
+}
+
+/// One more than the wrong passphrases that destroy a secret.
+const MAX_TRIES: u32 = handoff::store::MAX_PASSPHRASE_ATTEMPTS + 1;
+
+async fn the_first_key_fingerprint_is_kept_and_handed_to_later_ones(fixture: Fixture) {
+    let store = fixture.store;
+    let (first, second) = ([1u8; 16], [2u8; 16]);
+    assert_eq!(
+        store.keep_key_fingerprint(&first).await.unwrap(),
+        KeptFingerprint::Recorded { adopted: false }
+    );
+    for offered in [second, first] {
+        assert_eq!(
+            store.keep_key_fingerprint(&offered).await.unwrap(),
+            KeptFingerprint::Kept(first.to_vec())
+        );
+    }
+}
+
+async fn a_store_with_records_but_no_fingerprint_adopts_the_first(fixture: Fixture) {
+    let store = fixture.store;
+    Service::new(store.clone(), ServerKey::generate())
+        .create(new_secret("old", 1, None), &client())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.keep_key_fingerprint(&[3u8; 16]).await.unwrap(),
+        KeptFingerprint::Recorded { adopted: true }
+    );
+}
+
+async fn one_of_many_instances_starting_at_once_records_its_fingerprint(fixture: Fixture) {
+    let tasks = (0..16u8).map(|i| {
+        let store = fixture.store.clone();
+        tokio::spawn(async move { (i, store.keep_key_fingerprint(&[i; 16]).await.unwrap()) })
+    });
+    let outcomes: Vec<(u8, KeptFingerprint)> = join_all(tasks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let winners: Vec<u8> = outcomes
+        .iter()
+        .filter(|(_, outcome)| matches!(outcome, KeptFingerprint::Recorded { .. }))
+        .map(|(i, _)| *i)
+        .collect();
+    assert_eq!(winners.len(), 1, "{outcomes:?}");
+    for (_, outcome) in &outcomes {
+        if let KeptFingerprint::Kept(kept) = outcome {
+            assert_eq!(kept, &vec![winners[0]; 16]);
+        }
+    }
+}
+
 async fn revoked_secret_cannot_be_revealed(fixture: Fixture) {
     let service = Service::new(fixture.store, ServerKey::generate());
     let created = service
@@ -215,6 +320,7 @@ async fn expired_records_are_gone_and_physically_deleted(fixture: Fixture) {
         manage_token_hash: vec![0; 32],
         passphrase_salt: None,
         sealed_note: None,
+        key_fingerprint: None,
     };
     store
         .insert(&id, &Record::new(meta, vec![1, 2, 3]))
@@ -601,6 +707,26 @@ macro_rules! conformance {
                 }
 
                 #[tokio::test]
+                async fn a_correct_passphrase_with_another_server_key_never_counts_or_destroys() {
+                    super::a_correct_passphrase_with_another_server_key_never_counts_or_destroys(super::$factory().await).await;
+                }
+
+                #[tokio::test]
+                async fn the_first_key_fingerprint_is_kept_and_handed_to_later_ones() {
+                    super::the_first_key_fingerprint_is_kept_and_handed_to_later_ones(super::$factory().await).await;
+                }
+
+                #[tokio::test]
+                async fn a_store_with_records_but_no_fingerprint_adopts_the_first() {
+                    super::a_store_with_records_but_no_fingerprint_adopts_the_first(super::$factory().await).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn one_of_many_instances_starting_at_once_records_its_fingerprint() {
+                    super::one_of_many_instances_starting_at_once_records_its_fingerprint(super::$factory().await).await;
+                }
+
+                #[tokio::test]
                 async fn revoked_secret_cannot_be_revealed() {
                     super::revoked_secret_cannot_be_revealed(super::$factory().await).await;
                 }
@@ -689,6 +815,7 @@ async fn embedded_store_deletes_expired_records_from_the_file() {
         manage_token_hash: vec![0; 32],
         passphrase_salt: None,
         sealed_note: None,
+        key_fingerprint: None,
     };
     store
         .insert(&id, &Record::new(meta, vec![9; 8]))
@@ -744,6 +871,7 @@ async fn one_sweep_clears_a_backlog_bigger_than_one_batch() {
         manage_token_hash: vec![0; 32],
         passphrase_salt: None,
         sealed_note: None,
+        key_fingerprint: None,
     };
     for _ in 0..1200 {
         store
