@@ -158,6 +158,14 @@ impl RedisServer {
     }
 }
 
+/// How a server that did not start ended.
+#[derive(Debug)]
+pub struct Refused {
+    /// Its exit status; `None` if it was still running at the deadline.
+    pub status: Option<std::process::ExitStatus>,
+    pub logs: String,
+}
+
 /// The `handoff` binary as a separate process, killed on drop.
 pub struct ServerProcess {
     pub base: String,
@@ -173,6 +181,12 @@ impl ServerProcess {
 
     /// Starts the server, or returns what it printed if it exits instead.
     pub fn try_start(env: &[(&str, &str)]) -> Result<Self, String> {
+        Self::try_start_or_exit(env).map_err(|refused| refused.logs)
+    }
+
+    /// Starts the server, or says how it exited (`None`: it did not start
+    /// listening in time and was killed) and what it printed.
+    pub fn try_start_or_exit(env: &[(&str, &str)]) -> Result<Self, Refused> {
         let port = free_port();
         let log_dir = tempfile::tempdir().unwrap();
         let log_file = log_dir.path().join("server.log");
@@ -193,9 +207,14 @@ impl ServerProcess {
         let mut child = command.spawn().expect("the handoff binary runs");
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
+            let exited = child.try_wait().unwrap();
+            if exited.is_some() || Instant::now() > deadline {
                 let _ = child.kill();
-                return Err(std::fs::read_to_string(&log_file).unwrap_or_default());
+                let _ = child.wait();
+                return Err(Refused {
+                    status: exited,
+                    logs: std::fs::read_to_string(&log_file).unwrap_or_default(),
+                });
             }
             std::thread::sleep(Duration::from_millis(20));
         }
