@@ -176,12 +176,11 @@ async fn open_store(settings: &Settings) -> anyhow::Result<(SharedStore, ServerK
                     folder.display()
                 )
             })?;
-            let key = match &settings.server_key {
-                Some(key) => key.clone(),
-                None => {
-                    key_source = folder.join(KEY_FILE).display().to_string();
-                    load_or_create_key(folder, &store)?
-                }
+            let key = if let Some(key) = &settings.server_key {
+                key.clone()
+            } else {
+                key_source = folder.join(KEY_FILE).display().to_string();
+                load_or_create_key(folder, &store)?
             };
             (Arc::new(store), key)
         }

@@ -52,29 +52,24 @@ async fn create_until_stopped(
             .json(&json!({ "secret": text }))
             .send()
             .await;
-        let response = match sent {
-            Ok(response) => response,
-            Err(_) => {
-                tally.unclear.fetch_add(1, Ordering::SeqCst);
-                break; // the server is gone
-            }
+        let Ok(response) = sent else {
+            tally.unclear.fetch_add(1, Ordering::SeqCst);
+            break; // the server is gone
         };
         if response.status() != StatusCode::CREATED {
             tally.other_status.fetch_add(1, Ordering::SeqCst);
             continue;
         }
         // Acknowledged only once the whole answer (with its link) is here.
-        match response.json::<Value>().await {
-            Ok(body) => tally
-                .acknowledged
-                .lock()
-                .unwrap()
-                .push((pushed(body), text)),
-            Err(_) => {
-                tally.unclear.fetch_add(1, Ordering::SeqCst);
-                break;
-            }
-        }
+        let Ok(body) = response.json::<Value>().await else {
+            tally.unclear.fetch_add(1, Ordering::SeqCst);
+            break;
+        };
+        tally
+            .acknowledged
+            .lock()
+            .unwrap()
+            .push((pushed(body), text));
     }
 }
 
