@@ -8,6 +8,7 @@ mod common;
 mod api;
 mod apply;
 mod browser;
+mod healthcheck;
 mod layout;
 mod logs;
 mod redis;
