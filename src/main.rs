@@ -35,7 +35,7 @@ enum Command {
     /// container HEALTHCHECK in an image with no shell or curl.
     Healthcheck {
         /// The http:// URL to GET [default: /healthz on the listen address,
-        /// 127.0.0.1 or ::1 for an unspecified one].
+        /// `127.0.0.1` or `::1` for an unspecified one].
         #[arg(long)]
         url: Option<String>,
         /// The server's listen address.
@@ -165,25 +165,20 @@ fn healthcheck(url: Option<&str>, listen: &str) -> std::process::ExitCode {
     use std::io::{BufRead as _, Read as _, Write as _};
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, ToSocketAddrs as _};
     const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
-    let url = match url {
-        Some(url) => url.to_owned(),
-        None => match listen.trim().parse::<SocketAddr>() {
-            Ok(mut address) => {
-                if address.ip().is_unspecified() {
-                    address.set_ip(match address.ip() {
-                        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
-                        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
-                    });
-                }
-                format!("http://{address}/healthz")
-            }
-            Err(_) => {
-                eprintln!(
-                    "handoff: HANDOFF_LISTEN: '{listen}' is not an address such as 0.0.0.0:8080"
-                );
-                return std::process::ExitCode::from(2);
-            }
-        },
+    let url = if let Some(url) = url {
+        url.to_owned()
+    } else {
+        let Ok(mut address) = listen.trim().parse::<SocketAddr>() else {
+            eprintln!("handoff: HANDOFF_LISTEN: '{listen}' is not an address such as 0.0.0.0:8080");
+            return std::process::ExitCode::from(2);
+        };
+        if address.ip().is_unspecified() {
+            address.set_ip(match address.ip() {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            });
+        }
+        format!("http://{address}/healthz")
     };
     let parsed = match reqwest::Url::parse(&url) {
         Ok(parsed) if parsed.scheme() == "http" && parsed.host_str().is_some() => parsed,
