@@ -31,6 +31,17 @@ enum Command {
     /// Sinks, where tenants' configuration lives.
     #[command(subcommand)]
     Sink(SinkCommand),
+    /// Exit 0 if the server answers 200 on /healthz, 1 if not: for a
+    /// container HEALTHCHECK in an image with no shell or curl.
+    Healthcheck {
+        /// The http:// URL to GET [default: /healthz on the listen address,
+        /// `127.0.0.1` or `::1` for an unspecified one].
+        #[arg(long)]
+        url: Option<String>,
+        /// The server's listen address.
+        #[arg(long, env = "HANDOFF_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -88,6 +99,9 @@ fn main() -> std::process::ExitCode {
         })) => {
             return check_sink(&name, tenant.as_deref(), &settings);
         }
+        Some(Command::Healthcheck { url, listen }) => {
+            return healthcheck(url.as_deref(), &listen);
+        }
         Some(Command::Serve(args)) => *args,
         None => cli.serve,
     };
@@ -140,6 +154,72 @@ fn check_sink(name: &str, tenant: Option<&str>, args: &ServeArgs) -> std::proces
         }
         Err(error) => {
             eprintln!("{name} ({}): {} — {error}", sink.kind(), error.code());
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `handoff healthcheck`: one plain HTTP/1.1 GET with a timeout on every
+/// step; only a 200 is healthy.
+fn healthcheck(url: Option<&str>, listen: &str) -> std::process::ExitCode {
+    use std::io::{BufRead as _, Read as _, Write as _};
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, ToSocketAddrs as _};
+    const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+    let url = if let Some(url) = url {
+        url.to_owned()
+    } else {
+        let Ok(mut address) = listen.trim().parse::<SocketAddr>() else {
+            eprintln!("handoff: HANDOFF_LISTEN: '{listen}' is not an address such as 0.0.0.0:8080");
+            return std::process::ExitCode::from(2);
+        };
+        if address.ip().is_unspecified() {
+            address.set_ip(match address.ip() {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            });
+        }
+        format!("http://{address}/healthz")
+    };
+    let parsed = match reqwest::Url::parse(&url) {
+        Ok(parsed) if parsed.scheme() == "http" && parsed.host_str().is_some() => parsed,
+        _ => {
+            eprintln!("handoff: --url: '{url}' is not an http:// URL");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let host = parsed.host_str().unwrap_or_default();
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    let answer = (host, port)
+        .to_socket_addrs()
+        .and_then(|mut addresses| {
+            addresses
+                .next()
+                .ok_or_else(|| std::io::Error::other("the host has no address"))
+        })
+        .and_then(|address| TcpStream::connect_timeout(&address, TIMEOUT))
+        .and_then(|mut stream| {
+            stream.set_read_timeout(Some(TIMEOUT))?;
+            stream.set_write_timeout(Some(TIMEOUT))?;
+            let path = match parsed.query() {
+                Some(query) => format!("{}?{query}", parsed.path()),
+                None => parsed.path().to_owned(),
+            };
+            write!(
+                stream,
+                "GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n"
+            )?;
+            let mut status_line = String::new();
+            std::io::BufReader::new(stream.take(512)).read_line(&mut status_line)?;
+            Ok(status_line)
+        });
+    match answer {
+        Ok(line) if line.split(' ').nth(1) == Some("200") => std::process::ExitCode::SUCCESS,
+        Ok(line) => {
+            eprintln!("handoff: {url} answered {}", line.trim());
+            std::process::ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("handoff: {url}: {error}");
             std::process::ExitCode::FAILURE
         }
     }

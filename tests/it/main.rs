@@ -9,6 +9,7 @@ mod api;
 mod apply;
 mod browser;
 mod embedded_crash;
+mod healthcheck;
 mod layout;
 mod logs;
 mod redis;
