@@ -137,6 +137,17 @@ impl TestApp {
         self.reveal(&pushed.id, json!({ "key": pushed.key })).await
     }
 
+    /// A reveal sent with `Idempotency-Key: <idempotency>`.
+    pub async fn reveal_idempotent(&self, pushed: &Pushed, idempotency: &str) -> reqwest::Response {
+        self.http
+            .post(self.url(&format!("/api/v1/secrets/{}/reveal", pushed.id)))
+            .header("idempotency-key", idempotency)
+            .json(&json!({ "key": pushed.key }))
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn status(&self, id: &str, token: &str) -> reqwest::Response {
         self.http
             .get(self.url(&format!("/api/v1/secrets/{id}/status")))
