@@ -8,6 +8,7 @@ mod common;
 mod api;
 mod apply;
 mod browser;
+mod faults;
 mod layout;
 mod logs;
 mod redis;

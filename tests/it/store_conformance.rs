@@ -273,11 +273,10 @@ fn idempotency(text: &str) -> IdempotencyKey {
     IdempotencyKey::parse(text).unwrap()
 }
 
-async fn reveal_with(
-    service: &Service,
-    created: &Created,
-    key: Option<&str>,
-) -> Result<(String, u32), ServiceError> {
+/// The secret and the views left, or why not.
+type RevealResult = Result<(String, u32), ServiceError>;
+
+async fn reveal_with(service: &Service, created: &Created, key: Option<&str>) -> RevealResult {
     let key = key.map(idempotency);
     service
         .reveal_idempotent(&created.id, &created.key, None, key.as_ref(), &client())
@@ -285,7 +284,7 @@ async fn reveal_with(
         .map(|r| (r.secret.expose().to_owned(), r.views_remaining))
 }
 
-fn already_revealed(result: &Result<(String, u32), ServiceError>) -> bool {
+fn already_revealed(result: &RevealResult) -> bool {
     matches!(
         result,
         Err(ServiceError::Ended {
@@ -381,7 +380,7 @@ async fn concurrent_reveals_and_their_retries_deliver_a_one_view_secret_to_one_k
             })
         })
     });
-    let results: Vec<(String, Result<(String, u32), ServiceError>)> = join_all(tasks)
+    let results: Vec<(String, RevealResult)> = join_all(tasks)
         .await
         .into_iter()
         .map(Result::unwrap)

@@ -15,7 +15,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 pub use microsoft::Microsoft;
-pub use servers::{Bao, RedisServer, ServerProcess, TestCertificates};
+pub use servers::{Bao, RedisOptions, RedisServer, ServerProcess, TestCertificates};
 pub use vendor::{Request, Vendor, VendorConfig};
 
 /// The vendor's customer, as configured in every vendor's `handoff.toml`.
@@ -170,7 +170,7 @@ pub fn client_without_redirects() -> reqwest::Client {
 
 /// reqwest uses rustls without a built-in provider; the server installs
 /// ring at start-up, and test clients made before any server need it too.
-fn install_crypto_provider() {
+pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
