@@ -643,6 +643,14 @@ impl Service {
         {
             let secret = self.open_answer(id, retrieve_key, sealed)?;
             tracing::info!("request answer retrieval repeated for its idempotency key");
+            self.audit
+                .record(
+                    AuditEvent::new(Kind::RequestRetrieved, &Actor::Staff(staff.to_owned()))
+                        .subject(id)
+                        .tenant(&record.tenant)
+                        .detail("repeated for the same idempotency key"),
+                )
+                .await;
             let mut answer = record.answer.clone().ok_or(ServiceError::NotAnswered)?;
             answer.sealed_secret = None;
             return Ok(Retrieved {

@@ -375,6 +375,23 @@ mod tests {
     }
 
     #[test]
+    fn an_unconfirmed_reveal_is_a_503_that_says_to_retry_with_the_same_key() {
+        let error = AppError::from(ServiceError::OutcomeUnknown {
+            action: Unconfirmed::Reveal,
+            cause: "timed out after 2s".into(),
+        });
+        let described = error.describe();
+        assert_eq!(
+            (described.status, described.code),
+            (StatusCode::SERVICE_UNAVAILABLE, "outcome_unknown")
+        );
+        assert!(described.message.contains("same Idempotency-Key"));
+        assert!(!described.message.contains("timed out"));
+        let response = error.into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+    }
+
+    #[test]
     fn a_tenant_that_does_not_exist_is_a_field_error() {
         let error = AppError::from(ServiceError::UnknownTenant);
         assert_eq!(

@@ -59,6 +59,8 @@ async fn create(http: &reqwest::Client, base: &str, secret: &str) -> Pushed {
 struct RevealFigures {
     attempts: AtomicUsize,
     unclear: AtomicUsize,
+    /// 503 `outcome_unknown`: the consume was sent, its answer not seen.
+    outcome_unknown: AtomicUsize,
     retries: AtomicUsize,
     /// Delivered to a recipient whose earlier try had an unclear answer.
     delivered_after_unclear: AtomicUsize,
@@ -119,6 +121,9 @@ async fn reveal_until_settled(
                     body["error"] == "outcome_unknown" || body["error"] == "unavailable",
                     "{body}"
                 );
+                if body["error"] == "outcome_unknown" {
+                    figures.outcome_unknown.fetch_add(1, Ordering::Relaxed);
+                }
                 figures.unclear.fetch_add(1, Ordering::Relaxed);
                 unclear = true;
             }
@@ -208,11 +213,12 @@ async fn a_redis_stall_under_concurrent_reveals_loses_no_reveal() {
 
     println!(
         "redis stall of {STALL:?} under {IN_FLIGHT} concurrent reveals, {SECRETS} one-view secrets x 2 recipients, 2 servers, {took:.1?}: \
-         {} reveal requests, {} unclear answers (503 or no answer), {} retries with the same idempotency key, \
+         {} reveal requests, {} unclear answers (503 or no answer; {} of them outcome_unknown), {} retries with the same idempotency key, \
          {} delivered after an unclear answer ({repeated} of them repeats of a consume whose answer was lost); \
          consumed but not delivered: {lost}; delivered to two keys: {twice}",
         figures.attempts.load(Ordering::Relaxed),
         figures.unclear.load(Ordering::Relaxed),
+        figures.outcome_unknown.load(Ordering::Relaxed),
         figures.retries.load(Ordering::Relaxed),
         figures.delivered_after_unclear.load(Ordering::Relaxed),
     );
