@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::domain::{LinkKey, ManageToken, Passphrase, SecretId};
+use crate::domain::{IdempotencyKey, LinkKey, ManageToken, Passphrase, SecretId};
 
 const NONCE_LEN: usize = 12;
 pub const KEY_CHECK_LEN: usize = 16;
@@ -371,6 +371,18 @@ pub fn manage_token_hash(token: &ManageToken) -> [u8; 32] {
 #[must_use]
 pub fn manage_token_matches(token: &ManageToken, stored: &[u8]) -> bool {
     manage_token_hash(token).ct_eq(stored).into()
+}
+
+/// What the store keeps of an idempotency key: a hash bound to the secret
+/// (or request) id, so that the same client string means nothing elsewhere.
+#[must_use]
+pub fn idempotency_hash(id: &SecretId, key: &IdempotencyKey) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    hash.update(FORMAT);
+    hash.update(b"/idempotency");
+    hash.update(id.as_bytes());
+    hash.update(key.as_str().as_bytes());
+    hash.finalize().into()
 }
 
 #[cfg(test)]

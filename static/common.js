@@ -61,6 +61,40 @@ export async function request(url, options = {}) {
   return { status: response.status, body };
 }
 
+// ---- Retrying safely ---------------------------------------------------
+
+// One Idempotency-Key per click. It is kept while that click's outcome is
+// unclear (no answer reached us, or a 5xx such as the server's 503
+// outcome_unknown) so that clicking again repeats the same attempt, and the
+// server returns what the first one may already have taken instead of
+// "already revealed". Any other answer settles it: the next click is new.
+export function idempotentAttempt() {
+  let key = null;
+  return {
+    key() {
+      if (key === null) {
+        key = newIdempotencyKey();
+      }
+      return key;
+    },
+    // The answer's status, or null when none arrived.
+    settle(status) {
+      if (status !== null && status < 500) {
+        key = null;
+      }
+    },
+  };
+}
+
+// crypto.randomUUID exists only in secure contexts (https, localhost).
+function newIdempotencyKey() {
+  if (typeof crypto.randomUUID === "function") {
+    return crypto.randomUUID();
+  }
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 // The API's error code ("already_revealed", "invalid_field", …), or "".
 export const errorCode = (body) => (body && typeof body.error === "string" ? body.error : "");
 

@@ -13,6 +13,7 @@ import {
   forgetKeyInAddressBar,
   formatDay,
   formatUtc,
+  idempotentAttempt,
   messageOf,
   parseTime,
   readKey,
@@ -31,6 +32,8 @@ const MSG = {
   missingKey:
     "The retrieve key (the part after #) is missing from this address: open the retrieve link shown when the request was created.",
   notAnswered: "The customer has not answered yet.",
+  unconfirmed:
+    "The server could not confirm the retrieval. Click Retrieve again: within a minute you get the same answer.",
 };
 
 const STATES = {
@@ -244,6 +247,9 @@ function hideActions() {
   $("apply-request-hint").hidden = true;
 }
 
+// Clicking Retrieve again after a lost answer repeats the same retrieval.
+const retrieveAttempt = idempotentAttempt();
+
 function alreadyRetrieved(body) {
   const at = parseTime(body.ended_at);
   showError(at ? `Already retrieved at ${formatUtc(body.ended_at)}.` : "Already retrieved.");
@@ -265,10 +271,11 @@ retrieve.addEventListener("click", async () => {
   try {
     result = await request(`${apiUrl}/retrieve`, {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", "Idempotency-Key": retrieveAttempt.key() },
       body: JSON.stringify({ key }),
     });
   } catch {
+    retrieveAttempt.settle(null);
     retrieve.disabled = false;
     applyButton.disabled = false;
     showError(NETWORK_MESSAGE);
@@ -277,6 +284,7 @@ retrieve.addEventListener("click", async () => {
 
   const { status, body } = result;
   const code = errorCode(body);
+  retrieveAttempt.settle(status);
 
   if (status === 200 && body && typeof body.secret === "string") {
     retrieved(body);
@@ -292,6 +300,8 @@ retrieve.addEventListener("click", async () => {
     showError(MSG.wrongLink);
   } else if (status === 409 && code === "not_answered") {
     showError(MSG.notAnswered);
+  } else if (code === "outcome_unknown") {
+    showError(MSG.unconfirmed);
   } else {
     showError(messageOf(body));
   }

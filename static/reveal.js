@@ -12,6 +12,7 @@ import {
   fitsHeader,
   forgetKeyInAddressBar,
   formatExpiry,
+  idempotentAttempt,
   messageOf,
   parseTime,
   plural,
@@ -42,6 +43,8 @@ const MSG = {
   chooseTenant: "Choose the tenant to apply the secret to.",
   typePassphrase: "Type the passphrase first: applying needs it too.",
   signedOut: "Your staff session has ended. Sign in again in another tab, then apply again from this page.",
+  unconfirmed:
+    "The server could not confirm the reveal. Click Reveal again: within a minute you get the same secret.",
 };
 
 // ---- Page state -----------------------------------------------------
@@ -227,6 +230,9 @@ function failed(message) {
   setApplyEnabled(true);
 }
 
+// Clicking Reveal again after a lost answer repeats the same reveal.
+const revealAttempt = idempotentAttempt();
+
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   if (button.disabled) {
@@ -246,19 +252,25 @@ form.addEventListener("submit", async (event) => {
   try {
     result = await request(`${apiUrl}/reveal`, {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", "Idempotency-Key": revealAttempt.key() },
       body: JSON.stringify(payload),
     });
   } catch {
+    revealAttempt.settle(null);
     failed(NETWORK_MESSAGE);
     return;
   }
 
   const { status, body } = result;
   const code = errorCode(body);
+  revealAttempt.settle(status);
 
   if (status === 200 && body && typeof body.secret === "string") {
     revealed(body);
+    return;
+  }
+  if (code === "outcome_unknown") {
+    failed(MSG.unconfirmed);
     return;
   }
   if (status === 404 || status === 410) {

@@ -141,6 +141,44 @@ impl fmt::Debug for ManageToken {
     }
 }
 
+/// A client's name for one attempt at a reveal or retrieval, sent as the
+/// `Idempotency-Key` header so that a retry after an unclear outcome gets the
+/// same answer. Any 1 to 64 visible ASCII characters (a UUID fits). Not
+/// secret, but kept only as a hash bound to the secret's id.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub const MAX_LEN: usize = 64;
+
+    pub fn parse(text: &str) -> Result<Self, InvalidInput> {
+        let fits =
+            (1..=Self::MAX_LEN).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_graphic());
+        if fits {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(InvalidInput::new(
+                "Idempotency-Key",
+                format!(
+                    "must be 1 to {} visible ASCII characters (a UUID, for example)",
+                    Self::MAX_LEN
+                ),
+            ))
+        }
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for IdempotencyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("IdempotencyKey(..)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,5 +213,16 @@ mod tests {
             LinkKey::generate().as_bytes(),
             LinkKey::generate().as_bytes()
         );
+    }
+
+    #[test]
+    fn idempotency_key_takes_1_to_64_visible_ascii_characters() {
+        assert!(IdempotencyKey::parse("6f1c2a9e-3b4d-4e5f-8a7b-1c2d3e4f5a6b").is_ok());
+        assert!(IdempotencyKey::parse("x").is_ok());
+        assert!(IdempotencyKey::parse(&"k".repeat(64)).is_ok());
+        for bad in ["", " ", "a b", "tab\there", "é", &"k".repeat(65)] {
+            let refused = IdempotencyKey::parse(bad).unwrap_err();
+            assert_eq!(refused.field, "Idempotency-Key", "{bad:?}");
+        }
     }
 }

@@ -10,7 +10,7 @@ mod request;
 mod text;
 
 pub use azure::{ClientSecretInput, ClientSecretRefusal, is_guid};
-pub use ids::{LinkKey, ManageToken, SecretId};
+pub use ids::{IdempotencyKey, LinkKey, ManageToken, SecretId};
 pub use limits::{Ttl, Views, parse_duration_secs};
 pub use request::{AzureSecretId, ExpiryDate};
 pub use text::{Note, Passphrase, SecretText};

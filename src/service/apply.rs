@@ -10,7 +10,7 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use super::requests::{Judgement, closed};
-use super::{Client, Service, ServiceError};
+use super::{Client, Service, ServiceError, Unconfirmed};
 use crate::audit::{Actor, Kind};
 use crate::crypto;
 use crate::directory::Tenant;
@@ -320,7 +320,15 @@ impl Service {
             .await
         {
             Ok((outcome, verification, hint)) => {
-                if !self.store.commit_claim(id, &claim.id, now()).await? {
+                // An unclear commit is answered as such: a retry finds the
+                // secret applied, or (once the lease lapses) applies it again
+                // and the idempotent sink writes nothing twice.
+                let committed = self
+                    .store
+                    .commit_claim(id, &claim.id, now())
+                    .await
+                    .map_err(|e| Unconfirmed::ApplyCommit.of(e.into()))?;
+                if !committed {
                     let failure = ApplyFailure {
                         step: ApplyStep::Commit,
                         code: "lease_lapsed",
@@ -454,7 +462,11 @@ impl Service {
                 }
                 Ok(true)
             })
-            .await?;
+            .await
+            .map_err(|e| match &delivered {
+                Ok(_) => Unconfirmed::ApplyCommit.of(e),
+                Err(_) => e,
+            })?;
         match delivered {
             Ok((outcome, verification, hint)) if committed => {
                 self.finish_apply(

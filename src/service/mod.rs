@@ -19,7 +19,8 @@ use crate::crypto::{self, CryptoError, KeyFingerprint, PASSPHRASE_SALT_LEN, Serv
 use crate::directory::SharedDirectory;
 use crate::domain::ClientSecretRefusal;
 use crate::domain::{
-    LinkKey, ManageToken, Note, Passphrase, SecretId, SecretText, Ttl, UnixTime, Views, now,
+    IdempotencyKey, LinkKey, ManageToken, Note, Passphrase, SecretId, SecretText, Ttl, UnixTime,
+    Views, now,
 };
 use crate::metrics::Metrics;
 use crate::store::{
@@ -89,8 +90,45 @@ pub enum ServiceError {
     /// Microsoft could not be reached and the tenant requires verification.
     #[error("Microsoft could not be reached")]
     VerifierUnreachable { message: String },
+    /// The store did not confirm a step that consumes or deletes (a
+    /// timeout after the command was sent): it may have happened, so the
+    /// caller is never told that nothing did.
+    #[error("the store did not confirm the {}: {cause}", .action.as_str())]
+    OutcomeUnknown { action: Unconfirmed, cause: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Which step's outcome the store left unclear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unconfirmed {
+    Reveal,
+    Retrieve,
+    /// The sink holds the secret; whether it was deleted here is unclear.
+    ApplyCommit,
+}
+
+impl Unconfirmed {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reveal => "reveal",
+            Self::Retrieve => "retrieval",
+            Self::ApplyCommit => "apply's commit",
+        }
+    }
+
+    /// The store error of a consuming step, as the caller must hear it: an
+    /// unavailable store may have done it all the same.
+    pub(crate) fn of(self, error: ServiceError) -> ServiceError {
+        match error {
+            ServiceError::Store(StoreError::Unavailable(cause)) => ServiceError::OutcomeUnknown {
+                action: self,
+                cause,
+            },
+            other => other,
+        }
+    }
 }
 
 impl ServiceError {
@@ -538,9 +576,7 @@ impl Service {
         Ok(secret)
     }
 
-    /// Decrypt first, consume second: a wrong passphrase consumes no view,
-    /// and the atomic consume decides which of many concurrent callers wins.
-    #[tracing::instrument(skip_all, fields(secret_id = %id))]
+    /// A reveal without an idempotency key; see [`Self::reveal_idempotent`].
     pub async fn reveal(
         &self,
         id: &SecretId,
@@ -548,8 +584,32 @@ impl Service {
         passphrase: Option<Passphrase>,
         client: &Client,
     ) -> Result<Revealed, ServiceError> {
+        self.reveal_idempotent(id, key, passphrase, None, client)
+            .await
+    }
+
+    /// Decrypt first, consume second: a wrong passphrase consumes no view,
+    /// and the atomic consume decides which of many concurrent callers wins.
+    ///
+    /// With an idempotency key, a retry with the same key within
+    /// [`crate::store::REPLAY_WINDOW_SECS`] gets the same secret again and takes no view
+    /// (the store remembers the key's hash in the consume itself), so a
+    /// reveal whose answer was lost is never lost with it.
+    #[tracing::instrument(skip_all, fields(secret_id = %id))]
+    pub async fn reveal_idempotent(
+        &self,
+        id: &SecretId,
+        key: &LinkKey,
+        passphrase: Option<Passphrase>,
+        idempotency: Option<&IdempotencyKey>,
+        client: &Client,
+    ) -> Result<Revealed, ServiceError> {
         let record = self.load_for_holder(id, key).await?;
-        if record.state != SecretState::Live {
+        let replay = idempotency.map(|k| crypto::idempotency_hash(id, k));
+        let repeatable = replay
+            .as_ref()
+            .is_some_and(|k| record.replay_for(k, now()).is_some());
+        if record.state != SecretState::Live && !repeatable {
             return Err(Self::ended(&record));
         }
         let secret = self
@@ -561,7 +621,32 @@ impl Service {
             ip: client.ip.clone(),
             user_agent: client.user_agent.clone(),
         };
-        match self.store.consume_view(id, &view).await? {
+        let outcome = self
+            .store
+            .consume_view(id, &view, replay.as_ref())
+            .await
+            .map_err(|e| Unconfirmed::Reveal.of(e.into()))?;
+        match outcome {
+            ConsumeOutcome::Replayed { views_remaining } => {
+                tracing::info!(
+                    views_remaining,
+                    "secret reveal repeated for its idempotency key"
+                );
+                self.audit
+                    .record(
+                        client
+                            .event(Kind::SecretRevealed, &Actor::LinkHolder)
+                            .subject(id)
+                            .detail(format!(
+                                "repeated for the same idempotency key; {views_remaining} views left"
+                            )),
+                    )
+                    .await;
+                Ok(Revealed {
+                    secret,
+                    views_remaining,
+                })
+            }
             ConsumeOutcome::Consumed { views_remaining } => {
                 tracing::info!(views_remaining, "secret revealed");
                 self.metrics.secret_revealed();

@@ -9,16 +9,17 @@
 
 use zeroize::Zeroizing;
 
-use super::{Client, Service, ServiceError};
+use super::{Client, Service, ServiceError, Unconfirmed};
 use crate::audit::{Actor, AuditEvent, Kind};
 use crate::crypto;
 use crate::directory::{Tenant, VerifyMode};
 use crate::domain::{
-    AzureSecretId, ClientSecretInput, ExpiryDate, LinkKey, Note, SecretId, SecretText, Ttl,
-    UnixTime, now,
+    AzureSecretId, ClientSecretInput, ExpiryDate, IdempotencyKey, LinkKey, Note, SecretId,
+    SecretText, Ttl, UnixTime, now,
 };
 use crate::store::{
-    AnswerRecord, Claim, RequestRecord, RequestState, StoreError, VerificationRecord,
+    AnswerRecord, Claim, REPLAY_WINDOW_SECS, Replay, RequestRecord, RequestState, StoreError,
+    VerificationRecord,
 };
 use crate::verify::{EntraApp, Verification};
 
@@ -163,6 +164,7 @@ impl Service {
             ended_at: None,
             auto_apply,
             claim: None,
+            replay: None,
         };
         self.store.insert_request(&id, &record).await?;
         tracing::info!(request_id = %id, created_by = %record.created_by, "request created");
@@ -604,17 +606,56 @@ impl Service {
         })
     }
 
-    /// Staff, with the retrieve key: the answer, exactly once.
-    #[tracing::instrument(skip_all, fields(request_id = %id, staff = %staff))]
+    /// Staff, with the retrieve key: the answer, exactly once; see
+    /// [`Self::retrieve_answer_idempotent`].
     pub async fn retrieve_answer(
         &self,
         id: &SecretId,
         retrieve_key: &LinkKey,
         staff: &str,
     ) -> Result<Retrieved, ServiceError> {
+        self.retrieve_answer_idempotent(id, retrieve_key, None, staff)
+            .await
+    }
+
+    /// Takes the answer out, once. With an idempotency key, the same swap
+    /// that ends the request keeps the sealed answer and the key's hash for
+    /// [`crate::store::REPLAY_WINDOW_SECS`], so that a retry with that key
+    /// (after a timeout or a lost answer) gets the same answer again.
+    #[tracing::instrument(skip_all, fields(request_id = %id, staff = %staff))]
+    pub async fn retrieve_answer_idempotent(
+        &self,
+        id: &SecretId,
+        retrieve_key: &LinkKey,
+        idempotency: Option<&IdempotencyKey>,
+        staff: &str,
+    ) -> Result<Retrieved, ServiceError> {
         let record = self
             .load_request_with(id, retrieve_key, |r| &r.retrieve_check)
             .await?;
+        let replay = idempotency.map(|k| crypto::idempotency_hash(id, k));
+        if let Some(sealed) = replay
+            .as_ref()
+            .and_then(|k| record.replayable_answer(k, now()))
+        {
+            let secret = self.open_answer(id, retrieve_key, sealed)?;
+            tracing::info!("request answer retrieval repeated for its idempotency key");
+            self.audit
+                .record(
+                    AuditEvent::new(Kind::RequestRetrieved, &Actor::Staff(staff.to_owned()))
+                        .subject(id)
+                        .tenant(&record.tenant)
+                        .detail("repeated for the same idempotency key"),
+                )
+                .await;
+            let mut answer = record.answer.clone().ok_or(ServiceError::NotAnswered)?;
+            answer.sealed_secret = None;
+            return Ok(Retrieved {
+                secret,
+                tenant: record.tenant,
+                answer,
+            });
+        }
         let sealed = match (&record.state, &record.answer) {
             (
                 RequestState::Answered,
@@ -626,10 +667,7 @@ impl Service {
             (RequestState::Open, _) => return Err(ServiceError::NotAnswered),
             _ => return Err(closed(&record)),
         };
-        let plaintext = crypto::open_request_answer(&self.server_key, retrieve_key, id, &sealed)
-            .map_err(|_| ServiceError::Undecryptable)?;
-        let secret =
-            String::from_utf8(plaintext.to_vec()).map_err(|_| ServiceError::Undecryptable)?;
+        let secret = self.open_answer(id, retrieve_key, &sealed)?;
 
         // Only the caller whose swap succeeds gets the plaintext: at most once.
         let answer = self
@@ -638,15 +676,27 @@ impl Service {
                     Err(ServiceError::BeingApplied)
                 }
                 (RequestState::Answered, Some(answer)) => {
-                    answer.sealed_secret = None;
-                    let kept = answer.clone();
+                    let mut taken = answer.clone();
+                    taken.sealed_secret = None;
+                    match &replay {
+                        // Kept for the window; the sweeper deletes it then.
+                        Some(key) => {
+                            record.replay = Some(Replay {
+                                key_hash: key.to_vec(),
+                                until: now() + REPLAY_WINDOW_SECS,
+                                views_remaining: 0,
+                            });
+                        }
+                        None => answer.sealed_secret = None,
+                    }
                     record.state = RequestState::Retrieved;
                     record.ended_at = Some(now());
-                    Ok(kept)
+                    Ok(taken)
                 }
                 _ => Err(closed(record)),
             })
-            .await?;
+            .await
+            .map_err(|e| Unconfirmed::Retrieve.of(e))?;
         tracing::info!("request answer retrieved");
         self.audit
             .record(
@@ -656,9 +706,22 @@ impl Service {
             )
             .await;
         Ok(Retrieved {
-            secret: SecretText::from_plaintext(Zeroizing::new(secret)),
+            secret,
             tenant: record.tenant,
             answer,
         })
+    }
+
+    fn open_answer(
+        &self,
+        id: &SecretId,
+        retrieve_key: &LinkKey,
+        sealed: &[u8],
+    ) -> Result<SecretText, ServiceError> {
+        let plaintext = crypto::open_request_answer(&self.server_key, retrieve_key, id, sealed)
+            .map_err(|_| ServiceError::Undecryptable)?;
+        let secret =
+            String::from_utf8(plaintext.to_vec()).map_err(|_| ServiceError::Undecryptable)?;
+        Ok(SecretText::from_plaintext(Zeroizing::new(secret)))
     }
 }

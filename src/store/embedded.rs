@@ -14,8 +14,8 @@ use redb::{
 
 use super::{
     AuditStore, Claim, ClaimOutcome, ConsumeOutcome, Expired, Health, KeptFingerprint,
-    PassphraseOutcome, Record, RequestRecord, RequestStore, RevokeOutcome, SecretStore, StoreError,
-    TenantRecord, TenantStore, Versioned, ViewEvent,
+    PassphraseOutcome, Record, ReplayKey, RequestRecord, RequestStore, RevokeOutcome, SecretStore,
+    StoreError, TenantRecord, TenantStore, Versioned, ViewEvent,
 };
 use crate::domain::audit::{AuditEvent, AuditQuery};
 use crate::domain::{SecretId, UnixTime, now};
@@ -39,6 +39,9 @@ const EXPIRY: TableDefinition<(i64, [u8; 16]), ()> = TableDefinition::new("expir
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// The fingerprint of the server key the records are sealed with.
 const KEY_FINGERPRINT: &str = "key_fingerprint";
+/// `(until, id)` → `()`: payloads kept for a replay (of a reveal or a
+/// retrieval), deleted by the sweeper once the window has passed.
+const KEPT: TableDefinition<(i64, [u8; 16]), ()> = TableDefinition::new("kept");
 
 pub struct EmbeddedStore {
     db: Arc<Database>,
@@ -78,6 +81,7 @@ impl EmbeddedStore {
         let txn = db.begin_write().map_err(unavailable)?;
         txn.open_table(SECRETS).map_err(unavailable)?;
         txn.open_table(EXPIRY).map_err(unavailable)?;
+        txn.open_table(KEPT).map_err(unavailable)?;
         txn.open_table(REQUESTS).map_err(unavailable)?;
         txn.open_table(AUDIT).map_err(unavailable)?;
         txn.open_table(AUDIT_BY_SUBJECT).map_err(unavailable)?;
@@ -114,7 +118,8 @@ impl EmbeddedStore {
     }
 
     /// One write transaction that reads the live record, lets `change` update
-    /// it, and writes it back if `change` says so.
+    /// it, and writes it back if `change` says so (indexing a payload kept
+    /// for a replay in the same transaction).
     async fn update<T: Send + 'static>(
         &self,
         id: &SecretId,
@@ -135,6 +140,12 @@ impl EmbeddedStore {
                     table
                         .insert(key, encode(&record).as_slice())
                         .map_err(unavailable)?;
+                    if let Some(until) = record.kept_until() {
+                        txn.open_table(KEPT)
+                            .map_err(unavailable)?
+                            .insert((until, key), ())
+                            .map_err(unavailable)?;
+                    }
                 }
                 outcome
             };
@@ -183,11 +194,12 @@ impl SecretStore for EmbeddedStore {
         &self,
         id: &SecretId,
         view: &ViewEvent,
+        replay: Option<&ReplayKey>,
     ) -> Result<ConsumeOutcome, StoreError> {
-        let view = view.clone();
+        let (view, replay) = (view.clone(), replay.copied());
         self.update(id, move |record| match record {
             Some(record) => {
-                let outcome = record.consume_view(&view);
+                let outcome = record.consume_view(&view, replay.as_ref());
                 (outcome, matches!(outcome, ConsumeOutcome::Consumed { .. }))
             }
             None => (ConsumeOutcome::NotLive, false),
@@ -254,8 +266,9 @@ impl SecretStore for EmbeddedStore {
     async fn revoke(&self, id: &SecretId, at: UnixTime) -> Result<RevokeOutcome, StoreError> {
         self.update(id, move |record| match record {
             Some(record) => {
+                let had_payload = record.sealed_secret.is_some();
                 let outcome = record.revoke(at);
-                (outcome, outcome == RevokeOutcome::Revoked)
+                (outcome, outcome == RevokeOutcome::Revoked || had_payload)
             }
             None => (RevokeOutcome::Missing, false),
         })
@@ -289,12 +302,60 @@ impl SecretStore for EmbeddedStore {
                         ));
                     }
                 }
+                drop_lapsed_replays(&txn, &mut secrets, &mut requests, now)?;
             }
             txn.commit().map_err(unavailable)?;
             Ok(expired)
         })
         .await
     }
+}
+
+/// Deletes the payloads kept for replays whose window has passed; a record
+/// with a later window still open goes back into the index under it.
+fn drop_lapsed_replays(
+    txn: &redb::WriteTransaction,
+    secrets: &mut redb::Table<[u8; 16], &[u8]>,
+    requests: &mut redb::Table<[u8; 16], &[u8]>,
+    now: UnixTime,
+) -> Result<(), StoreError> {
+    let mut kept = txn.open_table(KEPT).map_err(unavailable)?;
+    let due: Vec<(i64, [u8; 16])> = kept
+        .range(..=(now, [0xff; 16]))
+        .map_err(unavailable)?
+        .map(|entry| entry.map(|(key, _)| key.value()))
+        .collect::<Result<_, _>>()
+        .map_err(unavailable)?;
+    for (until, id) in due {
+        kept.remove((until, id)).map_err(unavailable)?;
+        let secret = match secrets.get(id).map_err(unavailable)? {
+            Some(bytes) => Some(decode(bytes.value())?),
+            None => None,
+        };
+        if let Some(mut record) = secret
+            && record.drop_lapsed_replays(now)
+        {
+            secrets
+                .insert(id, encode(&record).as_slice())
+                .map_err(unavailable)?;
+            if let Some(later) = record.kept_until() {
+                kept.insert((later, id), ()).map_err(unavailable)?;
+            }
+        }
+        let request = match requests.get(id).map_err(unavailable)? {
+            Some(bytes) => Some(decode_request(bytes.value())?),
+            None => None,
+        };
+        if let Some(mut request) = request
+            && request.value.drop_lapsed_replay(now)
+        {
+            request.version += 1;
+            requests
+                .insert(id, encode_request(&request).as_slice())
+                .map_err(unavailable)?;
+        }
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -352,6 +413,7 @@ impl RequestStore for EmbeddedStore {
             version: expected + 1,
             value: record.clone(),
         });
+        let kept_until = record.replay.as_ref().map(|r| r.until);
         self.blocking(move |db| {
             let txn = db.begin_write().map_err(unavailable)?;
             let replaced = {
@@ -362,6 +424,12 @@ impl RequestStore for EmbeddedStore {
                 };
                 if current == Some(expected) {
                     table.insert(key, bytes.as_slice()).map_err(unavailable)?;
+                    if let Some(until) = kept_until {
+                        txn.open_table(KEPT)
+                            .map_err(unavailable)?
+                            .insert((until, key), ())
+                            .map_err(unavailable)?;
+                    }
                     true
                 } else {
                     false

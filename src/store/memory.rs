@@ -8,8 +8,8 @@ use async_trait::async_trait;
 
 use super::{
     AuditStore, Claim, ClaimOutcome, ConsumeOutcome, Expired, Health, KeptFingerprint,
-    PassphraseOutcome, Record, RequestRecord, RequestStore, RevokeOutcome, SecretStore, StoreError,
-    TenantRecord, TenantStore, Versioned, ViewEvent,
+    PassphraseOutcome, Record, ReplayKey, RequestRecord, RequestStore, RevokeOutcome, SecretStore,
+    StoreError, TenantRecord, TenantStore, Versioned, ViewEvent,
 };
 use crate::domain::audit::{AuditEvent, AuditQuery};
 use crate::domain::{SecretId, UnixTime, now};
@@ -59,9 +59,10 @@ impl SecretStore for MemoryStore {
         &self,
         id: &SecretId,
         view: &ViewEvent,
+        replay: Option<&ReplayKey>,
     ) -> Result<ConsumeOutcome, StoreError> {
         Ok(self.with_record(id, |r| {
-            r.map_or(ConsumeOutcome::NotLive, |r| r.consume_view(view))
+            r.map_or(ConsumeOutcome::NotLive, |r| r.consume_view(view, replay))
         }))
     }
 
@@ -117,6 +118,9 @@ impl SecretStore for MemoryStore {
             }
             keep
         });
+        for record in records.values_mut() {
+            record.drop_lapsed_replays(now);
+        }
         let mut requests = self
             .requests
             .lock()
@@ -128,6 +132,11 @@ impl SecretStore for MemoryStore {
             }
             keep
         });
+        for request in requests.values_mut() {
+            if request.value.drop_lapsed_replay(now) {
+                request.version += 1;
+            }
+        }
         Ok(expired)
     }
 }

@@ -26,6 +26,15 @@ use crate::domain::{SecretId, UnixTime};
 /// A wrong passphrase this many times destroys the secret.
 pub const MAX_PASSPHRASE_ATTEMPTS: u32 = 5;
 
+/// How long a reveal or retrieval may be repeated with the same idempotency
+/// key (after a timeout or a lost answer); the sealed payload is kept that
+/// long after the last view, then deleted by the sweeper.
+pub const REPLAY_WINDOW_SECS: i64 = 60;
+
+/// What the store keeps of an idempotency key: its hash, bound to the id
+/// (`crypto::idempotency_hash`).
+pub type ReplayKey = [u8; 32];
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("the store is unavailable: {0}")]
@@ -81,10 +90,16 @@ pub trait SecretStore: Send + Sync + 'static {
     async fn load(&self, id: &SecretId) -> Result<Option<Record>, StoreError>;
     /// Atomically takes one view of a live secret; the last view removes the
     /// sealed payload and leaves a tombstone until the original expiry.
+    ///
+    /// With a `replay` key, the same step remembers it for
+    /// [`REPLAY_WINDOW_SECS`] (keeping the sealed payload that long after
+    /// the last view), and a consume presented again with that key within
+    /// the window answers [`ConsumeOutcome::Replayed`] and takes nothing.
     async fn consume_view(
         &self,
         id: &SecretId,
         view: &ViewEvent,
+        replay: Option<&ReplayKey>,
     ) -> Result<ConsumeOutcome, StoreError>;
     /// Atomically counts a wrong passphrase; the last allowed one destroys
     /// the payload.
@@ -113,7 +128,8 @@ pub trait SecretStore: Send + Sync + 'static {
     /// Atomically destroys the payload of a live secret.
     async fn revoke(&self, id: &SecretId, at: UnixTime) -> Result<RevokeOutcome, StoreError>;
     /// Physically deletes expired secrets and requests, and says which (so
-    /// that their expiry can be audited). Requests are swept here too
+    /// that their expiry can be audited); also deletes the payloads kept
+    /// for a replay once their window has passed (not reported). Requests are swept here too
     /// because the backends keep one expiry index for both. Safe to run on
     /// every instance at once: each expired item is reported by exactly one
     /// caller.
@@ -294,6 +310,28 @@ pub struct Record {
     /// or its lease lapses.
     #[serde(default)]
     pub claim: Option<Claim>,
+    /// Reveals that may be repeated with their idempotency key; while one
+    /// is in its window an ended secret keeps its sealed payload.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replays: Vec<Replay>,
+}
+
+/// A reveal (or retrieval) that a retry with the same idempotency key gets
+/// again, until `until`. Holds the key's hash only.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Replay {
+    #[serde(with = "base64_bytes")]
+    pub key_hash: Vec<u8>,
+    pub until: UnixTime,
+    /// The views left after the reveal it repeats.
+    #[serde(default)]
+    pub views_remaining: u32,
+}
+
+impl Replay {
+    fn matches(&self, key: &ReplayKey, now: UnixTime) -> bool {
+        self.until > now && self.key_hash.as_slice() == key.as_slice()
+    }
 }
 
 /// An apply's hold on a secret or request, with a lease that lapses by
@@ -428,6 +466,10 @@ pub struct RequestRecord {
     /// An apply in progress.
     #[serde(default)]
     pub claim: Option<Claim>,
+    /// The retrieval a retry with the same idempotency key gets again;
+    /// while it holds, the retrieved answer keeps its sealed secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replay: Option<Replay>,
 }
 
 impl RequestRecord {
@@ -435,11 +477,43 @@ impl RequestRecord {
     pub fn is_expired(&self, now: UnixTime) -> bool {
         now >= self.expires_at
     }
+
+    /// The sealed answer, if `key` retrieved it within the replay window.
+    #[must_use]
+    pub fn replayable_answer(&self, key: &ReplayKey, now: UnixTime) -> Option<&[u8]> {
+        if self.state != RequestState::Retrieved
+            || !self.replay.as_ref().is_some_and(|r| r.matches(key, now))
+        {
+            return None;
+        }
+        self.answer.as_ref()?.sealed_secret.as_deref()
+    }
+
+    /// Ends the replay window once it has passed, deleting the answer kept
+    /// for it; whether anything changed.
+    pub fn drop_lapsed_replay(&mut self, now: UnixTime) -> bool {
+        if self.replay.as_ref().is_none_or(|r| r.until > now) {
+            return false;
+        }
+        self.replay = None;
+        if self.state != RequestState::Answered
+            && let Some(answer) = &mut self.answer
+        {
+            answer.sealed_secret = None;
+        }
+        true
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConsumeOutcome {
     Consumed {
+        views_remaining: u32,
+    },
+    /// The same idempotency key already took a view within the replay
+    /// window: nothing was consumed, the payload is still there, and the
+    /// caller may deliver it again.
+    Replayed {
         views_remaining: u32,
     },
     /// Unknown, expired, or already ended: nothing was consumed.
@@ -474,6 +548,7 @@ impl Record {
             sealed_secret: Some(sealed_secret),
             views: Vec::new(),
             claim: None,
+            replays: Vec::new(),
         }
     }
 
@@ -482,15 +557,52 @@ impl Record {
         now >= self.meta.expires_at
     }
 
+    /// Revoked, destroyed or applied: the payload goes, kept or not.
     fn end(&mut self, state: SecretState, at: UnixTime) {
         self.state = state;
         self.ended_at = Some(at);
         self.sealed_secret = None;
+        self.replays.clear();
+    }
+
+    /// The reveal that `key` may repeat at `now`: within its window, and
+    /// the payload still there (a revoke deletes it all the same).
+    #[must_use]
+    pub fn replay_for(&self, key: &ReplayKey, now: UnixTime) -> Option<&Replay> {
+        self.sealed_secret.as_ref()?;
+        self.replays.iter().find(|r| r.matches(key, now))
+    }
+
+    /// The end of the last replay window, if any.
+    #[must_use]
+    pub fn kept_until(&self) -> Option<UnixTime> {
+        self.replays.iter().map(|r| r.until).max()
+    }
+
+    /// Forgets replay windows that have passed and, once an ended secret
+    /// has none left, the payload kept for them; whether anything changed.
+    pub fn drop_lapsed_replays(&mut self, now: UnixTime) -> bool {
+        let before = self.replays.len();
+        self.replays.retain(|r| r.until > now);
+        let mut changed = self.replays.len() != before;
+        if self.state != SecretState::Live
+            && self.replays.is_empty()
+            && self.sealed_secret.is_some()
+        {
+            self.sealed_secret = None;
+            changed = true;
+        }
+        changed
     }
 
     /// The transitions below are the reference semantics; the Redis Lua
     /// scripts mirror them and the conformance suite holds both to it.
-    pub fn consume_view(&mut self, view: &ViewEvent) -> ConsumeOutcome {
+    pub fn consume_view(&mut self, view: &ViewEvent, replay: Option<&ReplayKey>) -> ConsumeOutcome {
+        if let Some(repeated) = replay.and_then(|key| self.replay_for(key, view.at)) {
+            return ConsumeOutcome::Replayed {
+                views_remaining: repeated.views_remaining,
+            };
+        }
         if self.state != SecretState::Live || self.views_remaining == 0 {
             return ConsumeOutcome::NotLive;
         }
@@ -499,8 +611,22 @@ impl Record {
         }
         self.views_remaining -= 1;
         self.views.push(view.clone());
+        self.replays.retain(|r| r.until > view.at);
+        if let Some(key) = replay {
+            self.replays.push(Replay {
+                key_hash: key.to_vec(),
+                until: view.at + REPLAY_WINDOW_SECS,
+                views_remaining: self.views_remaining,
+            });
+        }
         if self.views_remaining == 0 {
-            self.end(SecretState::Revealed, view.at);
+            self.state = SecretState::Revealed;
+            self.ended_at = Some(view.at);
+            // Kept only for a reveal that may be repeated; the sweeper
+            // deletes it when the window has passed.
+            if self.replays.is_empty() {
+                self.sealed_secret = None;
+            }
         }
         ConsumeOutcome::Consumed {
             views_remaining: self.views_remaining,
@@ -551,11 +677,15 @@ impl Record {
         }
     }
 
+    /// On a secret already revealed, still deletes a payload kept for a
+    /// replay: the sender wants it gone.
     pub fn revoke(&mut self, at: UnixTime) -> RevokeOutcome {
         if self.state == SecretState::Live {
             self.end(SecretState::Revoked, at);
             RevokeOutcome::Revoked
         } else {
+            self.sealed_secret = None;
+            self.replays.clear();
             RevokeOutcome::AlreadyEnded
         }
     }

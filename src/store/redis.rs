@@ -10,6 +10,12 @@
 //! period, and only the sweeper whose `ZREM` succeeds reports an item.
 //! Audit events live in `handoff:audit` (by time) and, per secret or
 //! request, in `handoff:{<id>}:audit`.
+//!
+//! A reveal made with an idempotency key leaves a field
+//! `replay:<key hash>` = `<until>:<views left>` in the secret's hash (the
+//! same slot, written by the same script), and the payload stays until the
+//! last such window has passed; `k:<id>` (secrets) and `a:<id>` (request
+//! answers) in `handoff:expiring` tell the sweeper when to delete it.
 
 use std::collections::HashMap;
 
@@ -17,35 +23,99 @@ use async_trait::async_trait;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands as _, Script};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
 use super::{
     AuditStore, Claim, ClaimOutcome, ConsumeOutcome, Expired, ExpiredKind, Health, KeptFingerprint,
-    MAX_PASSPHRASE_ATTEMPTS, PassphraseOutcome, Record, RequestRecord, RequestStore, RevokeOutcome,
-    SecretMeta, SecretState, SecretStore, StoreError, TenantRecord, TenantStore, Versioned,
-    ViewEvent,
+    MAX_PASSPHRASE_ATTEMPTS, PassphraseOutcome, REPLAY_WINDOW_SECS, Record, Replay, ReplayKey,
+    RequestRecord, RequestStore, RevokeOutcome, SecretMeta, SecretState, SecretStore, StoreError,
+    TenantRecord, TenantStore, Versioned, ViewEvent,
 };
 use crate::domain::audit::{AuditEvent, AuditQuery};
 use crate::domain::{SecretId, UnixTime};
 
-// KEYS: record, views, live marker.
+/// Shared by the scripts that touch replay windows (`replay:<hash>` fields
+/// holding `<until>:<views left>`).
+const REPLAYS: &str = r"
+local function replay_until(value)
+  return tonumber(string.sub(value, 1, string.find(value, ':', 1, true) - 1))
+end
+-- Deletes the windows that have passed; returns how many are left and the
+-- latest end among them (0 if none).
+local function drop_lapsed_replays(key, now)
+  local left, latest = 0, 0
+  for _, field in ipairs(redis.call('HKEYS', key)) do
+    if string.sub(field, 1, 7) == 'replay:' then
+      local ends = replay_until(redis.call('HGET', key, field))
+      if ends > now then
+        left = left + 1
+        if ends > latest then latest = ends end
+      else
+        redis.call('HDEL', key, field)
+      end
+    end
+  end
+  return left, latest
+end
+local function drop_all_replays(key)
+  for _, field in ipairs(redis.call('HKEYS', key)) do
+    if string.sub(field, 1, 7) == 'replay:' then redis.call('HDEL', key, field) end
+  end
+end
+-- The later of the caller's time and Redis's own: a script that a stalled
+-- Redis runs late starts its replay window when it actually runs.
+local function replay_now(at)
+  return math.max(tonumber(at), tonumber(redis.call('TIME')[1]))
+end
+";
+
+// KEYS: record, views, live marker. ARGV: view, at, replay key ('' for
+// none), replay window. Returns {outcome, views left}: 0 consumed,
+// 1 replayed, -1 not live, -2 claimed by an apply.
 const CONSUME_VIEW: &str = r"
+local now = replay_now(ARGV[2])
+if ARGV[3] ~= '' then
+  local kept = redis.call('HGET', KEYS[1], 'replay:' .. ARGV[3])
+  if kept and replay_until(kept) > now and redis.call('HEXISTS', KEYS[1], 'payload') == 1 then
+    return {1, tonumber(string.sub(kept, string.find(kept, ':', 1, true) + 1))}
+  end
+end
 local state = redis.call('HGET', KEYS[1], 'state')
-if state ~= 'live' then return -1 end
+if state ~= 'live' then return {-1, 0} end
 local claimed_until = tonumber(redis.call('HGET', KEYS[1], 'claim_until') or '0')
-if claimed_until > tonumber(ARGV[2]) then return -2 end
+if claimed_until > tonumber(ARGV[2]) then return {-2, 0} end
 local remaining = redis.call('HINCRBY', KEYS[1], 'remaining', -1)
 if remaining < 0 then
   redis.call('HSET', KEYS[1], 'remaining', 0)
-  return -1
+  return {-1, 0}
 end
 redis.call('RPUSH', KEYS[2], ARGV[1])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+local kept = drop_lapsed_replays(KEYS[1], now)
+if ARGV[3] ~= '' then
+  local ends = now + tonumber(ARGV[4])
+  redis.call('HSET', KEYS[1], 'replay:' .. ARGV[3], string.format('%d:%d', ends, remaining))
+  kept = kept + 1
+end
 if remaining == 0 then
   redis.call('HSET', KEYS[1], 'state', 'revealed', 'ended_at', ARGV[2])
-  redis.call('HDEL', KEYS[1], 'payload')
+  if kept == 0 then redis.call('HDEL', KEYS[1], 'payload') end
   redis.call('DEL', KEYS[3])
 end
-return remaining
+return {0, remaining}
+";
+
+// KEYS: record. ARGV: now. Deletes passed replay windows and, when an ended
+// secret has none left, its kept payload; returns the latest window still
+// open (0 if none).
+const DROP_LAPSED_REPLAYS: &str = r"
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return 0 end
+local left, latest = drop_lapsed_replays(KEYS[1], replay_now(ARGV[1]))
+if state ~= 'live' and left == 0 then redis.call('HDEL', KEYS[1], 'payload') end
+return latest
 ";
 
 // KEYS: record, live marker.
@@ -56,18 +126,21 @@ local failed = redis.call('HINCRBY', KEYS[1], 'failed', 1)
 if failed >= tonumber(ARGV[1]) then
   redis.call('HSET', KEYS[1], 'state', 'destroyed', 'ended_at', ARGV[2])
   redis.call('HDEL', KEYS[1], 'payload')
+  drop_all_replays(KEYS[1])
   redis.call('DEL', KEYS[2])
 end
 return failed
 ";
 
-// KEYS: record, live marker.
+// KEYS: record, live marker. On a secret already revealed, still deletes a
+// payload kept for a replay.
 const REVOKE: &str = r"
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return 0 end
+redis.call('HDEL', KEYS[1], 'payload')
+drop_all_replays(KEYS[1])
 if state ~= 'live' then return 2 end
 redis.call('HSET', KEYS[1], 'state', 'revoked', 'ended_at', ARGV[1])
-redis.call('HDEL', KEYS[1], 'payload')
 redis.call('DEL', KEYS[2])
 return 1
 ";
@@ -89,6 +162,7 @@ if redis.call('HGET', KEYS[1], 'state') ~= 'live' then return 0 end
 if redis.call('HGET', KEYS[1], 'claim_id') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'applied', 'ended_at', ARGV[2])
 redis.call('HDEL', KEYS[1], 'payload', 'claim_id', 'claim_until')
+drop_all_replays(KEYS[1])
 redis.call('DEL', KEYS[2])
 return 1
 ";
@@ -112,6 +186,8 @@ const AUDIT: &str = "handoff:audit";
 /// Items a sweeper handles per batch, and batches per sweep at most.
 const SWEEP_BATCH: isize = 500;
 const SWEEP_ROUNDS: usize = 40;
+/// Compare-and-swap tries when the sweeper drops a kept request answer.
+const SWEEP_CAS_ATTEMPTS: usize = 4;
 
 /// Compare-and-swap of a request or tenant record: write only if the
 /// version is unchanged (a missing record is version 0).
@@ -138,6 +214,7 @@ pub struct RedisStore {
     connection: ConnectionManager,
     description: String,
     consume_view: Script,
+    drop_lapsed_replays: Script,
     fail_passphrase: Script,
     revoke: Script,
     replace_request: Script,
@@ -179,6 +256,31 @@ fn views_key(id: &SecretId) -> String {
     format!("handoff:{{{id}}}:views")
 }
 
+/// A script that uses the replay helpers.
+fn with_replays(body: &str) -> Script {
+    Script::new(&format!("{REPLAYS}{body}"))
+}
+
+/// A replay key as the scripts name it: its field is `replay:<this>`.
+fn replay_name(key: &ReplayKey) -> String {
+    URL_SAFE_NO_PAD.encode(key)
+}
+
+/// A `replay:<hash>` field and its `<until>:<views left>` value.
+fn parse_replay(field: &str, value: &[u8]) -> Result<Replay, StoreError> {
+    let bad = || corrupt("replay window");
+    let key_hash = URL_SAFE_NO_PAD
+        .decode(field.strip_prefix("replay:").ok_or_else(bad)?)
+        .map_err(|_| bad())?;
+    let value = std::str::from_utf8(value).map_err(|_| bad())?;
+    let (until, views_remaining) = value.split_once(':').ok_or_else(bad)?;
+    Ok(Replay {
+        key_hash,
+        until: until.parse().map_err(|_| bad())?,
+        views_remaining: views_remaining.parse().map_err(|_| bad())?,
+    })
+}
+
 impl RedisStore {
     /// Connects to `redis://` or `rediss://` (TLS). The connection manager
     /// reconnects by itself when Redis comes back after an outage.
@@ -202,12 +304,13 @@ impl RedisStore {
         Ok(Self {
             connection,
             description,
-            consume_view: Script::new(CONSUME_VIEW),
-            fail_passphrase: Script::new(FAIL_PASSPHRASE),
-            revoke: Script::new(REVOKE),
+            consume_view: with_replays(CONSUME_VIEW),
+            drop_lapsed_replays: with_replays(DROP_LAPSED_REPLAYS),
+            fail_passphrase: with_replays(FAIL_PASSPHRASE),
+            revoke: with_replays(REVOKE),
             replace_request: Script::new(REPLACE_REQUEST),
             claim: Script::new(CLAIM),
-            commit_claim: Script::new(COMMIT_CLAIM),
+            commit_claim: with_replays(COMMIT_CLAIM),
             release_claim: Script::new(RELEASE_CLAIM),
             audit_retention_secs: audit_retention.as_secs() as i64,
         })
@@ -237,6 +340,64 @@ impl RedisStore {
         }
     }
 
+    /// Deletes a secret's passed replay windows (and its kept payload with
+    /// the last); a window still open goes back into the index.
+    async fn drop_lapsed_secret_replays(
+        &self,
+        id: &SecretId,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        let mut connection = self.connection.clone();
+        let latest: i64 = self
+            .drop_lapsed_replays
+            .key(record_key(id))
+            .arg(now)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        if latest > 0 {
+            let () = connection
+                .zadd(EXPIRING, format!("k:{id}"), latest)
+                .await
+                .map_err(|e| unavailable(&e))?;
+        }
+        Ok(())
+    }
+
+    /// Deletes a retrieved answer kept for a replay once its window has
+    /// passed (compare-and-swap, like every request change).
+    async fn drop_lapsed_answer_replay(
+        &self,
+        id: &SecretId,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        for _ in 0..SWEEP_CAS_ATTEMPTS {
+            let Some(mut request) = self
+                .load_versioned::<RequestRecord>(&request_key(id))
+                .await?
+            else {
+                return Ok(());
+            };
+            if !request.value.drop_lapsed_replay(now) {
+                if let Some(replay) = &request.value.replay {
+                    let mut connection = self.connection.clone();
+                    let () = connection
+                        .zadd(EXPIRING, format!("a:{id}"), replay.until)
+                        .await
+                        .map_err(|e| unavailable(&e))?;
+                }
+                return Ok(());
+            }
+            if self
+                .replace_request(id, request.version, &request.value)
+                .await?
+            {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
     /// One batch of due secrets and requests; `true` if the batch was full.
     async fn purge_batch(&self, now: UnixTime) -> Result<(Vec<Expired>, bool), StoreError> {
         let mut connection = self.connection.clone();
@@ -258,7 +419,11 @@ impl RedisStore {
             let Ok(id) = SecretId::parse(id) else {
                 continue;
             };
-            if kind == "s:" {
+            if kind == "k:" {
+                self.drop_lapsed_secret_replays(&id, now).await?;
+            } else if kind == "a:" {
+                self.drop_lapsed_answer_replay(&id, now).await?;
+            } else if kind == "s:" {
                 let (was_live, (), ()): (i64, (), ()) = redis::pipe()
                     .del(live_key(&id))
                     .del(record_key(&id))
@@ -365,6 +530,12 @@ impl SecretStore for RedisStore {
             .iter()
             .map(|v| serde_json::from_str(v).map_err(|e| corrupt(&e.to_string())))
             .collect::<Result<_, _>>()?;
+        let mut replays = fields
+            .iter()
+            .filter(|(field, _)| field.starts_with("replay:"))
+            .map(|(field, value)| parse_replay(field, value))
+            .collect::<Result<Vec<_>, _>>()?;
+        replays.sort_by(|a, b| (a.until, &a.key_hash).cmp(&(b.until, &b.key_hash)));
         Ok(Some(Record {
             meta,
             state,
@@ -374,6 +545,7 @@ impl SecretStore for RedisStore {
             sealed_secret: fields.remove("payload"),
             views,
             claim,
+            replays,
         }))
     }
 
@@ -381,22 +553,40 @@ impl SecretStore for RedisStore {
         &self,
         id: &SecretId,
         view: &ViewEvent,
+        replay: Option<&ReplayKey>,
     ) -> Result<ConsumeOutcome, StoreError> {
         let view_json = serde_json::to_string(view).expect("a view always serialises");
         let mut connection = self.connection.clone();
-        let remaining: i64 = self
+        if replay.is_some() {
+            // Indexed before the script runs: should its answer be lost, the
+            // sweeper still finds the payload it may have kept. NX keeps the
+            // earliest time; the sweeper puts back what is still open then.
+            let () = redis::cmd("ZADD")
+                .arg(EXPIRING)
+                .arg("NX")
+                .arg(view.at + REPLAY_WINDOW_SECS)
+                .arg(format!("k:{id}"))
+                .query_async(&mut connection)
+                .await
+                .map_err(|e| unavailable(&e))?;
+        }
+        let (outcome, remaining): (i64, i64) = self
             .consume_view
             .key(record_key(id))
             .key(views_key(id))
             .key(live_key(id))
             .arg(view_json)
             .arg(view.at)
+            .arg(replay.map(replay_name).unwrap_or_default())
+            .arg(REPLAY_WINDOW_SECS)
             .invoke_async(&mut connection)
             .await
             .map_err(|e| unavailable(&e))?;
-        Ok(match (remaining, u32::try_from(remaining)) {
-            (_, Ok(views_remaining)) => ConsumeOutcome::Consumed { views_remaining },
-            (-2, _) => ConsumeOutcome::Busy,
+        let views_remaining = u32::try_from(remaining).map_err(|_| corrupt("remaining"))?;
+        Ok(match outcome {
+            0 => ConsumeOutcome::Consumed { views_remaining },
+            1 => ConsumeOutcome::Replayed { views_remaining },
+            -2 => ConsumeOutcome::Busy,
             _ => ConsumeOutcome::NotLive,
         })
     }
@@ -560,6 +750,14 @@ impl RequestStore for RedisStore {
     ) -> Result<bool, StoreError> {
         let json = serde_json::to_string(record).expect("a request always serialises");
         let mut connection = self.connection.clone();
+        if let Some(replay) = &record.replay {
+            // Indexed first, so that the sweeper deletes the kept answer
+            // even if this answer is lost.
+            let () = connection
+                .zadd(EXPIRING, format!("a:{id}"), replay.until)
+                .await
+                .map_err(|e| unavailable(&e))?;
+        }
         let replaced: i64 = self
             .replace_request
             .key(request_key(id))

@@ -16,8 +16,8 @@ use zeroize::Zeroizing;
 use super::client::ClientAddr;
 use super::error::AppError;
 use super::extract::{
-    AppBytes, AppJson, AppQuery, IdPath, KEY_HEADER, NumberOrText, bearer, header_text,
-    link_key_header, media_type, unsupported_media_type,
+    AppBytes, AppJson, AppQuery, IdPath, Idempotency, KEY_HEADER, NumberOrText, bearer,
+    header_text, link_key_header, media_type, unsupported_media_type,
 };
 use super::format::rfc3339;
 use super::json::{CreatedSecret, Health, RevealedSecret, SecretMetadata, SecretStatus};
@@ -130,10 +130,12 @@ pub struct RevealRequest {
 }
 
 /// `POST /api/v1/secrets/{id}/reveal`: the only call that consumes a view.
+/// With `Idempotency-Key`, a retry with the same key gets the same secret.
 pub async fn reveal_secret(
     State(app): State<AppState>,
     client: ClientAddr,
     IdPath(id): IdPath,
+    Idempotency(idempotency): Idempotency,
     AppJson(request): AppJson<RevealRequest>,
 ) -> Result<Response, AppError> {
     let passphrase = Passphrase::parse_optional(
@@ -146,7 +148,13 @@ pub async fn reveal_secret(
             let key =
                 LinkKey::parse(request.key.expose_secret()).map_err(|_| ServiceError::NotFound)?;
             app.service
-                .reveal(&id, &key, passphrase, &client.to_client())
+                .reveal_idempotent(
+                    &id,
+                    &key,
+                    passphrase,
+                    idempotency.as_ref(),
+                    &client.to_client(),
+                )
                 .await
         })
         .await?;

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::format::rfc3339;
 use crate::domain::InvalidInput;
-use crate::service::{ApplyStep, ServiceError};
+use crate::service::{ApplyStep, ServiceError, Unconfirmed};
 use crate::store::{RequestState, SecretState, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +60,8 @@ pub struct ErrorCause {
 }
 
 const RETRY_AFTER_UNAVAILABLE: Duration = Duration::from_secs(5);
+/// Soon enough for a few retries within the one-minute replay window.
+const RETRY_AFTER_UNCONFIRMED: Duration = Duration::from_secs(2);
 const RETRY_AFTER_VERIFIER: Duration = Duration::from_secs(30);
 
 impl Described {
@@ -317,6 +319,28 @@ fn describe_service(error: &ServiceError) -> Described {
             format!("{message} Nothing was stored; try again in a minute."),
         )
         .retry_after(RETRY_AFTER_VERIFIER),
+        ServiceError::OutcomeUnknown { action, cause } => {
+            let (message, retry_after) = match action {
+                Unconfirmed::Reveal => (
+                    "The secret store did not confirm the reveal, so the secret may already be taken. Retry with the same Idempotency-Key header: within a minute that returns the same secret again (a retry without it may find the secret already revealed).",
+                    RETRY_AFTER_UNCONFIRMED,
+                ),
+                Unconfirmed::Retrieve => (
+                    "The secret store did not confirm the retrieval, so the answer may already be taken. Retry with the same Idempotency-Key header: within a minute that returns the same answer again.",
+                    RETRY_AFTER_UNCONFIRMED,
+                ),
+                Unconfirmed::ApplyCommit => (
+                    "The secret was written to the tenant's configuration, but the secret store did not confirm that it was deleted here. Retry the apply: it either finds the secret applied, or (once the apply's one-minute hold lapses) finishes it without writing anything twice.",
+                    RETRY_AFTER_UNAVAILABLE,
+                ),
+            };
+            Described::new(StatusCode::SERVICE_UNAVAILABLE, "outcome_unknown", message)
+                .retry_after(retry_after)
+                .cause(
+                    false,
+                    format!("store did not confirm the {}: {cause}", action.as_str()),
+                )
+        }
         ServiceError::Store(StoreError::Unavailable(cause)) => Described::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
@@ -381,6 +405,23 @@ mod tests {
             (StatusCode::CONFLICT, "contended")
         );
         assert!(described.retry_after.is_none() && described.cause.is_none());
+    }
+
+    #[test]
+    fn an_unconfirmed_reveal_is_a_503_that_says_to_retry_with_the_same_key() {
+        let error = AppError::from(ServiceError::OutcomeUnknown {
+            action: Unconfirmed::Reveal,
+            cause: "timed out after 2s".into(),
+        });
+        let described = error.describe();
+        assert_eq!(
+            (described.status, described.code),
+            (StatusCode::SERVICE_UNAVAILABLE, "outcome_unknown")
+        );
+        assert!(described.message.contains("same Idempotency-Key"));
+        assert!(!described.message.contains("timed out"));
+        let response = error.into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
     }
 
     #[test]

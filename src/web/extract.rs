@@ -13,11 +13,14 @@ use serde::de::DeserializeOwned;
 
 use super::error::AppError;
 use super::render;
-use crate::domain::SecretId;
+use crate::domain::{IdempotencyKey, SecretId};
 use crate::service::ServiceError;
 
 /// Header that carries the link key where there is no JSON body.
 pub const KEY_HEADER: &str = "x-handoff-key";
+
+/// Header that names one attempt at a reveal or retrieval.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 
 /// `ttl` and `views` may be sent as numbers or as text (`"24h"`, `"3"`).
 #[derive(Debug, Deserialize)]
@@ -126,6 +129,30 @@ async fn id_from<S: Send + Sync>(parts: &mut Parts, state: &S) -> Option<SecretI
         .await
         .ok()?;
     SecretId::parse(&text).ok()
+}
+
+/// The optional `Idempotency-Key` header of a reveal or retrieval: a
+/// retry with the same key gets the same answer. A malformed one (or two of
+/// them) is a 400 that names the header.
+pub struct Idempotency(pub Option<IdempotencyKey>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Idempotency {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let mut values = parts.headers.get_all(IDEMPOTENCY_KEY_HEADER).iter();
+        let Some(value) = values.next() else {
+            return Ok(Self(None));
+        };
+        let refused = |reason: String| AppError::BadRequest(format!("Idempotency-Key: {reason}"));
+        if values.next().is_some() {
+            return Err(refused("send it once".to_owned()));
+        }
+        // Not visible ASCII at all: refused like any other bad key.
+        IdempotencyKey::parse(value.to_str().unwrap_or_default())
+            .map(|key| Self(Some(key)))
+            .map_err(|invalid| refused(invalid.reason))
+    }
 }
 
 #[must_use]

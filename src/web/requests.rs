@@ -16,8 +16,8 @@ use super::auth::{Staff, StaffPage, check_csrf};
 use super::client::ClientAddr;
 use super::error::AppError;
 use super::extract::{
-    AppBytes, AppJson, AppQuery, IdPath, NumberOrText, PageId, link_key_header, media_type,
-    unsupported_media_type,
+    AppBytes, AppJson, AppQuery, IdPath, Idempotency, NumberOrText, PageId, link_key_header,
+    media_type, unsupported_media_type,
 };
 use super::format::{human_time, rfc3339};
 use super::json::{
@@ -214,17 +214,21 @@ pub struct RetrieveBody {
 }
 
 /// `POST /api/v1/requests/{id}/retrieve` (staff, with the retrieve key).
+/// With `Idempotency-Key`, a retry with the same key gets the same answer.
 pub async fn retrieve_answer(
     State(app): State<AppState>,
     staff: Staff,
     client: ClientAddr,
     IdPath(id): IdPath,
+    Idempotency(idempotency): Idempotency,
     AppJson(body): AppJson<RetrieveBody>,
 ) -> Result<Response, AppError> {
     let retrieved = app
         .guarded(client.ip, async {
             let key = parse_key(body.key.expose_secret())?;
-            app.service.retrieve_answer(&id, &key, &staff.name).await
+            app.service
+                .retrieve_answer_idempotent(&id, &key, idempotency.as_ref(), &staff.name)
+                .await
         })
         .await?;
     Ok(Json(RetrievedAnswer::from(&retrieved)).into_response())

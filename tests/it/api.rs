@@ -49,6 +49,54 @@ async fn a_one_view_secret_is_revealed_exactly_once() {
 }
 
 #[tokio::test]
+async fn a_reveal_retried_with_its_idempotency_key_gets_the_same_secret_again() {
+    let app = TestApp::spawn().await;
+    let pushed = app
+        .push(json!({ "secret": "answer lost on the way" }))
+        .await;
+
+    for _ in 0..2 {
+        let (status, body) = json_of(app.reveal_idempotent(&pushed, "9b2f6c1e-retry").await).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["secret"], "answer lost on the way");
+        assert_eq!(body["views_remaining"], 0);
+    }
+    let (status, other) = json_of(app.reveal_idempotent(&pushed, "another-click").await).await;
+    assert_eq!(
+        (status, other["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("already_revealed"))
+    );
+    let (status, none) = json_of(app.reveal_with_key(&pushed).await).await;
+    assert_eq!(
+        (status, none["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("already_revealed"))
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_idempotency_key_is_a_400_that_names_the_header_and_consumes_nothing() {
+    let app = TestApp::spawn().await;
+    let pushed = app.push(json!({ "secret": "x" })).await;
+    for bad in ["", "with space", &"k".repeat(65)] {
+        let (status, body) = json_of(app.reveal_idempotent(&pushed, bad).await).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad:?}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Idempotency-Key:"),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        app.reveal_idempotent(&pushed, &"k".repeat(64))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
 async fn metadata_consumes_nothing_and_shows_the_note() {
     let app = TestApp::spawn().await;
     let pushed = app

@@ -119,6 +119,64 @@ async fn a_secret_goes_from_the_create_page_to_one_reveal_and_is_then_gone() {
     browser.close().await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reveal_whose_answer_was_lost_is_repeated_by_clicking_reveal_again() {
+    let app = TestApp::spawn().await;
+    let secret = "abc8Q~LostOnTheWay_0123456789abcdefghij";
+    let pushed = app.push(json!({ "secret": secret })).await;
+    let browser = Browser::start().await;
+    browser
+        .goto(&app.url(&format!("/s/{}#{}", pushed.id, pushed.key)))
+        .await
+        .unwrap();
+    browser.visible("#ready").await;
+
+    // The first reveal reaches the server and takes the only view, but its
+    // answer never reaches the page.
+    browser
+        .execute(
+            r#"
+            const real = window.fetch;
+            let lose = true;
+            window.sentKeys = [];
+            window.fetch = async (url, options = {}) => {
+              if (!String(url).endsWith("/reveal")) {
+                return real(url, options);
+              }
+              window.sentKeys.push(options.headers["Idempotency-Key"]);
+              const response = await real(url, options);
+              if (lose) {
+                lose = false;
+                throw new TypeError("Failed to fetch");
+              }
+              return response;
+            };
+            "#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    let reveal = browser.find(Locator::Id("reveal")).await.unwrap();
+    reveal.click().await.unwrap();
+    let error = browser.visible("#error").await.text().await.unwrap();
+    assert!(error.contains("Could not reach the server"), "{error}");
+
+    reveal.click().await.unwrap();
+    browser.visible("#revealed").await;
+    assert_eq!(browser.value_of("secret-output").await, secret);
+    let sent = browser
+        .execute("return window.sentKeys;", vec![])
+        .await
+        .unwrap();
+    let sent: Vec<String> = serde_json::from_value(sent).unwrap();
+    assert_eq!(sent.len(), 2);
+    assert!(!sent[0].is_empty() && sent[0] == sent[1], "{sent:?}");
+
+    let problems = browser.console_problems().await;
+    assert!(problems.is_empty(), "{problems:#?}");
+    browser.close().await.unwrap();
+}
+
 /// A vendor whose Microsoft accepts any secret, with `contoso` lines
 /// appended to the tenant's table (and whatever tables follow).
 async fn vendor(contoso: &str) -> Vendor {

@@ -9,6 +9,7 @@ mod api;
 mod apply;
 mod browser;
 mod embedded_crash;
+mod faults;
 mod healthcheck;
 mod layout;
 mod logs;

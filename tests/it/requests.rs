@@ -138,6 +138,34 @@ async fn a_verified_answer_is_retrieved_by_staff_exactly_once() {
 }
 
 #[tokio::test]
+async fn a_retrieval_retried_with_its_idempotency_key_gets_the_same_answer_again() {
+    let vendor = vendor("off").await;
+    let request = vendor.request().await;
+    assert_eq!(
+        vendor.answer(&request, GOOD_SECRET).await.status(),
+        StatusCode::CREATED
+    );
+    for _ in 0..2 {
+        let (status, retrieved) =
+            json_of(vendor.retrieve_idempotent(&request, "tab-1").await).await;
+        assert_eq!(status, StatusCode::OK, "{retrieved}");
+        assert_eq!(retrieved["secret"], GOOD_SECRET);
+    }
+    let (status, other) = json_of(vendor.retrieve_idempotent(&request, "tab-2").await).await;
+    assert_eq!(
+        (status, other["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("already_retrieved"))
+    );
+    let (status, none) = json_of(vendor.retrieve(&request, &request.retrieve_key).await).await;
+    assert_eq!(
+        (status, none["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("already_retrieved"))
+    );
+    let (status, bad) = json_of(vendor.retrieve_idempotent(&request, "two words").await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+}
+
+#[tokio::test]
 async fn retrieving_needs_a_staff_member_as_well_as_the_key() {
     let vendor = vendor("off").await;
     let request = vendor.request().await;

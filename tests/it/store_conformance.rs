@@ -7,12 +7,15 @@ use std::time::Duration;
 use futures::future::join_all;
 use handoff::audit::{Actor, AuditEvent, AuditQuery, Kind};
 use handoff::crypto::ServerKey;
-use handoff::domain::{LinkKey, Note, Passphrase, SecretId, SecretText, Ttl, Views, now};
+use handoff::domain::{
+    IdempotencyKey, LinkKey, Note, Passphrase, SecretId, SecretText, Ttl, Views, now,
+};
 use handoff::service::{Client, Created, Deleter, NewSecret, Service, ServiceError};
 use handoff::store::{
-    Claim, ClaimOutcome, ConsumeOutcome, EmbeddedStore, Expired, ExpiredKind, KeptFingerprint,
-    MemoryStore, Record, RedisStore, RequestRecord, RequestState, SecretMeta, SecretState,
-    SecretStore, SharedStore, TenantRecord, VerificationRecord, ViewEvent,
+    AnswerRecord, Claim, ClaimOutcome, ConsumeOutcome, EmbeddedStore, Expired, ExpiredKind,
+    KeptFingerprint, MemoryStore, REPLAY_WINDOW_SECS, Record, RedisStore, Replay, RequestRecord,
+    RequestState, SecretMeta, SecretState, SecretStore, SharedStore, TenantRecord,
+    VerificationRecord, ViewEvent,
 };
 use zeroize::Zeroizing;
 
@@ -339,7 +342,7 @@ async fn expired_records_are_gone_and_physically_deleted(fixture: Fixture) {
         user_agent: String::new(),
     };
     assert_eq!(
-        store.consume_view(&id, &view).await.unwrap(),
+        store.consume_view(&id, &view, None).await.unwrap(),
         ConsumeOutcome::NotLive
     );
     let expired = store.purge_expired(now()).await.unwrap();
@@ -371,6 +374,310 @@ async fn a_revealed_secret_does_not_expire_unused(fixture: Fixture) {
     let expired = service.store().purge_expired(now() + 61).await.unwrap();
     assert_eq!(expired.len(), 1);
     assert!(!expired[0].unused);
+}
+
+fn idempotency(text: &str) -> IdempotencyKey {
+    IdempotencyKey::parse(text).unwrap()
+}
+
+/// The secret and the views left, or why not.
+type RevealResult = Result<(String, u32), ServiceError>;
+
+async fn reveal_with(service: &Service, created: &Created, key: Option<&str>) -> RevealResult {
+    let key = key.map(idempotency);
+    service
+        .reveal_idempotent(&created.id, &created.key, None, key.as_ref(), &client())
+        .await
+        .map(|r| (r.secret.expose().to_owned(), r.views_remaining))
+}
+
+fn already_revealed(result: &RevealResult) -> bool {
+    matches!(
+        result,
+        Err(ServiceError::Ended {
+            state: SecretState::Revealed,
+            ..
+        })
+    )
+}
+
+async fn a_reveal_repeated_with_its_idempotency_key_gets_the_same_secret_and_takes_no_view(
+    fixture: Fixture,
+) {
+    let service = Service::new(fixture.store, ServerKey::generate());
+    let created = service
+        .create(new_secret("again", 1, None), &client())
+        .await
+        .unwrap();
+    let first = reveal_with(&service, &created, Some("click-1"))
+        .await
+        .unwrap();
+    assert_eq!(first, ("again".to_owned(), 0));
+    let repeated = reveal_with(&service, &created, Some("click-1"))
+        .await
+        .unwrap();
+    assert_eq!(repeated, first, "the same secret, the same views left");
+
+    assert!(already_revealed(
+        &reveal_with(&service, &created, Some("click-2")).await
+    ));
+    assert!(already_revealed(
+        &reveal_with(&service, &created, None).await
+    ));
+    let status = service
+        .status(&created.id, &created.manage_token)
+        .await
+        .unwrap();
+    assert_eq!(status.views.len(), 1, "a repeat is not a view");
+}
+
+async fn a_repeated_reveal_of_a_two_view_secret_counts_once(fixture: Fixture) {
+    let service = Service::new(fixture.store, ServerKey::generate());
+    let created = service
+        .create(new_secret("twice", 2, None), &client())
+        .await
+        .unwrap();
+    assert_eq!(
+        reveal_with(&service, &created, Some("a")).await.unwrap().1,
+        1
+    );
+    assert_eq!(
+        reveal_with(&service, &created, Some("a")).await.unwrap().1,
+        1
+    );
+    let record = service.store().load(&created.id).await.unwrap().unwrap();
+    assert_eq!(
+        (record.state, record.views_remaining),
+        (SecretState::Live, 1)
+    );
+    assert_eq!(
+        reveal_with(&service, &created, Some("b")).await.unwrap(),
+        ("twice".to_owned(), 0)
+    );
+    assert_eq!(
+        reveal_with(&service, &created, Some("a")).await.unwrap(),
+        ("twice".to_owned(), 1),
+        "each key repeats its own reveal"
+    );
+    assert!(already_revealed(
+        &reveal_with(&service, &created, Some("c")).await
+    ));
+}
+
+async fn concurrent_reveals_and_their_retries_deliver_a_one_view_secret_to_one_key(
+    fixture: Fixture,
+) {
+    let service = Arc::new(Service::new(fixture.store, ServerKey::generate()));
+    let created = Arc::new(
+        service
+            .create(new_secret("one", 1, None), &client())
+            .await
+            .unwrap(),
+    );
+    let tasks = (0..32).flat_map(|n| {
+        let (service, created) = (Arc::clone(&service), Arc::clone(&created));
+        (0..2).map(move |_| {
+            let (service, created) = (Arc::clone(&service), Arc::clone(&created));
+            tokio::spawn(async move {
+                let key = format!("key-{n}");
+                (
+                    key.clone(),
+                    reveal_with(&service, &created, Some(&key)).await,
+                )
+            })
+        })
+    });
+    let results: Vec<(String, RevealResult)> = join_all(tasks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let delivered: Vec<&String> = results
+        .iter()
+        .filter(|(_, r)| r.as_ref().is_ok_and(|(s, _)| s == "one"))
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(delivered.len(), 2, "both tries of one key: {delivered:?}");
+    assert_eq!(delivered[0], delivered[1], "one key only");
+    assert!(
+        results
+            .iter()
+            .filter(|(key, _)| key != delivered[0])
+            .all(|(_, r)| already_revealed(r)),
+        "every other key finds it revealed"
+    );
+}
+
+async fn after_the_replay_window_a_retry_finds_it_revealed_and_the_payload_is_gone(
+    fixture: Fixture,
+) {
+    let store = fixture.store;
+    let id = SecretId::generate();
+    let meta = SecretMeta {
+        created_at: now(),
+        expires_at: now() + 3600,
+        views_allowed: 1,
+        key_check: vec![0; 16],
+        manage_token_hash: vec![0; 32],
+        passphrase_salt: None,
+        sealed_note: None,
+        key_fingerprint: None,
+    };
+    store
+        .insert(&id, &Record::new(meta, vec![1, 2, 3]))
+        .await
+        .unwrap();
+    let t = now();
+    let view = |at| ViewEvent {
+        at,
+        ip: "192.0.2.1".into(),
+        user_agent: String::new(),
+    };
+    let (key, other) = ([7u8; 32], [8u8; 32]);
+    assert_eq!(
+        store.consume_view(&id, &view(t), Some(&key)).await.unwrap(),
+        ConsumeOutcome::Consumed { views_remaining: 0 }
+    );
+    let kept = store.load(&id).await.unwrap().unwrap();
+    assert_eq!(kept.state, SecretState::Revealed);
+    assert_eq!(
+        kept.sealed_secret.as_deref(),
+        Some(&[1, 2, 3][..]),
+        "kept for the window"
+    );
+    assert_eq!(kept.replays.len(), 1);
+    assert_eq!(
+        kept.replays[0].key_hash,
+        key.to_vec(),
+        "only the hash is kept"
+    );
+    assert_eq!(
+        store
+            .consume_view(&id, &view(t + 30), Some(&key))
+            .await
+            .unwrap(),
+        ConsumeOutcome::Replayed { views_remaining: 0 }
+    );
+    for stranger in [Some(&other), None] {
+        assert_eq!(
+            store
+                .consume_view(&id, &view(t + 30), stranger)
+                .await
+                .unwrap(),
+            ConsumeOutcome::NotLive
+        );
+    }
+    // Past the window (with room for a Redis clock a second ahead).
+    let after = t + REPLAY_WINDOW_SECS + 5;
+    assert_eq!(
+        store
+            .consume_view(&id, &view(after), Some(&key))
+            .await
+            .unwrap(),
+        ConsumeOutcome::NotLive
+    );
+    assert!(
+        store.purge_expired(after).await.unwrap().is_empty(),
+        "deleting a kept payload is no expiry"
+    );
+    let swept = store.load(&id).await.unwrap().unwrap();
+    assert_eq!(swept.state, SecretState::Revealed);
+    assert!(swept.sealed_secret.is_none(), "the payload is gone");
+    assert!(swept.replays.is_empty());
+    assert_eq!(
+        store
+            .consume_view(&id, &view(after), Some(&key))
+            .await
+            .unwrap(),
+        ConsumeOutcome::NotLive
+    );
+}
+
+async fn revoking_a_revealed_secret_deletes_the_payload_kept_for_a_replay(fixture: Fixture) {
+    let service = Service::new(fixture.store, ServerKey::generate());
+    let created = service
+        .create(new_secret("gone", 1, None), &client())
+        .await
+        .unwrap();
+    reveal_with(&service, &created, Some("k")).await.unwrap();
+    service
+        .delete(
+            &created.id,
+            &Deleter::Sender(created.manage_token.clone()),
+            &client(),
+        )
+        .await
+        .unwrap();
+    let record = service.store().load(&created.id).await.unwrap().unwrap();
+    assert!(record.sealed_secret.is_none() && record.replays.is_empty());
+    assert!(already_revealed(
+        &reveal_with(&service, &created, Some("k")).await
+    ));
+}
+
+async fn a_retrieved_answer_kept_for_a_replay_is_deleted_after_the_window(fixture: Fixture) {
+    let store = fixture.store;
+    let id = SecretId::generate();
+    store
+        .insert_request(&id, &request_record(now() + 3600))
+        .await
+        .unwrap();
+    let t = now();
+    let mut retrieved = request_record(now() + 3600);
+    retrieved.state = RequestState::Retrieved;
+    retrieved.ended_at = Some(t);
+    retrieved.answer = Some(AnswerRecord {
+        answered_at: t,
+        sealed_secret: Some(vec![4, 5, 6]),
+        expires_on: None,
+        secret_id: None,
+        hint: "abc".into(),
+        verification: VerificationRecord {
+            verified: true,
+            code: "verified".into(),
+            message: "Verified".into(),
+            aadsts: None,
+        },
+    });
+    retrieved.replay = Some(Replay {
+        key_hash: vec![9; 32],
+        until: t + REPLAY_WINDOW_SECS,
+        views_remaining: 0,
+    });
+    assert!(store.replace_request(&id, 1, &retrieved).await.unwrap());
+    let kept = store.load_request(&id).await.unwrap().unwrap();
+    assert_eq!(
+        kept.value.replayable_answer(&[9; 32], t + 30),
+        Some(&[4, 5, 6][..])
+    );
+    assert_eq!(kept.value.replayable_answer(&[1; 32], t + 30), None);
+    assert!(store.purge_expired(t + 30).await.unwrap().is_empty());
+    assert!(
+        store
+            .load_request(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .value
+            .answer
+            .unwrap()
+            .sealed_secret
+            .is_some(),
+        "kept within the window"
+    );
+
+    assert!(
+        store
+            .purge_expired(t + REPLAY_WINDOW_SECS + 1)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let swept = store.load_request(&id).await.unwrap().unwrap();
+    assert!(swept.version > kept.version, "a change like any other");
+    assert_eq!(swept.value.state, RequestState::Retrieved);
+    assert!(swept.value.replay.is_none());
+    assert!(swept.value.answer.unwrap().sealed_secret.is_none());
 }
 
 fn event(kind: Kind, tenant: Option<&str>, subject: &SecretId, at: i64) -> AuditEvent {
@@ -450,6 +757,7 @@ fn request_record(expires_at: i64) -> RequestRecord {
         ended_at: None,
         auto_apply: false,
         claim: None,
+        replay: None,
     }
 }
 
@@ -769,6 +1077,36 @@ macro_rules! conformance {
                 #[tokio::test]
                 async fn expired_requests_are_gone() {
                     super::expired_requests_are_gone(super::$factory().await).await;
+                }
+
+                #[tokio::test]
+                async fn a_reveal_repeated_with_its_idempotency_key_gets_the_same_secret_and_takes_no_view() {
+                    super::a_reveal_repeated_with_its_idempotency_key_gets_the_same_secret_and_takes_no_view(super::$factory().await).await;
+                }
+
+                #[tokio::test]
+                async fn a_repeated_reveal_of_a_two_view_secret_counts_once() {
+                    super::a_repeated_reveal_of_a_two_view_secret_counts_once(super::$factory().await).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn concurrent_reveals_and_their_retries_deliver_a_one_view_secret_to_one_key() {
+                    super::concurrent_reveals_and_their_retries_deliver_a_one_view_secret_to_one_key(super::$factory().await).await;
+                }
+
+                #[tokio::test]
+                async fn after_the_replay_window_a_retry_finds_it_revealed_and_the_payload_is_gone() {
+                    super::after_the_replay_window_a_retry_finds_it_revealed_and_the_payload_is_gone(super::$factory().await).await;
+                }
+
+                #[tokio::test]
+                async fn revoking_a_revealed_secret_deletes_the_payload_kept_for_a_replay() {
+                    super::revoking_a_revealed_secret_deletes_the_payload_kept_for_a_replay(super::$factory().await).await;
+                }
+
+                #[tokio::test]
+                async fn a_retrieved_answer_kept_for_a_replay_is_deleted_after_the_window() {
+                    super::a_retrieved_answer_kept_for_a_replay_is_deleted_after_the_window(super::$factory().await).await;
                 }
 
                 #[tokio::test]

@@ -15,7 +15,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 pub use microsoft::Microsoft;
-pub use servers::{Bao, RedisServer, ServerProcess, TestCertificates};
+pub use servers::{Bao, RedisOptions, RedisServer, ServerProcess, TestCertificates};
 pub use vendor::{Request, Vendor, VendorConfig};
 
 /// The vendor's customer, as configured in every vendor's `handoff.toml`.
@@ -137,6 +137,17 @@ impl TestApp {
         self.reveal(&pushed.id, json!({ "key": pushed.key })).await
     }
 
+    /// A reveal sent with `Idempotency-Key: <idempotency>`.
+    pub async fn reveal_idempotent(&self, pushed: &Pushed, idempotency: &str) -> reqwest::Response {
+        self.http
+            .post(self.url(&format!("/api/v1/secrets/{}/reveal", pushed.id)))
+            .header("idempotency-key", idempotency)
+            .json(&json!({ "key": pushed.key }))
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn status(&self, id: &str, token: &str) -> reqwest::Response {
         self.http
             .get(self.url(&format!("/api/v1/secrets/{id}/status")))
@@ -159,7 +170,7 @@ pub fn client_without_redirects() -> reqwest::Client {
 
 /// reqwest uses rustls without a built-in provider; the server installs
 /// ring at start-up, and test clients made before any server need it too.
-fn install_crypto_provider() {
+pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 

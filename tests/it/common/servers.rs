@@ -26,31 +26,100 @@ fn wait_for_port(port: u16, what: &str) {
 pub struct RedisServer {
     pub port: u16,
     child: Child,
+    options: RedisOptions,
+}
+
+/// How a test's Redis runs; the default keeps nothing on disk.
+#[derive(Debug, Clone, Default)]
+pub struct RedisOptions {
+    /// A fixed port (to restart on it); a free one otherwise.
+    pub port: Option<u16>,
+    /// Where Redis keeps its files (its working directory otherwise).
+    pub dir: Option<PathBuf>,
+    /// `--appendonly yes --appendfsync always`: every acknowledged write is
+    /// on disk before the answer.
+    pub append_only: bool,
 }
 
 impl RedisServer {
     pub fn start() -> Self {
-        Self::start_on(free_port())
+        Self::start_with(RedisOptions::default())
     }
 
     pub fn start_on(port: u16) -> Self {
-        let child = Command::new("redis-server")
+        Self::start_with(RedisOptions {
+            port: Some(port),
+            ..RedisOptions::default()
+        })
+    }
+
+    pub fn start_with(options: RedisOptions) -> Self {
+        let port = options.port.unwrap_or_else(free_port);
+        let mut command = Command::new("redis-server");
+        command
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--protected-mode", "yes"])
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start redis-server ({e}): install it with `apt-get install redis-server`")
-            });
+            .args(["--save", "", "--protected-mode", "yes"]);
+        if options.append_only {
+            command.args(["--appendonly", "yes", "--appendfsync", "always"]);
+        } else {
+            command.args(["--appendonly", "no"]);
+        }
+        if let Some(dir) = &options.dir {
+            command.arg("--dir").arg(dir);
+        }
+        let child = command.stdout(Stdio::null()).spawn().unwrap_or_else(|e| {
+            panic!(
+                "cannot start redis-server ({e}): install it with `apt-get install redis-server`"
+            )
+        });
         wait_for_port(port, "redis-server");
-        Self { port, child }
+        Self {
+            port,
+            child,
+            options: RedisOptions {
+                port: Some(port),
+                ..options
+            },
+        }
     }
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// SIGSTOP: Redis keeps its connections but answers nothing, as a
+    /// stalled server does.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// SIGCONT: Redis runs again and works through what queued up.
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill {signal} redis-server");
+    }
+
+    /// `kill -9`: no chance to write anything more.
+    pub fn crash(&mut self) {
+        self.stop();
+    }
+
+    /// A new Redis on the same port with the same options (and files);
+    /// returns once it accepts connections.
+    pub fn restart(&mut self) {
+        self.stop();
+        *self = Self::start_with(self.options.clone());
+    }
+
     pub fn stop(&mut self) {
+        // SIGKILL, which also ends a paused Redis.
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -154,7 +223,11 @@ impl RedisServer {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start redis-server ({e}): install it with `apt-get install redis-server`"));
         wait_for_port(port, "redis-server (TLS)");
-        Self { port, child }
+        Self {
+            port,
+            child,
+            options: RedisOptions::default(),
+        }
     }
 }
 

@@ -199,6 +199,26 @@ impl Vendor {
             .unwrap()
     }
 
+    /// A retrieval sent with `Idempotency-Key: <idempotency>`.
+    pub async fn retrieve_idempotent(
+        &self,
+        request: &Request,
+        idempotency: &str,
+    ) -> reqwest::Response {
+        self.app
+            .http
+            .post(
+                self.app
+                    .url(&format!("/api/v1/requests/{}/retrieve", request.id)),
+            )
+            .bearer_auth(&self.token)
+            .header("idempotency-key", idempotency)
+            .json(&json!({ "key": request.retrieve_key }))
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Polls the audit API until `kinds` have all been recorded (the store is
     /// written in the background), and returns the events.
     pub async fn audit_events(&self, filter: &str, kinds: &[&str]) -> Vec<Value> {
