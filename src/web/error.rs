@@ -61,6 +61,8 @@ pub struct ErrorCause {
 
 const RETRY_AFTER_UNAVAILABLE: Duration = Duration::from_secs(5);
 const RETRY_AFTER_VERIFIER: Duration = Duration::from_secs(30);
+/// The key-derivation queue drains in well under a second.
+const RETRY_AFTER_KEY_DERIVATION: Duration = Duration::from_secs(1);
 
 impl Described {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
@@ -317,6 +319,12 @@ fn describe_service(error: &ServiceError) -> Described {
             format!("{message} Nothing was stored; try again in a minute."),
         )
         .retry_after(RETRY_AFTER_VERIFIER),
+        ServiceError::KeyDerivationBusy => Described::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "The server is busy with other passphrase-protected secrets; nothing was stored or used up. Try again in a moment.",
+        )
+        .retry_after(RETRY_AFTER_KEY_DERIVATION),
         ServiceError::Store(StoreError::Unavailable(cause)) => Described::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
