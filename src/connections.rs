@@ -20,8 +20,8 @@
 //! `DeadlineBody`.
 //!
 //! At the cap, the loop stops accepting: new connections wait in the
-//! kernel's listen queue until an open one closes (which the timeouts make
-//! soon), rather than being refused. The first wait of an episode is
+//! kernel's listen queue ([`LISTEN_BACKLOG`] of them) until an open one
+//! closes (which the timeouts make soon), rather than being refused. The first wait of an episode is
 //! logged, and its end.
 
 use std::convert::Infallible;
@@ -92,6 +92,26 @@ pub fn connections_allowed(limit: Option<u64>) -> usize {
     }
 }
 
+/// Connections the kernel completes and holds for the accept loop: those
+/// that wait while the server is at its cap. (The usual 128 would send
+/// clients beyond it into SYN retries of one, three, seven seconds.)
+const LISTEN_BACKLOG: u32 = 1024;
+
+/// Binds the listening socket, with room for [`LISTEN_BACKLOG`] waiting
+/// connections (the kernel may allow fewer: `net.core.somaxconn`).
+pub fn listen(address: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if address.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As std and tokio do: a restart can bind while old connections linger.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// Serves `router` on `listener` until `shutdown` completes, then stops
 /// accepting and lets open requests finish (idle connections close at once).
 pub async fn serve(
@@ -105,7 +125,22 @@ pub async fn serve(
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let mut full = Episode::default();
     let mut accept_failing = false;
-    loop {
+    // The episode ends once a tenth of the cap is free and no connection
+    // has had to wait for a second, so a server held at the cap logs once
+    // rather than per connection, or per batch of connections timed out.
+    let room = (limits.max_connections / 10).max(1);
+    let end_if_room = |full: &mut Episode| {
+        if permits.available_permits() >= room && full.quiet_for(Duration::from_secs(1)) {
+            full.end(|waited, since| {
+                tracing::info!(
+                    waited,
+                    secs = since.elapsed().as_secs(),
+                    "below HANDOFF_MAX_CONNECTIONS again"
+                );
+            });
+        }
+    };
+    'serve: loop {
         let permit = if let Ok(permit) = Arc::clone(&permits).try_acquire_owned() {
             permit
         } else {
@@ -122,9 +157,16 @@ pub async fn serve(
                 () = &mut shutdown => break,
             }
         };
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            () = &mut shutdown => break,
+        let accepted = loop {
+            tokio::select! {
+                accepted = listener.accept() => break accepted,
+                // Connections close while none arrives: end the episode
+                // then too.
+                () = tokio::time::sleep(Duration::from_secs(1)), if full.since.is_some() => {
+                    end_if_room(&mut full);
+                }
+                () = &mut shutdown => break 'serve,
+            }
         };
         let (stream, remote) = match accepted {
             Ok(accepted) => accepted,
@@ -147,17 +189,7 @@ pub async fn serve(
             accept_failing = false;
         }
         full.count();
-        // The episode ends once a tenth of the cap is free again, so a
-        // server held at the cap logs once rather than per connection.
-        if permits.available_permits() >= (limits.max_connections / 10).max(1) {
-            full.end(|waited, since| {
-                tracing::info!(
-                    waited,
-                    secs = since.elapsed().as_secs(),
-                    "below HANDOFF_MAX_CONNECTIONS again"
-                );
-            });
-        }
+        end_if_room(&mut full);
 
         let requests = Arc::new(Requests::default());
         let io = TokioIo::new(Watched::new(stream, limits, Arc::clone(&requests)));
@@ -189,21 +221,29 @@ fn is_connection_error(error: &io::Error) -> bool {
     )
 }
 
-/// A stretch of time at the cap: when it began and how many connections
-/// were accepted during it.
+/// A stretch of time at the cap: when it began, when a connection last
+/// had to wait, and how many connections were accepted during it.
 #[derive(Default)]
 struct Episode {
     since: Option<Instant>,
+    last_wait: Option<Instant>,
     waited: usize,
 }
 
 impl Episode {
+    /// A connection has to wait; the first wait of an episode is logged.
     fn start(&mut self, log: impl FnOnce()) {
+        let now = Instant::now();
+        self.last_wait = Some(now);
         if self.since.is_none() {
-            self.since = Some(Instant::now());
+            self.since = Some(now);
             self.waited = 0;
             log();
         }
+    }
+
+    fn quiet_for(&self, period: Duration) -> bool {
+        self.last_wait.is_none_or(|at| at.elapsed() >= period)
     }
 
     fn count(&mut self) {

@@ -46,8 +46,7 @@ impl Application {
         // Redis over TLS and outbound HTTPS share one rustls provider.
         crate::outbound::install_tls_provider();
         let (store, server_key) = open_store(&settings).await?;
-        let listener = TcpListener::bind(settings.listen)
-            .await
+        let listener = crate::connections::listen(settings.listen)
             .with_context(|| format!("HANDOFF_LISTEN: cannot listen on {}", settings.listen))?;
         let address = listener.local_addr()?;
         let public_url = settings
