@@ -1,5 +1,5 @@
-//! Abuse the server as an attacker would, within bounds it must keep: idle
-//! and slowloris connections at a systemd unit's 1024 open files, and a
+//! Abuse the server as an attacker would, within bounds it must keep: idle,
+//! slowloris and slow-body connections at a systemd unit's 1024 open files, and a
 //! burst of passphrase pushes (Argon2id, 19 MiB each). The real binary runs
 //! as its own process, so its descriptors and memory are its own.
 
@@ -16,13 +16,20 @@ use crate::common::{self, ServerProcess};
 const IDLE: usize = 1100;
 /// Connections that send a request header a byte at a time.
 const SLOWLORIS: usize = 60;
+/// Connections that send their headers, then the body a byte at a time.
+const SLOW_BODY: usize = 20;
 /// Far beyond the short timeouts below: only a server that never closes
 /// the connections reaches it.
 const GIVE_UP_AFTER: Duration = Duration::from_secs(60);
 
 /// Waits until the server closes `stream` (end of file, or a reset), and
-/// says when; sends `trickle` a byte at a time meanwhile.
-async fn closed_by_server(mut stream: TcpStream, trickle: &[u8]) -> Option<Instant> {
+/// says when; sends `at_once`, then `trickle` a byte at a time meanwhile.
+async fn closed_by_server(
+    mut stream: TcpStream,
+    at_once: &[u8],
+    trickle: &[u8],
+) -> Option<Instant> {
+    let _ = stream.write_all(at_once).await;
     let mut next = trickle.iter();
     let mut buf = [0u8; 256];
     let deadline = tokio::time::Instant::now() + GIVE_UP_AFTER;
@@ -68,7 +75,7 @@ fn summary(name: &str, started: Instant, closed: &[Option<Instant>]) -> usize {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn idle_and_slowloris_connections_are_closed_and_everyone_else_is_served() {
+async fn slow_and_idle_connections_are_closed_and_everyone_else_is_served() {
     // This process holds all the connections: it needs more than 1024 files.
     let _ = rlimit::increase_nofile_limit(4096);
     let server = ServerProcess::start_with_open_file_limit(
@@ -96,17 +103,29 @@ async fn idle_and_slowloris_connections_are_closed_and_everyone_else_is_served()
     let mut idle = Vec::with_capacity(IDLE);
     for _ in 0..IDLE {
         let stream = TcpStream::connect(&address).await.unwrap();
-        idle.push(tokio::spawn(closed_by_server(stream, b"")));
+        idle.push(tokio::spawn(closed_by_server(stream, b"", b"")));
     }
     let header =
         b"GET / HTTP/1.1\r\nHost: handoff\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     let mut slow = Vec::with_capacity(SLOWLORIS);
     for _ in 0..SLOWLORIS {
         let stream = TcpStream::connect(&address).await.unwrap();
-        slow.push(tokio::spawn(closed_by_server(stream, header)));
+        slow.push(tokio::spawn(closed_by_server(stream, b"", header)));
+    }
+    let headers = b"POST /api/v1/secrets HTTP/1.1\r\nHost: handoff\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n";
+    let mut slow_body = Vec::with_capacity(SLOW_BODY);
+    for _ in 0..SLOW_BODY {
+        let stream = TcpStream::connect(&address).await.unwrap();
+        slow_body.push(tokio::spawn(closed_by_server(
+            stream,
+            headers,
+            &[b' '; 100],
+        )));
     }
     let opened_in = started.elapsed();
-    println!("opened {IDLE} idle and {SLOWLORIS} slowloris connections in {opened_in:.1?}");
+    println!(
+        "opened {IDLE} idle, {SLOWLORIS} slowloris and {SLOW_BODY} slow-body connections in {opened_in:.1?}"
+    );
 
     // Meanwhile a sender and a recipient are served.
     let app = common::TestApp::at(&server.base);
@@ -139,6 +158,12 @@ async fn idle_and_slowloris_connections_are_closed_and_everyone_else_is_served()
         .collect();
     assert_eq!(summary("idle", started, &idle), IDLE);
     assert_eq!(summary("slowloris", started, &slow), SLOWLORIS);
+    let slow_body: Vec<_> = futures::future::join_all(slow_body)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(summary("slow body", started, &slow_body), SLOW_BODY);
 
     // The end of the episode is logged once it has been quiet a moment.
     let mut logs = server.logs();
