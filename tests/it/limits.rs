@@ -50,6 +50,33 @@ async fn closed_by_server(
     }
 }
 
+/// Opens `count` connections one after another, as a client's handshakes
+/// complete (a burst of SYNs all at once would test the kernel's SYN
+/// queue, not the server), each watched by [`closed_by_server`].
+async fn open(
+    address: &str,
+    count: usize,
+    at_once: &'static [u8],
+    trickle: &'static [u8],
+) -> Vec<tokio::task::JoinHandle<Option<Instant>>> {
+    let mut watching = Vec::with_capacity(count);
+    for _ in 0..count {
+        let stream = TcpStream::connect(address).await.unwrap();
+        watching.push(tokio::spawn(closed_by_server(stream, at_once, trickle)));
+    }
+    watching
+}
+
+async fn when_closed(
+    watching: Vec<tokio::task::JoinHandle<Option<Instant>>>,
+) -> Vec<Option<Instant>> {
+    futures::future::join_all(watching)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect()
+}
+
 fn open_files_of(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
 }
@@ -98,30 +125,11 @@ async fn slow_and_idle_connections_are_closed_and_everyone_else_is_served() {
     });
     let started = Instant::now();
 
-    // One after another, as a client's handshakes complete: a burst of
-    // SYNs all at once would test the kernel's SYN queue, not the server.
-    let mut idle = Vec::with_capacity(IDLE);
-    for _ in 0..IDLE {
-        let stream = TcpStream::connect(&address).await.unwrap();
-        idle.push(tokio::spawn(closed_by_server(stream, b"", b"")));
-    }
-    let header =
-        b"GET / HTTP/1.1\r\nHost: handoff\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
-    let mut slow = Vec::with_capacity(SLOWLORIS);
-    for _ in 0..SLOWLORIS {
-        let stream = TcpStream::connect(&address).await.unwrap();
-        slow.push(tokio::spawn(closed_by_server(stream, b"", header)));
-    }
+    let idle = open(&address, IDLE, b"", b"").await;
+    let header = b"GET / HTTP/1.1\r\nHost: handoff\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let slow = open(&address, SLOWLORIS, b"", header).await;
     let headers = b"POST /api/v1/secrets HTTP/1.1\r\nHost: handoff\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n";
-    let mut slow_body = Vec::with_capacity(SLOW_BODY);
-    for _ in 0..SLOW_BODY {
-        let stream = TcpStream::connect(&address).await.unwrap();
-        slow_body.push(tokio::spawn(closed_by_server(
-            stream,
-            headers,
-            &[b' '; 100],
-        )));
-    }
+    let slow_body = open(&address, SLOW_BODY, headers, &[b' '; 100]).await;
     let opened_in = started.elapsed();
     println!(
         "opened {IDLE} idle, {SLOWLORIS} slowloris and {SLOW_BODY} slow-body connections in {opened_in:.1?}"
@@ -146,23 +154,11 @@ async fn slow_and_idle_connections_are_closed_and_everyone_else_is_served() {
         asked.elapsed()
     );
 
-    let idle: Vec<_> = futures::future::join_all(idle)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
-    let slow: Vec<_> = futures::future::join_all(slow)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let idle = when_closed(idle).await;
     assert_eq!(summary("idle", started, &idle), IDLE);
+    let slow = when_closed(slow).await;
     assert_eq!(summary("slowloris", started, &slow), SLOWLORIS);
-    let slow_body: Vec<_> = futures::future::join_all(slow_body)
-        .await
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
+    let slow_body = when_closed(slow_body).await;
     assert_eq!(summary("slow body", started, &slow_body), SLOW_BODY);
 
     // The end of the episode is logged once it has been quiet a moment.
