@@ -150,12 +150,14 @@ pub async fn serve(
                     "HANDOFF_MAX_CONNECTIONS reached: new connections wait until open ones close"
                 );
             });
-            tokio::select! {
+            let permit = tokio::select! {
                 permit = Arc::clone(&permits).acquire_owned() => {
                     permit.expect("the semaphore is never closed")
                 }
                 () = &mut shutdown => break,
-            }
+            };
+            full.waited();
+            permit
         };
         let accepted = loop {
             tokio::select! {
@@ -222,7 +224,7 @@ fn is_connection_error(error: &io::Error) -> bool {
 }
 
 /// A stretch of time at the cap: when it began, when a connection last
-/// had to wait, and how many connections were accepted during it.
+/// stopped waiting, and how many connections were accepted during it.
 #[derive(Default)]
 struct Episode {
     since: Option<Instant>,
@@ -233,13 +235,16 @@ struct Episode {
 impl Episode {
     /// A connection has to wait; the first wait of an episode is logged.
     fn start(&mut self, log: impl FnOnce()) {
-        let now = Instant::now();
-        self.last_wait = Some(now);
         if self.since.is_none() {
-            self.since = Some(now);
+            self.since = Some(Instant::now());
             self.waited = 0;
             log();
         }
+    }
+
+    /// The wait is over: the quiet period counts from now.
+    fn waited(&mut self) {
+        self.last_wait = Some(Instant::now());
     }
 
     fn quiet_for(&self, period: Duration) -> bool {
