@@ -6,12 +6,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use axum::http::HeaderName;
 use ipnet::IpNet;
 use serde::Deserialize;
 
 pub use crate::config_error::ConfigError;
+use crate::connections::{ConnectionLimits, DEFAULT_MAX_CONNECTIONS};
 use crate::crypto::ServerKey;
 use crate::directory::{Directory, DirectorySettings, StaffEntry, TenantEntry};
 use crate::domain::{Ttl, Views};
@@ -27,6 +29,19 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "HANDOFF_LISTEN", value_name = "ADDR")]
     pub listen: Option<String>,
+    /// Longest a client may take to send a request's headers [default: 10s].
+    #[arg(long, env = "HANDOFF_HEADER_TIMEOUT", value_name = "DURATION")]
+    pub header_timeout: Option<String>,
+    /// Longest a client may take to send a request's body [default: 30s].
+    #[arg(long, env = "HANDOFF_BODY_TIMEOUT", value_name = "DURATION")]
+    pub body_timeout: Option<String>,
+    /// How long a keep-alive connection may wait for its next request [default: 60s].
+    #[arg(long, env = "HANDOFF_IDLE_TIMEOUT", value_name = "DURATION")]
+    pub idle_timeout: Option<String>,
+    /// Most open client connections [default: 4096, or fewer to stay below
+    /// the open-file limit].
+    #[arg(long, env = "HANDOFF_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<String>,
     /// Base URL used in every link [default: from the listen address].
     #[arg(long, env = "HANDOFF_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
@@ -110,6 +125,10 @@ pub struct ServeArgs {
 #[serde(deny_unknown_fields)]
 struct FileSettings {
     listen: Option<String>,
+    header_timeout: Option<TomlValue>,
+    body_timeout: Option<TomlValue>,
+    idle_timeout: Option<TomlValue>,
+    max_connections: Option<TomlValue>,
     public_url: Option<String>,
     store: Option<String>,
     server_key: Option<String>,
@@ -237,6 +256,8 @@ impl PublicUrl {
 #[derive(Debug)]
 pub struct Settings {
     pub listen: SocketAddr,
+    /// Client connections: timeouts and the cap.
+    pub connections: ConnectionLimits,
     /// `None`: derived from the bound address once listening.
     pub public_url: Option<PublicUrl>,
     pub store: StoreSetting,
@@ -307,6 +328,16 @@ impl Settings {
                 format!("'{listen_text}' is not an address such as 127.0.0.1:8080 or [::]:8080"),
             )
         })?;
+
+        let connections = parse_connection_limits(
+            [
+                pick(args.header_timeout, file.header_timeout),
+                pick(args.body_timeout, file.body_timeout),
+                pick(args.idle_timeout, file.idle_timeout),
+            ],
+            pick(args.max_connections, file.max_connections),
+            crate::connections::open_files_limit(),
+        )?;
 
         let public_url = args
             .public_url
@@ -524,6 +555,7 @@ impl Settings {
 
         Ok(Self {
             listen,
+            connections,
             public_url,
             store,
             server_key,
@@ -544,6 +576,56 @@ impl Settings {
             config_path: None,
         })
     }
+}
+
+/// The connection timeouts (header, body, idle) and cap. The cap must stay
+/// below the open-file limit, less what the store and outbound connections
+/// need: at the limit, accepting fails and nobody is answered.
+fn parse_connection_limits(
+    [header, body, idle]: [Option<String>; 3],
+    max_connections: Option<String>,
+    open_files: Option<u64>,
+) -> Result<ConnectionLimits, ConfigError> {
+    const MOST: u64 = 3600;
+    let timeout = |setting: &str, text: Option<String>, default: &str| {
+        let text = text.unwrap_or_else(|| default.to_owned());
+        match crate::domain::parse_duration_secs(&text) {
+            Ok(secs) if (1..=MOST).contains(&secs) => Ok(Duration::from_secs(secs)),
+            Ok(_) => Err(ConfigError::new(
+                setting,
+                format!("'{}' must be from 1s to 1h", text.trim()),
+            )),
+            Err(reason) => Err(ConfigError::new(setting, reason)),
+        }
+    };
+    let allowed = crate::connections::connections_allowed(open_files);
+    let max_connections = match max_connections {
+        None => DEFAULT_MAX_CONNECTIONS.min(allowed),
+        Some(text) => match text.trim().parse::<usize>() {
+            Ok(n) if (1..=allowed).contains(&n) => n,
+            Ok(n) if n > 0 => {
+                return Err(ConfigError::new(
+                    "HANDOFF_MAX_CONNECTIONS",
+                    format!(
+                        "{n} does not fit under the open-file limit ({}) with room for the store and outbound connections: at most {allowed}, or raise the limit (LimitNOFILE= in systemd, ulimit -n)",
+                        open_files.unwrap_or_default()
+                    ),
+                ));
+            }
+            _ => {
+                return Err(ConfigError::new(
+                    "HANDOFF_MAX_CONNECTIONS",
+                    format!("'{}' must be a whole number of at least 1", text.trim()),
+                ));
+            }
+        },
+    };
+    Ok(ConnectionLimits {
+        header_timeout: timeout("HANDOFF_HEADER_TIMEOUT", header, "10s")?,
+        body_timeout: timeout("HANDOFF_BODY_TIMEOUT", body, "30s")?,
+        idle_timeout: timeout("HANDOFF_IDLE_TIMEOUT", idle, "60s")?,
+        max_connections,
+    })
 }
 
 fn parse_webhook(
@@ -735,6 +817,51 @@ mod tests {
         assert_eq!(s.directory.vendor_name, "Fabrikam");
         assert!(s.directory.tenant("contoso").is_some());
         assert!(s.directory.staff_member("alice").is_some());
+    }
+
+    #[test]
+    fn connection_limits_default_to_the_documented_ones_under_the_file_limit() {
+        let limits = parse_connection_limits([None, None, None], None, Some(65_536)).unwrap();
+        assert_eq!(limits.header_timeout, Duration::from_secs(10));
+        assert_eq!(limits.body_timeout, Duration::from_secs(30));
+        assert_eq!(limits.idle_timeout, Duration::from_secs(60));
+        assert_eq!(limits.max_connections, 4096);
+        let limits = parse_connection_limits([None, None, None], None, Some(1024)).unwrap();
+        assert_eq!(limits.max_connections, 896);
+        let file = "header_timeout = \"5s\"\nidle_timeout = 120\nmax_connections = 100";
+        let s = load(ServeArgs::default(), file).unwrap();
+        assert_eq!(s.connections.header_timeout, Duration::from_secs(5));
+        assert_eq!(s.connections.idle_timeout, Duration::from_secs(120));
+        assert_eq!(s.connections.max_connections, 100);
+    }
+
+    #[test]
+    fn absurd_connection_limits_name_the_setting() {
+        let refused = |texts: [Option<&str>; 3], max: Option<&str>| {
+            parse_connection_limits(
+                texts.map(|t| t.map(str::to_owned)),
+                max.map(str::to_owned),
+                Some(1024),
+            )
+            .unwrap_err()
+            .setting
+        };
+        assert_eq!(
+            refused([Some("0"), None, None], None),
+            "HANDOFF_HEADER_TIMEOUT"
+        );
+        assert_eq!(
+            refused([None, Some("2h"), None], None),
+            "HANDOFF_BODY_TIMEOUT"
+        );
+        assert_eq!(
+            refused([None, None, Some("soon")], None),
+            "HANDOFF_IDLE_TIMEOUT"
+        );
+        assert_eq!(refused([None; 3], Some("0")), "HANDOFF_MAX_CONNECTIONS");
+        assert_eq!(refused([None; 3], Some("-5")), "HANDOFF_MAX_CONNECTIONS");
+        // Above what 1024 open files leave room for.
+        assert_eq!(refused([None; 3], Some("1000")), "HANDOFF_MAX_CONNECTIONS");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod config;
 pub mod config_error;
+pub mod connections;
 pub mod crypto;
 pub mod directory;
 pub mod domain;

@@ -11,6 +11,7 @@ use anyhow::Context as _;
 use tokio::net::TcpListener;
 
 use crate::config::{PublicUrl, Settings, StoreSetting};
+use crate::connections::ConnectionLimits;
 use crate::crypto::{KeyFingerprint, ServerKey};
 use crate::directory::SharedDirectory;
 use crate::rate_limit::FailureLimiter;
@@ -35,6 +36,7 @@ pub struct Application {
     expiry_reminders: Vec<u32>,
     listener: TcpListener,
     address: SocketAddr,
+    connections: ConnectionLimits,
     public_url: PublicUrl,
     state: AppState,
 }
@@ -44,8 +46,7 @@ impl Application {
         // Redis over TLS and outbound HTTPS share one rustls provider.
         crate::outbound::install_tls_provider();
         let (store, server_key) = open_store(&settings).await?;
-        let listener = TcpListener::bind(settings.listen)
-            .await
+        let listener = crate::connections::listen(settings.listen)
             .with_context(|| format!("HANDOFF_LISTEN: cannot listen on {}", settings.listen))?;
         let address = listener.local_addr()?;
         let public_url = settings
@@ -101,6 +102,7 @@ impl Application {
             expiry_reminders: settings.expiry_reminders.clone(),
             listener,
             address,
+            connections: settings.connections,
             public_url,
             state,
         })
@@ -140,15 +142,23 @@ impl Application {
         });
         let reloader = tokio::spawn(self.reload.on_every_hangup(self.state.directory.clone()));
         let audit = self.state.service.audit().clone();
-        let app = web::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        tracing::info!(
+            max_connections = self.connections.max_connections,
+            open_files_limit = crate::connections::open_files_limit(),
+            "accepting connections"
+        );
+        crate::connections::serve(
+            self.listener,
+            web::router(self.state),
+            self.connections,
+            shutdown,
+        )
+        .await;
         sweeper.abort();
         upkeep.abort();
         audit.flush().await;
         reloader.abort();
-        served
+        Ok(())
     }
 }
 

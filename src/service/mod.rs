@@ -3,6 +3,7 @@
 //! renders results.
 
 mod apply;
+mod kdf;
 mod requests;
 mod tenants;
 
@@ -95,6 +96,10 @@ pub enum ServiceError {
     /// caller is never told that nothing did.
     #[error("the store did not confirm the {}: {cause}", .action.as_str())]
     OutcomeUnknown { action: Unconfirmed, cause: String },
+    /// Every key-derivation thread is busy and its short queue is full:
+    /// nothing was stored or consumed; try again in a moment.
+    #[error("too many passphrase-protected secrets at once")]
+    KeyDerivationBusy,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -235,6 +240,8 @@ pub struct Service {
     after_apply: std::sync::Mutex<std::collections::HashMap<String, Webhooks>>,
     after_apply_signing: Option<(WebhookSecret, RetrySchedule)>,
     metrics: Metrics,
+    /// Argon2id's own threads, bounded (see `kdf`).
+    key_derivation: kdf::KeyDerivation,
 }
 
 impl Service {
@@ -267,6 +274,7 @@ impl Service {
             after_apply: std::sync::Mutex::default(),
             after_apply_signing: None,
             metrics: Metrics::new(),
+            key_derivation: kdf::KeyDerivation::for_this_machine(),
         }
     }
 
@@ -378,7 +386,7 @@ impl Service {
         let (sealed_secret, sealed_note) = {
             let key = key.clone();
             // Argon2id (with a passphrase) takes tens of milliseconds of CPU.
-            run_crypto(new.passphrase.is_some(), move || {
+            run_crypto(&self.key_derivation, new.passphrase.is_some(), move || {
                 let data_key = crypto::derive_data_key(
                     &server_key,
                     &key,
@@ -392,7 +400,7 @@ impl Service {
                 });
                 (sealed_secret, sealed_note)
             })
-            .await
+            .await?
         };
 
         let meta = SecretMeta {
@@ -526,7 +534,7 @@ impl Service {
 
         let server_key = self.server_key.clone();
         let (key, id_copy, has_passphrase) = (key.clone(), *id, passphrase.is_some());
-        let opened = run_crypto(has_passphrase, move || {
+        let opened = run_crypto(&self.key_derivation, has_passphrase, move || {
             let data_key = crypto::derive_data_key(
                 &server_key,
                 &key,
@@ -535,7 +543,7 @@ impl Service {
             );
             crypto::open(&data_key, &id_copy, &sealed)
         })
-        .await;
+        .await?;
 
         let plaintext = match opened {
             Ok(plaintext) => plaintext,
@@ -736,17 +744,19 @@ impl Service {
     }
 }
 
-/// Runs key derivation inline when it is cheap (HKDF only) and on the
-/// blocking pool when it includes Argon2id.
+/// Runs key derivation inline when it is cheap (HKDF only), and on the
+/// bounded key-derivation threads when it includes Argon2id.
 async fn run_crypto<T: Send + 'static>(
+    threads: &kdf::KeyDerivation,
     expensive: bool,
     work: impl FnOnce() -> T + Send + 'static,
-) -> T {
+) -> Result<T, ServiceError> {
     if expensive {
-        tokio::task::spawn_blocking(work)
+        threads
+            .run(work)
             .await
-            .expect("key derivation does not panic")
+            .map_err(|kdf::Busy| ServiceError::KeyDerivationBusy)
     } else {
-        work()
+        Ok(work())
     }
 }

@@ -63,6 +63,8 @@ const RETRY_AFTER_UNAVAILABLE: Duration = Duration::from_secs(5);
 /// Soon enough for a few retries within the one-minute replay window.
 const RETRY_AFTER_UNCONFIRMED: Duration = Duration::from_secs(2);
 const RETRY_AFTER_VERIFIER: Duration = Duration::from_secs(30);
+/// The key-derivation queue drains in well under a second.
+const RETRY_AFTER_KEY_DERIVATION: Duration = Duration::from_secs(1);
 
 impl Described {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
@@ -341,6 +343,12 @@ fn describe_service(error: &ServiceError) -> Described {
                     format!("store did not confirm the {}: {cause}", action.as_str()),
                 )
         }
+        ServiceError::KeyDerivationBusy => Described::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "The server is busy with other passphrase-protected secrets; nothing was stored or used up. Try again in a moment.",
+        )
+        .retry_after(RETRY_AFTER_KEY_DERIVATION),
         ServiceError::Store(StoreError::Unavailable(cause)) => Described::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",

@@ -12,6 +12,7 @@ mod embedded_crash;
 mod faults;
 mod healthcheck;
 mod layout;
+mod limits;
 mod logs;
 mod redis;
 mod reload;

@@ -96,6 +96,16 @@ impl TestApp {
         }
     }
 
+    /// The typed helpers against a server that runs elsewhere (a
+    /// [`ServerProcess`]); dropping this stops nothing.
+    pub fn at(base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            http: client(),
+            shutdown: None,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -260,13 +260,29 @@ impl ServerProcess {
     /// Starts the server, or says how it exited (`None`: it did not start
     /// listening in time and was killed) and what it printed.
     pub fn try_start_or_exit(env: &[(&str, &str)]) -> Result<Self, Refused> {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_handoff"));
+        command.arg("serve");
+        Self::try_start_command(command, env)
+    }
+
+    /// Starts the server allowed `files` open files, as a systemd unit
+    /// without `LimitNOFILE` is (the shell execs it: same process id).
+    pub fn start_with_open_file_limit(env: &[(&str, &str)], files: u32) -> Self {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("ulimit -n {files} && exec \"$0\" serve"))
+            .arg(env!("CARGO_BIN_EXE_handoff"));
+        Self::try_start_command(command, env)
+            .unwrap_or_else(|refused| panic!("handoff did not start:\n{}", refused.logs))
+    }
+
+    fn try_start_command(mut command: Command, env: &[(&str, &str)]) -> Result<Self, Refused> {
         let port = free_port();
         let log_dir = tempfile::tempdir().unwrap();
         let log_file = log_dir.path().join("server.log");
         let log = std::fs::File::create(&log_file).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_handoff"));
         command
-            .arg("serve")
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HANDOFF_LISTEN", format!("127.0.0.1:{port}"))
@@ -310,6 +326,11 @@ impl ServerProcess {
 
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log_file).unwrap()
+    }
+
+    /// The server's process id, to read its `/proc` entries.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn stop(&mut self) {
