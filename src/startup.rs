@@ -33,6 +33,7 @@ pub struct Application {
     reload: Reload,
     audit_retention_secs: i64,
     expiry_reminders: Vec<u32>,
+    shutdown_timeout: Duration,
     listener: TcpListener,
     address: SocketAddr,
     public_url: PublicUrl,
@@ -99,6 +100,7 @@ impl Application {
             reload,
             audit_retention_secs: settings.audit_retention_secs as i64,
             expiry_reminders: settings.expiry_reminders.clone(),
+            shutdown_timeout: settings.shutdown_timeout,
             listener,
             address,
             public_url,
@@ -121,6 +123,10 @@ impl Application {
         self.run(shutdown_signal()).await
     }
 
+    /// Serves until `shutdown` completes, then stops within the shutdown
+    /// timeout: open requests, then the audit flush, each get what is left
+    /// of it, and whatever is still unfinished at the deadline is logged and
+    /// left (the audit log line of every event is already written).
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -141,13 +147,46 @@ impl Application {
         let reloader = tokio::spawn(self.reload.on_every_hangup(self.state.directory.clone()));
         let audit = self.state.service.audit().clone();
         let app = web::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serve = axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = stopping.send(());
+            })
+            .into_future();
+        let mut serve = std::pin::pin!(serve);
+        let early = tokio::select! {
+            biased;
+            served = &mut serve => Some(served),
+            Ok(()) = stopped => None,
+        };
+        let deadline = tokio::time::Instant::now() + self.shutdown_timeout;
+        let served = match early {
+            Some(served) => served,
+            None => {
+                if let Ok(served) = tokio::time::timeout_at(deadline, &mut serve).await {
+                    served
+                } else {
+                    tracing::warn!(
+                        timeout_secs = self.shutdown_timeout.as_secs(),
+                        "requests still open at the shutdown timeout were cut off"
+                    );
+                    Ok(())
+                }
+            }
+        };
         sweeper.abort();
         upkeep.abort();
-        audit.flush().await;
         reloader.abort();
+        if tokio::time::timeout_at(deadline, audit.flush())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                events = audit.pending(),
+                "audit events not yet in the store at the shutdown timeout were left (each is in the log)"
+            );
+        }
         served
     }
 }

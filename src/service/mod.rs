@@ -211,8 +211,9 @@ impl Service {
         directory: SharedDirectory,
         verifier: Verifier,
     ) -> Self {
+        let metrics = Metrics::new();
         Self {
-            audit: Audit::start(SharedStore::downgrade(&store)),
+            audit: Audit::start(SharedStore::downgrade(&store), metrics.clone()),
             store,
             server_key,
             directory,
@@ -220,7 +221,7 @@ impl Service {
             webhooks: Webhooks::disabled(),
             after_apply: std::sync::Mutex::default(),
             after_apply_signing: None,
-            metrics: Metrics::new(),
+            metrics,
         }
     }
 

@@ -15,6 +15,7 @@ mod reload;
 mod requests;
 mod sinks;
 mod staff;
+mod stalled_store;
 mod store_conformance;
 mod verify;
 mod webhook;
