@@ -69,15 +69,17 @@ impl Application {
         let mut service =
             Service::with_tenants(store, server_key.clone(), directory.clone(), verifier);
         if let Some(target) = settings.webhook.clone() {
-            let target_secret = target.secret.clone();
+            let outbox = SharedStore::downgrade(service.store());
+            let tenants = directory.clone();
             let webhooks = Webhooks::start(
                 target,
                 settings.webhook_retries.clone(),
                 WEBHOOK_TIMEOUT,
+                outbox,
+                move |slug| tenants.current().tenant(slug)?.after_apply.clone(),
                 service.audit().delivery_reporter(),
             );
-            service =
-                service.with_webhooks(webhooks, &target_secret, settings.webhook_retries.clone());
+            service = service.with_webhooks(webhooks);
         }
         let state = AppState {
             service: Arc::new(service),
@@ -124,9 +126,10 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then stops within the shutdown
-    /// timeout: open requests, then the audit flush, each get what is left
-    /// of it, and whatever is still unfinished at the deadline is logged and
-    /// left (the audit log line of every event is already written).
+    /// timeout: open requests, then webhook attempts in flight, then the
+    /// audit flush, each get what is left of it, and whatever is still
+    /// unfinished at the deadline is logged and left (webhook events stay
+    /// in the outbox; every audit event's log line is already written).
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -146,6 +149,7 @@ impl Application {
         });
         let reloader = tokio::spawn(self.reload.on_every_hangup(self.state.directory.clone()));
         let audit = self.state.service.audit().clone();
+        let webhooks = self.state.service.webhooks().clone();
         let app = web::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
         let serve = axum::serve(self.listener, app)
@@ -178,6 +182,16 @@ impl Application {
         sweeper.abort();
         upkeep.abort();
         reloader.abort();
+        // Deliveries first: they report into the audit trail.
+        if tokio::time::timeout_at(deadline, webhooks.stop())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                attempts = webhooks.in_flight(),
+                "webhook attempts still running at the shutdown timeout were left; they stay in the outbox and are made again"
+            );
+        }
         if tokio::time::timeout_at(deadline, audit.flush())
             .await
             .is_err()

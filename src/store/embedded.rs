@@ -651,6 +651,25 @@ impl OutboxStore for EmbeddedStore {
         lease_until_ms: i64,
         limit: usize,
     ) -> Result<Vec<OutboxItem>, StoreError> {
+        // Every instance polls every second: look before taking the write
+        // lock (and a commit's disk flush) when nothing is due.
+        let any_due = self
+            .blocking(move |db| {
+                let txn = db.begin_read().map_err(unavailable)?;
+                let due = match txn.open_table(OUTBOX_DUE) {
+                    Ok(due) => due,
+                    Err(redb::TableError::TableDoesNotExist(_)) => return Ok(false),
+                    Err(error) => return Err(unavailable(error)),
+                };
+                Ok(due
+                    .first()
+                    .map_err(unavailable)?
+                    .is_some_and(|(key, _)| key.value().0 <= now_ms))
+            })
+            .await?;
+        if !any_due {
+            return Ok(Vec::new());
+        }
         self.outbox_transaction(move |items, due| {
             let ids: Vec<String> = due
                 .range(..=(now_ms, "\u{10FFFF}"))

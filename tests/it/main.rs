@@ -10,6 +10,7 @@ mod apply;
 mod browser;
 mod layout;
 mod logs;
+mod outbox;
 mod redis;
 mod reload;
 mod requests;
