@@ -9,7 +9,8 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::common::{
-    RedisServer, ServerProcess, VendorConfig, client_without_redirects, send_signal,
+    RedisServer, ServerProcess, VendorConfig, WEBHOOK_SECRET, client_without_redirects, free_port,
+    send_signal,
 };
 
 /// Far above what a prompt answer takes (a store call times out after 2 s),
@@ -27,7 +28,15 @@ impl Stalled {
     /// The binary on a Redis that has just been stopped.
     fn start() -> Self {
         let redis = RedisServer::start();
-        let config = VendorConfig::new("", "");
+        // Webhooks too, so that their outbox poller runs on the stalled
+        // store (nobody listens at the URL; no event is sent anyway).
+        let config = VendorConfig::new(
+            &format!(
+                "webhook_url = \"http://127.0.0.1:{}/hooks\"\nwebhook_secret = \"{WEBHOOK_SECRET}\"",
+                free_port()
+            ),
+            "",
+        );
         let server_key = handoff::crypto::ServerKey::generate().encode();
         let config_path = config.path.display().to_string();
         let server = ServerProcess::start(&[
@@ -144,4 +153,31 @@ async fn with_redis_stopped_requests_answer_audit_drops_are_counted_and_shutdown
         logs.contains("not yet in the store at the shutdown timeout"),
         "{logs}"
     );
+}
+
+#[test]
+fn shutdown_cuts_off_a_request_that_never_finishes_at_the_timeout() {
+    use std::io::Write as _;
+
+    let mut server = ServerProcess::start(&[("HANDOFF_SHUTDOWN_TIMEOUT", "1s")]);
+    let address = server.base.trim_start_matches("http://").to_owned();
+    // A push whose body never comes: the handler waits for it.
+    let mut stalled = std::net::TcpStream::connect(&address).unwrap();
+    stalled
+        .write_all(
+            b"POST /api/v1/secrets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+        )
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+
+    let started = Instant::now();
+    send_signal(server.process_id(), "TERM");
+    let exited = server.wait_for_exit(Duration::from_secs(30));
+    let took = started.elapsed();
+    eprintln!("exit after SIGTERM with a request open: {took:?} (shutdown timeout 1s)");
+    assert!(exited.is_some(), "still running 30 s after SIGTERM");
+    assert!(took < Duration::from_secs(10), "exit took {took:?}");
+    let logs = server.logs();
+    assert!(logs.contains("were cut off"), "{logs}");
+    drop(stalled);
 }
