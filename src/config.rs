@@ -115,6 +115,10 @@ pub struct ServeArgs {
     /// How long audit events are kept [default: 90d].
     #[arg(long, env = "HANDOFF_AUDIT_RETENTION", value_name = "DURATION")]
     pub audit_retention: Option<String>,
+    /// Longest a graceful shutdown takes (open requests, audit flush, webhook
+    /// outbox) before the process exits anyway [default: 10s].
+    #[arg(long, env = "HANDOFF_SHUTDOWN_TIMEOUT", value_name = "DURATION")]
+    pub shutdown_timeout: Option<String>,
     /// Only signed-in staff may create pushes (`true`/`false`) [default: false].
     #[arg(long, env = "HANDOFF_REQUIRE_STAFF_TO_PUSH", value_name = "BOOL")]
     pub require_staff_to_push: Option<String>,
@@ -142,6 +146,7 @@ struct FileSettings {
     trusted_user_header: Option<String>,
     require_staff_to_push: Option<bool>,
     audit_retention: Option<TomlValue>,
+    shutdown_timeout: Option<TomlValue>,
     webhook_url: Option<String>,
     webhook_secret: Option<String>,
     webhook_secret_file: Option<PathBuf>,
@@ -272,6 +277,8 @@ pub struct Settings {
     pub require_staff_to_push: bool,
     /// Seconds audit events are kept.
     pub audit_retention_secs: u64,
+    /// Bounds the whole graceful shutdown.
+    pub shutdown_timeout: std::time::Duration,
     /// Where event notifications go, if anywhere.
     pub webhook: Option<WebhookTarget>,
     pub webhook_retries: RetrySchedule,
@@ -482,6 +489,9 @@ impl Settings {
             }
             Err(reason) => return Err(ConfigError::new("HANDOFF_AUDIT_RETENTION", reason)),
         };
+        let shutdown_timeout = parse_shutdown_timeout(
+            &pick(args.shutdown_timeout, file.shutdown_timeout).unwrap_or_else(|| "10s".into()),
+        )?;
         let webhook = parse_webhook(
             args.webhook_url.or(file.webhook_url),
             args.webhook_secret.or(file.webhook_secret),
@@ -568,6 +578,7 @@ impl Settings {
             trusted_user_header,
             require_staff_to_push,
             audit_retention_secs,
+            shutdown_timeout,
             webhook,
             webhook_retries,
             metrics_token,
@@ -626,6 +637,17 @@ fn parse_connection_limits(
         idle_timeout: timeout("HANDOFF_IDLE_TIMEOUT", idle, "60s")?,
         max_connections,
     })
+}
+
+/// Shutdown gets at least a second (open requests and the audit flush need
+/// a moment) and at most ten minutes (a service manager waits for it).
+fn parse_shutdown_timeout(text: &str) -> Result<std::time::Duration, ConfigError> {
+    const SETTING: &str = "HANDOFF_SHUTDOWN_TIMEOUT";
+    match crate::domain::parse_duration_secs(text) {
+        Ok(secs) if (1..=600).contains(&secs) => Ok(std::time::Duration::from_secs(secs)),
+        Ok(_) => Err(ConfigError::new(SETTING, "must be from 1s to 10m")),
+        Err(reason) => Err(ConfigError::new(SETTING, reason)),
+    }
 }
 
 fn parse_webhook(
@@ -785,6 +807,22 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.setting, "HANDOFF_TRUSTED_PROXIES");
+    }
+
+    #[test]
+    fn the_shutdown_timeout_is_10s_unless_set_within_1s_to_10m() {
+        let s = load(ServeArgs::default(), "").unwrap();
+        assert_eq!(s.shutdown_timeout, std::time::Duration::from_secs(10));
+        let s = load(ServeArgs::default(), "shutdown_timeout = \"30s\"").unwrap();
+        assert_eq!(s.shutdown_timeout, std::time::Duration::from_secs(30));
+        for bad in ["0", "11m", "soon", "99999999999999999999d"] {
+            let args = ServeArgs {
+                shutdown_timeout: Some(bad.into()),
+                ..ServeArgs::default()
+            };
+            let err = load(args, "").unwrap_err();
+            assert_eq!(err.setting, "HANDOFF_SHUTDOWN_TIMEOUT", "{bad}");
+        }
     }
 
     #[test]

@@ -114,7 +114,11 @@ fn main() -> std::process::ExitCode {
     };
     handoff::telemetry::init();
     let runtime = tokio::runtime::Runtime::new().expect("the Tokio runtime starts");
-    match runtime.block_on(serve(settings)) {
+    let served = runtime.block_on(serve(settings));
+    // The shutdown timeout has passed by now; a store call still stuck on
+    // the blocking pool must not keep the process alive.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match served {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("handoff: {error:#}");

@@ -104,6 +104,20 @@ impl Metrics {
         self.count("handoff_apply_failures_total", &[("step", step.to_owned())]);
     }
 
+    /// Audit events left out of the store (they are in the log), by
+    /// reason: `queue_full`, `store_failed` or `stopped`.
+    pub fn audit_dropped(&self, reason: &'static str, events: u64) {
+        self.recorder
+            .register_counter(
+                &key(
+                    "handoff_audit_dropped_total",
+                    &[("reason", reason.to_owned())],
+                ),
+                &METADATA,
+            )
+            .increment(events);
+    }
+
     /// When the tenant's current secret expires, as Unix seconds.
     #[allow(clippy::cast_precision_loss)] // Unix seconds stay exact in f64 for millions of years
     pub fn tenant_expiry(&self, tenant: &str, expires_at: i64) {

@@ -34,6 +34,7 @@ pub struct Application {
     reload: Reload,
     audit_retention_secs: i64,
     expiry_reminders: Vec<u32>,
+    shutdown_timeout: Duration,
     listener: TcpListener,
     address: SocketAddr,
     connections: ConnectionLimits,
@@ -69,15 +70,17 @@ impl Application {
         let mut service =
             Service::with_tenants(store, server_key.clone(), directory.clone(), verifier);
         if let Some(target) = settings.webhook.clone() {
-            let target_secret = target.secret.clone();
+            let outbox = SharedStore::downgrade(service.store());
+            let tenants = directory.clone();
             let webhooks = Webhooks::start(
                 target,
                 settings.webhook_retries.clone(),
                 WEBHOOK_TIMEOUT,
+                outbox,
+                move |slug| tenants.current().tenant(slug)?.after_apply.clone(),
                 service.audit().delivery_reporter(),
             );
-            service =
-                service.with_webhooks(webhooks, &target_secret, settings.webhook_retries.clone());
+            service = service.with_webhooks(webhooks);
         }
         let state = AppState {
             service: Arc::new(service),
@@ -100,6 +103,7 @@ impl Application {
             reload,
             audit_retention_secs: settings.audit_retention_secs as i64,
             expiry_reminders: settings.expiry_reminders.clone(),
+            shutdown_timeout: settings.shutdown_timeout,
             listener,
             address,
             connections: settings.connections,
@@ -123,6 +127,11 @@ impl Application {
         self.run(shutdown_signal()).await
     }
 
+    /// Serves until `shutdown` completes, then stops within the shutdown
+    /// timeout: open requests, then webhook attempts in flight, then the
+    /// audit flush, each get what is left of it, and whatever is still
+    /// unfinished at the deadline is logged and left (webhook events stay
+    /// in the outbox; every audit event's log line is already written).
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -142,22 +151,57 @@ impl Application {
         });
         let reloader = tokio::spawn(self.reload.on_every_hangup(self.state.directory.clone()));
         let audit = self.state.service.audit().clone();
+        let webhooks = self.state.service.webhooks().clone();
         tracing::info!(
             max_connections = self.connections.max_connections,
             open_files_limit = crate::connections::open_files_limit(),
             "accepting connections"
         );
-        crate::connections::serve(
+        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serve = crate::connections::serve(
             self.listener,
             web::router(self.state),
             self.connections,
-            shutdown,
-        )
-        .await;
+            async move {
+                shutdown.await;
+                let _ = stopping.send(());
+            },
+        );
+        let mut serve = std::pin::pin!(serve);
+        let stopped_early = tokio::select! {
+            biased;
+            () = &mut serve => true,
+            Ok(()) = stopped => false,
+        };
+        let deadline = tokio::time::Instant::now() + self.shutdown_timeout;
+        if !stopped_early && tokio::time::timeout_at(deadline, &mut serve).await.is_err() {
+            tracing::warn!(
+                timeout_secs = self.shutdown_timeout.as_secs(),
+                "requests still open at the shutdown timeout were cut off"
+            );
+        }
         sweeper.abort();
         upkeep.abort();
-        audit.flush().await;
         reloader.abort();
+        // Deliveries first: they report into the audit trail.
+        if tokio::time::timeout_at(deadline, webhooks.stop())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                attempts = webhooks.in_flight(),
+                "webhook attempts still running at the shutdown timeout were left; they stay in the outbox and are made again"
+            );
+        }
+        if tokio::time::timeout_at(deadline, audit.flush())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                events = audit.pending(),
+                "audit events not yet in the store at the shutdown timeout were left (each is in the log)"
+            );
+        }
         Ok(())
     }
 }

@@ -10,10 +10,25 @@
 //! material, but nothing here logs a body anyway: the callers' promise is
 //! not this module's to test. Neither the signing secret nor the target URL
 //! (which may carry a token of the vendor's) is ever logged.
+//!
+//! Every event goes through the store's outbox ([`OutboxStore`]), so that a
+//! pending retry survives a restart and, with several instances on one
+//! Redis, one instance makes each attempt. `send` never waits: it hands the
+//! event to a bounded queue (`try_send`; a full queue reports the event
+//! failed). A dispatcher puts each event in the outbox, held by this
+//! instance for the length of one attempt (a lease), and makes the first
+//! attempt at once; a failed attempt is rescheduled in the outbox, and a
+//! poller claims whatever is due — this instance's retries, another's
+//! whose lease lapsed, those left by a stopped server. Attempts in flight
+//! are bounded by a semaphore, the outbox by a capacity. The receiver sees
+//! the same `webhook-id` on every try, and at least one try per event:
+//! one that succeeded but was not yet marked so when its server died is
+//! sent again, which the id lets the receiver recognise.
 
 use crate::outbound::redacted_url;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -24,18 +39,35 @@ use rand::rngs::SysRng;
 use sha2::Sha256;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use zeroize::Zeroizing;
 
-/// Events waiting to be picked up. Beyond this `send` reports the event as
-/// failed instead of making a request handler wait for the vendor.
+use crate::store::{OutboxItem, OutboxStore};
+
+/// Events waiting to be put in the outbox. Beyond this `send` reports the
+/// event as failed instead of making a request handler wait.
 const QUEUE: usize = 1024;
 
-/// Events being delivered or waiting for a retry at once. A vendor endpoint
-/// that is down holds each event for the whole schedule (about 43 minutes
-/// with the standard one); this bound keeps that from growing without limit.
-/// When it is reached the queue fills up, and then `send` refuses.
+/// Attempts in flight at once. Events waiting for a retry wait in the
+/// outbox, not here.
 const MAX_IN_FLIGHT: usize = 256;
+
+/// Events kept for delivery or retry at most. A vendor endpoint that is down
+/// holds each event for the whole schedule (about 43 minutes with the
+/// standard one); beyond this, new events are reported failed.
+pub const OUTBOX_CAPACITY: usize = 10_000;
+
+/// The poller looks for due items at least this often: retries of other
+/// instances and of before a restart. This instance's own retries wake it
+/// at their time.
+const POLL_EVERY: Duration = Duration::from_secs(1);
+
+/// Items claimed per round at most.
+const CLAIM_BATCH: usize = 64;
+
+/// A claim's lease outlasts one attempt (bounded by the timeout) by this,
+/// for the store round trips around it.
+const LEASE_MARGIN: Duration = Duration::from_secs(15);
 
 const SECRET_PREFIX: &str = "whsec_";
 
@@ -175,36 +207,85 @@ impl RetrySchedule {
     pub fn attempts(&self) -> u32 {
         u32::try_from(self.0.len()).map_or(u32::MAX, |retries| retries.saturating_add(1))
     }
+
+    /// The wait after the `attempts`-th failed attempt, or `None` when that
+    /// was the last. Counts kept in the outbox may exceed a schedule that was
+    /// shortened since; those are given up.
+    #[must_use]
+    pub fn delay_after(&self, attempts: u32) -> Option<Duration> {
+        let index = usize::try_from(attempts.checked_sub(1)?).ok()?;
+        self.0.get(index).copied()
+    }
 }
 
 type Report = Arc<dyn Fn(DeliveryReport) + Send + Sync>;
+
+/// A tenant's `after_apply` URL as configured now (`None`: it has none).
+type HookLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// Where an event goes. The outbox keeps this name rather than the URL,
+/// which may carry the vendor's token; the URL is looked up at each
+/// attempt, so a reload's change applies to pending retries too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// `HANDOFF_WEBHOOK_URL`.
+    Events,
+    /// A tenant's `after_apply` hook.
+    AfterApply { tenant: String },
+}
+
+impl Destination {
+    fn encode(&self) -> String {
+        match self {
+            Self::Events => "events".to_owned(),
+            Self::AfterApply { tenant } => format!("after_apply:{tenant}"),
+        }
+    }
+
+    fn decode(text: &str) -> Option<Self> {
+        match text.split_once(':') {
+            None if text == "events" => Some(Self::Events),
+            Some(("after_apply", tenant)) => Some(Self::AfterApply {
+                tenant: tenant.to_owned(),
+            }),
+            _ => None,
+        }
+    }
+}
 
 /// Sends events in the background; cheap to clone. Without a target `send`
 /// does nothing, so callers need no `if`.
 #[derive(Clone)]
 pub struct Webhooks {
-    enabled: Option<Enabled>,
+    enabled: Option<Arc<Enabled>>,
 }
 
-#[derive(Clone)]
 struct Enabled {
-    queue: mpsc::Sender<Queued>,
-    report: Report,
+    queue: mpsc::Sender<OutboxItem>,
+    worker: Arc<Worker>,
+    stop: watch::Sender<bool>,
+    /// Turns true once the dispatcher has put what was queued in the outbox.
+    drained: watch::Receiver<bool>,
 }
 
-/// One event, signed afresh on every attempt because the timestamp is part
-/// of the signature. No `Debug`, so that no body ends up in a log by way of
-/// a stray `{:?}`.
-struct Queued {
-    message_id: String,
-    event_type: String,
-    body: Vec<u8>,
+/// What the dispatcher, the poller and every attempt share.
+struct Worker {
+    outbox: Weak<dyn OutboxStore>,
+    delivery: Result<Delivery, String>,
+    after_apply: HookLookup,
+    report: Report,
+    in_flight: Arc<Semaphore>,
+    lease: Duration,
+    /// The earliest retry this instance scheduled (Unix ms; `i64::MAX`:
+    /// none), so that the poller wakes for it rather than at its next tick.
+    next_retry_ms: AtomicI64,
+    wake: Notify,
 }
 
 /// What every delivery needs, shared by all of them.
 struct Delivery {
     client: reqwest::Client,
-    url: reqwest::Url,
+    events_url: reqwest::Url,
     secret: WebhookSecret,
     schedule: RetrySchedule,
     timeout: Duration,
@@ -216,10 +297,13 @@ impl Webhooks {
         Self { enabled: None }
     }
 
-    /// Spawns the delivery task on the current tokio runtime (and panics
-    /// outside one, like `tokio::spawn`). `report` is called once per event
-    /// when it is finally delivered or given up: from a background task, or
-    /// from `send` itself when the queue is full, so it must not block.
+    /// Spawns the dispatcher and the outbox poller on the current tokio
+    /// runtime (and panics outside one, like `tokio::spawn`). `report` is
+    /// called once per event when it is finally delivered or given up: from
+    /// a background task, or from `send` itself when the queue is full, so
+    /// it must not block. `outbox` is held weakly: when the store is gone,
+    /// delivery stops. `after_apply` names a tenant's hook URL as
+    /// configured now.
     ///
     /// `timeout` bounds each attempt, from connecting to the response's
     /// status line. If no HTTPS client can be built (a container without CA
@@ -229,17 +313,41 @@ impl Webhooks {
         target: WebhookTarget,
         schedule: RetrySchedule,
         timeout: Duration,
+        outbox: Weak<dyn OutboxStore>,
+        after_apply: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
         report: impl Fn(DeliveryReport) + Send + Sync + 'static,
     ) -> Self {
-        let report: Report = Arc::new(report);
         let delivery = prepare(target, schedule, timeout).map_err(|reason| {
             tracing::error!(error = %reason, "webhooks cannot be delivered");
             reason
         });
+        let worker = Arc::new(Worker {
+            outbox,
+            delivery,
+            after_apply: Arc::new(after_apply),
+            report: Arc::new(report),
+            in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+            lease: timeout + LEASE_MARGIN,
+            next_retry_ms: AtomicI64::new(i64::MAX),
+            wake: Notify::new(),
+        });
         let (queue, events) = mpsc::channel(QUEUE);
-        tokio::spawn(dispatch(events, Arc::new(delivery), Arc::clone(&report)));
+        let (stop, stopping) = watch::channel(false);
+        let (drained_tx, drained) = watch::channel(false);
+        tokio::spawn(dispatch(
+            Arc::clone(&worker),
+            events,
+            stopping.clone(),
+            drained_tx,
+        ));
+        tokio::spawn(poll(Arc::clone(&worker), stopping));
         Self {
-            enabled: Some(Enabled { queue, report }),
+            enabled: Some(Arc::new(Enabled {
+                queue,
+                worker,
+                stop,
+                drained,
+            })),
         }
     }
 
@@ -248,16 +356,22 @@ impl Webhooks {
         self.enabled.is_some()
     }
 
-    /// Queues an event and returns at once. `data` must hold no secret
-    /// material: it goes to the vendor as is. A full queue reports the event
-    /// failed instead of waiting, so a slow vendor never slows a request.
+    /// Queues an event for `HANDOFF_WEBHOOK_URL`; see [`Webhooks::send_to`].
     pub fn send(&self, event_type: &str, data: serde_json::Value) {
+        self.send_to(&Destination::Events, event_type, data);
+    }
+
+    /// Queues an event and returns at once. `data` must hold no secret
+    /// material: it goes to the vendor as is, and into the store's outbox
+    /// until delivered. A full queue reports the event failed instead of
+    /// waiting, so a slow vendor or store never slows a request.
+    pub fn send_to(&self, destination: &Destination, event_type: &str, data: serde_json::Value) {
         let Some(enabled) = &self.enabled else {
             return;
         };
         let message_id = new_message_id();
         let failed = |last_error: &str| {
-            (enabled.report)(DeliveryReport {
+            (enabled.worker.report)(DeliveryReport {
                 message_id: message_id.clone(),
                 event_type: event_type.to_owned(),
                 attempts: 0,
@@ -266,15 +380,19 @@ impl Webhooks {
                 },
             });
         };
-        let Some(body) = envelope(event_type, data) else {
+        let Some(payload) = envelope(event_type, data) else {
             tracing::warn!(event_type, message_id, "could not encode a webhook event");
             failed("could not encode the event");
             return;
         };
-        let event = Queued {
-            message_id: message_id.clone(),
+        let event = OutboxItem {
+            id: message_id.clone(),
+            target: destination.encode(),
             event_type: event_type.to_owned(),
-            body,
+            payload,
+            due_ms: 0,
+            attempts: 0,
+            created_at: crate::domain::now(),
         };
         match enabled.queue.try_send(event) {
             Ok(()) => tracing::debug!(event_type, message_id, "queued a webhook event"),
@@ -291,6 +409,30 @@ impl Webhooks {
                 failed("delivery stopped");
             }
         }
+    }
+
+    /// Stops taking events and claiming retries, puts what is still queued
+    /// in the outbox (due at once, for the next start or another instance),
+    /// and waits for the attempts in flight. Callers bound it with the
+    /// shutdown timeout: an attempt cut off stays in the outbox and is made
+    /// again once its lease lapses.
+    pub async fn stop(&self) {
+        let Some(enabled) = &self.enabled else {
+            return;
+        };
+        let _ = enabled.stop.send(true);
+        let mut drained = enabled.drained.clone();
+        let _ = drained.wait_for(|drained| *drained).await;
+        let all = u32::try_from(MAX_IN_FLIGHT).unwrap_or(u32::MAX);
+        let _ = enabled.worker.in_flight.acquire_many(all).await;
+    }
+
+    /// Attempts under way, for the shutdown log line.
+    #[must_use]
+    pub fn in_flight(&self) -> usize {
+        self.enabled.as_ref().map_or(0, |enabled| {
+            MAX_IN_FLIGHT - enabled.worker.in_flight.available_permits()
+        })
     }
 }
 
@@ -328,7 +470,7 @@ fn new_message_id() -> String {
 
 /// The spec's envelope. The timestamp is when the event happened, which
 /// stays put across retries; `webhook-timestamp` is per attempt.
-fn envelope(event_type: &str, data: serde_json::Value) -> Option<Vec<u8>> {
+fn envelope(event_type: &str, data: serde_json::Value) -> Option<String> {
     #[derive(serde::Serialize)]
     struct Envelope<'a> {
         #[serde(rename = "type")]
@@ -344,7 +486,7 @@ fn envelope(event_type: &str, data: serde_json::Value) -> Option<Vec<u8>> {
         timestamp: now.format(&Rfc3339).ok()?,
         data,
     };
-    serde_json::to_vec(&envelope).ok()
+    serde_json::to_string(&envelope).ok()
 }
 
 fn prepare(
@@ -355,7 +497,7 @@ fn prepare(
     let url = parse_url(&target.url).map_err(|reason| format!("the webhook URL {reason}"))?;
     Ok(Delivery {
         client: build_client(timeout)?,
-        url,
+        events_url: url,
         secret: target.secret,
         schedule,
         timeout,
@@ -366,47 +508,185 @@ fn build_client(timeout: Duration) -> Result<reqwest::Client, String> {
     crate::outbound::client(timeout).map_err(|error| format!("webhooks: {error}"))
 }
 
-/// Takes events off the queue and delivers each in a task of its own, so
-/// that one event waiting out its retries holds up no other.
+/// Unix milliseconds, the outbox's clock.
+fn now_ms() -> i64 {
+    let now = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+    i64::try_from(now).unwrap_or(i64::MAX)
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Takes events off the queue: each goes into the outbox and gets its first
+/// attempt at once, in a task of its own, so that one event waiting for the
+/// vendor holds up no other. On stop, what is still queued goes into the
+/// outbox for later.
 async fn dispatch(
-    mut events: mpsc::Receiver<Queued>,
-    delivery: Arc<Result<Delivery, String>>,
-    report: Report,
+    worker: Arc<Worker>,
+    mut events: mpsc::Receiver<OutboxItem>,
+    mut stopping: watch::Receiver<bool>,
+    drained: watch::Sender<bool>,
 ) {
-    let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
-    while let Some(event) = events.recv().await {
-        let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
-            // The semaphore is never closed.
-            return;
+    loop {
+        let event = tokio::select! {
+            biased;
+            _ = stopping.wait_for(|stop| *stop) => break,
+            event = events.recv() => event,
         };
-        let delivery = Arc::clone(&delivery);
-        let report = Arc::clone(&report);
-        tokio::spawn(async move {
-            let outcome = match delivery.as_ref() {
-                Ok(delivery) => deliver(delivery, &event).await,
-                Err(reason) => DeliveryReport {
-                    message_id: event.message_id,
-                    event_type: event.event_type,
-                    attempts: 0,
-                    outcome: DeliveryOutcome::Failed {
-                        last_error: reason.clone(),
-                    },
-                },
+        let Some(event) = event else {
+            break;
+        };
+        worker.take(event).await;
+    }
+    events.close();
+    let mut kept = 0_usize;
+    while let Ok(mut event) = events.try_recv() {
+        event.due_ms = now_ms();
+        match worker.keep(&event).await {
+            Ok(()) => kept += 1,
+            Err(reason) => worker.give_up(&event, 0, reason),
+        }
+    }
+    if kept > 0 {
+        tracing::info!(
+            events = kept,
+            "kept queued webhook events in the outbox for later"
+        );
+    }
+    let _ = drained.send(true);
+}
+
+/// Claims due items from the outbox and attempts each: retries of this
+/// instance, of another whose lease lapsed, of a server that stopped.
+async fn poll(worker: Arc<Worker>, mut stopping: watch::Receiver<bool>) {
+    let mut unreachable = false;
+    loop {
+        let now = now_ms();
+        let wake_at = worker
+            .next_retry_ms
+            .load(Ordering::Relaxed)
+            .min(now.saturating_add(millis(POLL_EVERY)));
+        let wait = Duration::from_millis(u64::try_from(wake_at - now).unwrap_or(0));
+        tokio::select! {
+            biased;
+            _ = stopping.wait_for(|stop| *stop) => return,
+            () = worker.wake.notified() => continue,
+            () = tokio::time::sleep(wait) => {}
+        }
+        loop {
+            let free = worker.in_flight.available_permits().min(CLAIM_BATCH);
+            if free == 0 {
+                break;
+            }
+            let Some(outbox) = worker.outbox.upgrade() else {
+                return; // the service is gone
             };
-            drop(permit);
-            report(outcome);
-        });
+            let now = now_ms();
+            // This instance's retries due by now are about to be claimed.
+            let _ = worker
+                .next_retry_ms
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |at| {
+                    (at <= now).then_some(i64::MAX)
+                });
+            let claimed = outbox
+                .claim_outbox(now, now.saturating_add(millis(worker.lease)), free)
+                .await;
+            drop(outbox);
+            let claimed = match claimed {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    if !unreachable {
+                        tracing::warn!(%error, "cannot read the webhook outbox; trying again every second");
+                        unreachable = true;
+                    }
+                    break;
+                }
+            };
+            if unreachable {
+                tracing::info!("the webhook outbox can be read again");
+                unreachable = false;
+            }
+            let full = claimed.len() == free;
+            for item in claimed {
+                let Ok(permit) = Arc::clone(&worker.in_flight).acquire_owned().await else {
+                    return; // the semaphore is never closed
+                };
+                tokio::spawn(Arc::clone(&worker).attempt(item, true, permit));
+            }
+            if !full {
+                break;
+            }
+        }
     }
 }
 
-async fn deliver(delivery: &Delivery, event: &Queued) -> DeliveryReport {
-    let event_type = event.event_type.as_str();
-    let message_id = event.message_id.as_str();
-    let mut delays = delivery.schedule.0.iter();
-    let mut attempt: u32 = 0;
-    loop {
-        attempt += 1;
-        let error = match send_once(delivery, event).await {
+/// Why an attempt failed, and whether trying again could help.
+enum Failure {
+    Retry(String),
+    Final(String),
+}
+
+impl Worker {
+    /// Puts a new event in the outbox, held by this instance for its first
+    /// attempt, and makes that attempt. A store that cannot take it does
+    /// not stop the attempt, which then runs from memory alone.
+    async fn take(self: &Arc<Self>, mut event: OutboxItem) {
+        let Some(outbox) = self.outbox.upgrade() else {
+            return;
+        };
+        event.due_ms = now_ms().saturating_add(millis(self.lease));
+        let persisted = match outbox.enqueue_outbox(&event, OUTBOX_CAPACITY).await {
+            Ok(true) => true,
+            Ok(false) => {
+                tracing::warn!(
+                    event_type = event.event_type,
+                    message_id = event.id,
+                    "webhook outbox full; event dropped"
+                );
+                self.give_up(&event, 0, "outbox full".to_owned());
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(%error, event_type = event.event_type, message_id = event.id, "cannot keep a webhook event in the outbox; trying it from memory");
+                false
+            }
+        };
+        drop(outbox);
+        let Ok(permit) = Arc::clone(&self.in_flight).acquire_owned().await else {
+            return; // the semaphore is never closed
+        };
+        tokio::spawn(Arc::clone(self).attempt(event, persisted, permit));
+    }
+
+    /// Adds `event` to the outbox as it is (used at stop, and for the retry
+    /// of an event the outbox could not take at first).
+    async fn keep(&self, event: &OutboxItem) -> Result<(), String> {
+        let outbox = self
+            .outbox
+            .upgrade()
+            .ok_or_else(|| "the store is gone".to_owned())?;
+        match outbox.enqueue_outbox(event, OUTBOX_CAPACITY).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("outbox full".to_owned()),
+            Err(error) => Err(format!("could not be kept for a retry: {error}")),
+        }
+    }
+
+    /// One attempt at an event this instance holds (its `due_ms` is the
+    /// lease); then it is done, rescheduled or given up. The permit bounds
+    /// attempts in flight, store updates included.
+    async fn attempt(
+        self: Arc<Self>,
+        mut event: OutboxItem,
+        persisted: bool,
+        permit: OwnedSemaphorePermit,
+    ) {
+        let lease_ms = event.due_ms;
+        event.attempts += 1;
+        let (event_type, message_id, attempt) =
+            (event.event_type.as_str(), event.id.as_str(), event.attempts);
+        let error = match self.send_once(&event).await {
             Ok(status) => {
                 tracing::info!(
                     event_type,
@@ -415,50 +695,153 @@ async fn deliver(delivery: &Delivery, event: &Queued) -> DeliveryReport {
                     status,
                     "delivered a webhook"
                 );
-                return DeliveryReport {
-                    message_id: message_id.to_owned(),
-                    event_type: event_type.to_owned(),
-                    attempts: attempt,
+                self.forget(&event).await;
+                (self.report)(DeliveryReport {
+                    message_id: event.id.clone(),
+                    event_type: event.event_type.clone(),
+                    attempts: event.attempts,
                     outcome: DeliveryOutcome::Delivered { status },
-                };
+                });
+                drop(permit);
+                return;
             }
             Err(error) => error,
         };
-        tracing::warn!(event_type, message_id, attempt, %error, "webhook attempt failed");
-        let Some(delay) = delays.next() else {
-            tracing::warn!(event_type, message_id, attempts = attempt, %error, "gave up on a webhook");
-            return DeliveryReport {
-                message_id: message_id.to_owned(),
-                event_type: event_type.to_owned(),
-                attempts: attempt,
-                outcome: DeliveryOutcome::Failed { last_error: error },
-            };
+        let delay = match (&error, &self.delivery) {
+            (Failure::Retry(_), Ok(delivery)) => delivery.schedule.delay_after(event.attempts),
+            _ => None,
         };
-        tokio::time::sleep(*delay).await;
+        let (Failure::Retry(error) | Failure::Final(error)) = error;
+        tracing::warn!(event_type, message_id, attempt, %error, "webhook attempt failed");
+        if let Some(delay) = delay {
+            self.retry_later(event, lease_ms, delay, persisted, error)
+                .await;
+        } else {
+            tracing::warn!(event_type, message_id, attempts = attempt, %error, "gave up on a webhook");
+            self.forget(&event).await;
+            let attempts = event.attempts;
+            self.give_up(&event, attempts, error);
+        }
+        drop(permit);
     }
-}
 
-/// One signed POST; any 2xx is delivered. The response body is not read:
-/// the spec gives it no meaning.
-async fn send_once(delivery: &Delivery, event: &Queued) -> Result<u16, String> {
-    let timestamp = OffsetDateTime::now_utc().unix_timestamp();
-    let signature = sign(&delivery.secret, &event.message_id, timestamp, &event.body);
-    let response = delivery
-        .client
-        .post(delivery.url.clone())
-        .header("webhook-id", &event.message_id)
-        .header("webhook-timestamp", timestamp.to_string())
-        .header("webhook-signature", signature)
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(event.body.clone())
-        .send()
-        .await
-        .map_err(|error| describe(&error, delivery.timeout))?;
-    let status = response.status();
-    if status.is_success() {
-        Ok(status.as_u16())
-    } else {
-        Err(format!("HTTP {}", status.as_u16()))
+    /// Stores the next attempt. If the lease lapsed and someone else holds
+    /// the event now, it is theirs; if the store cannot take the update,
+    /// the event is attempted again once the lease lapses.
+    async fn retry_later(
+        &self,
+        mut event: OutboxItem,
+        lease_ms: i64,
+        delay: Duration,
+        persisted: bool,
+        error: String,
+    ) {
+        event.due_ms = now_ms().saturating_add(millis(delay));
+        let Some(outbox) = self.outbox.upgrade() else {
+            return;
+        };
+        let kept = if persisted {
+            outbox.reschedule_outbox(&event, lease_ms).await
+        } else {
+            outbox.enqueue_outbox(&event, OUTBOX_CAPACITY).await
+        };
+        drop(outbox);
+        match kept {
+            Ok(true) => {
+                self.next_retry_ms
+                    .fetch_min(event.due_ms, Ordering::Relaxed);
+                self.wake.notify_one();
+            }
+            Ok(false) if persisted => tracing::debug!(
+                message_id = event.id,
+                "another claim holds the webhook event now"
+            ),
+            Ok(false) => {
+                let attempts = event.attempts;
+                self.give_up(&event, attempts, format!("{error}; outbox full"));
+            }
+            Err(store) if persisted => tracing::warn!(
+                error = %store,
+                message_id = event.id,
+                "cannot reschedule a webhook retry; it is tried again when its lease lapses"
+            ),
+            Err(store) => {
+                let attempts = event.attempts;
+                self.give_up(
+                    &event,
+                    attempts,
+                    format!("{error}; no retry could be kept: {store}"),
+                );
+            }
+        }
+    }
+
+    /// Removes a delivered or given-up event. Should the store not answer,
+    /// the event is tried again after its lease: a repeat, which the
+    /// receiver recognises by its `webhook-id`.
+    async fn forget(&self, event: &OutboxItem) {
+        let Some(outbox) = self.outbox.upgrade() else {
+            return;
+        };
+        if let Err(error) = outbox.remove_outbox(&event.id).await {
+            tracing::warn!(%error, message_id = event.id, "cannot remove a finished webhook event from the outbox");
+        }
+    }
+
+    fn give_up(&self, event: &OutboxItem, attempts: u32, last_error: String) {
+        (self.report)(DeliveryReport {
+            message_id: event.id.clone(),
+            event_type: event.event_type.clone(),
+            attempts,
+            outcome: DeliveryOutcome::Failed { last_error },
+        });
+    }
+
+    /// Where `event` goes now.
+    fn url_for(&self, delivery: &Delivery, event: &OutboxItem) -> Result<reqwest::Url, String> {
+        match Destination::decode(&event.target) {
+            Some(Destination::Events) => Ok(delivery.events_url.clone()),
+            Some(Destination::AfterApply { tenant }) => {
+                let url = (self.after_apply)(&tenant)
+                    .ok_or_else(|| "the tenant no longer has an after_apply hook".to_owned())?;
+                parse_url(&url).map_err(|reason| format!("the after_apply URL {reason}"))
+            }
+            None => Err("an unknown destination".to_owned()),
+        }
+    }
+
+    /// One signed POST; any 2xx is delivered. The response body is not
+    /// read: the spec gives it no meaning.
+    async fn send_once(&self, event: &OutboxItem) -> Result<u16, Failure> {
+        let delivery = self
+            .delivery
+            .as_ref()
+            .map_err(|reason| Failure::Final(reason.clone()))?;
+        let url = self.url_for(delivery, event).map_err(Failure::Final)?;
+        let timestamp = OffsetDateTime::now_utc().unix_timestamp();
+        let signature = sign(
+            &delivery.secret,
+            &event.id,
+            timestamp,
+            event.payload.as_bytes(),
+        );
+        let response = delivery
+            .client
+            .post(url)
+            .header("webhook-id", &event.id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(event.payload.clone())
+            .send()
+            .await
+            .map_err(|error| Failure::Retry(describe(&error, delivery.timeout)))?;
+        let status = response.status();
+        if status.is_success() {
+            Ok(status.as_u16())
+        } else {
+            Err(Failure::Retry(format!("HTTP {}", status.as_u16())))
+        }
     }
 }
 
@@ -540,5 +923,26 @@ mod tests {
     fn the_standard_schedule_makes_six_attempts() {
         assert_eq!(RetrySchedule::standard().attempts(), 6);
         assert_eq!(RetrySchedule::new(Vec::new()).attempts(), 1);
+        let standard = RetrySchedule::standard();
+        assert_eq!(standard.delay_after(1), Some(Duration::from_secs(5)));
+        assert_eq!(standard.delay_after(5), Some(Duration::from_secs(30 * 60)));
+        assert_eq!(standard.delay_after(6), None);
+        assert_eq!(standard.delay_after(0), None);
+    }
+
+    #[test]
+    fn a_destination_is_kept_by_name_and_read_back() {
+        for destination in [
+            Destination::Events,
+            Destination::AfterApply {
+                tenant: "contoso".into(),
+            },
+        ] {
+            assert_eq!(
+                Destination::decode(&destination.encode()),
+                Some(destination)
+            );
+        }
+        assert_eq!(Destination::decode("https://vendor.example/hooks"), None);
     }
 }

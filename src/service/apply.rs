@@ -21,6 +21,7 @@ use crate::sinks::{Credential, WriteOutcome};
 use crate::store::{
     Claim, ClaimOutcome, RequestState, SecretState, TenantRecord, VerificationRecord,
 };
+use crate::webhook::Destination;
 
 /// How long an apply may hold a secret before others may take it again.
 pub const LEASE_SECS: i64 = 60;
@@ -213,13 +214,18 @@ impl Service {
                 "verified": verification.verified,
             }),
         );
-        if let Some(hook) = tenant
-            .after_apply
-            .as_deref()
-            .and_then(|url| self.after_apply_hook(url))
-        {
-            // Tells the vendor's application to reload its configuration.
-            hook.send(
+        if tenant.after_apply.is_some() {
+            if !self.webhooks.is_enabled() {
+                tracing::warn!(
+                    "a tenant sets after_apply, but no webhook secret is configured to sign it"
+                );
+            }
+            // Tells the vendor's application to reload its configuration;
+            // the URL is looked up when it is sent.
+            self.webhooks.send_to(
+                &Destination::AfterApply {
+                    tenant: tenant.slug.clone(),
+                },
                 "tenant.secret_applied",
                 json!({ "tenant": tenant.slug, "sink": sink, "expires_on": expires_on }),
             );

@@ -29,7 +29,7 @@ use crate::store::{
     SecretMeta, SecretState, SharedStore, StoreError, ViewEvent,
 };
 use crate::verify::Verifier;
-use crate::webhook::{RetrySchedule, WebhookSecret, WebhookTarget, Webhooks};
+use crate::webhook::Webhooks;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -235,10 +235,6 @@ pub struct Service {
     verifier: Verifier,
     audit: Audit,
     webhooks: Webhooks,
-    /// Per-tenant `after_apply` hooks, started on first use, signed with
-    /// the webhook secret.
-    after_apply: std::sync::Mutex<std::collections::HashMap<String, Webhooks>>,
-    after_apply_signing: Option<(WebhookSecret, RetrySchedule)>,
     metrics: Metrics,
     /// Argon2id's own threads, bounded (see `kdf`).
     key_derivation: kdf::KeyDerivation,
@@ -263,67 +259,32 @@ impl Service {
         directory: SharedDirectory,
         verifier: Verifier,
     ) -> Self {
+        let metrics = Metrics::new();
         Self {
-            audit: Audit::start(SharedStore::downgrade(&store)),
+            audit: Audit::start(SharedStore::downgrade(&store), metrics.clone()),
             store,
             key_fingerprint: KeyFingerprint::of(&server_key),
             server_key,
             directory,
             verifier,
             webhooks: Webhooks::disabled(),
-            after_apply: std::sync::Mutex::default(),
-            after_apply_signing: None,
-            metrics: Metrics::new(),
+            metrics,
             key_derivation: kdf::KeyDerivation::for_this_machine(),
         }
     }
 
-    /// Sends event notifications through `webhooks`; tenants' `after_apply`
-    /// hooks are signed with the same secret and retried on the same
-    /// schedule.
+    /// Sends event notifications, tenants' `after_apply` hooks included,
+    /// through `webhooks`.
     #[must_use]
-    pub fn with_webhooks(
-        mut self,
-        webhooks: Webhooks,
-        secret: &WebhookSecret,
-        retries: RetrySchedule,
-    ) -> Self {
+    pub fn with_webhooks(mut self, webhooks: Webhooks) -> Self {
         self.webhooks = webhooks;
-        self.after_apply_signing = Some((secret.clone(), retries));
         self
     }
 
-    /// The `after_apply` hook for `url`, started on first use; `None` (and
-    /// a warning) when no webhook secret is configured to sign it.
-    pub(crate) fn after_apply_hook(&self, url: &str) -> Option<Webhooks> {
-        let Some((secret, retries)) = &self.after_apply_signing else {
-            tracing::warn!(
-                "a tenant sets after_apply, but no webhook secret is configured to sign it"
-            );
-            return None;
-        };
-        let mut hooks = self
-            .after_apply
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(hook) = hooks.get(url) {
-            return Some(hook.clone());
-        }
-        let target = match WebhookTarget::parse(url, secret.clone()) {
-            Ok(target) => target,
-            Err(reason) => {
-                tracing::warn!(%reason, "a tenant's after_apply URL is not usable");
-                return None;
-            }
-        };
-        let hook = Webhooks::start(
-            target,
-            retries.clone(),
-            std::time::Duration::from_secs(10),
-            self.audit.delivery_reporter(),
-        );
-        hooks.insert(url.to_owned(), hook.clone());
-        Some(hook)
+    /// For the shutdown, which lets deliveries in flight finish.
+    #[must_use]
+    pub fn webhooks(&self) -> &Webhooks {
+        &self.webhooks
     }
 
     #[must_use]

@@ -13,9 +13,9 @@ use redb::{
 };
 
 use super::{
-    AuditStore, Claim, ClaimOutcome, ConsumeOutcome, Expired, Health, KeptFingerprint,
-    PassphraseOutcome, Record, ReplayKey, RequestRecord, RequestStore, RevokeOutcome, SecretStore,
-    StoreError, TenantRecord, TenantStore, Versioned, ViewEvent,
+    AuditStore, Claim, ClaimOutcome, ConsumeOutcome, Expired, Health, KeptFingerprint, OutboxItem,
+    OutboxStore, PassphraseOutcome, Record, ReplayKey, RequestRecord, RequestStore, RevokeOutcome,
+    SecretStore, StoreError, TenantRecord, TenantStore, Versioned, ViewEvent,
 };
 use crate::domain::audit::{AuditEvent, AuditQuery};
 use crate::domain::{SecretId, UnixTime, now};
@@ -33,6 +33,11 @@ const AUDIT: TableDefinition<(i64, &str), &[u8]> = TableDefinition::new("audit")
 /// `(subject, at, event_id)` → `()`: one secret's or request's events.
 const AUDIT_BY_SUBJECT: TableDefinition<(&str, i64, &str), ()> =
     TableDefinition::new("audit_by_subject");
+/// Webhook outbox: `webhook-id` → item as JSON. Opened (and created) by
+/// the outbox's own write transactions.
+const OUTBOX: TableDefinition<&str, &[u8]> = TableDefinition::new("outbox");
+/// `(due_ms, webhook-id)` → `()`, so a claim reads only what is due.
+const OUTBOX_DUE: TableDefinition<(i64, &str), ()> = TableDefinition::new("outbox_due");
 /// `(expires_at, id)` → `()`, so the sweeper reads only what has expired.
 const EXPIRY: TableDefinition<(i64, [u8; 16]), ()> = TableDefinition::new("expiry");
 /// Facts about the store itself: [`KEY_FINGERPRINT`].
@@ -641,6 +646,164 @@ impl AuditStore for EmbeddedStore {
             }
             txn.commit().map_err(unavailable)?;
             Ok(purged)
+        })
+        .await
+    }
+}
+
+fn decode_outbox(bytes: &[u8]) -> Result<OutboxItem, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn encode_outbox(item: &OutboxItem) -> Vec<u8> {
+    serde_json::to_vec(item).expect("an outbox item always serialises")
+}
+
+impl EmbeddedStore {
+    /// One write transaction on the outbox and its due index; `change`
+    /// returns its outcome and whether to commit.
+    async fn outbox_transaction<T: Send + 'static>(
+        &self,
+        change: impl FnOnce(
+            &mut redb::Table<&str, &[u8]>,
+            &mut redb::Table<(i64, &str), ()>,
+        ) -> Result<T, StoreError>
+        + Send
+        + 'static,
+    ) -> Result<T, StoreError> {
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            let outcome = {
+                let mut items = txn.open_table(OUTBOX).map_err(unavailable)?;
+                let mut due = txn.open_table(OUTBOX_DUE).map_err(unavailable)?;
+                change(&mut items, &mut due)?
+            };
+            txn.commit().map_err(unavailable)?;
+            Ok(outcome)
+        })
+        .await
+    }
+}
+
+/// The stored item with `id`, if any.
+fn stored_outbox(
+    items: &redb::Table<&str, &[u8]>,
+    id: &str,
+) -> Result<Option<OutboxItem>, StoreError> {
+    match items.get(id).map_err(unavailable)? {
+        Some(bytes) => Ok(Some(decode_outbox(bytes.value())?)),
+        None => Ok(None),
+    }
+}
+
+/// Writes `item` and its due-index entry, replacing `before`'s.
+fn put_outbox(
+    items: &mut redb::Table<&str, &[u8]>,
+    due: &mut redb::Table<(i64, &str), ()>,
+    before: Option<&OutboxItem>,
+    item: &OutboxItem,
+) -> Result<(), StoreError> {
+    if let Some(before) = before {
+        due.remove((before.due_ms, before.id.as_str()))
+            .map_err(unavailable)?;
+    }
+    items
+        .insert(item.id.as_str(), encode_outbox(item).as_slice())
+        .map_err(unavailable)?;
+    due.insert((item.due_ms, item.id.as_str()), ())
+        .map_err(unavailable)?;
+    Ok(())
+}
+
+#[async_trait]
+impl OutboxStore for EmbeddedStore {
+    async fn enqueue_outbox(&self, item: &OutboxItem, capacity: usize) -> Result<bool, StoreError> {
+        let item = item.clone();
+        self.outbox_transaction(move |items, due| {
+            let before = stored_outbox(items, &item.id)?;
+            if before.is_none() && items.len().map_err(unavailable)? >= capacity as u64 {
+                return Ok(false);
+            }
+            put_outbox(items, due, before.as_ref(), &item)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn claim_outbox(
+        &self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        // Every instance polls every second: look before taking the write
+        // lock (and a commit's disk flush) when nothing is due.
+        let any_due = self
+            .blocking(move |db| {
+                let txn = db.begin_read().map_err(unavailable)?;
+                let due = match txn.open_table(OUTBOX_DUE) {
+                    Ok(due) => due,
+                    Err(redb::TableError::TableDoesNotExist(_)) => return Ok(false),
+                    Err(error) => return Err(unavailable(error)),
+                };
+                Ok(due
+                    .first()
+                    .map_err(unavailable)?
+                    .is_some_and(|(key, _)| key.value().0 <= now_ms))
+            })
+            .await?;
+        if !any_due {
+            return Ok(Vec::new());
+        }
+        self.outbox_transaction(move |items, due| {
+            let ids: Vec<String> = due
+                .range(..=(now_ms, "\u{10FFFF}"))
+                .map_err(unavailable)?
+                .take(limit)
+                .map(|entry| entry.map(|(key, _)| key.value().1.to_owned()))
+                .collect::<Result<_, _>>()
+                .map_err(unavailable)?;
+            let mut claimed = Vec::with_capacity(ids.len());
+            for id in ids {
+                let Some(before) = stored_outbox(items, &id)? else {
+                    continue;
+                };
+                let mut item = before.clone();
+                item.due_ms = lease_until_ms;
+                put_outbox(items, due, Some(&before), &item)?;
+                claimed.push(item);
+            }
+            Ok(claimed)
+        })
+        .await
+    }
+
+    async fn reschedule_outbox(
+        &self,
+        item: &OutboxItem,
+        lease_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let item = item.clone();
+        self.outbox_transaction(move |items, due| match stored_outbox(items, &item.id)? {
+            Some(before) if before.due_ms == lease_ms => {
+                put_outbox(items, due, Some(&before), &item)?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        })
+        .await
+    }
+
+    async fn remove_outbox(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        self.outbox_transaction(move |items, due| {
+            let Some(before) = stored_outbox(items, &id)? else {
+                return Ok(false);
+            };
+            items.remove(id.as_str()).map_err(unavailable)?;
+            due.remove((before.due_ms, id.as_str()))
+                .map_err(unavailable)?;
+            Ok(true)
         })
         .await
     }

@@ -7,9 +7,9 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use super::{
-    AuditStore, Claim, ClaimOutcome, ConsumeOutcome, Expired, Health, KeptFingerprint,
-    PassphraseOutcome, Record, ReplayKey, RequestRecord, RequestStore, RevokeOutcome, SecretStore,
-    StoreError, TenantRecord, TenantStore, Versioned, ViewEvent,
+    AuditStore, Claim, ClaimOutcome, ConsumeOutcome, Expired, Health, KeptFingerprint, OutboxItem,
+    OutboxStore, PassphraseOutcome, Record, ReplayKey, RequestRecord, RequestStore, RevokeOutcome,
+    SecretStore, StoreError, TenantRecord, TenantStore, Versioned, ViewEvent,
 };
 use crate::domain::audit::{AuditEvent, AuditQuery};
 use crate::domain::{SecretId, UnixTime, now};
@@ -21,6 +21,7 @@ pub struct MemoryStore {
     audit: Mutex<Vec<AuditEvent>>,
     tenants: Mutex<HashMap<String, Versioned<TenantRecord>>>,
     key_fingerprint: Mutex<Option<Vec<u8>>>,
+    outbox: Mutex<HashMap<String, OutboxItem>>,
 }
 
 impl MemoryStore {
@@ -292,6 +293,72 @@ impl AuditStore for MemoryStore {
         let count = audit.len();
         audit.retain(|e| e.at >= before);
         Ok((count - audit.len()) as u64)
+    }
+}
+
+#[async_trait]
+impl OutboxStore for MemoryStore {
+    async fn enqueue_outbox(&self, item: &OutboxItem, capacity: usize) -> Result<bool, StoreError> {
+        let mut outbox = self
+            .outbox
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !outbox.contains_key(&item.id) && outbox.len() >= capacity {
+            return Ok(false);
+        }
+        outbox.insert(item.id.clone(), item.clone());
+        Ok(true)
+    }
+
+    async fn claim_outbox(
+        &self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let mut outbox = self
+            .outbox
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut due: Vec<&mut OutboxItem> = outbox
+            .values_mut()
+            .filter(|item| item.due_ms <= now_ms)
+            .collect();
+        due.sort_by_key(|item| item.due_ms);
+        Ok(due
+            .into_iter()
+            .take(limit)
+            .map(|item| {
+                item.due_ms = lease_until_ms;
+                item.clone()
+            })
+            .collect())
+    }
+
+    async fn reschedule_outbox(
+        &self,
+        item: &OutboxItem,
+        lease_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let mut outbox = self
+            .outbox
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match outbox.get_mut(&item.id) {
+            Some(stored) if stored.due_ms == lease_ms => {
+                *stored = item.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn remove_outbox(&self, id: &str) -> Result<bool, StoreError> {
+        let mut outbox = self
+            .outbox
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(outbox.remove(id).is_some())
     }
 }
 

@@ -1,5 +1,6 @@
 //! Where sealed secrets live. A few traits by concern ([`SecretStore`],
-//! [`RequestStore`], [`TenantStore`], [`AuditStore`], [`Health`]), combined
+//! [`RequestStore`], [`TenantStore`], [`AuditStore`], [`OutboxStore`],
+//! [`Health`]), combined
 //! in [`Store`]; three backends (memory, embedded redb file, Redis) that
 //! each implement them all; one conformance suite
 //! (`tests/it/store_conformance.rs`).
@@ -50,9 +51,15 @@ pub type SharedStore = Arc<dyn Store>;
 /// Every concern at once, from one backend; implemented for anything that
 /// implements them all. Code that needs one concern (the audit writer) takes
 /// that trait alone.
-pub trait Store: SecretStore + RequestStore + TenantStore + AuditStore + Health {}
+pub trait Store:
+    SecretStore + RequestStore + TenantStore + AuditStore + OutboxStore + Health
+{
+}
 
-impl<T> Store for T where T: SecretStore + RequestStore + TenantStore + AuditStore + Health + ?Sized {}
+impl<T> Store for T where
+    T: SecretStore + RequestStore + TenantStore + AuditStore + OutboxStore + Health + ?Sized
+{
+}
 
 /// Whether the backend is there, whatever it keeps.
 #[async_trait]
@@ -187,6 +194,74 @@ pub trait AuditStore: Send + Sync + 'static {
     async fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError>;
     /// Deletes audit events older than `before`; returns how many.
     async fn purge_audit(&self, before: UnixTime) -> Result<u64, StoreError>;
+}
+
+/// Webhook events waiting to be delivered, kept here so that they survive a
+/// restart and so that any instance can deliver them, one at a time: a
+/// claim moves an item's due time forward by a lease, and only a caller
+/// holding that lease (its due time still the one the claim set) may
+/// reschedule it. Items are removed when delivered or given up.
+#[async_trait]
+pub trait OutboxStore: Send + Sync + 'static {
+    /// Adds `item`, or replaces the one with its id. Refuses (`false`,
+    /// nothing changed) a new item when the outbox holds `capacity` items
+    /// already; Redis counts per bucket, so its bound is within a few items
+    /// of `capacity`.
+    async fn enqueue_outbox(&self, item: &OutboxItem, capacity: usize) -> Result<bool, StoreError>;
+    /// Claims up to `limit` items due at `now_ms`: each one's due time
+    /// moves to `lease_until_ms`, so that nobody claims it again before
+    /// then. Returns them as claimed (`due_ms` = `lease_until_ms`, the
+    /// lease to pass to [`OutboxStore::reschedule_outbox`]).
+    async fn claim_outbox(
+        &self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError>;
+    /// Stores a claimed item's next attempt (`item.due_ms`,
+    /// `item.attempts`) if its lease still holds (its due time is still
+    /// `lease_ms`); `false` if someone claimed it since, or it is gone.
+    async fn reschedule_outbox(&self, item: &OutboxItem, lease_ms: i64)
+    -> Result<bool, StoreError>;
+    /// Removes an item, delivered or given up; `false` if it was not there.
+    async fn remove_outbox(&self, id: &str) -> Result<bool, StoreError>;
+}
+
+/// One webhook event in the outbox. The payload is the event as it is sent:
+/// ids, tenants and outcomes, never secret material (the signature is made
+/// afresh at each attempt, with the secret from the settings).
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OutboxItem {
+    /// The event's `webhook-id`, the same on every try.
+    pub id: String,
+    /// Where it goes, as the webhook module names destinations (never a
+    /// URL, which may carry the vendor's token).
+    pub target: String,
+    pub event_type: String,
+    /// The JSON body.
+    pub payload: String,
+    /// Unix milliseconds of the next attempt, or while claimed, when the
+    /// claim's lease lapses.
+    pub due_ms: i64,
+    /// Attempts made so far.
+    pub attempts: u32,
+    pub created_at: UnixTime,
+}
+
+impl std::fmt::Debug for OutboxItem {
+    /// Without the payload, so that no event body reaches a log by way of a
+    /// stray `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxItem")
+            .field("id", &self.id)
+            .field("target", &self.target)
+            .field("event_type", &self.event_type)
+            .field("payload", &format_args!("<{} bytes>", self.payload.len()))
+            .field("due_ms", &self.due_ms)
+            .field("attempts", &self.attempts)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
 }
 
 /// Something that reached its expiry and was deleted.

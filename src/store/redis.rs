@@ -9,7 +9,9 @@
 //! report what expired unused: the marker outlives the secret by a grace
 //! period, and only the sweeper whose `ZREM` succeeds reports an item.
 //! Audit events live in `handoff:audit` (by time) and, per secret or
-//! request, in `handoff:{<id>}:audit`.
+//! request, in `handoff:{<id>}:audit`. The webhook outbox is sharded into
+//! hash-tagged buckets, `handoff:{outbox:<n>}:due` (ids by due time) and
+//! `handoff:{outbox:<n>}:items` (id → item), each bucket's pair in one slot.
 //!
 //! A reveal made with an idempotency key leaves a field
 //! `replay:<key hash>` = `<until>:<views left>` in the secret's hash (the
@@ -28,9 +30,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::{
     AuditStore, Claim, ClaimOutcome, ConsumeOutcome, Expired, ExpiredKind, Health, KeptFingerprint,
-    MAX_PASSPHRASE_ATTEMPTS, PassphraseOutcome, REPLAY_WINDOW_SECS, Record, Replay, ReplayKey,
-    RequestRecord, RequestStore, RevokeOutcome, SecretMeta, SecretState, SecretStore, StoreError,
-    TenantRecord, TenantStore, Versioned, ViewEvent,
+    MAX_PASSPHRASE_ATTEMPTS, OutboxItem, OutboxStore, PassphraseOutcome, REPLAY_WINDOW_SECS,
+    Record, Replay, ReplayKey, RequestRecord, RequestStore, RevokeOutcome, SecretMeta, SecretState,
+    SecretStore, StoreError, TenantRecord, TenantStore, Versioned, ViewEvent,
 };
 use crate::domain::audit::{AuditEvent, AuditQuery};
 use crate::domain::{SecretId, UnixTime};
@@ -906,6 +908,182 @@ impl AuditStore for RedisStore {
             .zrembyscore(AUDIT, "-inf", format!("({before}"))
             .await
             .map_err(|e| unavailable(&e))
+    }
+}
+
+/// Outbox buckets: enough that no one key is hot, few enough that a claim
+/// round over all of them stays cheap.
+const OUTBOX_BUCKETS: u64 = 8;
+
+// KEYS: due, items. ARGV: id, item, due, capacity of the bucket.
+const OUTBOX_ENQUEUE: &str = r"
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0
+  and redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[4]) then
+  return 0
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1
+";
+
+// KEYS: due, items. ARGV: now, lease until, limit. Moves each due item's
+// score to the lease's end and returns the items.
+const OUTBOX_CLAIM: &str = r"
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local claimed = {}
+for _, id in ipairs(ids) do
+  local item = redis.call('HGET', KEYS[2], id)
+  if item then
+    redis.call('ZADD', KEYS[1], ARGV[2], id)
+    claimed[#claimed + 1] = item
+  else
+    redis.call('ZREM', KEYS[1], id)
+  end
+end
+return claimed
+";
+
+// KEYS: due, items. ARGV: id, lease, next due, item. Only while the lease
+// is still the item's score.
+const OUTBOX_RESCHEDULE: &str = r"
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score or tonumber(score) ~= tonumber(ARGV[2]) then return 0 end
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1
+";
+
+// KEYS: due, items. ARGV: id.
+const OUTBOX_REMOVE: &str = r"
+redis.call('ZREM', KEYS[1], ARGV[1])
+return redis.call('HDEL', KEYS[2], ARGV[1])
+";
+
+struct OutboxScripts {
+    enqueue: Script,
+    claim: Script,
+    reschedule: Script,
+    remove: Script,
+}
+
+static OUTBOX_SCRIPTS: std::sync::LazyLock<OutboxScripts> =
+    std::sync::LazyLock::new(|| OutboxScripts {
+        enqueue: Script::new(OUTBOX_ENQUEUE),
+        claim: Script::new(OUTBOX_CLAIM),
+        reschedule: Script::new(OUTBOX_RESCHEDULE),
+        remove: Script::new(OUTBOX_REMOVE),
+    });
+
+/// The bucket of a `webhook-id`: FNV-1a, stable across instances and
+/// releases (std's hasher promises neither).
+fn outbox_bucket(id: &str) -> u64 {
+    let hash = id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    hash % OUTBOX_BUCKETS
+}
+
+fn outbox_keys(bucket: u64) -> (String, String) {
+    (
+        format!("handoff:{{outbox:{bucket}}}:due"),
+        format!("handoff:{{outbox:{bucket}}}:items"),
+    )
+}
+
+fn encode_outbox(item: &OutboxItem) -> String {
+    serde_json::to_string(item).expect("an outbox item always serialises")
+}
+
+#[async_trait]
+impl OutboxStore for RedisStore {
+    async fn enqueue_outbox(&self, item: &OutboxItem, capacity: usize) -> Result<bool, StoreError> {
+        let (due, items) = outbox_keys(outbox_bucket(&item.id));
+        let per_bucket = capacity.div_ceil(OUTBOX_BUCKETS as usize);
+        let mut connection = self.connection.clone();
+        let added: i64 = OUTBOX_SCRIPTS
+            .enqueue
+            .key(due)
+            .key(items)
+            .arg(&item.id)
+            .arg(encode_outbox(item))
+            .arg(item.due_ms)
+            .arg(per_bucket)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        Ok(added == 1)
+    }
+
+    async fn claim_outbox(
+        &self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        // Instances start at different buckets, so that they rarely queue
+        // up behind each other on one.
+        let first = now_ms.unsigned_abs() % OUTBOX_BUCKETS;
+        let mut connection = self.connection.clone();
+        let mut claimed = Vec::new();
+        for offset in 0..OUTBOX_BUCKETS {
+            if claimed.len() >= limit {
+                break;
+            }
+            let (due, items) = outbox_keys((first + offset) % OUTBOX_BUCKETS);
+            let found: Vec<String> = OUTBOX_SCRIPTS
+                .claim
+                .key(due)
+                .key(items)
+                .arg(now_ms)
+                .arg(lease_until_ms)
+                .arg(limit - claimed.len())
+                .invoke_async(&mut connection)
+                .await
+                .map_err(|e| unavailable(&e))?;
+            for json in found {
+                let mut item: OutboxItem =
+                    serde_json::from_str(&json).map_err(|e| corrupt(&e.to_string()))?;
+                item.due_ms = lease_until_ms;
+                claimed.push(item);
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn reschedule_outbox(
+        &self,
+        item: &OutboxItem,
+        lease_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let (due, items) = outbox_keys(outbox_bucket(&item.id));
+        let mut connection = self.connection.clone();
+        let done: i64 = OUTBOX_SCRIPTS
+            .reschedule
+            .key(due)
+            .key(items)
+            .arg(&item.id)
+            .arg(lease_ms)
+            .arg(item.due_ms)
+            .arg(encode_outbox(item))
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        Ok(done == 1)
+    }
+
+    async fn remove_outbox(&self, id: &str) -> Result<bool, StoreError> {
+        let (due, items) = outbox_keys(outbox_bucket(id));
+        let mut connection = self.connection.clone();
+        let removed: i64 = OUTBOX_SCRIPTS
+            .remove
+            .key(due)
+            .key(items)
+            .arg(id)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        Ok(removed == 1)
     }
 }
 

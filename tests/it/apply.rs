@@ -297,8 +297,7 @@ async fn expiry_reminders_fire_once_each() {
         .mount(&receiver)
         .await;
     let secret = WebhookSecret::parse(WEBHOOK_SECRET).unwrap();
-    let target =
-        WebhookTarget::parse(&format!("{}/hooks", receiver.uri()), secret.clone()).unwrap();
+    let target = WebhookTarget::parse(&format!("{}/hooks", receiver.uri()), secret).unwrap();
     let store: SharedStore = std::sync::Arc::new(MemoryStore::new());
     let service = Service::with_tenants(
         store.clone(),
@@ -306,16 +305,14 @@ async fn expiry_reminders_fire_once_each() {
         SharedDirectory::default(),
         Verifier::new(Verifier::DEFAULT_TIMEOUT),
     )
-    .with_webhooks(
-        Webhooks::start(
-            target,
-            RetrySchedule::new(Vec::new()),
-            std::time::Duration::from_secs(5),
-            |_| {},
-        ),
-        &secret,
+    .with_webhooks(Webhooks::start(
+        target,
         RetrySchedule::new(Vec::new()),
-    );
+        std::time::Duration::from_secs(5),
+        SharedStore::downgrade(&store),
+        |_| None,
+        |_| {},
+    ));
 
     let in_five_days = time::OffsetDateTime::now_utc().date() + time::Duration::days(5);
     let record = TenantRecord {

@@ -13,9 +13,9 @@ use handoff::domain::{
 use handoff::service::{Client, Created, Deleter, NewSecret, Service, ServiceError};
 use handoff::store::{
     AnswerRecord, Claim, ClaimOutcome, ConsumeOutcome, EmbeddedStore, Expired, ExpiredKind,
-    KeptFingerprint, MemoryStore, REPLAY_WINDOW_SECS, Record, RedisStore, Replay, RequestRecord,
-    RequestState, SecretMeta, SecretState, SecretStore, SharedStore, TenantRecord,
-    VerificationRecord, ViewEvent,
+    KeptFingerprint, MemoryStore, OutboxItem, OutboxStore as _, REPLAY_WINDOW_SECS, Record,
+    RedisStore, Replay, RequestRecord, RequestState, SecretMeta, SecretState, SecretStore,
+    SharedStore, TenantRecord, VerificationRecord, ViewEvent,
 };
 use zeroize::Zeroizing;
 
@@ -990,6 +990,147 @@ async fn tenant_records_are_compare_and_swap(fixture: Fixture) {
     assert_eq!(listed[0].0, "contoso");
 }
 
+// --- The webhook outbox ---
+
+fn outbox_item(n: usize, due_ms: i64) -> OutboxItem {
+    OutboxItem {
+        id: format!("msg_{n:04}_{}", SecretId::generate()),
+        target: "events".into(),
+        event_type: "request.answered".into(),
+        payload: format!("{{\"type\":\"request.answered\",\"data\":{{\"n\":{n}}}}}"),
+        due_ms,
+        attempts: 0,
+        created_at: now(),
+    }
+}
+
+const OUTBOX_ROOM: usize = 1000;
+
+async fn outbox_items_due_are_claimed_once_under_concurrent_claims(fixture: Fixture) {
+    let store = fixture.store;
+    let mut enqueued = Vec::new();
+    for n in 0..20 {
+        let item = outbox_item(n, 1_000);
+        assert!(store.enqueue_outbox(&item, OUTBOX_ROOM).await.unwrap());
+        enqueued.push(item);
+    }
+    let later = outbox_item(99, 5_000);
+    assert!(store.enqueue_outbox(&later, OUTBOX_ROOM).await.unwrap());
+
+    let claims = (0..8).map(|_| {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move { store.claim_outbox(2_000, 3_000, 50).await.unwrap() })
+    });
+    let mut claimed: Vec<OutboxItem> = join_all(claims)
+        .await
+        .into_iter()
+        .flat_map(Result::unwrap)
+        .collect();
+
+    claimed.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(claimed.len(), 20, "each due item once, the later one not");
+    for (got, sent) in claimed.iter().zip(&enqueued) {
+        assert_eq!(got.due_ms, 3_000, "claimed until the lease's end");
+        assert_eq!(
+            OutboxItem {
+                due_ms: sent.due_ms,
+                ..got.clone()
+            },
+            *sent
+        );
+    }
+    assert!(
+        store
+            .claim_outbox(2_999, 4_000, 50)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing is claimed again while its lease holds"
+    );
+}
+
+async fn a_lapsed_lease_moves_an_item_to_the_next_claimer_and_only_it_may_reschedule(
+    fixture: Fixture,
+) {
+    let store = fixture.store;
+    let item = outbox_item(1, 1_000);
+    store.enqueue_outbox(&item, OUTBOX_ROOM).await.unwrap();
+    let first = store.claim_outbox(1_000, 2_000, 10).await.unwrap();
+    assert_eq!(first.len(), 1);
+    // The first holder stalls past its lease; someone else claims.
+    let second = store.claim_outbox(2_000, 3_000, 10).await.unwrap();
+    assert_eq!(second.len(), 1);
+
+    let next = OutboxItem {
+        due_ms: 5_000,
+        attempts: 1,
+        ..item.clone()
+    };
+    assert!(
+        !store.reschedule_outbox(&next, 2_000).await.unwrap(),
+        "the lapsed lease no longer counts"
+    );
+    assert!(store.reschedule_outbox(&next, 3_000).await.unwrap());
+    assert!(
+        store
+            .claim_outbox(4_999, 6_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let again = store.claim_outbox(5_000, 6_000, 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 1);
+    assert_eq!(again[0].id, item.id);
+}
+
+async fn a_removed_outbox_item_is_gone(fixture: Fixture) {
+    let store = fixture.store;
+    let item = outbox_item(1, 1_000);
+    store.enqueue_outbox(&item, OUTBOX_ROOM).await.unwrap();
+    let claimed = store.claim_outbox(1_000, 2_000, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+
+    assert!(store.remove_outbox(&item.id).await.unwrap());
+    assert!(!store.remove_outbox(&item.id).await.unwrap());
+    assert!(!store.reschedule_outbox(&claimed[0], 2_000).await.unwrap());
+    assert!(
+        store
+            .claim_outbox(10_000, 11_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn the_outbox_refuses_new_items_beyond_its_capacity(fixture: Fixture) {
+    let store = fixture.store;
+    let capacity = 16;
+    let mut accepted = Vec::new();
+    for n in 0..64 {
+        let item = outbox_item(n, 1_000);
+        if store.enqueue_outbox(&item, capacity).await.unwrap() {
+            accepted.push(item);
+        }
+    }
+    // Redis counts per bucket: within a bucket's share of the capacity.
+    assert!(
+        (capacity / 2..capacity + 8).contains(&accepted.len()),
+        "{} accepted",
+        accepted.len()
+    );
+    let replaced = OutboxItem {
+        due_ms: 1_500,
+        ..accepted[0].clone()
+    };
+    assert!(
+        store.enqueue_outbox(&replaced, capacity).await.unwrap(),
+        "an item already there can be replaced when the outbox is full"
+    );
+    let claimed = store.claim_outbox(2_000, 3_000, 100).await.unwrap();
+    assert_eq!(claimed.len(), accepted.len(), "replacing added nothing");
+}
+
 macro_rules! conformance {
     ($($store:ident => $factory:ident),*) => {
         $(
@@ -1079,6 +1220,26 @@ macro_rules! conformance {
                     super::expired_requests_are_gone(super::$factory().await).await;
                 }
 
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn outbox_items_due_are_claimed_once_under_concurrent_claims() {
+                    super::outbox_items_due_are_claimed_once_under_concurrent_claims(super::$factory().await).await;
+                }
+
+                #[tokio::test]
+                async fn a_lapsed_lease_moves_an_item_to_the_next_claimer_and_only_it_may_reschedule() {
+                    super::a_lapsed_lease_moves_an_item_to_the_next_claimer_and_only_it_may_reschedule(super::$factory().await).await;
+                }
+
+                #[tokio::test]
+                async fn a_removed_outbox_item_is_gone() {
+                    super::a_removed_outbox_item_is_gone(super::$factory().await).await;
+                }
+
+                #[tokio::test]
+                async fn the_outbox_refuses_new_items_beyond_its_capacity() {
+                    super::the_outbox_refuses_new_items_beyond_its_capacity(super::$factory().await).await;
+                }
+
                 #[tokio::test]
                 async fn a_reveal_repeated_with_its_idempotency_key_gets_the_same_secret_and_takes_no_view() {
                     super::a_reveal_repeated_with_its_idempotency_key_gets_the_same_secret_and_takes_no_view(super::$factory().await).await;
@@ -1138,6 +1299,20 @@ async fn embedded_store_keeps_unrevealed_secrets_across_a_restart() {
         .await
         .unwrap();
     assert_eq!(revealed.secret.expose(), "survives");
+}
+
+#[tokio::test]
+async fn embedded_store_keeps_its_outbox_across_a_restart() {
+    let folder = tempfile::tempdir().unwrap();
+    let item = outbox_item(1, 1_000);
+    {
+        let store = EmbeddedStore::open(folder.path()).unwrap();
+        assert!(store.enqueue_outbox(&item, OUTBOX_ROOM).await.unwrap());
+    }
+    let reopened = EmbeddedStore::open(folder.path()).unwrap();
+    let claimed = reopened.claim_outbox(1_000, 2_000, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(claimed[0].payload, item.payload);
 }
 
 #[tokio::test]

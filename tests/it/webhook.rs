@@ -3,8 +3,10 @@
 //! signing is tested against someone else's reading of the spec. Nothing
 //! here leaves the machine.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use handoff::store::{MemoryStore, OutboxStore};
 use handoff::webhook::{
     DeliveryOutcome, DeliveryReport, RetrySchedule, WebhookSecret, WebhookTarget, Webhooks, sign,
 };
@@ -70,17 +72,37 @@ impl Endpoint {
     }
 }
 
-/// Webhooks to `url` whose reports land in the returned receiver.
-fn start_webhooks(
-    url: &str,
-    schedule: RetrySchedule,
-) -> (Webhooks, mpsc::UnboundedReceiver<DeliveryReport>) {
+/// Webhooks to `url`, with an outbox in memory, whose reports land in the
+/// returned receiver.
+fn start_webhooks(url: &str, schedule: RetrySchedule) -> Started {
+    start_webhooks_on(Arc::new(MemoryStore::new()), url, schedule)
+}
+
+fn start_webhooks_on(outbox: Arc<dyn OutboxStore>, url: &str, schedule: RetrySchedule) -> Started {
     let target = WebhookTarget::parse(url, secret()).expect("a valid target");
     let (reports, received) = mpsc::unbounded_channel();
-    let webhooks = Webhooks::start(target, schedule, TIMEOUT, move |report| {
-        let _ = reports.send(report);
-    });
-    (webhooks, received)
+    let webhooks = Webhooks::start(
+        target,
+        schedule,
+        TIMEOUT,
+        Arc::downgrade(&outbox),
+        |_| None,
+        move |report| {
+            let _ = reports.send(report);
+        },
+    );
+    Started {
+        webhooks,
+        reports: received,
+        _outbox: outbox,
+    }
+}
+
+/// Running webhooks, their reports, and the outbox they hold weakly.
+struct Started {
+    webhooks: Webhooks,
+    reports: mpsc::UnboundedReceiver<DeliveryReport>,
+    _outbox: Arc<dyn OutboxStore>,
 }
 
 fn secret() -> WebhookSecret {
@@ -122,7 +144,11 @@ fn answered_data() -> Value {
 async fn a_delivered_event_is_signed_as_the_spec_says() {
     let endpoint = Endpoint::start().await;
     endpoint.answers(ResponseTemplate::new(204)).await;
-    let (webhooks, mut reports) = start_webhooks(&endpoint.url(), short_schedule());
+    let Started {
+        webhooks,
+        mut reports,
+        _outbox,
+    } = start_webhooks(&endpoint.url(), short_schedule());
 
     webhooks.send("request.answered", answered_data());
     let report = next_report(&mut reports).await;
@@ -160,7 +186,11 @@ async fn a_delivered_event_is_signed_as_the_spec_says() {
 async fn the_public_sign_matches_what_was_sent() {
     let endpoint = Endpoint::start().await;
     endpoint.answers(ResponseTemplate::new(200)).await;
-    let (webhooks, mut reports) = start_webhooks(&endpoint.url(), short_schedule());
+    let Started {
+        webhooks,
+        mut reports,
+        _outbox,
+    } = start_webhooks(&endpoint.url(), short_schedule());
 
     webhooks.send("request.locked", json!({ "request_id": "req_1" }));
     next_report(&mut reports).await;
@@ -181,7 +211,11 @@ async fn a_failing_endpoint_is_retried_with_the_same_message_id() {
     let endpoint = Endpoint::start().await;
     endpoint.answers_n(ResponseTemplate::new(500), 2).await;
     endpoint.answers(ResponseTemplate::new(200)).await;
-    let (webhooks, mut reports) = start_webhooks(&endpoint.url(), short_schedule());
+    let Started {
+        webhooks,
+        mut reports,
+        _outbox,
+    } = start_webhooks(&endpoint.url(), short_schedule());
 
     webhooks.send("request.answered", answered_data());
     let report = next_report(&mut reports).await;
@@ -204,7 +238,11 @@ async fn a_failing_endpoint_is_retried_with_the_same_message_id() {
 async fn an_endpoint_that_always_fails_is_given_up_after_the_schedule() {
     let endpoint = Endpoint::start().await;
     endpoint.answers(ResponseTemplate::new(500)).await;
-    let (webhooks, mut reports) = start_webhooks(&endpoint.url(), short_schedule());
+    let Started {
+        webhooks,
+        mut reports,
+        _outbox,
+    } = start_webhooks(&endpoint.url(), short_schedule());
 
     webhooks.send("request.answered", answered_data());
     let report = next_report(&mut reports).await;
@@ -226,7 +264,11 @@ async fn a_slow_answer_counts_as_a_failed_attempt() {
         .answers_n(ResponseTemplate::new(200).set_delay(TIMEOUT * 4), 1)
         .await;
     endpoint.answers(ResponseTemplate::new(200)).await;
-    let (webhooks, mut reports) = start_webhooks(&endpoint.url(), short_schedule());
+    let Started {
+        webhooks,
+        mut reports,
+        _outbox,
+    } = start_webhooks(&endpoint.url(), short_schedule());
 
     webhooks.send("request.answered", answered_data());
     let report = next_report(&mut reports).await;
@@ -241,7 +283,11 @@ async fn an_endpoint_that_never_answers_in_time_fails_as_timed_out() {
     endpoint
         .answers(ResponseTemplate::new(200).set_delay(TIMEOUT * 4))
         .await;
-    let (webhooks, mut reports) = start_webhooks(&endpoint.url(), RetrySchedule::new(Vec::new()));
+    let Started {
+        webhooks,
+        mut reports,
+        _outbox,
+    } = start_webhooks(&endpoint.url(), RetrySchedule::new(Vec::new()));
 
     webhooks.send("request.answered", answered_data());
     let report = next_report(&mut reports).await;
@@ -260,7 +306,11 @@ async fn an_endpoint_nobody_listens_on_fails_as_could_not_connect() {
         listener.local_addr().unwrap().port()
     };
     let url = format!("http://127.0.0.1:{port}{HOOK_PATH}");
-    let (webhooks, mut reports) = start_webhooks(&url, RetrySchedule::new(Vec::new()));
+    let Started {
+        webhooks,
+        mut reports,
+        _outbox,
+    } = start_webhooks(&url, RetrySchedule::new(Vec::new()));
 
     webhooks.send("request.answered", answered_data());
     let report = next_report(&mut reports).await;
@@ -278,7 +328,11 @@ async fn a_redirect_is_not_followed() {
     endpoint
         .answers(ResponseTemplate::new(307).insert_header("location", "/elsewhere"))
         .await;
-    let (webhooks, mut reports) = start_webhooks(&endpoint.url(), RetrySchedule::new(Vec::new()));
+    let Started {
+        webhooks,
+        mut reports,
+        _outbox,
+    } = start_webhooks(&endpoint.url(), RetrySchedule::new(Vec::new()));
 
     webhooks.send("request.answered", answered_data());
     let report = next_report(&mut reports).await;
@@ -307,7 +361,11 @@ async fn an_event_waiting_for_a_retry_does_not_hold_up_the_next() {
         .await;
     endpoint.answers(ResponseTemplate::new(200)).await;
     let long_wait = RetrySchedule::new(vec![REPORT_WAIT * 10]);
-    let (webhooks, mut reports) = start_webhooks(&endpoint.url(), long_wait);
+    let Started {
+        webhooks,
+        mut reports,
+        _outbox,
+    } = start_webhooks(&endpoint.url(), long_wait);
 
     webhooks.send("request.locked", json!({ "request_id": "req_1" }));
     webhooks.send("request.answered", answered_data());
@@ -321,7 +379,11 @@ async fn an_event_waiting_for_a_retry_does_not_hold_up_the_next() {
 async fn a_full_queue_reports_the_event_failed_instead_of_waiting() {
     let endpoint = Endpoint::start().await;
     endpoint.answers(ResponseTemplate::new(200)).await;
-    let (webhooks, mut reports) = start_webhooks(&endpoint.url(), short_schedule());
+    let Started {
+        webhooks,
+        mut reports,
+        _outbox,
+    } = start_webhooks(&endpoint.url(), short_schedule());
 
     // The test runtime has one thread and nothing below yields to it, so the
     // delivery task takes nothing off the queue meanwhile.
@@ -343,7 +405,11 @@ async fn a_full_queue_reports_the_event_failed_instead_of_waiting() {
 async fn a_signature_made_with_another_secret_is_refused() {
     let endpoint = Endpoint::start().await;
     endpoint.answers(ResponseTemplate::new(200)).await;
-    let (webhooks, mut reports) = start_webhooks(&endpoint.url(), short_schedule());
+    let Started {
+        webhooks,
+        mut reports,
+        _outbox,
+    } = start_webhooks(&endpoint.url(), short_schedule());
 
     webhooks.send("request.answered", answered_data());
     next_report(&mut reports).await;

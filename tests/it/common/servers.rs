@@ -131,6 +131,13 @@ impl Drop for RedisServer {
     }
 }
 
+impl RedisServer {
+    /// For fault tests that stop (`SIGSTOP`) or kill the server themselves.
+    pub fn process_id(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 /// A throwaway certificate authority and a server certificate for
 /// `localhost` / 127.0.0.1, made with the `openssl` command.
 pub struct TestCertificates {
@@ -343,6 +350,37 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+impl ServerProcess {
+    /// For fault tests that signal the server themselves.
+    pub fn process_id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits up to `within` for the process to exit by itself.
+    pub fn wait_for_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Sends `signal` (`TERM`, `KILL`, `STOP`, `CONT`…) to a child process.
+pub fn send_signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} {pid}");
 }
 
 fn random_token() -> String {
