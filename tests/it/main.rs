@@ -13,6 +13,7 @@ mod faults;
 mod healthcheck;
 mod layout;
 mod logs;
+mod pwpush;
 mod redis;
 mod reload;
 mod requests;
