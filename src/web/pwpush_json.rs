@@ -5,6 +5,9 @@ use serde::Serialize;
 
 /// A push. `passphrase` is always `null`: Password Pusher echoes it in plain
 /// text, which no client reads and handoff never does.
+// The wire format decides the fields: its booleans, and a payload that is
+// either absent or `null` or the secret.
+#[allow(clippy::struct_excessive_bools, clippy::option_option)]
 #[derive(Serialize)]
 pub struct PushObject<'a> {
     pub expire_after_views: u32,

@@ -1,7 +1,7 @@
-//! Password Pusher compatibility: the real `pwpush` CLI (PyPI `pwpush`
-//! 0.16.7, installed by `./test.sh`) pushes, expires, audits and lists
-//! against the running server, and curl-style calls retrieve a push by its
-//! URL exactly once.
+//! Password Pusher compatibility: the real `pwpush` CLI (0.16.7 from the
+//! Python package index, installed by `./test.sh`) pushes, expires, audits
+//! and lists against the running server, and curl-style calls retrieve a
+//! push by its URL exactly once.
 
 use std::process::Command;
 
@@ -86,7 +86,7 @@ impl Pwpush {
         ran.stdout
     }
 
-    /// `pwpush push …`: the printed URL and the url_token in it.
+    /// `pwpush push …`: the printed URL and the `url_token` in it.
     async fn push(&self, args: &[&str]) -> (String, String) {
         let mut all = vec!["push"];
         all.extend_from_slice(args);
