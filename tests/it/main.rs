@@ -15,6 +15,7 @@ mod layout;
 mod limits;
 mod logs;
 mod outbox;
+mod pwpush;
 mod redis;
 mod reload;
 mod requests;
