@@ -78,9 +78,10 @@ impl Application {
             service =
                 service.with_webhooks(webhooks, &target_secret, settings.webhook_retries.clone());
         }
+        let limiter = open_limiter(&settings.store, settings.failed_reveals_per_minute).await?;
         let state = AppState {
             service: Arc::new(service),
-            limiter: Arc::new(FailureLimiter::new(settings.failed_reveals_per_minute)),
+            limiter: Arc::new(limiter),
             sessions: Arc::new(SessionSigner::new(&server_key)),
             settings: Arc::new(WebSettings {
                 public_url: public_url.clone(),
@@ -191,6 +192,17 @@ async fn open_store(settings: &Settings) -> anyhow::Result<(SharedStore, ServerK
                 .context("HANDOFF_STORE: cannot connect to Redis")?;
             (Arc::new(store), key)
         }
+    })
+}
+
+/// Instances sharing Redis share one failed-attempt allowance per address;
+/// otherwise each process counts its own.
+async fn open_limiter(store: &StoreSetting, per_minute: u32) -> anyhow::Result<FailureLimiter> {
+    Ok(match store {
+        StoreSetting::Redis(url) => FailureLimiter::shared(per_minute, url)
+            .await
+            .context("HANDOFF_STORE: cannot connect to Redis to count failed attempts")?,
+        StoreSetting::Memory | StoreSetting::Embedded(_) => FailureLimiter::new(per_minute),
     })
 }
 

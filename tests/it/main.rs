@@ -9,6 +9,7 @@ mod api;
 mod apply;
 mod browser;
 mod layout;
+mod limits;
 mod logs;
 mod redis;
 mod reload;
