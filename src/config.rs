@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use axum::http::HeaderName;
 use ipnet::IpNet;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 
 pub use crate::config_error::ConfigError;
@@ -18,7 +19,10 @@ use crate::domain::{Ttl, Views};
 use crate::sinks::SinkEntry;
 use crate::webhook::{RetrySchedule, WebhookSecret, WebhookTarget};
 
-/// `handoff serve` flags; each also reads its `HANDOFF_*` variable.
+/// `handoff serve` flags; each also reads its `HANDOFF_*` variable. Those
+/// that may carry a secret (keys, tokens, a Redis URL with a password, a
+/// webhook URL with a token in it) are `SecretString`s, so that `Debug`
+/// never prints them.
 #[derive(Debug, Default, Clone, clap::Args)]
 pub struct ServeArgs {
     /// Settings file; missing is fine unless named explicitly.
@@ -31,16 +35,23 @@ pub struct ServeArgs {
     #[arg(long, env = "HANDOFF_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
     /// `memory`, a `redis://` or `rediss://` URL, or a folder [default: ./data].
-    #[arg(long, env = "HANDOFF_STORE", value_name = "STORE")]
-    pub store: Option<String>,
+    #[arg(
+        long,
+        env = "HANDOFF_STORE",
+        value_name = "STORE",
+        hide_env_values = true,
+        value_parser = secret_arg
+    )]
+    pub store: Option<SecretString>,
     /// The 32-byte server key, base64. Prefer --server-key-file.
     #[arg(
         long,
         env = "HANDOFF_SERVER_KEY",
         value_name = "BASE64",
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = secret_arg
     )]
-    pub server_key: Option<String>,
+    pub server_key: Option<SecretString>,
     /// File holding the server key.
     #[arg(long, env = "HANDOFF_SERVER_KEY_FILE", value_name = "PATH")]
     pub server_key_file: Option<PathBuf>,
@@ -67,16 +78,23 @@ pub struct ServeArgs {
     #[arg(long, env = "HANDOFF_TRUSTED_USER_HEADER", value_name = "HEADER")]
     pub trusted_user_header: Option<String>,
     /// URL that receives signed event notifications [default: none].
-    #[arg(long, env = "HANDOFF_WEBHOOK_URL", value_name = "URL")]
-    pub webhook_url: Option<String>,
+    #[arg(
+        long,
+        env = "HANDOFF_WEBHOOK_URL",
+        value_name = "URL",
+        hide_env_values = true,
+        value_parser = secret_arg
+    )]
+    pub webhook_url: Option<SecretString>,
     /// The webhook signing secret, `whsec_…`. Prefer --webhook-secret-file.
     #[arg(
         long,
         env = "HANDOFF_WEBHOOK_SECRET",
         value_name = "WHSEC",
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = secret_arg
     )]
-    pub webhook_secret: Option<String>,
+    pub webhook_secret: Option<SecretString>,
     /// File holding the webhook signing secret.
     #[arg(long, env = "HANDOFF_WEBHOOK_SECRET_FILE", value_name = "PATH")]
     pub webhook_secret_file: Option<PathBuf>,
@@ -88,9 +106,10 @@ pub struct ServeArgs {
         long,
         env = "HANDOFF_METRICS_TOKEN",
         value_name = "TOKEN",
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = secret_arg
     )]
-    pub metrics_token: Option<String>,
+    pub metrics_token: Option<SecretString>,
     /// File holding the /metrics scrape token.
     #[arg(long, env = "HANDOFF_METRICS_TOKEN_FILE", value_name = "PATH")]
     pub metrics_token_file: Option<PathBuf>,
@@ -111,8 +130,8 @@ pub struct ServeArgs {
 struct FileSettings {
     listen: Option<String>,
     public_url: Option<String>,
-    store: Option<String>,
-    server_key: Option<String>,
+    store: Option<SecretString>,
+    server_key: Option<SecretString>,
     server_key_file: Option<PathBuf>,
     default_ttl: Option<TomlValue>,
     max_ttl: Option<TomlValue>,
@@ -123,11 +142,11 @@ struct FileSettings {
     trusted_user_header: Option<String>,
     require_staff_to_push: Option<bool>,
     audit_retention: Option<TomlValue>,
-    webhook_url: Option<String>,
-    webhook_secret: Option<String>,
+    webhook_url: Option<SecretString>,
+    webhook_secret: Option<SecretString>,
     webhook_secret_file: Option<PathBuf>,
     webhook_retries: Option<String>,
-    metrics_token: Option<String>,
+    metrics_token: Option<SecretString>,
     metrics_token_file: Option<PathBuf>,
     expiry_reminders: Option<String>,
     // The directory: the part of the file that can change while the server
@@ -178,11 +197,86 @@ enum TrustedProxiesValue {
     Text(String),
 }
 
+/// Clap's reader for flags that may hold a secret.
+#[allow(clippy::unnecessary_wraps)] // the signature clap's value_parser takes
+fn secret_arg(text: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(text))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreSetting {
     Memory,
     Embedded(PathBuf),
-    Redis(String),
+    Redis(RedisUrl),
+}
+
+/// A `redis://` or `rediss://` URL, which may carry a password: `Debug`
+/// prints `***`, and the text is wiped on drop.
+#[derive(Clone)]
+pub struct RedisUrl(SecretString);
+
+impl RedisUrl {
+    /// The only way in: a URL the Redis client accepts.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if !(text.starts_with("redis://") || text.starts_with("rediss://")) {
+            return Err("must be a redis:// or rediss:// URL".to_owned());
+        }
+        // The parser's error would not repeat the URL, but say nothing more.
+        redis::parse_redis_url(text).ok_or("is not a valid redis:// or rediss:// URL")?;
+        Ok(Self(SecretString::from(text)))
+    }
+
+    /// The URL itself, for connecting; never for a message.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RedisUrl(***)")
+    }
+}
+
+impl PartialEq for RedisUrl {
+    fn eq(&self, other: &Self) -> bool {
+        crate::crypto::constant_time_eq(self.expose().as_bytes(), other.expose().as_bytes())
+    }
+}
+
+impl Eq for RedisUrl {}
+
+/// The bearer token that may read `/metrics` besides staff: `Debug` prints
+/// `***`, comparisons take constant time, and it is wiped on drop.
+#[derive(Clone)]
+pub struct MetricsToken(SecretString);
+
+impl MetricsToken {
+    pub const MIN_LEN: usize = 16;
+
+    /// The only way in: surrounding white space dropped, at least
+    /// [`Self::MIN_LEN`] characters. The message never repeats the token.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text.chars().count() < Self::MIN_LEN {
+            return Err(format!("must be at least {} characters", Self::MIN_LEN));
+        }
+        Ok(Self(SecretString::from(text)))
+    }
+
+    /// Whether `given` is this token, in constant time.
+    #[must_use]
+    pub fn matches(&self, given: &str) -> bool {
+        crate::crypto::constant_time_eq(self.0.expose_secret().as_bytes(), given.as_bytes())
+    }
+}
+
+impl fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MetricsToken(***)")
+    }
 }
 
 impl fmt::Display for StoreSetting {
@@ -255,7 +349,7 @@ pub struct Settings {
     pub webhook: Option<WebhookTarget>,
     pub webhook_retries: RetrySchedule,
     /// Besides staff, who may read `/metrics`.
-    pub metrics_token: Option<String>,
+    pub metrics_token: Option<MetricsToken>,
     /// Days before expiry at which reminders fire.
     pub expiry_reminders: Vec<u32>,
     /// Staff and tenants; reloaded from `config_path` on SIGHUP.
@@ -318,7 +412,7 @@ impl Settings {
             .transpose()?;
 
         let store_text = args.store.or(file.store).unwrap_or_else(|| "./data".into());
-        let store = parse_store(&store_text)?;
+        let store = parse_store(store_text.expose_secret())?;
 
         let server_key = match (
             args.server_key.or(file.server_key),
@@ -331,16 +425,17 @@ impl Settings {
                 ));
             }
             (Some(text), None) => Some(
-                ServerKey::parse(&text)
+                ServerKey::parse(text.expose_secret())
                     .map_err(|reason| ConfigError::new("HANDOFF_SERVER_KEY", reason))?,
             ),
             (None, Some(path)) => {
-                let text = std::fs::read_to_string(&path).map_err(|e| {
-                    ConfigError::new(
-                        "HANDOFF_SERVER_KEY_FILE",
-                        format!("cannot read {}: {e}", path.display()),
-                    )
-                })?;
+                let text =
+                    zeroize::Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| {
+                        ConfigError::new(
+                            "HANDOFF_SERVER_KEY_FILE",
+                            format!("cannot read {}: {e}", path.display()),
+                        )
+                    })?);
                 Some(ServerKey::parse(&text).map_err(|reason| {
                     ConfigError::new(
                         "HANDOFF_SERVER_KEY_FILE",
@@ -482,26 +577,27 @@ impl Settings {
                     "set either HANDOFF_METRICS_TOKEN or HANDOFF_METRICS_TOKEN_FILE, not both",
                 ));
             }
-            (Some(token), None) => Some(token.trim().to_owned()),
-            (None, Some(path)) => Some(
-                std::fs::read_to_string(&path)
-                    .map_err(|e| {
+            (Some(token), None) => Some(
+                MetricsToken::parse(token.expose_secret())
+                    .map_err(|reason| ConfigError::new("HANDOFF_METRICS_TOKEN", reason))?,
+            ),
+            (None, Some(path)) => {
+                let text =
+                    zeroize::Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| {
                         ConfigError::new(
                             "HANDOFF_METRICS_TOKEN_FILE",
                             format!("cannot read {}: {e}", path.display()),
                         )
-                    })?
-                    .trim()
-                    .to_owned(),
-            ),
+                    })?);
+                Some(MetricsToken::parse(&text).map_err(|reason| {
+                    ConfigError::new(
+                        "HANDOFF_METRICS_TOKEN_FILE",
+                        format!("{}: {reason}", path.display()),
+                    )
+                })?)
+            }
             (None, None) => None,
         };
-        if metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
-            return Err(ConfigError::new(
-                "HANDOFF_METRICS_TOKEN",
-                "must be at least 16 characters",
-            ));
-        }
         let reminders = args
             .expiry_reminders
             .or(file.expiry_reminders)
@@ -547,8 +643,8 @@ impl Settings {
 }
 
 fn parse_webhook(
-    url: Option<String>,
-    secret: Option<String>,
+    url: Option<SecretString>,
+    secret: Option<SecretString>,
     secret_file: Option<PathBuf>,
 ) -> Result<Option<WebhookTarget>, ConfigError> {
     let secret = match (secret, secret_file) {
@@ -559,16 +655,16 @@ fn parse_webhook(
             ));
         }
         (Some(text), None) => Some(
-            WebhookSecret::parse(&text)
+            WebhookSecret::parse(text.expose_secret())
                 .map_err(|reason| ConfigError::new("HANDOFF_WEBHOOK_SECRET", reason))?,
         ),
         (None, Some(path)) => {
-            let text = std::fs::read_to_string(&path).map_err(|e| {
+            let text = zeroize::Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| {
                 ConfigError::new(
                     "HANDOFF_WEBHOOK_SECRET_FILE",
                     format!("cannot read {}: {e}", path.display()),
                 )
-            })?;
+            })?);
             Some(
                 WebhookSecret::parse(&text)
                     .map_err(|reason| ConfigError::new("HANDOFF_WEBHOOK_SECRET_FILE", reason))?,
@@ -586,7 +682,7 @@ fn parse_webhook(
             "HANDOFF_WEBHOOK_URL",
             "required with a webhook secret",
         )),
-        (Some(url), Some(secret)) => WebhookTarget::parse(&url, secret)
+        (Some(url), Some(secret)) => WebhookTarget::parse(url.expose_secret(), secret)
             .map(Some)
             .map_err(|reason| ConfigError::new("HANDOFF_WEBHOOK_URL", reason)),
     }
@@ -630,10 +726,9 @@ fn parse_store(text: &str) -> Result<StoreSetting, ConfigError> {
     if text == "memory" {
         Ok(StoreSetting::Memory)
     } else if text.starts_with("redis://") || text.starts_with("rediss://") {
-        redis::parse_redis_url(text).ok_or_else(|| {
-            ConfigError::new("HANDOFF_STORE", "is not a valid redis:// or rediss:// URL")
-        })?;
-        Ok(StoreSetting::Redis(text.to_owned()))
+        RedisUrl::parse(text)
+            .map(StoreSetting::Redis)
+            .map_err(|reason| ConfigError::new("HANDOFF_STORE", reason))
     } else if text.contains("://") {
         Err(ConfigError::new(
             "HANDOFF_STORE",
@@ -715,6 +810,90 @@ mod tests {
             key.as_str()
         );
         assert!(load(ServeArgs::default(), &file).is_ok());
+    }
+
+    #[test]
+    fn no_secret_setting_appears_in_debug_output() {
+        let server_key = ServerKey::generate().encode();
+        let secrets = [
+            server_key.as_str(),
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "metrics-token-0123456789",
+            "redis-password-42",
+            "hook-token-77",
+            "bao-token-s3cr3t",
+            "approle-secret-id-9",
+        ];
+        let file = format!(
+            r#"
+store = "redis://default:{redis}@127.0.0.1:6399/0"
+server_key = "{key}"
+webhook_url = "https://hooks.example.com/in?token={hook}"
+webhook_secret = "{whsec}"
+metrics_token = "{metrics}"
+[sinks.vault]
+kind = "vault-kv2"
+address = "https://bao.internal:8200"
+token = "{bao}"
+[sinks.approle]
+kind = "vault-kv2"
+address = "https://bao.internal:8200"
+role_id = "role"
+secret_id = "{approle}"
+"#,
+            key = secrets[0],
+            whsec = secrets[1],
+            metrics = secrets[2],
+            redis = secrets[3],
+            hook = secrets[4],
+            bao = secrets[5],
+            approle = secrets[6],
+        );
+        let settings = load(ServeArgs::default(), &file).unwrap();
+        let printed = format!("{settings:?} {settings:#?}");
+        let parsed: FileSettings = toml::from_str(&file).unwrap();
+        let printed_file = format!("{parsed:?}");
+        let args = ServeArgs {
+            store: Some(format!("redis://:{}@127.0.0.1:6399", secrets[3]).into()),
+            server_key: Some(secrets[0].into()),
+            webhook_url: Some(format!("https://h.example/?t={}", secrets[4]).into()),
+            webhook_secret: Some(secrets[1].into()),
+            metrics_token: Some(secrets[2].into()),
+            ..ServeArgs::default()
+        };
+        let printed_args = format!("{args:?}");
+        for secret in secrets {
+            assert!(
+                !printed.contains(secret),
+                "Settings shows {secret}: {printed}"
+            );
+            assert!(!printed_file.contains(secret), "the file shows {secret}");
+            assert!(!printed_args.contains(secret), "ServeArgs shows {secret}");
+        }
+        assert!(printed.contains("RedisUrl(***)"), "{printed}");
+        assert!(printed.contains("MetricsToken(***)"), "{printed}");
+    }
+
+    #[test]
+    fn a_metrics_token_matches_only_itself_and_must_be_long_enough() {
+        let token = MetricsToken::parse("  metrics-token-0123456789\n").unwrap();
+        assert!(token.matches("metrics-token-0123456789"));
+        assert!(!token.matches("metrics-token-012345678"));
+        let err = MetricsToken::parse("short").unwrap_err();
+        assert!(!err.contains("short"), "the message does not repeat it");
+        let err = load(ServeArgs::default(), "metrics_token = \"short\"").unwrap_err();
+        assert_eq!(err.setting, "HANDOFF_METRICS_TOKEN");
+    }
+
+    #[test]
+    fn a_bad_redis_url_is_refused_without_repeating_it() {
+        let err = load(
+            ServeArgs::default(),
+            "store = \"redis://:pa55word@[bad\"\nserver_key = \"x\"",
+        )
+        .unwrap_err();
+        assert_eq!(err.setting, "HANDOFF_STORE");
+        assert!(!err.to_string().contains("pa55word"), "{err}");
     }
 
     #[test]

@@ -229,7 +229,10 @@ mod tests {
     #[test]
     fn retry_after_is_whole_seconds_within_the_window() {
         assert_eq!(retry_after(Duration::ZERO), Duration::from_secs(1));
-        assert_eq!(retry_after(Duration::from_millis(1500)), Duration::from_secs(2));
+        assert_eq!(
+            retry_after(Duration::from_millis(1500)),
+            Duration::from_secs(2)
+        );
         assert_eq!(retry_after(Duration::from_secs(600)), WINDOW);
     }
 }

@@ -187,7 +187,7 @@ async fn open_store(settings: &Settings) -> anyhow::Result<(SharedStore, ServerK
                 .clone()
                 .context("HANDOFF_SERVER_KEY: required with a Redis store")?;
             let retention = std::time::Duration::from_secs(settings.audit_retention_secs);
-            let store = RedisStore::connect(url, retention)
+            let store = RedisStore::connect(url.expose(), retention)
                 .await
                 .context("HANDOFF_STORE: cannot connect to Redis")?;
             (Arc::new(store), key)
@@ -199,7 +199,7 @@ async fn open_store(settings: &Settings) -> anyhow::Result<(SharedStore, ServerK
 /// otherwise each process counts its own.
 async fn open_limiter(store: &StoreSetting, per_minute: u32) -> anyhow::Result<FailureLimiter> {
     Ok(match store {
-        StoreSetting::Redis(url) => FailureLimiter::shared(per_minute, url)
+        StoreSetting::Redis(url) => FailureLimiter::shared(per_minute, url.expose())
             .await
             .context("HANDOFF_STORE: cannot connect to Redis to count failed attempts")?,
         StoreSetting::Memory | StoreSetting::Embedded(_) => FailureLimiter::new(per_minute),

@@ -10,7 +10,7 @@ use axum::http::HeaderName;
 use super::error::AppError;
 use super::extract::NumberOrText;
 use super::session::SessionSigner;
-use crate::config::PublicUrl;
+use crate::config::{MetricsToken, PublicUrl};
 use crate::directory::SharedDirectory;
 use crate::domain::{InvalidInput, Ttl, Views};
 use crate::rate_limit::FailureLimiter;
@@ -27,7 +27,7 @@ pub struct WebSettings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub trusted_user_header: Option<HeaderName>,
     pub require_staff_to_push: bool,
-    pub metrics_token: Option<String>,
+    pub metrics_token: Option<MetricsToken>,
 }
 
 #[derive(Clone)]

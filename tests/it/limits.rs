@@ -152,5 +152,9 @@ async fn two_instances_sharing_redis_share_one_allowance() {
     );
     assert!(refused.headers().contains_key(RETRY_AFTER));
     let revealed = second.reveal_with_key(&pushed).await;
-    assert_eq!(revealed.status(), StatusCode::OK, "the right key still works");
+    assert_eq!(
+        revealed.status(),
+        StatusCode::OK,
+        "the right key still works"
+    );
 }
