@@ -124,6 +124,20 @@ pub struct ServeArgs {
     pub require_staff_to_push: Option<String>,
 }
 
+// Bounds that refuse absurd settings at start-up (every duration is also at
+// most 100 years, so that none can wrap when added or cast; see
+// `parse_duration_secs`). TTLs are bounded by `Ttl::setting` (1m to 365d).
+const MAX_AUDIT_RETENTION_DAYS: u64 = 3650;
+const MAX_AUDIT_RETENTION_SECS: u64 = MAX_AUDIT_RETENTION_DAYS * 86_400;
+const MAX_WEBHOOK_RETRY_SECS: u64 = 86_400;
+const MAX_WEBHOOK_RETRIES: usize = 20;
+/// Entra ID client secrets live two years at most by default; ten is
+/// generous.
+const MAX_REMINDER_DAYS: u32 = 3650;
+/// Each reminder sent is remembered on the tenant's record until the next
+/// secret, so the list stays short.
+const MAX_REMINDERS: usize = 10;
+
 /// The same settings as `handoff.toml` keys (snake case, without `HANDOFF_`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -343,7 +357,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     pub trusted_user_header: Option<HeaderName>,
     pub require_staff_to_push: bool,
-    /// Seconds audit events are kept.
+    /// Seconds audit events are kept: 1 day to 10 years, so it fits an
+    /// `i64` and subtracts from a Unix time without wrapping.
     pub audit_retention_secs: u64,
     /// Where event notifications go, if anywhere.
     pub webhook: Option<WebhookTarget>,
@@ -537,11 +552,13 @@ impl Settings {
         let retention =
             pick(args.audit_retention, file.audit_retention).unwrap_or_else(|| "90d".into());
         let audit_retention_secs = match crate::domain::parse_duration_secs(&retention) {
-            Ok(secs) if secs >= 86_400 => secs,
+            Ok(secs) if (86_400..=MAX_AUDIT_RETENTION_SECS).contains(&secs) => secs,
             Ok(_) => {
                 return Err(ConfigError::new(
                     "HANDOFF_AUDIT_RETENTION",
-                    "must be at least 1d",
+                    format!(
+                        "'{retention}' must be between 1d and {MAX_AUDIT_RETENTION_DAYS}d (10 years)"
+                    ),
                 ));
             }
             Err(reason) => return Err(ConfigError::new("HANDOFF_AUDIT_RETENTION", reason)),
@@ -555,18 +572,28 @@ impl Settings {
             .webhook_retries
             .or(file.webhook_retries)
             .unwrap_or_else(|| "5s,30s,2m,10m,30m".into());
-        let webhook_retries = RetrySchedule::new(
-            retries
-                .split(',')
-                .map(str::trim)
-                .filter(|d| !d.is_empty())
-                .map(|d| {
-                    crate::domain::parse_duration_secs(d)
-                        .map(std::time::Duration::from_secs)
-                        .map_err(|reason| ConfigError::new("HANDOFF_WEBHOOK_RETRIES", reason))
-                })
-                .collect::<Result<_, _>>()?,
-        );
+        let retry_delays: Vec<std::time::Duration> = retries
+            .split(',')
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(|d| match crate::domain::parse_duration_secs(d) {
+                Ok(secs) if secs <= MAX_WEBHOOK_RETRY_SECS => {
+                    Ok(std::time::Duration::from_secs(secs))
+                }
+                Ok(_) => Err(ConfigError::new(
+                    "HANDOFF_WEBHOOK_RETRIES",
+                    format!("'{d}' is longer than a day (1d), the longest delay between retries"),
+                )),
+                Err(reason) => Err(ConfigError::new("HANDOFF_WEBHOOK_RETRIES", reason)),
+            })
+            .collect::<Result<_, _>>()?;
+        if retry_delays.len() > MAX_WEBHOOK_RETRIES {
+            return Err(ConfigError::new(
+                "HANDOFF_WEBHOOK_RETRIES",
+                format!("at most {MAX_WEBHOOK_RETRIES} retries"),
+            ));
+        }
+        let webhook_retries = RetrySchedule::new(retry_delays);
         let metrics_token = match (
             args.metrics_token.or(file.metrics_token),
             args.metrics_token_file.or(file.metrics_token_file),
@@ -606,15 +633,20 @@ impl Settings {
             .split(',')
             .map(str::trim)
             .filter(|d| !d.is_empty())
-            .map(|d| {
-                d.trim_end_matches('d').parse::<u32>().map_err(|_| {
-                    ConfigError::new(
-                        "HANDOFF_EXPIRY_REMINDERS",
-                        format!("'{d}' is not a number of days"),
-                    )
-                })
+            .map(|d| match d.trim_end_matches('d').parse::<u32>() {
+                Ok(days) if days <= MAX_REMINDER_DAYS => Ok(days),
+                _ => Err(ConfigError::new(
+                    "HANDOFF_EXPIRY_REMINDERS",
+                    format!("'{d}' is not a number of days from 0 to {MAX_REMINDER_DAYS}"),
+                )),
             })
             .collect::<Result<Vec<_>, _>>()?;
+        if expiry_reminders.len() > MAX_REMINDERS {
+            return Err(ConfigError::new(
+                "HANDOFF_EXPIRY_REMINDERS",
+                format!("at most {MAX_REMINDERS} reminders"),
+            ));
+        }
         directory_settings.can_sign_hooks = webhook.is_some();
         let directory = Directory::from_settings(&directory_settings)?;
 
@@ -894,6 +926,55 @@ secret_id = "{approle}"
         .unwrap_err();
         assert_eq!(err.setting, "HANDOFF_STORE");
         assert!(!err.to_string().contains("pa55word"), "{err}");
+    }
+
+    #[test]
+    fn absurd_durations_are_refused_naming_the_setting_and_the_bound() {
+        for (file, setting, bound) in [
+            ("max_ttl = \"366d\"", "HANDOFF_MAX_TTL", "365d"),
+            ("default_ttl = \"400d\"", "HANDOFF_DEFAULT_TTL", "365d"),
+            (
+                "max_ttl = \"99999999999999999999\"",
+                "HANDOFF_MAX_TTL",
+                "too long",
+            ),
+            (
+                "audit_retention = \"3651d\"",
+                "HANDOFF_AUDIT_RETENTION",
+                "3650d",
+            ),
+            (
+                "webhook_retries = \"5s,25h\"",
+                "HANDOFF_WEBHOOK_RETRIES",
+                "1d",
+            ),
+            (
+                "webhook_retries = \"213503982334601d\"",
+                "HANDOFF_WEBHOOK_RETRIES",
+                "too long",
+            ),
+            (
+                "expiry_reminders = \"30,4000\"",
+                "HANDOFF_EXPIRY_REMINDERS",
+                "3650",
+            ),
+        ] {
+            let err = load(ServeArgs::default(), file).unwrap_err();
+            assert_eq!(err.setting, setting, "{file}");
+            assert!(err.reason.contains(bound), "{file}: {err}");
+        }
+        let many = vec!["1s"; 21].join(",");
+        let err = load(
+            ServeArgs::default(),
+            &format!("webhook_retries = \"{many}\""),
+        )
+        .unwrap_err();
+        assert_eq!(err.setting, "HANDOFF_WEBHOOK_RETRIES");
+        let ok = load(
+            ServeArgs::default(),
+            "max_ttl = \"365d\"\ndefault_ttl = \"365d\"\naudit_retention = \"3650d\"\nwebhook_retries = \"1d\"",
+        );
+        assert!(ok.is_ok(), "the bounds themselves are allowed");
     }
 
     #[test]

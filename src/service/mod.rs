@@ -322,7 +322,7 @@ impl Service {
         let key = LinkKey::generate();
         let manage_token = ManageToken::generate();
         let created_at = now();
-        let expires_at = created_at + new.ttl.as_secs() as i64;
+        let expires_at = created_at + new.ttl.as_unix_secs();
 
         let passphrase_salt = new
             .passphrase
