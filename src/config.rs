@@ -977,6 +977,320 @@ secret_id = "{approle}"
         assert!(ok.is_ok(), "the bounds themselves are allowed");
     }
 
+    /// `Settings::merge` on any settings file and any flags or environment
+    /// values: `Ok` or a `ConfigError`, never a panic. Settings that name
+    /// files point into a folder that does not exist, so nothing is read.
+    mod fuzz {
+        use std::collections::BTreeSet;
+
+        use proptest::collection::{btree_map, vec};
+        use proptest::prelude::*;
+        use proptest::sample::select;
+
+        use super::*;
+
+        // Each table's keys, and those it cannot do without.
+        // (The *_file settings are left out: each would only ever meet the
+        // missing folder.)
+        const TOP: &str = "listen public_url store server_key default_ttl max_ttl max_views \
+            max_secret_bytes failed_reveals_per_minute trusted_proxies trusted_user_header \
+            require_staff_to_push audit_retention webhook_url webhook_secret webhook_retries \
+            metrics_token expiry_reminders vendor_name";
+        const TENANT: (&str, &str) = (
+            "name entra_tenant client_id authority scope verify sink sink_path after_apply",
+            "name entra_tenant client_id",
+        );
+        const SINKS: &[(&str, &str, &str)] = &[
+            (
+                "vault-kv2",
+                "address mount namespace token token_file role_id secret_id secret_id_file \
+                 approle_mount timeout",
+                "address",
+            ),
+            (
+                "azure-keyvault",
+                "vault_url tenant client_id client_secret client_secret_file authority scope \
+                 name_prefix timeout",
+                "vault_url tenant client_id",
+            ),
+            ("webhook", "url secret secret_file timeout", "url"),
+            ("file", "dir format", "dir"),
+        ];
+        const MISSING: &str = "/nonexistent-handoff-fuzz/";
+
+        fn text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                "[ -~]{0,40}",
+                "[0-9]{0,22}[smhd]?",
+                "(redis|rediss|http|https|ftp)://[a-z0-9.:@/\\[\\]-]{0,30}",
+                "[0-9./:a-f]{1,20}",
+                select(
+                    &[
+                        "memory",
+                        "true",
+                        "false",
+                        "24h",
+                        "7d",
+                        "0",
+                        "required",
+                        "off",
+                        "advisory",
+                        "env",
+                        "json",
+                        "127.0.0.1:0",
+                        "X-Forwarded-User",
+                        "https://login.microsoftonline.com",
+                        "http://127.0.0.1:9",
+                        "contoso.onmicrosoft.com",
+                        "6f1c2b7e-0d4f-4c52-9a43-5a7e1e0c9b11",
+                        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+                    ][..]
+                )
+                .prop_map(str::to_owned),
+            ]
+        }
+
+        fn quoted(text: &str) -> String {
+            serde_json::to_string(text).unwrap()
+        }
+
+        /// A value `key` accepts, so that a case gets past it to the
+        /// settings after it.
+        fn plausible(key: &str) -> &'static [&'static str] {
+            match key {
+                "listen" => &["127.0.0.1:0", "[::1]:0"],
+                "public_url" => &["https://handoff.example.com", "http://127.0.0.1:8080/x"],
+                "store" => &["memory", "./data", "memory", "redis://:pw@127.0.0.1:6399/0"],
+                "server_key" => &["AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="],
+                "default_ttl" => &["24h", "60"],
+                "max_ttl" | "audit_retention" => &["7d", "365d", "90d"],
+                "max_views" => &["10", "1"],
+                "max_secret_bytes" => &["65536"],
+                "failed_reveals_per_minute" => &["30", "0"],
+                "trusted_proxies" => &["127.0.0.1", "10.0.0.0/8,::1"],
+                "trusted_user_header" => &["X-Forwarded-User", ""],
+                "webhook_url" | "url" | "after_apply" => &["https://hooks.example.com/in"],
+                "webhook_secret" | "secret" => &["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+                "webhook_retries" => &["5s,30s", ""],
+                "metrics_token" => &["0123456789abcdef0"],
+                "expiry_reminders" => &["30,7,1", "0"],
+                "name" | "vendor_name" => &["Contoso Ltd"],
+                "entra_tenant" | "tenant" => &["contoso.onmicrosoft.com"],
+                "client_id" => &["6f1c2b7e-0d4f-4c52-9a43-5a7e1e0c9b11"],
+                "authority" => &["https://login.microsoftonline.com", "http://127.0.0.1:9"],
+                "scope" => &["https://graph.microsoft.com/.default"],
+                "verify" => &["required", "advisory", "off"],
+                "sink" => &["vault", "contoso"],
+                "sink_path" => &["tenants/contoso"],
+                "address" | "vault_url" => &["https://bao.internal:8200"],
+                "timeout" => &["10s", "1h"],
+                "format" => &["env", "json"],
+                _ => &["x"],
+            }
+        }
+
+        /// A TOML literal: mostly a value `key` accepts or one of its type
+        /// (settings that name files get a missing folder), seldom another
+        /// type.
+        fn literal(key: &'static str) -> BoxedStrategy<String> {
+            let string = || text().prop_map(|s| quoted(&s)).boxed();
+            let typed = match key {
+                _ if key.ends_with("_file") || key == "dir" => {
+                    return text()
+                        .prop_map(|s| quoted(&format!("{MISSING}{s}")))
+                        .boxed();
+                }
+                "require_staff_to_push" => {
+                    return any::<bool>().prop_map(|b| b.to_string()).boxed();
+                }
+                "default_ttl"
+                | "max_ttl"
+                | "max_views"
+                | "max_secret_bytes"
+                | "failed_reveals_per_minute"
+                | "audit_retention" => prop_oneof![
+                    string(),
+                    any::<i64>().prop_map(|n| n.to_string()),
+                    (0i64..100_000).prop_map(|n| n.to_string()),
+                ]
+                .boxed(),
+                "trusted_proxies" => prop_oneof![
+                    string(),
+                    vec(string(), 0..3).prop_map(|v| format!("[{}]", v.join(", "))),
+                ]
+                .boxed(),
+                _ => string(),
+            };
+            prop_oneof![
+                85 => select(plausible(key)).prop_map(quoted),
+                14 => typed,
+                1 => prop_oneof![
+                    any::<i64>().prop_map(|n| n.to_string()),
+                    any::<bool>().prop_map(|b| b.to_string()),
+                ],
+            ]
+            .boxed()
+        }
+
+        /// `key = value` lines for some of `keys` (`required` ones nearly
+        /// always), and now and then a key that is not a setting.
+        fn lines(keys: &'static str, required: &'static str) -> BoxedStrategy<String> {
+            let keys: Vec<&'static str> = keys.split_whitespace().collect();
+            let required: Vec<&'static str> = required.split_whitespace().collect();
+            let some = btree_map(
+                prop_oneof![199 => select(keys), 1 => Just("unknown_key")],
+                Just(()),
+                0..8,
+            );
+            (some, vec(prop::bool::weighted(0.98), required.len()))
+                .prop_flat_map(move |(some, keep)| {
+                    let mut keys: BTreeSet<&'static str> = some.into_keys().collect();
+                    keys.extend(
+                        required
+                            .iter()
+                            .zip(keep)
+                            .filter(|(_, k)| *k)
+                            .map(|(r, _)| *r),
+                    );
+                    keys.into_iter()
+                        .map(|key| literal(key).prop_map(move |value| format!("{key} = {value}\n")))
+                        .collect::<Vec<_>>()
+                })
+                .prop_map(|lines| lines.concat())
+                .boxed()
+        }
+
+        fn table_name() -> impl Strategy<Value = String> {
+            prop_oneof![
+                3 => select(&["contoso", "vault", "alice", "a-b_1"][..]).prop_map(str::to_owned),
+                1 => text(),
+            ]
+            .prop_map(|name| quoted(&name))
+        }
+
+        fn sink(name: String) -> impl Strategy<Value = String> {
+            select(SINKS).prop_flat_map(move |(kind, keys, required)| {
+                let name = name.clone();
+                lines(keys, required).prop_map(move |lines| {
+                    format!("[sinks.{name}]\nkind = {}\n{lines}", quoted(kind))
+                })
+            })
+        }
+
+        fn tenant(name: String) -> impl Strategy<Value = String> {
+            lines(TENANT.0, TENANT.1).prop_map(move |lines| format!("[tenants.{name}]\n{lines}"))
+        }
+
+        fn staff(name: String) -> impl Strategy<Value = String> {
+            "[0-9a-f]{0,70}"
+                .prop_map(move |hash| format!("[staff.{name}]\ntoken_sha256 = {}\n", quoted(&hash)))
+        }
+
+        /// Tables of one kind, each name once.
+        fn tables<S: Strategy<Value = String> + 'static>(
+            table: fn(String) -> S,
+            most: usize,
+        ) -> BoxedStrategy<String> {
+            btree_map(table_name(), Just(()), 0..most)
+                .prop_flat_map(move |names| names.into_keys().map(table).collect::<Vec<_>>())
+                .prop_map(|tables| tables.concat())
+                .boxed()
+        }
+
+        fn settings_file() -> impl Strategy<Value = String> {
+            prop_oneof![
+                1 => any::<String>(),
+                8 => (lines(TOP, ""), tables(tenant, 3), tables(sink, 3), tables(staff, 2))
+                    .prop_map(|(top, tenants, sinks, staff)| format!("{top}{tenants}{sinks}{staff}")),
+            ]
+        }
+
+        /// A flag or environment value for `key`: mostly unset; else a
+        /// value it accepts or any text.
+        // Boxed strategies keep the generated types (and debug builds'
+        // stack frames) small.
+        fn flag(key: &'static str) -> BoxedStrategy<Option<String>> {
+            let value = prop_oneof![
+                6 => select(plausible(key)).prop_map(str::to_owned),
+                3 => text(),
+                1 => Just("true".to_owned()),
+            ];
+            prop::option::weighted(0.15, value).boxed()
+        }
+
+        fn secret_flag(key: &'static str) -> BoxedStrategy<Option<SecretString>> {
+            flag(key).prop_map(|f| f.map(SecretString::from)).boxed()
+        }
+
+        prop_compose! {
+            fn serve_args()(
+                a in (
+                    flag("listen"), flag("public_url"), secret_flag("store"),
+                    secret_flag("server_key"), flag("default_ttl"), flag("max_ttl"),
+                    flag("max_views"),
+                ),
+                b in (
+                    flag("max_secret_bytes"), flag("failed_reveals_per_minute"),
+                    flag("trusted_proxies"), flag("trusted_user_header"),
+                    secret_flag("webhook_url"), secret_flag("webhook_secret"),
+                    flag("webhook_retries"),
+                ),
+                c in (
+                    secret_flag("metrics_token"), flag("expiry_reminders"),
+                    flag("audit_retention"), flag("require_staff_to_push"),
+                ),
+            ) -> ServeArgs {
+                ServeArgs {
+                    listen: a.0,
+                    public_url: a.1,
+                    store: a.2,
+                    server_key: a.3,
+                    default_ttl: a.4,
+                    max_ttl: a.5,
+                    max_views: a.6,
+                    max_secret_bytes: b.0,
+                    failed_reveals_per_minute: b.1,
+                    trusted_proxies: b.2,
+                    trusted_user_header: b.3,
+                    webhook_url: b.4,
+                    webhook_secret: b.5,
+                    webhook_retries: b.6,
+                    metrics_token: c.0,
+                    expiry_reminders: c.1,
+                    audit_retention: c.2,
+                    require_staff_to_push: c.3,
+                    ..ServeArgs::default()
+                }
+            }
+        }
+
+        fn config() -> proptest::test_runner::Config {
+            proptest::test_runner::Config {
+                cases: std::env::var("PROPTEST_CASES")
+                    .ok()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(256),
+                failure_persistence: None,
+                ..proptest::test_runner::Config::default()
+            }
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            #[test]
+            fn merge_returns_ok_or_a_config_error(file in settings_file(), args in serve_args()) {
+                if let Ok(parsed) = toml::from_str::<FileSettings>(&file) {
+                    match Settings::merge(args, parsed) {
+                        Ok(settings) => prop_assert!(settings.default_ttl <= settings.max_ttl),
+                        Err(error) => prop_assert!(!error.setting.is_empty()),
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn unknown_keys_in_the_file_are_refused() {
         let parsed: Result<FileSettings, _> = toml::from_str("max_veiws = 3");

@@ -8,6 +8,7 @@ mod common;
 mod api;
 mod apply;
 mod browser;
+mod fuzz;
 mod layout;
 mod limits;
 mod logs;
