@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use axum::http::HeaderName;
 use ipnet::IpNet;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 
 pub use crate::config_error::ConfigError;
@@ -20,7 +21,10 @@ use crate::domain::{Ttl, Views};
 use crate::sinks::SinkEntry;
 use crate::webhook::{RetrySchedule, WebhookSecret, WebhookTarget};
 
-/// `handoff serve` flags; each also reads its `HANDOFF_*` variable.
+/// `handoff serve` flags; each also reads its `HANDOFF_*` variable. Those
+/// that may carry a secret (keys, tokens, a Redis URL with a password, a
+/// webhook URL with a token in it) are `SecretString`s, so that `Debug`
+/// never prints them.
 #[derive(Debug, Default, Clone, clap::Args)]
 pub struct ServeArgs {
     /// Settings file; missing is fine unless named explicitly.
@@ -46,16 +50,23 @@ pub struct ServeArgs {
     #[arg(long, env = "HANDOFF_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
     /// `memory`, a `redis://` or `rediss://` URL, or a folder [default: ./data].
-    #[arg(long, env = "HANDOFF_STORE", value_name = "STORE")]
-    pub store: Option<String>,
+    #[arg(
+        long,
+        env = "HANDOFF_STORE",
+        value_name = "STORE",
+        hide_env_values = true,
+        value_parser = secret_arg
+    )]
+    pub store: Option<SecretString>,
     /// The 32-byte server key, base64. Prefer --server-key-file.
     #[arg(
         long,
         env = "HANDOFF_SERVER_KEY",
         value_name = "BASE64",
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = secret_arg
     )]
-    pub server_key: Option<String>,
+    pub server_key: Option<SecretString>,
     /// File holding the server key.
     #[arg(long, env = "HANDOFF_SERVER_KEY_FILE", value_name = "PATH")]
     pub server_key_file: Option<PathBuf>,
@@ -82,16 +93,23 @@ pub struct ServeArgs {
     #[arg(long, env = "HANDOFF_TRUSTED_USER_HEADER", value_name = "HEADER")]
     pub trusted_user_header: Option<String>,
     /// URL that receives signed event notifications [default: none].
-    #[arg(long, env = "HANDOFF_WEBHOOK_URL", value_name = "URL")]
-    pub webhook_url: Option<String>,
+    #[arg(
+        long,
+        env = "HANDOFF_WEBHOOK_URL",
+        value_name = "URL",
+        hide_env_values = true,
+        value_parser = secret_arg
+    )]
+    pub webhook_url: Option<SecretString>,
     /// The webhook signing secret, `whsec_…`. Prefer --webhook-secret-file.
     #[arg(
         long,
         env = "HANDOFF_WEBHOOK_SECRET",
         value_name = "WHSEC",
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = secret_arg
     )]
-    pub webhook_secret: Option<String>,
+    pub webhook_secret: Option<SecretString>,
     /// File holding the webhook signing secret.
     #[arg(long, env = "HANDOFF_WEBHOOK_SECRET_FILE", value_name = "PATH")]
     pub webhook_secret_file: Option<PathBuf>,
@@ -103,9 +121,10 @@ pub struct ServeArgs {
         long,
         env = "HANDOFF_METRICS_TOKEN",
         value_name = "TOKEN",
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = secret_arg
     )]
-    pub metrics_token: Option<String>,
+    pub metrics_token: Option<SecretString>,
     /// File holding the /metrics scrape token.
     #[arg(long, env = "HANDOFF_METRICS_TOKEN_FILE", value_name = "PATH")]
     pub metrics_token_file: Option<PathBuf>,
@@ -124,6 +143,20 @@ pub struct ServeArgs {
     pub require_staff_to_push: Option<String>,
 }
 
+// Bounds that refuse absurd settings at start-up (every duration is also at
+// most 100 years, so that none can wrap when added or cast; see
+// `parse_duration_secs`). TTLs are bounded by `Ttl::setting` (1m to 365d).
+const MAX_AUDIT_RETENTION_DAYS: u64 = 3650;
+const MAX_AUDIT_RETENTION_SECS: u64 = MAX_AUDIT_RETENTION_DAYS * 86_400;
+const MAX_WEBHOOK_RETRY_SECS: u64 = 86_400;
+const MAX_WEBHOOK_RETRIES: usize = 20;
+/// Entra ID client secrets live two years at most by default; ten is
+/// generous.
+const MAX_REMINDER_DAYS: u32 = 3650;
+/// Each reminder sent is remembered on the tenant's record until the next
+/// secret, so the list stays short.
+const MAX_REMINDERS: usize = 10;
+
 /// The same settings as `handoff.toml` keys (snake case, without `HANDOFF_`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -134,8 +167,8 @@ struct FileSettings {
     idle_timeout: Option<TomlValue>,
     max_connections: Option<TomlValue>,
     public_url: Option<String>,
-    store: Option<String>,
-    server_key: Option<String>,
+    store: Option<SecretString>,
+    server_key: Option<SecretString>,
     server_key_file: Option<PathBuf>,
     default_ttl: Option<TomlValue>,
     max_ttl: Option<TomlValue>,
@@ -147,11 +180,11 @@ struct FileSettings {
     require_staff_to_push: Option<bool>,
     audit_retention: Option<TomlValue>,
     shutdown_timeout: Option<TomlValue>,
-    webhook_url: Option<String>,
-    webhook_secret: Option<String>,
+    webhook_url: Option<SecretString>,
+    webhook_secret: Option<SecretString>,
     webhook_secret_file: Option<PathBuf>,
     webhook_retries: Option<String>,
-    metrics_token: Option<String>,
+    metrics_token: Option<SecretString>,
     metrics_token_file: Option<PathBuf>,
     expiry_reminders: Option<String>,
     // The directory: the part of the file that can change while the server
@@ -202,11 +235,86 @@ enum TrustedProxiesValue {
     Text(String),
 }
 
+/// Clap's reader for flags that may hold a secret.
+#[allow(clippy::unnecessary_wraps)] // the signature clap's value_parser takes
+fn secret_arg(text: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(text))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreSetting {
     Memory,
     Embedded(PathBuf),
-    Redis(String),
+    Redis(RedisUrl),
+}
+
+/// A `redis://` or `rediss://` URL, which may carry a password: `Debug`
+/// prints `***`, and the text is wiped on drop.
+#[derive(Clone)]
+pub struct RedisUrl(SecretString);
+
+impl RedisUrl {
+    /// The only way in: a URL the Redis client accepts.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if !(text.starts_with("redis://") || text.starts_with("rediss://")) {
+            return Err("must be a redis:// or rediss:// URL".to_owned());
+        }
+        // The parser's error would not repeat the URL, but say nothing more.
+        redis::parse_redis_url(text).ok_or("is not a valid redis:// or rediss:// URL")?;
+        Ok(Self(SecretString::from(text)))
+    }
+
+    /// The URL itself, for connecting; never for a message.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RedisUrl(***)")
+    }
+}
+
+impl PartialEq for RedisUrl {
+    fn eq(&self, other: &Self) -> bool {
+        crate::crypto::constant_time_eq(self.expose().as_bytes(), other.expose().as_bytes())
+    }
+}
+
+impl Eq for RedisUrl {}
+
+/// The bearer token that may read `/metrics` besides staff: `Debug` prints
+/// `***`, comparisons take constant time, and it is wiped on drop.
+#[derive(Clone)]
+pub struct MetricsToken(SecretString);
+
+impl MetricsToken {
+    pub const MIN_LEN: usize = 16;
+
+    /// The only way in: surrounding white space dropped, at least
+    /// [`Self::MIN_LEN`] characters. The message never repeats the token.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text.chars().count() < Self::MIN_LEN {
+            return Err(format!("must be at least {} characters", Self::MIN_LEN));
+        }
+        Ok(Self(SecretString::from(text)))
+    }
+
+    /// Whether `given` is this token, in constant time.
+    #[must_use]
+    pub fn matches(&self, given: &str) -> bool {
+        crate::crypto::constant_time_eq(self.0.expose_secret().as_bytes(), given.as_bytes())
+    }
+}
+
+impl fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MetricsToken(***)")
+    }
 }
 
 impl fmt::Display for StoreSetting {
@@ -275,7 +383,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     pub trusted_user_header: Option<HeaderName>,
     pub require_staff_to_push: bool,
-    /// Seconds audit events are kept.
+    /// Seconds audit events are kept: 1 day to 10 years, so it fits an
+    /// `i64` and subtracts from a Unix time without wrapping.
     pub audit_retention_secs: u64,
     /// Bounds the whole graceful shutdown.
     pub shutdown_timeout: std::time::Duration,
@@ -283,7 +392,7 @@ pub struct Settings {
     pub webhook: Option<WebhookTarget>,
     pub webhook_retries: RetrySchedule,
     /// Besides staff, who may read `/metrics`.
-    pub metrics_token: Option<String>,
+    pub metrics_token: Option<MetricsToken>,
     /// Days before expiry at which reminders fire.
     pub expiry_reminders: Vec<u32>,
     /// Staff and tenants; reloaded from `config_path` on SIGHUP.
@@ -356,7 +465,7 @@ impl Settings {
             .transpose()?;
 
         let store_text = args.store.or(file.store).unwrap_or_else(|| "./data".into());
-        let store = parse_store(&store_text)?;
+        let store = parse_store(store_text.expose_secret())?;
 
         let server_key = match (
             args.server_key.or(file.server_key),
@@ -369,16 +478,17 @@ impl Settings {
                 ));
             }
             (Some(text), None) => Some(
-                ServerKey::parse(&text)
+                ServerKey::parse(text.expose_secret())
                     .map_err(|reason| ConfigError::new("HANDOFF_SERVER_KEY", reason))?,
             ),
             (None, Some(path)) => {
-                let text = std::fs::read_to_string(&path).map_err(|e| {
-                    ConfigError::new(
-                        "HANDOFF_SERVER_KEY_FILE",
-                        format!("cannot read {}: {e}", path.display()),
-                    )
-                })?;
+                let text =
+                    zeroize::Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| {
+                        ConfigError::new(
+                            "HANDOFF_SERVER_KEY_FILE",
+                            format!("cannot read {}: {e}", path.display()),
+                        )
+                    })?);
                 Some(ServerKey::parse(&text).map_err(|reason| {
                     ConfigError::new(
                         "HANDOFF_SERVER_KEY_FILE",
@@ -480,11 +590,13 @@ impl Settings {
         let retention =
             pick(args.audit_retention, file.audit_retention).unwrap_or_else(|| "90d".into());
         let audit_retention_secs = match crate::domain::parse_duration_secs(&retention) {
-            Ok(secs) if secs >= 86_400 => secs,
+            Ok(secs) if (86_400..=MAX_AUDIT_RETENTION_SECS).contains(&secs) => secs,
             Ok(_) => {
                 return Err(ConfigError::new(
                     "HANDOFF_AUDIT_RETENTION",
-                    "must be at least 1d",
+                    format!(
+                        "'{retention}' must be between 1d and {MAX_AUDIT_RETENTION_DAYS}d (10 years)"
+                    ),
                 ));
             }
             Err(reason) => return Err(ConfigError::new("HANDOFF_AUDIT_RETENTION", reason)),
@@ -501,18 +613,28 @@ impl Settings {
             .webhook_retries
             .or(file.webhook_retries)
             .unwrap_or_else(|| "5s,30s,2m,10m,30m".into());
-        let webhook_retries = RetrySchedule::new(
-            retries
-                .split(',')
-                .map(str::trim)
-                .filter(|d| !d.is_empty())
-                .map(|d| {
-                    crate::domain::parse_duration_secs(d)
-                        .map(std::time::Duration::from_secs)
-                        .map_err(|reason| ConfigError::new("HANDOFF_WEBHOOK_RETRIES", reason))
-                })
-                .collect::<Result<_, _>>()?,
-        );
+        let retry_delays: Vec<std::time::Duration> = retries
+            .split(',')
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(|d| match crate::domain::parse_duration_secs(d) {
+                Ok(secs) if secs <= MAX_WEBHOOK_RETRY_SECS => {
+                    Ok(std::time::Duration::from_secs(secs))
+                }
+                Ok(_) => Err(ConfigError::new(
+                    "HANDOFF_WEBHOOK_RETRIES",
+                    format!("'{d}' is longer than a day (1d), the longest delay between retries"),
+                )),
+                Err(reason) => Err(ConfigError::new("HANDOFF_WEBHOOK_RETRIES", reason)),
+            })
+            .collect::<Result<_, _>>()?;
+        if retry_delays.len() > MAX_WEBHOOK_RETRIES {
+            return Err(ConfigError::new(
+                "HANDOFF_WEBHOOK_RETRIES",
+                format!("at most {MAX_WEBHOOK_RETRIES} retries"),
+            ));
+        }
+        let webhook_retries = RetrySchedule::new(retry_delays);
         let metrics_token = match (
             args.metrics_token.or(file.metrics_token),
             args.metrics_token_file.or(file.metrics_token_file),
@@ -523,26 +645,27 @@ impl Settings {
                     "set either HANDOFF_METRICS_TOKEN or HANDOFF_METRICS_TOKEN_FILE, not both",
                 ));
             }
-            (Some(token), None) => Some(token.trim().to_owned()),
-            (None, Some(path)) => Some(
-                std::fs::read_to_string(&path)
-                    .map_err(|e| {
+            (Some(token), None) => Some(
+                MetricsToken::parse(token.expose_secret())
+                    .map_err(|reason| ConfigError::new("HANDOFF_METRICS_TOKEN", reason))?,
+            ),
+            (None, Some(path)) => {
+                let text =
+                    zeroize::Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| {
                         ConfigError::new(
                             "HANDOFF_METRICS_TOKEN_FILE",
                             format!("cannot read {}: {e}", path.display()),
                         )
-                    })?
-                    .trim()
-                    .to_owned(),
-            ),
+                    })?);
+                Some(MetricsToken::parse(&text).map_err(|reason| {
+                    ConfigError::new(
+                        "HANDOFF_METRICS_TOKEN_FILE",
+                        format!("{}: {reason}", path.display()),
+                    )
+                })?)
+            }
             (None, None) => None,
         };
-        if metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
-            return Err(ConfigError::new(
-                "HANDOFF_METRICS_TOKEN",
-                "must be at least 16 characters",
-            ));
-        }
         let reminders = args
             .expiry_reminders
             .or(file.expiry_reminders)
@@ -551,15 +674,20 @@ impl Settings {
             .split(',')
             .map(str::trim)
             .filter(|d| !d.is_empty())
-            .map(|d| {
-                d.trim_end_matches('d').parse::<u32>().map_err(|_| {
-                    ConfigError::new(
-                        "HANDOFF_EXPIRY_REMINDERS",
-                        format!("'{d}' is not a number of days"),
-                    )
-                })
+            .map(|d| match d.trim_end_matches('d').parse::<u32>() {
+                Ok(days) if days <= MAX_REMINDER_DAYS => Ok(days),
+                _ => Err(ConfigError::new(
+                    "HANDOFF_EXPIRY_REMINDERS",
+                    format!("'{d}' is not a number of days from 0 to {MAX_REMINDER_DAYS}"),
+                )),
             })
             .collect::<Result<Vec<_>, _>>()?;
+        if expiry_reminders.len() > MAX_REMINDERS {
+            return Err(ConfigError::new(
+                "HANDOFF_EXPIRY_REMINDERS",
+                format!("at most {MAX_REMINDERS} reminders"),
+            ));
+        }
         directory_settings.can_sign_hooks = webhook.is_some();
         let directory = Directory::from_settings(&directory_settings)?;
 
@@ -651,8 +779,8 @@ fn parse_shutdown_timeout(text: &str) -> Result<std::time::Duration, ConfigError
 }
 
 fn parse_webhook(
-    url: Option<String>,
-    secret: Option<String>,
+    url: Option<SecretString>,
+    secret: Option<SecretString>,
     secret_file: Option<PathBuf>,
 ) -> Result<Option<WebhookTarget>, ConfigError> {
     let secret = match (secret, secret_file) {
@@ -663,16 +791,16 @@ fn parse_webhook(
             ));
         }
         (Some(text), None) => Some(
-            WebhookSecret::parse(&text)
+            WebhookSecret::parse(text.expose_secret())
                 .map_err(|reason| ConfigError::new("HANDOFF_WEBHOOK_SECRET", reason))?,
         ),
         (None, Some(path)) => {
-            let text = std::fs::read_to_string(&path).map_err(|e| {
+            let text = zeroize::Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| {
                 ConfigError::new(
                     "HANDOFF_WEBHOOK_SECRET_FILE",
                     format!("cannot read {}: {e}", path.display()),
                 )
-            })?;
+            })?);
             Some(
                 WebhookSecret::parse(&text)
                     .map_err(|reason| ConfigError::new("HANDOFF_WEBHOOK_SECRET_FILE", reason))?,
@@ -690,7 +818,7 @@ fn parse_webhook(
             "HANDOFF_WEBHOOK_URL",
             "required with a webhook secret",
         )),
-        (Some(url), Some(secret)) => WebhookTarget::parse(&url, secret)
+        (Some(url), Some(secret)) => WebhookTarget::parse(url.expose_secret(), secret)
             .map(Some)
             .map_err(|reason| ConfigError::new("HANDOFF_WEBHOOK_URL", reason)),
     }
@@ -734,10 +862,9 @@ fn parse_store(text: &str) -> Result<StoreSetting, ConfigError> {
     if text == "memory" {
         Ok(StoreSetting::Memory)
     } else if text.starts_with("redis://") || text.starts_with("rediss://") {
-        redis::parse_redis_url(text).ok_or_else(|| {
-            ConfigError::new("HANDOFF_STORE", "is not a valid redis:// or rediss:// URL")
-        })?;
-        Ok(StoreSetting::Redis(text.to_owned()))
+        RedisUrl::parse(text)
+            .map(StoreSetting::Redis)
+            .map_err(|reason| ConfigError::new("HANDOFF_STORE", reason))
     } else if text.contains("://") {
         Err(ConfigError::new(
             "HANDOFF_STORE",
@@ -835,6 +962,453 @@ mod tests {
             key.as_str()
         );
         assert!(load(ServeArgs::default(), &file).is_ok());
+    }
+
+    #[test]
+    fn no_secret_setting_appears_in_debug_output() {
+        let server_key = ServerKey::generate().encode();
+        let secrets = [
+            server_key.as_str(),
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "metrics-token-0123456789",
+            "redis-password-42",
+            "hook-token-77",
+            "bao-token-s3cr3t",
+            "approle-secret-id-9",
+        ];
+        let file = format!(
+            r#"
+store = "redis://default:{redis}@127.0.0.1:6399/0"
+server_key = "{key}"
+webhook_url = "https://hooks.example.com/in?token={hook}"
+webhook_secret = "{whsec}"
+metrics_token = "{metrics}"
+[sinks.vault]
+kind = "vault-kv2"
+address = "https://bao.internal:8200"
+token = "{bao}"
+[sinks.approle]
+kind = "vault-kv2"
+address = "https://bao.internal:8200"
+role_id = "role"
+secret_id = "{approle}"
+"#,
+            key = secrets[0],
+            whsec = secrets[1],
+            metrics = secrets[2],
+            redis = secrets[3],
+            hook = secrets[4],
+            bao = secrets[5],
+            approle = secrets[6],
+        );
+        let settings = load(ServeArgs::default(), &file).unwrap();
+        let printed = format!("{settings:?} {settings:#?}");
+        let parsed: FileSettings = toml::from_str(&file).unwrap();
+        let printed_file = format!("{parsed:?}");
+        let args = ServeArgs {
+            store: Some(format!("redis://:{}@127.0.0.1:6399", secrets[3]).into()),
+            server_key: Some(secrets[0].into()),
+            webhook_url: Some(format!("https://h.example/?t={}", secrets[4]).into()),
+            webhook_secret: Some(secrets[1].into()),
+            metrics_token: Some(secrets[2].into()),
+            ..ServeArgs::default()
+        };
+        let printed_args = format!("{args:?}");
+        for secret in secrets {
+            assert!(
+                !printed.contains(secret),
+                "Settings shows {secret}: {printed}"
+            );
+            assert!(!printed_file.contains(secret), "the file shows {secret}");
+            assert!(!printed_args.contains(secret), "ServeArgs shows {secret}");
+        }
+        assert!(printed.contains("RedisUrl(***)"), "{printed}");
+        assert!(printed.contains("MetricsToken(***)"), "{printed}");
+    }
+
+    #[test]
+    fn a_metrics_token_matches_only_itself_and_must_be_long_enough() {
+        let token = MetricsToken::parse("  metrics-token-0123456789\n").unwrap();
+        assert!(token.matches("metrics-token-0123456789"));
+        assert!(!token.matches("metrics-token-012345678"));
+        let err = MetricsToken::parse("short").unwrap_err();
+        assert!(!err.contains("short"), "the message does not repeat it");
+        let err = load(ServeArgs::default(), "metrics_token = \"short\"").unwrap_err();
+        assert_eq!(err.setting, "HANDOFF_METRICS_TOKEN");
+    }
+
+    #[test]
+    fn a_bad_redis_url_is_refused_without_repeating_it() {
+        let err = load(
+            ServeArgs::default(),
+            "store = \"redis://:pa55word@[bad\"\nserver_key = \"x\"",
+        )
+        .unwrap_err();
+        assert_eq!(err.setting, "HANDOFF_STORE");
+        assert!(!err.to_string().contains("pa55word"), "{err}");
+    }
+
+    #[test]
+    fn absurd_durations_are_refused_naming_the_setting_and_the_bound() {
+        for (file, setting, bound) in [
+            ("max_ttl = \"366d\"", "HANDOFF_MAX_TTL", "365d"),
+            ("default_ttl = \"400d\"", "HANDOFF_DEFAULT_TTL", "365d"),
+            (
+                "max_ttl = \"99999999999999999999\"",
+                "HANDOFF_MAX_TTL",
+                "too long",
+            ),
+            (
+                "audit_retention = \"3651d\"",
+                "HANDOFF_AUDIT_RETENTION",
+                "3650d",
+            ),
+            (
+                "webhook_retries = \"5s,25h\"",
+                "HANDOFF_WEBHOOK_RETRIES",
+                "1d",
+            ),
+            (
+                "webhook_retries = \"213503982334601d\"",
+                "HANDOFF_WEBHOOK_RETRIES",
+                "too long",
+            ),
+            (
+                "expiry_reminders = \"30,4000\"",
+                "HANDOFF_EXPIRY_REMINDERS",
+                "3650",
+            ),
+        ] {
+            let err = load(ServeArgs::default(), file).unwrap_err();
+            assert_eq!(err.setting, setting, "{file}");
+            assert!(err.reason.contains(bound), "{file}: {err}");
+        }
+        let many = vec!["1s"; 21].join(",");
+        let err = load(
+            ServeArgs::default(),
+            &format!("webhook_retries = \"{many}\""),
+        )
+        .unwrap_err();
+        assert_eq!(err.setting, "HANDOFF_WEBHOOK_RETRIES");
+        let ok = load(
+            ServeArgs::default(),
+            "max_ttl = \"365d\"\ndefault_ttl = \"365d\"\naudit_retention = \"3650d\"\nwebhook_retries = \"1d\"",
+        );
+        assert!(ok.is_ok(), "the bounds themselves are allowed");
+    }
+
+    /// `Settings::merge` on any settings file and any flags or environment
+    /// values: `Ok` or a `ConfigError`, never a panic. Settings that name
+    /// files point into a folder that does not exist, so nothing is read.
+    mod fuzz {
+        use std::collections::BTreeSet;
+
+        use proptest::collection::{btree_map, vec};
+        use proptest::prelude::*;
+        use proptest::sample::select;
+
+        use super::*;
+
+        // Each table's keys, and those it cannot do without.
+        // (The *_file settings are left out: each would only ever meet the
+        // missing folder.)
+        const TOP: &str = "listen public_url store server_key default_ttl max_ttl max_views \
+            max_secret_bytes failed_reveals_per_minute trusted_proxies trusted_user_header \
+            require_staff_to_push audit_retention webhook_url webhook_secret webhook_retries \
+            metrics_token expiry_reminders vendor_name";
+        const TENANT: (&str, &str) = (
+            "name entra_tenant client_id authority scope verify sink sink_path after_apply",
+            "name entra_tenant client_id",
+        );
+        const SINKS: &[(&str, &str, &str)] = &[
+            (
+                "vault-kv2",
+                "address mount namespace token token_file role_id secret_id secret_id_file \
+                 approle_mount timeout",
+                "address",
+            ),
+            (
+                "azure-keyvault",
+                "vault_url tenant client_id client_secret client_secret_file authority scope \
+                 name_prefix timeout",
+                "vault_url tenant client_id",
+            ),
+            ("webhook", "url secret secret_file timeout", "url"),
+            ("file", "dir format", "dir"),
+        ];
+        const MISSING: &str = "/nonexistent-handoff-fuzz/";
+
+        fn text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                "[ -~]{0,40}",
+                "[0-9]{0,22}[smhd]?",
+                "(redis|rediss|http|https|ftp)://[a-z0-9.:@/\\[\\]-]{0,30}",
+                "[0-9./:a-f]{1,20}",
+                select(
+                    &[
+                        "memory",
+                        "true",
+                        "false",
+                        "24h",
+                        "7d",
+                        "0",
+                        "required",
+                        "off",
+                        "advisory",
+                        "env",
+                        "json",
+                        "127.0.0.1:0",
+                        "X-Forwarded-User",
+                        "https://login.microsoftonline.com",
+                        "http://127.0.0.1:9",
+                        "contoso.onmicrosoft.com",
+                        "6f1c2b7e-0d4f-4c52-9a43-5a7e1e0c9b11",
+                        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+                    ][..]
+                )
+                .prop_map(str::to_owned),
+            ]
+        }
+
+        fn quoted(text: &str) -> String {
+            serde_json::to_string(text).unwrap()
+        }
+
+        /// A value `key` accepts, so that a case gets past it to the
+        /// settings after it.
+        fn plausible(key: &str) -> &'static [&'static str] {
+            match key {
+                "listen" => &["127.0.0.1:0", "[::1]:0"],
+                "public_url" => &["https://handoff.example.com", "http://127.0.0.1:8080/x"],
+                "store" => &["memory", "./data", "memory", "redis://:pw@127.0.0.1:6399/0"],
+                "server_key" => &["AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="],
+                "default_ttl" => &["24h", "60"],
+                "max_ttl" | "audit_retention" => &["7d", "365d", "90d"],
+                "max_views" => &["10", "1"],
+                "max_secret_bytes" => &["65536"],
+                "failed_reveals_per_minute" => &["30", "0"],
+                "trusted_proxies" => &["127.0.0.1", "10.0.0.0/8,::1"],
+                "trusted_user_header" => &["X-Forwarded-User", ""],
+                "webhook_url" | "url" | "after_apply" => &["https://hooks.example.com/in"],
+                "webhook_secret" | "secret" => &["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+                "webhook_retries" => &["5s,30s", ""],
+                "metrics_token" => &["0123456789abcdef0"],
+                "expiry_reminders" => &["30,7,1", "0"],
+                "name" | "vendor_name" => &["Contoso Ltd"],
+                "entra_tenant" | "tenant" => &["contoso.onmicrosoft.com"],
+                "client_id" => &["6f1c2b7e-0d4f-4c52-9a43-5a7e1e0c9b11"],
+                "authority" => &["https://login.microsoftonline.com", "http://127.0.0.1:9"],
+                "scope" => &["https://graph.microsoft.com/.default"],
+                "verify" => &["required", "advisory", "off"],
+                "sink" => &["vault", "contoso"],
+                "sink_path" => &["tenants/contoso"],
+                "address" | "vault_url" => &["https://bao.internal:8200"],
+                "timeout" => &["10s", "1h"],
+                "format" => &["env", "json"],
+                _ => &["x"],
+            }
+        }
+
+        /// A TOML literal: mostly a value `key` accepts or one of its type
+        /// (settings that name files get a missing folder), seldom another
+        /// type.
+        fn literal(key: &'static str) -> BoxedStrategy<String> {
+            let string = || text().prop_map(|s| quoted(&s)).boxed();
+            let typed = match key {
+                _ if key.ends_with("_file") || key == "dir" => {
+                    return text()
+                        .prop_map(|s| quoted(&format!("{MISSING}{s}")))
+                        .boxed();
+                }
+                "require_staff_to_push" => {
+                    return any::<bool>().prop_map(|b| b.to_string()).boxed();
+                }
+                "default_ttl"
+                | "max_ttl"
+                | "max_views"
+                | "max_secret_bytes"
+                | "failed_reveals_per_minute"
+                | "audit_retention" => prop_oneof![
+                    string(),
+                    any::<i64>().prop_map(|n| n.to_string()),
+                    (0i64..100_000).prop_map(|n| n.to_string()),
+                ]
+                .boxed(),
+                "trusted_proxies" => prop_oneof![
+                    string(),
+                    vec(string(), 0..3).prop_map(|v| format!("[{}]", v.join(", "))),
+                ]
+                .boxed(),
+                _ => string(),
+            };
+            prop_oneof![
+                85 => select(plausible(key)).prop_map(quoted),
+                14 => typed,
+                1 => prop_oneof![
+                    any::<i64>().prop_map(|n| n.to_string()),
+                    any::<bool>().prop_map(|b| b.to_string()),
+                ],
+            ]
+            .boxed()
+        }
+
+        /// `key = value` lines for some of `keys` (`required` ones nearly
+        /// always), and now and then a key that is not a setting.
+        fn lines(keys: &'static str, required: &'static str) -> BoxedStrategy<String> {
+            let keys: Vec<&'static str> = keys.split_whitespace().collect();
+            let required: Vec<&'static str> = required.split_whitespace().collect();
+            let some = btree_map(
+                prop_oneof![199 => select(keys), 1 => Just("unknown_key")],
+                Just(()),
+                0..8,
+            );
+            (some, vec(prop::bool::weighted(0.98), required.len()))
+                .prop_flat_map(move |(some, keep)| {
+                    let mut keys: BTreeSet<&'static str> = some.into_keys().collect();
+                    keys.extend(
+                        required
+                            .iter()
+                            .zip(keep)
+                            .filter(|(_, k)| *k)
+                            .map(|(r, _)| *r),
+                    );
+                    keys.into_iter()
+                        .map(|key| literal(key).prop_map(move |value| format!("{key} = {value}\n")))
+                        .collect::<Vec<_>>()
+                })
+                .prop_map(|lines| lines.concat())
+                .boxed()
+        }
+
+        fn table_name() -> impl Strategy<Value = String> {
+            prop_oneof![
+                3 => select(&["contoso", "vault", "alice", "a-b_1"][..]).prop_map(str::to_owned),
+                1 => text(),
+            ]
+            .prop_map(|name| quoted(&name))
+        }
+
+        fn sink(name: String) -> impl Strategy<Value = String> {
+            select(SINKS).prop_flat_map(move |(kind, keys, required)| {
+                let name = name.clone();
+                lines(keys, required).prop_map(move |lines| {
+                    format!("[sinks.{name}]\nkind = {}\n{lines}", quoted(kind))
+                })
+            })
+        }
+
+        fn tenant(name: String) -> impl Strategy<Value = String> {
+            lines(TENANT.0, TENANT.1).prop_map(move |lines| format!("[tenants.{name}]\n{lines}"))
+        }
+
+        fn staff(name: String) -> impl Strategy<Value = String> {
+            "[0-9a-f]{0,70}"
+                .prop_map(move |hash| format!("[staff.{name}]\ntoken_sha256 = {}\n", quoted(&hash)))
+        }
+
+        /// Tables of one kind, each name once.
+        fn tables<S: Strategy<Value = String> + 'static>(
+            table: fn(String) -> S,
+            most: usize,
+        ) -> BoxedStrategy<String> {
+            btree_map(table_name(), Just(()), 0..most)
+                .prop_flat_map(move |names| names.into_keys().map(table).collect::<Vec<_>>())
+                .prop_map(|tables| tables.concat())
+                .boxed()
+        }
+
+        fn settings_file() -> impl Strategy<Value = String> {
+            prop_oneof![
+                1 => any::<String>(),
+                8 => (lines(TOP, ""), tables(tenant, 3), tables(sink, 3), tables(staff, 2))
+                    .prop_map(|(top, tenants, sinks, staff)| format!("{top}{tenants}{sinks}{staff}")),
+            ]
+        }
+
+        /// A flag or environment value for `key`: mostly unset; else a
+        /// value it accepts or any text.
+        // Boxed strategies keep the generated types (and debug builds'
+        // stack frames) small.
+        fn flag(key: &'static str) -> BoxedStrategy<Option<String>> {
+            let value = prop_oneof![
+                6 => select(plausible(key)).prop_map(str::to_owned),
+                3 => text(),
+                1 => Just("true".to_owned()),
+            ];
+            prop::option::weighted(0.15, value).boxed()
+        }
+
+        fn secret_flag(key: &'static str) -> BoxedStrategy<Option<SecretString>> {
+            flag(key).prop_map(|f| f.map(SecretString::from)).boxed()
+        }
+
+        prop_compose! {
+            fn serve_args()(
+                a in (
+                    flag("listen"), flag("public_url"), secret_flag("store"),
+                    secret_flag("server_key"), flag("default_ttl"), flag("max_ttl"),
+                    flag("max_views"),
+                ),
+                b in (
+                    flag("max_secret_bytes"), flag("failed_reveals_per_minute"),
+                    flag("trusted_proxies"), flag("trusted_user_header"),
+                    secret_flag("webhook_url"), secret_flag("webhook_secret"),
+                    flag("webhook_retries"),
+                ),
+                c in (
+                    secret_flag("metrics_token"), flag("expiry_reminders"),
+                    flag("audit_retention"), flag("require_staff_to_push"),
+                ),
+            ) -> ServeArgs {
+                ServeArgs {
+                    listen: a.0,
+                    public_url: a.1,
+                    store: a.2,
+                    server_key: a.3,
+                    default_ttl: a.4,
+                    max_ttl: a.5,
+                    max_views: a.6,
+                    max_secret_bytes: b.0,
+                    failed_reveals_per_minute: b.1,
+                    trusted_proxies: b.2,
+                    trusted_user_header: b.3,
+                    webhook_url: b.4,
+                    webhook_secret: b.5,
+                    webhook_retries: b.6,
+                    metrics_token: c.0,
+                    expiry_reminders: c.1,
+                    audit_retention: c.2,
+                    require_staff_to_push: c.3,
+                    ..ServeArgs::default()
+                }
+            }
+        }
+
+        fn config() -> proptest::test_runner::Config {
+            proptest::test_runner::Config {
+                cases: std::env::var("PROPTEST_CASES")
+                    .ok()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(256),
+                failure_persistence: None,
+                ..proptest::test_runner::Config::default()
+            }
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            #[test]
+            fn merge_returns_ok_or_a_config_error(file in settings_file(), args in serve_args()) {
+                if let Ok(parsed) = toml::from_str::<FileSettings>(&file) {
+                    match Settings::merge(args, parsed) {
+                        Ok(settings) => prop_assert!(settings.default_ttl <= settings.max_ttl),
+                        Err(error) => prop_assert!(!error.setting.is_empty()),
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -276,19 +276,13 @@ impl Directory {
                 "must be the app registration's Application (client) ID, a GUID",
             ));
         }
-        let authority = entry
-            .authority
-            .as_deref()
-            .unwrap_or(crate::verify::DEFAULT_AUTHORITY)
-            .trim()
-            .trim_end_matches('/')
-            .to_owned();
-        if !(authority.starts_with("https://") || authority.starts_with("http://")) {
-            return Err(ConfigError::new(
-                &setting("authority"),
-                "must be an https:// URL",
-            ));
-        }
+        let authority = parse_authority(
+            entry
+                .authority
+                .as_deref()
+                .unwrap_or(crate::verify::DEFAULT_AUTHORITY),
+        )
+        .map_err(|reason| ConfigError::new(&setting("authority"), reason))?;
         let scope = entry
             .scope
             .as_deref()
@@ -390,6 +384,45 @@ impl StaffMember {
     pub fn token_fingerprint(&self) -> &[u8; 32] {
         &self.token_hash
     }
+}
+
+/// A tenant's authority, where the customer's secret is sent to be
+/// verified: `https://`, or plain `http://` only to this machine itself
+/// (127.0.0.0/8, `::1`, `localhost`: a local stand-in or a test), since
+/// anywhere else it would carry the secret in clear.
+fn parse_authority(text: &str) -> Result<String, &'static str> {
+    let text = text.trim().trim_end_matches('/');
+    let url = reqwest::Url::parse(text).map_err(|_| "must be an https:// URL")?;
+    let host = url.host_str().unwrap_or("");
+    if host.is_empty() {
+        return Err("must be an https:// URL with a host");
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(host) => {}
+        "http" => {
+            return Err(
+                "must be an https:// URL: plain http:// would send the customer's secret in clear (it is allowed only for loopback hosts: 127.0.0.0/8, ::1, localhost)",
+            );
+        }
+        _ => return Err("must be an https:// URL"),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not carry credentials");
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must not have a query or fragment");
+    }
+    Ok(text.to_owned())
+}
+
+/// `127.0.0.0/8`, `::1` (as the URL writes it, `[::1]`) or `localhost`.
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.parse::<std::net::IpAddr>().map_or_else(
+        |_| bare.eq_ignore_ascii_case("localhost"),
+        |ip| ip.is_loopback(),
+    )
 }
 
 fn decode_hex_32(text: &str) -> Option<[u8; 32]> {
@@ -528,6 +561,47 @@ mod tests {
         let mut scoped = tenant("contoso.com", APP);
         scoped.scope = Some("graph".into());
         assert_eq!(parse("contoso", scoped).setting, "tenants.contoso.scope");
+    }
+
+    #[test]
+    fn a_tenants_authority_is_https_or_plain_http_to_this_machine_only() {
+        for good in [
+            "https://login.microsoftonline.com",
+            "https://login.microsoftonline.us/",
+            "http://127.0.0.1:8123",
+            "http://127.9.9.9/",
+            "http://[::1]:9000",
+            "http://localhost:9000",
+            "http://LOCALHOST",
+        ] {
+            assert!(parse_authority(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "http://login.microsoftonline.com",
+            "http://10.0.0.5:8080",
+            "http://127.0.0.1.evil.example",
+            "http://localhost.evil.example",
+            "http://[::2]",
+            "ftp://login.microsoftonline.com",
+            "login.microsoftonline.com",
+            "https://user:pass@login.microsoftonline.com",
+            "https://login.microsoftonline.com/?x=1",
+        ] {
+            assert!(parse_authority(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            parse_authority(" https://login.microsoftonline.com/ ").unwrap(),
+            "https://login.microsoftonline.com"
+        );
+        let mut plain = tenant("contoso.com", APP);
+        plain.authority = Some("http://login.microsoftonline.com".into());
+        let err = Directory::from_settings(&DirectorySettings {
+            tenants: BTreeMap::from([("contoso".to_owned(), plain)]),
+            ..DirectorySettings::default()
+        })
+        .unwrap_err();
+        assert_eq!(err.setting, "tenants.contoso.authority");
+        assert!(err.reason.contains("in clear"), "{err}");
     }
 
     #[test]

@@ -82,9 +82,10 @@ impl Application {
             );
             service = service.with_webhooks(webhooks);
         }
+        let limiter = open_limiter(&settings.store, settings.failed_reveals_per_minute).await?;
         let state = AppState {
             service: Arc::new(service),
-            limiter: Arc::new(FailureLimiter::new(settings.failed_reveals_per_minute)),
+            limiter: Arc::new(limiter),
             sessions: Arc::new(SessionSigner::new(&server_key)),
             settings: Arc::new(WebSettings {
                 public_url: public_url.clone(),
@@ -244,7 +245,7 @@ async fn open_store(settings: &Settings) -> anyhow::Result<(SharedStore, ServerK
                 .clone()
                 .context("HANDOFF_SERVER_KEY: required with a Redis store")?;
             let retention = std::time::Duration::from_secs(settings.audit_retention_secs);
-            let store = RedisStore::connect(url, retention)
+            let store = RedisStore::connect(url.expose(), retention)
                 .await
                 .context("HANDOFF_STORE: cannot connect to Redis")?;
             (Arc::new(store), key)
@@ -293,6 +294,17 @@ async fn check_key_fingerprint(
             Ok(())
         }
     }
+}
+
+/// Instances sharing Redis share one failed-attempt allowance per address;
+/// otherwise each process counts its own.
+async fn open_limiter(store: &StoreSetting, per_minute: u32) -> anyhow::Result<FailureLimiter> {
+    Ok(match store {
+        StoreSetting::Redis(url) => FailureLimiter::shared(per_minute, url.expose())
+            .await
+            .context("HANDOFF_STORE: cannot connect to Redis to count failed attempts")?,
+        StoreSetting::Memory | StoreSetting::Embedded(_) => FailureLimiter::new(per_minute),
+    })
 }
 
 /// The store folder is readable by the server's user only.

@@ -5,16 +5,29 @@ use super::InvalidInput;
 /// The shortest expiry a sender may choose.
 pub const MIN_TTL_SECS: u64 = 60;
 
-/// Parses `"90"` (seconds), `"90s"`, `"90m"`, `"24h"` or `"7d"` into seconds.
+/// The longest expiry an operator may allow (`HANDOFF_MAX_TTL`).
+pub const MAX_TTL_SETTING_SECS: u64 = 365 * 86_400;
+
+/// No duration handoff reads is longer than this (100 years), whatever
+/// the setting's own bound: seconds this small fit an `i64` with room to
+/// spare, so adding one to a Unix time or casting it can never wrap.
+pub const MAX_DURATION_SECS: u64 = 100 * 365 * 86_400;
+
+/// Parses `"90"` (seconds), `"90s"`, `"90m"`, `"24h"` or `"7d"` into seconds,
+/// at most [`MAX_DURATION_SECS`].
 pub fn parse_duration_secs(text: &str) -> Result<u64, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
-    let number: u64 = digits
-        .parse()
-        .map_err(|_| format!("'{text}' is not a duration (use e.g. 3600, 90m, 24h or 7d)"))?;
+    let number: u64 = digits.parse().map_err(|error: std::num::ParseIntError| {
+        if *error.kind() == std::num::IntErrorKind::PosOverflow {
+            format!("'{text}' is too long (at most 36500d)")
+        } else {
+            format!("'{text}' is not a duration (use e.g. 3600, 90m, 24h or 7d)")
+        }
+    })?;
     let scale = match unit {
         "" | "s" => 1,
         "m" => 60,
@@ -28,7 +41,8 @@ pub fn parse_duration_secs(text: &str) -> Result<u64, String> {
     };
     number
         .checked_mul(scale)
-        .ok_or_else(|| format!("'{text}' is too long"))
+        .filter(|secs| *secs <= MAX_DURATION_SECS)
+        .ok_or_else(|| format!("'{text}' is too long (at most 36500d)"))
 }
 
 /// Renders seconds the way people write them: `7d`, `24h`, `90m`, `45s`.
@@ -68,11 +82,15 @@ impl Ttl {
         }
     }
 
-    /// A bound set by the operator (no upper limit of its own).
+    /// A bound set by the operator: from a minute to a year.
     pub fn setting(text: &str) -> Result<Self, String> {
         let secs = parse_duration_secs(text)?;
-        if secs < MIN_TTL_SECS {
-            return Err(format!("must be at least {MIN_TTL_SECS} seconds"));
+        if !(MIN_TTL_SECS..=MAX_TTL_SETTING_SECS).contains(&secs) {
+            return Err(format!(
+                "must be between {} and {} ({MIN_TTL_SECS} to {MAX_TTL_SETTING_SECS} seconds)",
+                format_duration_secs(MIN_TTL_SECS),
+                format_duration_secs(MAX_TTL_SETTING_SECS)
+            ));
         }
         Ok(Self(secs))
     }
@@ -80,6 +98,13 @@ impl Ttl {
     #[must_use]
     pub fn as_secs(self) -> u64 {
         self.0
+    }
+
+    /// Seconds as a Unix-time offset. Every `Ttl` is at most
+    /// [`MAX_TTL_SETTING_SECS`], so this never wraps.
+    #[must_use]
+    pub fn as_unix_secs(self) -> i64 {
+        i64::try_from(self.0).unwrap_or(i64::MAX)
     }
 }
 
@@ -157,6 +182,32 @@ mod tests {
         assert!(Ttl::parse("soon", WEEK).is_err());
         assert!(Ttl::parse("3w", WEEK).is_err());
         assert!(Ttl::parse("99999999999999999999d", WEEK).is_err());
+    }
+
+    #[test]
+    fn durations_beyond_a_hundred_years_are_refused_not_wrapped() {
+        assert_eq!(parse_duration_secs("36500d").unwrap(), MAX_DURATION_SECS);
+        assert!(parse_duration_secs("36501d").is_err());
+        assert!(parse_duration_secs("18446744073709551615").is_err());
+        assert!(parse_duration_secs("213503982334601d").is_err());
+        assert!(i64::try_from(MAX_DURATION_SECS).unwrap() < i64::MAX / 2);
+        assert_eq!(
+            format_duration_secs(MAX_DURATION_SECS),
+            "36500d",
+            "the message's bound"
+        );
+    }
+
+    #[test]
+    fn operators_may_allow_ttls_from_a_minute_to_a_year() {
+        assert_eq!(
+            Ttl::setting("365d").unwrap().as_secs(),
+            MAX_TTL_SETTING_SECS
+        );
+        let err = Ttl::setting("366d").unwrap_err();
+        assert!(err.contains("between 1m and 365d"), "{err}");
+        assert!(Ttl::setting("59s").is_err());
+        assert!(Ttl::setting("9999999999d").is_err());
     }
 
     #[test]

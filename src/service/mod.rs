@@ -351,7 +351,7 @@ impl Service {
     ) -> Result<Created, ServiceError> {
         let manage_token = ManageToken::generate();
         let created_at = now();
-        let expires_at = created_at + new.ttl.as_secs() as i64;
+        let expires_at = created_at + new.ttl.as_unix_secs();
 
         let passphrase_salt = new
             .passphrase

@@ -147,7 +147,7 @@ impl Service {
         let submit_key = LinkKey::generate();
         let retrieve_key = LinkKey::generate();
         let created_at = now();
-        let expires_at = created_at + new.ttl.as_secs() as i64;
+        let expires_at = created_at + new.ttl.as_unix_secs();
         let record = RequestRecord {
             tenant: tenant.slug.clone(),
             note: new.note.map(|n| n.as_str().to_owned()),

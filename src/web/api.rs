@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
@@ -51,7 +51,7 @@ pub async fn create_secret(
     headers: HeaderMap,
     AppBytes(body): AppBytes,
 ) -> Result<Response, AppError> {
-    let staff = app.staff_from(&headers, &client);
+    let staff = app.staff_for_change(&Method::POST, &headers, &client)?;
     if app.settings.require_staff_to_push && staff.is_none() {
         return Err(AppError::Unauthorized);
     }

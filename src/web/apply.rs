@@ -15,7 +15,6 @@ use super::error::AppError;
 use super::extract::{AppJson, IdPath, bearer};
 use super::json::{AppliedJson, TenantList, TenantStatusJson};
 use super::state::AppState;
-use crate::crypto;
 use crate::domain::{AzureSecretId, ExpiryDate, LinkKey, Passphrase, now};
 use crate::service::{ApplyDetails, Client, ServiceError};
 
@@ -111,9 +110,7 @@ pub async fn metrics(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let scraper = match (&app.settings.metrics_token, bearer(&headers)) {
-        (Some(expected), Some(given)) => {
-            crypto::constant_time_eq(expected.as_bytes(), given.as_bytes())
-        }
+        (Some(expected), Some(given)) => expected.matches(given),
         _ => false,
     };
     if !scraper && app.staff_from(&headers, &client).is_none() {

@@ -7,7 +7,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::State;
 use axum::extract::rejection::FormRejection;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
@@ -209,7 +209,10 @@ pub async fn create_from_form(
     headers: HeaderMap,
     form: Result<Form<CreateForm>, FormRejection>,
 ) -> Response {
-    let staff = app.staff_from(&headers, &client);
+    let staff = match app.staff_for_change(&Method::POST, &headers, &client) {
+        Ok(staff) => staff,
+        Err(error) => return error_page(error),
+    };
     if app.settings.require_staff_to_push && staff.is_none() {
         return error_page(AppError::Unauthorized);
     }

@@ -36,12 +36,13 @@ pub async fn sign_in(
     Form(form): Form<SignInForm>,
 ) -> Response {
     let next = safe_next(form.next.as_deref());
-    if let Err(retry_after) = app.limiter.check(client.ip) {
-        return error_page(AppError::RateLimited { retry_after });
-    }
     let directory = app.directory.current();
+    // The right token signs in whatever the address's allowance; a wrong one
+    // beyond it is told only 429.
     let Some(member) = directory.staff_by_token(form.token.expose_secret()) else {
-        app.limiter.record_failure(client.ip);
+        if let Err(retry_after) = app.limiter.record_failure(client.ip).await {
+            return error_page(AppError::RateLimited { retry_after });
+        }
         let event = client
             .to_client()
             .event(Kind::SignInFailed, &Actor::Anonymous);

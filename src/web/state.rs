@@ -10,7 +10,7 @@ use axum::http::HeaderName;
 use super::error::AppError;
 use super::extract::NumberOrText;
 use super::session::SessionSigner;
-use crate::config::PublicUrl;
+use crate::config::{MetricsToken, PublicUrl};
 use crate::directory::SharedDirectory;
 use crate::domain::{InvalidInput, Ttl, Views};
 use crate::rate_limit::FailureLimiter;
@@ -27,7 +27,7 @@ pub struct WebSettings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub trusted_user_header: Option<HeaderName>,
     pub require_staff_to_push: bool,
-    pub metrics_token: Option<String>,
+    pub metrics_token: Option<MetricsToken>,
 }
 
 #[derive(Clone)]
@@ -87,21 +87,27 @@ impl WebSettings {
 }
 
 impl AppState {
-    /// Runs an attempt that needs a key or token, counting its failure
-    /// against the client's allowance and refusing it when none is left.
+    /// Runs an attempt that needs a key or token, and counts its failure
+    /// against the client's allowance. The attempt always runs: each guarded
+    /// use case checks its key before it does anything else, which costs
+    /// nothing and consumes nothing, so a right key is never refused by the
+    /// limit. Beyond the allowance, a wrong key (or an unknown or ended id:
+    /// the same `NotFound`) is answered `429` instead, so a limited client
+    /// learns nothing from its guesses; a right key with a wrong passphrase
+    /// still gets its own answer, the secret's own five tries bounding
+    /// those.
     pub async fn guarded<T>(
         &self,
         client_ip: IpAddr,
         attempt: impl Future<Output = Result<T, ServiceError>>,
     ) -> Result<T, AppError> {
-        self.limiter
-            .check(client_ip)
-            .map_err(|retry_after| AppError::RateLimited { retry_after })?;
         let outcome = attempt.await;
         if let Err(error) = &outcome
             && error.is_failed_attempt()
+            && let Err(retry_after) = self.limiter.record_failure(client_ip).await
+            && matches!(error, ServiceError::NotFound)
         {
-            self.limiter.record_failure(client_ip);
+            return Err(AppError::RateLimited { retry_after });
         }
         outcome.map_err(AppError::from)
     }

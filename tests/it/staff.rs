@@ -275,3 +275,136 @@ async fn sighup_reloads_tenants_and_a_bad_file_keeps_the_old_ones() {
     assert!(page.text().await.unwrap().contains("Northwind Traders"));
     assert!(server.logs().contains("reload failed"));
 }
+
+/// A vendor behind an SSO proxy at 127.0.0.1 that names the user in
+/// `X-Forwarded-User`.
+async fn behind_sso() -> (VendorConfig, TestApp) {
+    let config = VendorConfig::new(
+        "trusted_proxies = [\"127.0.0.1\"]\ntrusted_user_header = \"X-Forwarded-User\"",
+        "",
+    );
+    let app = TestApp::spawn_with(config.args()).await;
+    (config, app)
+}
+
+async fn sso_page(app: &TestApp, path: &str) -> String {
+    app.http
+        .get(app.url(path))
+        .header("x-forwarded-user", "bob@fabrikam.example")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The staff requests form, posted as bob through the SSO proxy.
+async fn sso_request_form(
+    app: &TestApp,
+    csrf: &str,
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut request = client_without_redirects()
+        .post(app.url("/staff/requests"))
+        .header("x-forwarded-user", "bob@fabrikam.example");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request
+        .form(&[("csrf", csrf), ("tenant", "contoso"), ("ttl", "")])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sso_staff_forms_need_the_csrf_token_their_page_carries() {
+    let (_config, app) = behind_sso().await;
+    let page = sso_page(&app, "/staff").await;
+    let csrf = csrf_of(&page);
+    assert!(!csrf.is_empty(), "the page gives SSO staff a token");
+
+    let forged = sso_request_form(&app, "forged", &[]).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let missing = sso_request_form(&app, "", &[]).await;
+    assert_eq!(missing.status(), StatusCode::FORBIDDEN);
+
+    let real = sso_request_form(&app, &csrf, &[("sec-fetch-site", "same-origin")]).await;
+    assert_eq!(real.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn sso_staff_requests_from_another_site_are_refused_even_with_the_token() {
+    let (_config, app) = behind_sso().await;
+    let csrf = csrf_of(&sso_page(&app, "/staff").await);
+
+    let cross_site = sso_request_form(&app, &csrf, &[("sec-fetch-site", "cross-site")]).await;
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+    let other_origin = sso_request_form(&app, &csrf, &[("origin", "https://evil.example")]).await;
+    assert_eq!(other_origin.status(), StatusCode::FORBIDDEN);
+    let own_origin = sso_request_form(&app, &csrf, &[("origin", &app.base)]).await;
+    assert_eq!(own_origin.status(), StatusCode::CREATED);
+
+    // The JSON API too: the proxy's cookie rides along on any site's request.
+    let api = app
+        .http
+        .post(app.url("/api/v1/requests"))
+        .header("x-forwarded-user", "bob@fabrikam.example")
+        .header("sec-fetch-site", "cross-site")
+        .json(&json!({ "tenant": "contoso" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn session_staff_requests_from_another_site_are_refused() {
+    let config = VendorConfig::new("", "");
+    let app = TestApp::spawn_with(config.args()).await;
+    let cookie = session_cookie(&sign_in(&app, &config.token).await);
+    let page = app
+        .http
+        .get(app.url("/staff"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let post = |site: &'static str| {
+        client_without_redirects()
+            .post(app.url("/staff/requests"))
+            .header("cookie", &cookie)
+            .header("sec-fetch-site", site)
+            .form(&[("csrf", csrf_of(&page).as_str()), ("tenant", "contoso")])
+            .send()
+    };
+    assert_eq!(
+        post("cross-site").await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post("same-origin").await.unwrap().status(),
+        StatusCode::CREATED
+    );
+}
+
+#[tokio::test]
+async fn bearer_token_calls_need_no_csrf_token_or_origin() {
+    let config = VendorConfig::new("", "");
+    let app = TestApp::spawn_with(config.args()).await;
+    let created = app
+        .http
+        .post(app.url("/api/v1/requests"))
+        .bearer_auth(&config.token)
+        .header("origin", "https://elsewhere.example")
+        .header("sec-fetch-site", "cross-site")
+        .json(&json!({ "tenant": "contoso" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+}
