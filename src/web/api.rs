@@ -10,8 +10,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 use zeroize::Zeroizing;
 
 use super::client::ClientAddr;

@@ -8,10 +8,10 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use utoipa::IntoParams;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
+use utoipa::IntoParams;
 
 use super::assets::STATIC_BASE;
 use super::auth::{Staff, StaffPage};

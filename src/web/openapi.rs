@@ -1,4 +1,4 @@
-//! The JSON API's OpenAPI 3.1 description, made from the handlers' own
+//! The JSON API's `OpenAPI` 3.1 description, made from the handlers' own
 //! types and `#[utoipa::path]` attributes so that it cannot drift from
 //! them; served at `/api/v1/openapi.json`, and as a readable page at `/api`
 //! rendered from the same document.
@@ -134,9 +134,15 @@ fn add_error_responses(name: &str, operation: &mut Value, statuses: &[(StatusCod
             by_status.entry(status.as_u16()).or_default().push(code);
             known = true;
         }
-        assert!(known, "{name} lists the error code {code}, which no error has");
+        assert!(
+            known,
+            "{name} lists the error code {code}, which no error has"
+        );
     }
-    let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut) else {
+    let Some(responses) = operation
+        .get_mut("responses")
+        .and_then(Value::as_object_mut)
+    else {
         return;
     };
     for (status, codes) in by_status {
@@ -148,12 +154,16 @@ fn add_error_responses(name: &str, operation: &mut Value, statuses: &[(StatusCod
             } } },
         });
         let header = match status {
-            401 => Some(("WWW-Authenticate", "`Bearer`, when staff sign-in is missing")),
+            401 => Some((
+                "WWW-Authenticate",
+                "`Bearer`, when staff sign-in is missing",
+            )),
             429 | 503 => Some(("Retry-After", "Seconds to wait before trying again")),
             _ => None,
         };
         if let Some((header, description)) = header {
-            response["headers"] = json!({ header: { "description": description, "schema": { "type": "string" } } });
+            response["headers"] =
+                json!({ header: { "description": description, "schema": { "type": "string" } } });
         }
         responses.insert(status.to_string(), response);
     }
@@ -277,6 +287,44 @@ fn kind(schema: &Value) -> String {
         .join(" | ")
 }
 
+/// One response of an operation; an error response by its codes.
+fn answer(status: &str, response: &Value) -> Answer {
+    let (content_type, schema) = response
+        .get("content")
+        .and_then(Value::as_object)
+        .and_then(|c| c.iter().next())
+        .map(|(t, c)| (t.clone(), c.get("schema").cloned().unwrap_or_default()))
+        .unwrap_or_default();
+    let codes: Vec<String> = schema
+        .pointer("/properties/error/enum")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.as_str().map(str::to_owned))
+        .collect();
+    let error_ref = schema.pointer("/allOf/0").cloned().unwrap_or_default();
+    Answer {
+        status: status.to_owned(),
+        description: if codes.is_empty() {
+            text(response, "description")
+        } else {
+            String::new()
+        },
+        content_type,
+        kind: if codes.is_empty() {
+            if schema.is_null() {
+                String::new()
+            } else {
+                kind(&schema)
+            }
+        } else {
+            kind(&error_ref)
+        },
+        schema: ref_name(&schema).or_else(|| ref_name(&error_ref)),
+        codes,
+    }
+}
+
 fn operations(document: &Value) -> Vec<Operation> {
     let mut out = Vec::new();
     let empty = Map::new();
@@ -339,42 +387,7 @@ fn operations(document: &Value) -> Vec<Operation> {
                 .and_then(Value::as_object)
                 .into_iter()
                 .flatten()
-                .map(|(status, response)| {
-                    let (content_type, schema) = response
-                        .get("content")
-                        .and_then(Value::as_object)
-                        .and_then(|c| c.iter().next())
-                        .map(|(t, c)| (t.clone(), c.get("schema").cloned().unwrap_or_default()))
-                        .unwrap_or_default();
-                    let codes: Vec<String> = schema
-                        .pointer("/properties/error/enum")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|c| c.as_str().map(str::to_owned))
-                        .collect();
-                    let error_ref = schema.pointer("/allOf/0").cloned().unwrap_or_default();
-                    Answer {
-                        status: status.clone(),
-                        description: if codes.is_empty() {
-                            text(response, "description")
-                        } else {
-                            String::new()
-                        },
-                        content_type,
-                        kind: if codes.is_empty() {
-                            if schema.is_null() {
-                                String::new()
-                            } else {
-                                kind(&schema)
-                            }
-                        } else {
-                            kind(&error_ref)
-                        },
-                        schema: ref_name(&schema).or_else(|| ref_name(&error_ref)),
-                        codes,
-                    }
-                })
+                .map(|(status, response)| answer(status, response))
                 .collect();
             out.push(Operation {
                 method: method.to_uppercase(),
@@ -449,7 +462,10 @@ pub async fn api_page() -> Response {
                 ("apiKey", header) => format!("{header}: <key>"),
                 (other, _) => other.to_owned(),
             };
-            (name.clone(), format!("{how}. {}", text(scheme, "description")))
+            (
+                name.clone(),
+                format!("{how}. {}", text(scheme, "description")),
+            )
         })
         .collect();
     render(
@@ -481,10 +497,10 @@ mod tests {
     fn every_listed_error_code_becomes_a_response_with_its_status() {
         let document = document();
         let reveal = &document["paths"]["/api/v1/secrets/{id}/reveal"]["post"]["responses"];
-        let not_found = reveal["404"]["content"]["application/json"]["schema"]["properties"]
-            ["error"]["enum"]
-            .as_array()
-            .unwrap();
+        let not_found =
+            reveal["404"]["content"]["application/json"]["schema"]["properties"]["error"]["enum"]
+                .as_array()
+                .unwrap();
         assert!(not_found.contains(&json!("not_found")));
         assert!(not_found.contains(&json!("already_revealed")));
         assert!(reveal["410"].is_object() && reveal["429"]["headers"]["Retry-After"].is_object());
@@ -494,7 +510,11 @@ mod tests {
     fn the_page_lists_every_operation() {
         let document = document();
         let operations = operations(&document);
-        assert!(operations.iter().any(|o| o.method == "POST" && o.path == "/api/v1/secrets"));
+        assert!(
+            operations
+                .iter()
+                .any(|o| o.method == "POST" && o.path == "/api/v1/secrets")
+        );
         assert!(schemas(&document).iter().any(|s| s.name == "ErrorBody"));
     }
 }

@@ -13,6 +13,7 @@ mod faults;
 mod healthcheck;
 mod layout;
 mod logs;
+mod openapi;
 mod redis;
 mod reload;
 mod requests;
