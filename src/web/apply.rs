@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
+use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
 use super::auth::Staff;
@@ -18,13 +19,20 @@ use super::state::AppState;
 use crate::domain::{AzureSecretId, ExpiryDate, LinkKey, Passphrase, now};
 use crate::service::{ApplyDetails, Client, ServiceError};
 
-#[derive(Deserialize)]
+/// Which tenant a pushed secret goes to, with the link key that opens it.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplySecretBody {
+    /// The link key (the part of the link after `#`).
+    #[schema(value_type = String)]
     key: SecretString,
+    /// A configured tenant's slug.
     tenant: String,
+    #[schema(value_type = Option<String>)]
     passphrase: Option<SecretString>,
+    /// When the secret expires at Microsoft (`2027-05-01`).
     expires_on: Option<String>,
+    /// The secret's Secret ID (a GUID) in Entra ID.
     secret_id: Option<String>,
 }
 
@@ -35,6 +43,18 @@ fn staff_client(client: &ClientAddr, staff: &Staff) -> Client {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/secrets/{id}/apply",
+    tag = "apply",
+    summary = "Apply a pushed secret to a tenant's configuration",
+    description = "Verifies it with Entra ID, writes it to the tenant's sink, and deletes it here. A failed apply loses nothing.",
+    params(("id" = String, Path, description = "The id in the link")),
+    request_body = ApplySecretBody,
+    responses((status = 200, description = "Applied", body = AppliedJson)),
+    security(("staff_token" = [])),
+    extensions(("x-error-codes" = json!(["bad_request", "too_large", "invalid_field", "unauthorized", "not_found", "already_revealed", "revoked", "destroyed", "applied", "passphrase_required", "wrong_passphrase", "secret_destroyed", "being_applied", "contended", "apply_failed", "rate_limited", "outcome_unknown", "server_key_mismatch", "unavailable", "internal"]))),
+)]
 /// `POST /api/v1/secrets/{id}/apply` (staff, with the link key).
 pub async fn apply_secret(
     State(app): State<AppState>,
@@ -69,12 +89,25 @@ pub async fn apply_secret(
     Ok(Json(AppliedJson::from(&applied)).into_response())
 }
 
-#[derive(Deserialize)]
+/// The request's retrieve key (the part of the retrieve link after `#`).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplyRequestBody {
+    #[schema(value_type = String)]
     key: SecretString,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/requests/{id}/apply",
+    tag = "apply",
+    summary = "Apply a request's answer to the tenant's configuration",
+    params(("id" = String, Path, description = "The id in the link")),
+    request_body = ApplyRequestBody,
+    responses((status = 200, description = "Applied", body = AppliedJson)),
+    security(("staff_token" = [])),
+    extensions(("x-error-codes" = json!(["bad_request", "too_large", "invalid_field", "unauthorized", "not_found", "already_retrieved", "locked", "already_applied", "already_answered", "not_answered", "being_applied", "contended", "apply_failed", "rate_limited", "outcome_unknown", "server_key_mismatch", "unavailable", "internal"]))),
+)]
 /// `POST /api/v1/requests/{id}/apply` (staff, with the retrieve key).
 pub async fn apply_request(
     State(app): State<AppState>,
@@ -94,6 +127,15 @@ pub async fn apply_request(
     Ok(Json(AppliedJson::from(&applied)).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants",
+    tag = "apply",
+    summary = "Every tenant, by its secret's expiry",
+    responses((status = 200, description = "The tenants", body = TenantList)),
+    security(("staff_token" = [])),
+    extensions(("x-error-codes" = json!(["unauthorized", "unavailable", "internal"]))),
+)]
 /// `GET /api/v1/tenants` (staff): every tenant by expiry.
 pub async fn tenants(State(app): State<AppState>, _staff: Staff) -> Result<Response, AppError> {
     let tenants = app.service.tenant_statuses().await?;

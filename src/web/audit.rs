@@ -11,6 +11,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
+use utoipa::IntoParams;
 
 use super::assets::STATIC_BASE;
 use super::auth::{Staff, StaffPage};
@@ -27,11 +28,18 @@ const DEFAULT_WINDOW_SECS: i64 = 7 * 86_400;
 const DEFAULT_LIMIT: usize = 200;
 const MAX_LIMIT: usize = 1000;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditParams {
+    /// Only this tenant's events.
     tenant: Option<String>,
+    /// A date (`2026-11-22`), an RFC 3339 time, or Unix seconds; a week
+    /// before `until` when absent.
     since: Option<String>,
+    /// As `since`; now when absent.
     until: Option<String>,
+    /// At most this many events, 1 to 1000 (200 when absent).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<usize>,
 }
 
@@ -86,6 +94,16 @@ impl AuditParams {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "audit",
+    summary = "The audit trail",
+    params(AuditParams),
+    responses((status = 200, description = "The events, newest last", body = AuditTrail)),
+    security(("staff_token" = [])),
+    extensions(("x-error-codes" = json!(["bad_request", "invalid_field", "unauthorized", "unavailable", "internal"]))),
+)]
 /// `GET /api/v1/audit?tenant=&since=&until=&limit=` (staff).
 pub async fn audit_api(
     State(app): State<AppState>,

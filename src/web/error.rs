@@ -164,6 +164,130 @@ impl IntoResponse for AppError {
     }
 }
 
+/// The body of every error the API answers with: what [`error_body`]
+/// makes. Only `error` and `message` are always there; the rest come with
+/// the codes that name them.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // a description of the JSON, never built
+pub struct ErrorBody {
+    /// Machine-readable and stable: `not_found`, `invalid_field`, …
+    error: String,
+    /// A sentence for a person.
+    message: String,
+    /// `invalid_field`, `too_large`: the field at fault.
+    field: Option<String>,
+    /// `already_revealed`, `revoked`, `destroyed`, `applied`, and a closed
+    /// request's codes: when it ended (RFC 3339).
+    ended_at: Option<String>,
+    /// `wrong_passphrase`, `secret_destroyed`: passphrase tries left.
+    attempts_remaining: Option<u32>,
+    /// `secret_refused`, `verification_failed`: answers the request still takes.
+    tries_remaining: Option<u32>,
+    /// `apply_failed`, `secret_refused`, `verification_failed`: why, as a code.
+    reason: Option<String>,
+    /// `apply_failed`: the step that failed (`verify`, `write`, `commit`).
+    step: Option<String>,
+    /// `verification_failed`: Microsoft's AADSTS error number.
+    aadsts: Option<u32>,
+}
+
+/// Every error code the API can answer with, and its status: one of each
+/// error, described by the one mapping, so the API's description cannot
+/// disagree with it. The router's own (`no_route`, `method_not_allowed`)
+/// and the panic answer (`internal`) come last.
+#[must_use]
+pub fn catalogue() -> Vec<(StatusCode, &'static str)> {
+    use crate::domain::ClientSecretRefusal;
+    use crate::service::ApplyFailure;
+    let apply_failed = |step, code| {
+        ServiceError::ApplyFailed(ApplyFailure {
+            step,
+            code,
+            message: String::new(),
+        })
+    };
+    let mut errors: Vec<AppError> = vec![
+        AppError::BadRequest(String::new()),
+        AppError::PayloadTooLarge(String::new()),
+        AppError::Unauthorized,
+        AppError::Forbidden(String::new()),
+        AppError::RateLimited {
+            retry_after: Duration::from_secs(1),
+        },
+        AppError::Invalid(InvalidInput::new("field", "reason")),
+    ];
+    let at = 0;
+    let mut services = vec![
+        ServiceError::NotFound,
+        ServiceError::PassphraseRequired,
+        ServiceError::WrongPassphrase {
+            attempts_remaining: 1,
+        },
+        ServiceError::DestroyedNow,
+        ServiceError::Undecryptable,
+        ServiceError::Contended,
+        ServiceError::BeingApplied,
+        ServiceError::NoSink,
+        ServiceError::UnknownTenant,
+        ServiceError::NotAnswered,
+        ServiceError::SecretRefused {
+            refusal: ClientSecretRefusal::Empty,
+            tries_remaining: 1,
+        },
+        ServiceError::VerificationFailed {
+            code: "invalid_secret",
+            message: String::new(),
+            aadsts: None,
+            tries_remaining: 1,
+        },
+        ServiceError::VerifierUnreachable {
+            message: String::new(),
+        },
+        ServiceError::OutcomeUnknown {
+            action: Unconfirmed::Reveal,
+            cause: String::new(),
+        },
+        ServiceError::Store(StoreError::Unavailable(String::new())),
+        ServiceError::Store(StoreError::Corrupt(String::new())),
+        apply_failed(ApplyStep::Verify, "refused"),
+        apply_failed(ApplyStep::Write, "conflict"),
+        apply_failed(ApplyStep::Write, "refused"),
+        apply_failed(ApplyStep::Write, "unreachable"),
+        apply_failed(ApplyStep::Commit, "conflict"),
+    ];
+    for state in [
+        SecretState::Revealed,
+        SecretState::Revoked,
+        SecretState::Applied,
+        SecretState::Destroyed,
+    ] {
+        services.push(ServiceError::Ended { state, at });
+    }
+    for state in [
+        RequestState::Retrieved,
+        RequestState::Locked,
+        RequestState::Applied,
+        RequestState::Answered,
+    ] {
+        services.push(ServiceError::RequestClosed { state, at });
+    }
+    errors.extend(services.into_iter().map(AppError::Service));
+    let mut codes: Vec<(StatusCode, &'static str)> = errors
+        .iter()
+        .map(|error| {
+            let described = error.describe();
+            (described.status, described.code)
+        })
+        .collect();
+    codes.extend([
+        (StatusCode::NOT_FOUND, "no_route"),
+        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+    ]);
+    codes.sort_unstable();
+    codes.dedup();
+    codes
+}
+
 /// `{"error": code, "message": sentence, …extra}`.
 #[must_use]
 pub fn error_body(described: &Described) -> Value {

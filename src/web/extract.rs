@@ -23,7 +23,7 @@ pub const KEY_HEADER: &str = "x-handoff-key";
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 
 /// `ttl` and `views` may be sent as numbers or as text (`"24h"`, `"3"`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum NumberOrText {
     Number(u64),

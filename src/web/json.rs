@@ -2,6 +2,7 @@
 //! service's results. Times are RFC 3339 in UTC; absent values are `null`.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::format::rfc3339;
 use crate::audit::AuditEvent;
@@ -11,7 +12,7 @@ use crate::service::{
 };
 use crate::store::{RequestState, VerificationRecord};
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CreatedSecret {
     pub id: String,
     pub url: String,
@@ -20,7 +21,7 @@ pub struct CreatedSecret {
     pub manage_url: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SecretMetadata<'a> {
     id: String,
     created_at: String,
@@ -47,13 +48,13 @@ impl<'a> SecretMetadata<'a> {
 }
 
 /// The secret itself: borrowed from the wiped buffer that holds it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct RevealedSecret<'a> {
     pub secret: &'a str,
     pub views_remaining: u32,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SecretStatus<'a> {
     id: String,
     state: &'static str,
@@ -67,7 +68,7 @@ pub struct SecretStatus<'a> {
     events: Vec<Event<'a>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct View<'a> {
     at: String,
     ip: &'a str,
@@ -101,7 +102,7 @@ impl<'a> SecretStatus<'a> {
 }
 
 /// One audit event.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Event<'a> {
     at: String,
     kind: &'a str,
@@ -130,14 +131,14 @@ impl<'a> From<&'a AuditEvent> for Event<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AuditTrail<'a> {
     pub since: String,
     pub until: String,
     pub events: Vec<Event<'a>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CreatedRequestLinks {
     pub id: String,
     pub tenant: String,
@@ -147,7 +148,7 @@ pub struct CreatedRequestLinks {
 }
 
 /// Microsoft's answer about a secret, as recorded.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct VerificationJson<'a> {
     verified: bool,
     code: &'a str,
@@ -166,13 +167,13 @@ impl<'a> From<&'a VerificationRecord> for VerificationJson<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct RequestList<'a> {
     pub requests: Vec<RequestDetailsJson<'a>>,
 }
 
 /// A request as staff see it (never the sealed answer).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct RequestDetailsJson<'a> {
     id: String,
     tenant: RequestTenant<'a>,
@@ -190,7 +191,7 @@ pub struct RequestDetailsJson<'a> {
     retrieved_at: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct RequestTenant<'a> {
     slug: &'a str,
     name: &'a str,
@@ -231,7 +232,7 @@ impl<'a> From<&'a RequestDetails> for RequestDetailsJson<'a> {
 }
 
 /// What the customer's page learns about a request.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct RequestViewJson<'a> {
     id: String,
     vendor_name: &'a str,
@@ -245,7 +246,7 @@ pub struct RequestViewJson<'a> {
     verify: &'static str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct CustomerTenant<'a> {
     name: &'a str,
     entra_tenant: &'a str,
@@ -274,7 +275,7 @@ impl<'a> From<&'a RequestView> for RequestViewJson<'a> {
 }
 
 /// The customer's answer was taken.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AnswerAcceptedJson<'a> {
     status: &'static str,
     verified: bool,
@@ -287,7 +288,7 @@ pub struct AnswerAcceptedJson<'a> {
     delivered: Option<bool>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct AnswerVerification<'a> {
     code: &'a str,
     message: &'a str,
@@ -313,7 +314,7 @@ impl<'a> From<&'a AnswerAccepted> for AnswerAcceptedJson<'a> {
 }
 
 /// A request's answer, for staff, once.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct RetrievedAnswer<'a> {
     secret: &'a str,
     tenant: &'a str,
@@ -338,7 +339,7 @@ impl<'a> From<&'a Retrieved> for RetrievedAnswer<'a> {
 }
 
 /// A secret went into a tenant's configuration.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AppliedJson<'a> {
     status: &'static str,
     tenant: &'a str,
@@ -349,7 +350,7 @@ pub struct AppliedJson<'a> {
     verification: AppliedVerification<'a>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct AppliedVerification<'a> {
     verified: bool,
     code: &'a str,
@@ -374,13 +375,13 @@ impl<'a> From<&'a Applied> for AppliedJson<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct TenantList<'a> {
     pub tenants: Vec<TenantStatusJson<'a>>,
 }
 
 /// A tenant by its secret's expiry.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct TenantStatusJson<'a> {
     tenant: &'a str,
     name: &'a str,
@@ -395,7 +396,7 @@ pub struct TenantStatusJson<'a> {
     verification: Option<TenantVerification<'a>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct TenantVerification<'a> {
     verified: bool,
     code: &'a str,
@@ -424,7 +425,7 @@ impl<'a> From<&'a TenantStatus> for TenantStatusJson<'a> {
 }
 
 /// `/healthz` and `/readyz`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Health {
     pub status: &'static str,
 }

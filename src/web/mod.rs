@@ -17,6 +17,7 @@ mod error;
 mod extract;
 mod format;
 mod json;
+mod openapi;
 mod pages;
 mod pwpush;
 mod pwpush_json;
@@ -70,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .route("/requests/{id}/details", get(requests::request_details))
         .route("/requests/{id}/retrieve", post(requests::retrieve_answer))
         .route("/audit", get(audit::audit_api))
+        .route("/openapi.json", get(openapi::openapi_json))
         .fallback(api::no_route)
         .method_not_allowed_fallback(api::method_not_allowed);
 
@@ -121,6 +123,7 @@ pub fn router(state: AppState) -> Router {
             get(staff::sign_in_page).post(staff::sign_in),
         )
         .route("/staff/sign-out", post(staff::sign_out))
+        .route("/api", get(openapi::api_page))
         .route("/metrics", get(apply::metrics))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))

@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 use zeroize::Zeroizing;
 
 use super::assets::STATIC_BASE;
@@ -33,12 +34,18 @@ fn parse_key(key: &str) -> Result<LinkKey, ServiceError> {
     LinkKey::parse(key).map_err(|_| ServiceError::NotFound)
 }
 
-#[derive(Deserialize)]
+/// A request link to create for a tenant.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRequestBody {
+    /// A configured tenant's slug.
     tenant: String,
+    /// A note the customer sees.
     note: Option<String>,
+    /// Seconds, or `24h`, `7d`; the server's default when absent.
     ttl: Option<NumberOrText>,
+    /// Deliver a verified answer to the tenant's sink at once (the
+    /// tenant's setting when absent).
     auto_apply: Option<bool>,
 }
 
@@ -62,6 +69,16 @@ impl AppState {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/requests",
+    tag = "requests",
+    summary = "Create a request link for a tenant",
+    request_body = CreateRequestBody,
+    responses((status = 201, description = "Created: the submit link for the customer, the retrieve link for staff", body = CreatedRequestLinks)),
+    security(("staff_token" = [])),
+    extensions(("x-error-codes" = json!(["bad_request", "too_large", "invalid_field", "unauthorized", "unavailable", "internal"]))),
+)]
 /// `POST /api/v1/requests` (staff).
 pub async fn create_request(
     State(app): State<AppState>,
@@ -91,6 +108,15 @@ pub async fn create_request(
         .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/requests",
+    tag = "requests",
+    summary = "Every request link",
+    responses((status = 200, description = "The requests", body = RequestList)),
+    security(("staff_token" = [])),
+    extensions(("x-error-codes" = json!(["unauthorized", "unavailable", "internal"]))),
+)]
 /// `GET /api/v1/requests` (staff).
 pub async fn list_requests(
     State(app): State<AppState>,
@@ -103,6 +129,16 @@ pub async fn list_requests(
     .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/requests/{id}/details",
+    tag = "requests",
+    summary = "A request as staff see it",
+    params(("id" = String, Path, description = "The id in the link")),
+    responses((status = 200, description = "The request (never its answer)", body = RequestDetailsJson)),
+    security(("staff_token" = [])),
+    extensions(("x-error-codes" = json!(["unauthorized", "not_found", "unavailable", "internal"]))),
+)]
 /// `GET /api/v1/requests/{id}/details` (staff).
 pub async fn request_details(
     State(app): State<AppState>,
@@ -113,6 +149,16 @@ pub async fn request_details(
     Ok(Json(RequestDetailsJson::from(&details)).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/requests/{id}",
+    tag = "requests",
+    summary = "The customer's view of a request",
+    params(("id" = String, Path, description = "The id in the link")),
+    responses((status = 200, description = "The request", body = RequestViewJson)),
+    security(("link_key" = [])),
+    extensions(("x-error-codes" = json!(["bad_request", "not_found", "already_retrieved", "rate_limited", "unavailable", "internal"]))),
+)]
 /// `GET /api/v1/requests/{id}` with the submit key: the customer's view.
 pub async fn request_view(
     State(app): State<AppState>,
@@ -129,21 +175,50 @@ pub async fn request_view(
     Ok(Json(RequestViewJson::from(&view)).into_response())
 }
 
-#[derive(Deserialize)]
+/// The customer's answer, as JSON.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AnswerBody {
+    /// The submit key (the part of the request link after `#`).
+    #[schema(value_type = String)]
     key: SecretString,
+    /// The client secret's Value.
+    #[schema(value_type = String)]
     secret: SecretString,
+    /// When the secret expires at Microsoft (`2027-05-01`).
     expires_on: Option<String>,
+    /// The secret's Secret ID (a GUID) in Entra ID.
     secret_id: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// With a `text/plain` body (the secret) and the key in `X-Handoff-Key`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AnswerQuery {
+    /// When the secret expires at Microsoft (`2027-05-01`).
     expires_on: Option<String>,
+    /// The secret's Secret ID (a GUID) in Entra ID.
     secret_id: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/requests/{id}/answer",
+    tag = "requests",
+    summary = "Answer a request with a client secret",
+    description = "JSON, or the secret as a `text/plain` body with the submit key in `X-Handoff-Key` and `expires_on`, `secret_id` in the query string. The secret is checked at once (and with Entra ID when the tenant asks for it).",
+    params(
+        ("id" = String, Path, description = "The id in the link"),
+        AnswerQuery,
+    ),
+    request_body(content(
+        (AnswerBody = "application/json"),
+        (String = "text/plain"),
+    )),
+    responses((status = 201, description = "Taken", body = AnswerAcceptedJson)),
+    security((), ("link_key" = [])),
+    extensions(("x-error-codes" = json!(["bad_request", "too_large", "invalid_field", "secret_refused", "verification_failed", "not_found", "already_retrieved", "locked", "already_applied", "already_answered", "contended", "rate_limited", "verifier_unreachable", "unavailable", "internal"]))),
+)]
 /// `POST /api/v1/requests/{id}/answer`: JSON `{"key", "secret",
 /// "expires_on"?, "secret_id"?}`, or — for rotation scripts — the secret as
 /// a `text/plain` body with the key in `X-Handoff-Key` and the rest in the
@@ -207,12 +282,29 @@ pub async fn answer_request(
         .into_response())
 }
 
-#[derive(Deserialize)]
+/// The request's retrieve key (the part of the retrieve link after `#`).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetrieveBody {
+    #[schema(value_type = String)]
     key: SecretString,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/requests/{id}/retrieve",
+    tag = "requests",
+    summary = "Retrieve a request's answer, once",
+    description = "With an `Idempotency-Key` header, a retry with the same key within a minute gets the same answer.",
+    params(
+        ("id" = String, Path, description = "The id in the link"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Names this attempt (1 to 64 visible ASCII characters, a UUID for example)"),
+    ),
+    request_body = RetrieveBody,
+    responses((status = 200, description = "The answer", body = RetrievedAnswer)),
+    security(("staff_token" = [])),
+    extensions(("x-error-codes" = json!(["bad_request", "too_large", "unauthorized", "not_found", "already_retrieved", "locked", "already_applied", "not_answered", "being_applied", "contended", "rate_limited", "outcome_unknown", "server_key_mismatch", "unavailable", "internal"]))),
+)]
 /// `POST /api/v1/requests/{id}/retrieve` (staff, with the retrieve key).
 /// With `Idempotency-Key`, a retry with the same key gets the same answer.
 pub async fn retrieve_answer(

@@ -16,6 +16,7 @@ mod healthcheck;
 mod layout;
 mod limits;
 mod logs;
+mod openapi;
 mod outbox;
 mod pwpush;
 mod redis;
