@@ -139,7 +139,9 @@ mod tests {
     fn a_link_without_its_key_is_refused_without_echoing_anything_after_the_hash() {
         let error = Link::parse("https://h.example/s/id").err().unwrap();
         assert!(error.message.contains("no key"), "{}", error.message);
-        let error = Link::parse("https://h.example/x/id#SECRETKEY").err().unwrap();
+        let error = Link::parse("https://h.example/x/id#SECRETKEY")
+            .err()
+            .unwrap();
         assert!(!error.message.contains("SECRETKEY"), "{}", error.message);
     }
 }

@@ -59,7 +59,10 @@ pub fn answer(args: &AnswerArgs) -> Outcome<()> {
         show(&format!("notice: {}", notice.as_str().unwrap_or_default()));
     }
     for warning in body["warnings"].as_array().into_iter().flatten() {
-        show(&format!("warning: {}", warning.as_str().unwrap_or_default()));
+        show(&format!(
+            "warning: {}",
+            warning.as_str().unwrap_or_default()
+        ));
     }
     match body["delivered"].as_bool() {
         Some(true) => show("Delivered to the vendor's configuration."),

@@ -285,7 +285,10 @@ pub fn status(args: &StatusArgs) -> Outcome<()> {
         "views left: {} of {}",
         body["views_remaining"], body["views_allowed"]
     ));
-    show(&format!("failed passphrases: {}", body["failed_passphrases"]));
+    show(&format!(
+        "failed passphrases: {}",
+        body["failed_passphrases"]
+    ));
     for view in body["views"].as_array().into_iter().flatten() {
         show(&format!(
             "revealed:   {}  {}  {}",

@@ -8,6 +8,7 @@ mod common;
 mod api;
 mod apply;
 mod browser;
+mod cli;
 mod embedded_crash;
 mod faults;
 mod healthcheck;
