@@ -13,7 +13,7 @@ use handoff::startup::Application;
 ///
 /// Exit codes of the client commands: 0 done; 1 refused or gone; 2 usage;
 /// 3 unreachable, no answer in time, or a server error. The server comes
-/// from the link, or from HANDOFF_URL; the staff token from HANDOFF_TOKEN.
+/// from the link, or from `HANDOFF_URL`; the staff token from `HANDOFF_TOKEN`.
 #[derive(Parser)]
 #[command(name = "handoff", version, about)]
 struct Cli {

@@ -82,10 +82,10 @@ pub enum RequestCommand {
 
 #[derive(clap::Args)]
 pub struct Staff {
-    /// The server [env: HANDOFF_URL].
-    #[arg(long, env = "HANDOFF_URL", hide_env = true)]
+    /// The server, such as `https://handoff.example`.
+    #[arg(long, env = "HANDOFF_URL")]
     pub url: Option<String>,
-    /// A file holding the staff token [default: HANDOFF_TOKEN].
+    /// A file holding the staff token [default: `HANDOFF_TOKEN`].
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
     /// Print the server's JSON answer.

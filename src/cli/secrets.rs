@@ -16,7 +16,7 @@ use super::output::{print_json, show};
 #[derive(clap::Args)]
 pub struct PushArgs {
     /// How long the link works: seconds, or `90m`, `24h`, `7d` [default:
-    /// the server's HANDOFF_DEFAULT_TTL].
+    /// the server's `HANDOFF_DEFAULT_TTL`].
     #[arg(long)]
     ttl: Option<String>,
     /// How many reveals the link allows [default: 1].
@@ -29,11 +29,11 @@ pub struct PushArgs {
     /// A note the recipient sees before revealing (never secret).
     #[arg(long)]
     note: Option<String>,
-    /// The server [env: HANDOFF_URL].
-    #[arg(long, env = "HANDOFF_URL", hide_env = true)]
+    /// The server, such as `https://handoff.example`.
+    #[arg(long, env = "HANDOFF_URL")]
     url: Option<String>,
     /// A staff token file, for a server that lets only staff push
-    /// [default: HANDOFF_TOKEN, if set].
+    /// [default: `HANDOFF_TOKEN`, if set].
     #[arg(long, value_name = "FILE")]
     token_file: Option<PathBuf>,
     /// Print the server's JSON answer instead of the link.
@@ -110,7 +110,7 @@ pub struct GetArgs {
     /// Print what the server tells about the link, and consume nothing.
     #[arg(long)]
     peek: bool,
-    /// A staff token file, for a retrieve link [default: HANDOFF_TOKEN].
+    /// A staff token file, for a retrieve link [default: `HANDOFF_TOKEN`].
     #[arg(long, value_name = "FILE")]
     token_file: Option<PathBuf>,
     /// Print the server's JSON answer (with the secret in it).

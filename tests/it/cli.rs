@@ -237,8 +237,11 @@ async fn staff_ask_a_customer_whose_script_answers_and_staff_retrieve_it_once() 
         .filter_map(|e| e["kind"].as_str())
         .collect();
     assert!(kinds.contains(&"request.retrieved"), "{kinds:?}");
-    let lines = handoff(&["audit", "--since", "2020-01-01"], None, &staff).await;
-    assert!(stdout(&lines).contains("request.created"), "{lines:?}");
+    let trail_text = handoff(&["audit", "--since", "2020-01-01"], None, &staff).await;
+    assert!(
+        stdout(&trail_text).contains("request.created"),
+        "{trail_text:?}"
+    );
 }
 
 #[tokio::test]
