@@ -31,6 +31,21 @@ pub fn secret_from_stdin(command: &str) -> Outcome<Zeroizing<String>> {
     Ok(text)
 }
 
+/// A link argument; `-` reads it from standard input instead, out of
+/// sight of `ps` on a shared machine.
+pub fn link_argument(argument: &str) -> Outcome<Zeroizing<String>> {
+    if argument != "-" {
+        return Ok(Zeroizing::new(argument.to_owned()));
+    }
+    if std::io::stdin().is_terminal() {
+        return Err(Failure::usage(
+            "'-' reads the link from standard input: pipe it in (handoff get - <<< \"$LINK\")",
+        ));
+    }
+    let text = read_limited(std::io::stdin().lock(), "standard input")?;
+    Ok(Zeroizing::new(text.trim().to_owned()))
+}
+
 /// A passphrase from `path`, less one final line break.
 pub fn passphrase(path: Option<&Path>) -> Outcome<Option<Zeroizing<String>>> {
     let Some(path) = path else { return Ok(None) };

@@ -43,12 +43,17 @@ impl Link {
     pub fn parse(text: &str) -> Outcome<Self> {
         let text = text.trim();
         let (address, key) = text.split_once('#').unwrap_or((text, ""));
+        // Not echoed unless it is a URL: a secret pasted in by mistake
+        // must not end up on stderr.
+        let url = Url::parse(address).map_err(|_| {
+            Failure::usage("the link is not a URL such as https://handoff.example/s/<id>#<key>")
+        })?;
+        let shown = crate::outbound::redacted_url(address);
         let not_a_link = |why: &str| {
             Failure::usage(format!(
-                "'{address}' is not a handoff link: {why} (copy the whole link, with the part after '#')"
+                "'{shown}' is not a handoff link: {why} (copy the whole link, with the part after '#')"
             ))
         };
-        let url = Url::parse(address).map_err(|_| not_a_link("not a URL"))?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return Err(not_a_link("not an http:// or https:// URL"));
         }

@@ -102,7 +102,8 @@ pub fn push(args: &PushArgs) -> Outcome<()> {
 #[derive(clap::Args)]
 pub struct GetArgs {
     /// The secret's link (`…/s/<id>#<key>`), or a staff retrieve link
-    /// (`…/staff/requests/<id>#<key>`, with the staff token).
+    /// (`…/staff/requests/<id>#<key>`, with the staff token); `-` reads it
+    /// from standard input.
     link: String,
     /// The passphrase, if the secret has one (read from a file).
     #[arg(long, value_name = "FILE")]
@@ -133,7 +134,7 @@ struct Revealed {
 /// Prints the secret byte for byte (a line break is added only on a
 /// terminal), or with `--peek` what the link holds.
 pub fn get(args: &GetArgs) -> Outcome<()> {
-    let link = Link::parse(&args.link)?.expect(
+    let link = Link::parse(&input::link_argument(&args.link)?)?.expect(
         if args.peek {
             &[Kind::Secret, Kind::Submit, Kind::Retrieve]
         } else {
@@ -254,7 +255,8 @@ fn describe(kind: Kind, body: &Value) {
 
 #[derive(clap::Args)]
 pub struct StatusArgs {
-    /// The manage link (`…/m/<id>#<token>`) that `push` printed.
+    /// The manage link (`…/m/<id>#<token>`) that `push` printed; `-` reads
+    /// it from standard input.
     link: String,
     /// Print the server's JSON answer.
     #[arg(long)]
@@ -263,7 +265,8 @@ pub struct StatusArgs {
 
 /// The sender's view: state, views, failed passphrases.
 pub fn status(args: &StatusArgs) -> Outcome<()> {
-    let link = Link::parse(&args.link)?.expect(&[Kind::Manage], "status")?;
+    let link =
+        Link::parse(&input::link_argument(&args.link)?)?.expect(&[Kind::Manage], "status")?;
     let api = Api::new(&link.server)?;
     let answer = api.send(
         api.get(api.url(&format!("secrets/{}/status", link.id), &[]))
@@ -302,7 +305,8 @@ pub fn status(args: &StatusArgs) -> Outcome<()> {
 
 #[derive(clap::Args)]
 pub struct DeleteArgs {
-    /// The secret's link (`…/s/<id>#<key>`) or its manage link (`…/m/<id>#<token>`).
+    /// The secret's link (`…/s/<id>#<key>`) or its manage link
+    /// (`…/m/<id>#<token>`); `-` reads it from standard input.
     link: String,
     /// Print nothing (the server answers 204 without a body).
     #[arg(long)]
@@ -311,7 +315,8 @@ pub struct DeleteArgs {
 
 /// Deletes a secret now, by its link or its manage link.
 pub fn delete(args: &DeleteArgs) -> Outcome<()> {
-    let link = Link::parse(&args.link)?.expect(&[Kind::Secret, Kind::Manage], "delete")?;
+    let link = Link::parse(&input::link_argument(&args.link)?)?
+        .expect(&[Kind::Secret, Kind::Manage], "delete")?;
     let api = Api::new(&link.server)?;
     let request = api.delete(api.url(&format!("secrets/{}", link.id), &[]));
     let request = match link.kind {

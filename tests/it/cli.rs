@@ -127,7 +127,8 @@ async fn peek_shows_the_note_and_consumes_nothing() {
     assert!(!stdout(&peek).contains(SECRET.trim()));
     let meta: Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(meta["views_remaining"], 2);
-    let revealed = handoff(&["get", &link], None, &[]).await;
+    // `-`: the link on stdin, out of sight of `ps`.
+    let revealed = handoff(&["get", "-"], Some(format!("{link}\n").as_bytes()), &[]).await;
     assert_eq!(stdout(&revealed), SECRET);
 }
 
