@@ -1,4 +1,4 @@
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 
 /// Requests allocate many small, short-lived buffers; mimalloc serves them
 /// with far less CPU than glibc's malloc (see bench/README.md).
@@ -9,9 +9,13 @@ use handoff::config::{ServeArgs, Settings};
 use handoff::crypto::ServerKey;
 use handoff::startup::Application;
 
-/// One-time secret handoff server.
+/// One-time secret handoff server, and its command-line client.
+///
+/// Exit codes of the client commands: 0 done; 1 refused or gone; 2 usage;
+/// 3 unreachable, no answer in time, or a server error. The server comes
+/// from the link, or from `HANDOFF_URL`; the staff token from `HANDOFF_TOKEN`.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(name = "handoff", version, about)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -41,6 +45,20 @@ enum Command {
         /// The server's listen address.
         #[arg(long, env = "HANDOFF_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
+    },
+    #[command(flatten)]
+    Client(handoff::cli::ClientCommand),
+    /// Print a shell completion script: `handoff completions bash >
+    /// /etc/bash_completion.d/handoff`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per command into --dir.
+    Man {
+        /// Write handoff.1, handoff-push.1, … into this folder.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
     },
 }
 
@@ -102,6 +120,14 @@ fn main() -> std::process::ExitCode {
         Some(Command::Healthcheck { url, listen }) => {
             return healthcheck(url.as_deref(), &listen);
         }
+        Some(Command::Client(command)) => return handoff::cli::run(&command),
+        Some(Command::Completions { shell }) => {
+            // Into a buffer first: clap_complete panics on a closed pipe.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "handoff", &mut script);
+            return print(&script);
+        }
+        Some(Command::Man { dir }) => return man(dir.as_deref()),
         Some(Command::Serve(args)) => *args,
         None => cli.serve,
     };
@@ -125,6 +151,31 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// `handoff man`: the page of the whole CLI on stdout, or every command's
+/// page in a folder.
+fn man(dir: Option<&std::path::Path>) -> std::process::ExitCode {
+    let mut page = Vec::new();
+    let written = match dir {
+        Some(dir) => std::fs::create_dir_all(dir)
+            .and_then(|()| clap_mangen::generate_to(Cli::command(), dir)),
+        None => clap_mangen::Man::new(Cli::command()).render(&mut page),
+    };
+    match written {
+        Ok(()) => print(&page),
+        Err(error) => {
+            eprintln!("handoff: cannot write the man page: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Generated text on stdout; a closed pipe (`| head`) is no failure.
+fn print(text: &[u8]) -> std::process::ExitCode {
+    use std::io::Write as _;
+    let _ = std::io::stdout().write_all(text);
+    std::process::ExitCode::SUCCESS
 }
 
 /// `handoff sink check`: one line saying what was proven, or why not.
