@@ -149,7 +149,7 @@ pub struct ServeArgs {
 const MAX_AUDIT_RETENTION_DAYS: u64 = 3650;
 const MAX_AUDIT_RETENTION_SECS: u64 = MAX_AUDIT_RETENTION_DAYS * 86_400;
 const MAX_WEBHOOK_RETRY_SECS: u64 = 86_400;
-const MAX_WEBHOOK_RETRIES: usize = 20;
+const MAX_WEBHOOK_RETRIES: usize = 50;
 /// Entra ID client secrets live two years at most by default; ten is
 /// generous.
 const MAX_REMINDER_DAYS: u32 = 3650;
@@ -1083,7 +1083,7 @@ secret_id = "{approle}"
             assert_eq!(err.setting, setting, "{file}");
             assert!(err.reason.contains(bound), "{file}: {err}");
         }
-        let many = vec!["1s"; 21].join(",");
+        let many = vec!["1s"; MAX_WEBHOOK_RETRIES + 1].join(",");
         let err = load(
             ServeArgs::default(),
             &format!("webhook_retries = \"{many}\""),

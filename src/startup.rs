@@ -47,6 +47,9 @@ impl Application {
         // Redis over TLS and outbound HTTPS share one rustls provider.
         crate::outbound::install_tls_provider();
         let (store, server_key) = open_store(&settings).await?;
+        // Everything that can stop start-up comes before the listener: once
+        // the port accepts connections, the server serves them.
+        let limiter = open_limiter(&settings.store, settings.failed_reveals_per_minute).await?;
         let listener = crate::connections::listen(settings.listen)
             .with_context(|| format!("HANDOFF_LISTEN: cannot listen on {}", settings.listen))?;
         let address = listener.local_addr()?;
@@ -82,7 +85,6 @@ impl Application {
             );
             service = service.with_webhooks(webhooks);
         }
-        let limiter = open_limiter(&settings.store, settings.failed_reveals_per_minute).await?;
         let state = AppState {
             service: Arc::new(service),
             limiter: Arc::new(limiter),

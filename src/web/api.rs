@@ -68,7 +68,7 @@ pub struct CreateQuery {
     )),
     responses((status = 201, description = "Created: the links carry the key in their fragment", body = CreatedSecret)),
     security((), ("staff_token" = [])),
-    extensions(("x-error-codes" = json!(["bad_request", "too_large", "invalid_field", "unauthorized", "unavailable", "internal"]))),
+    extensions(("x-error-codes" = json!(["bad_request", "too_large", "invalid_field", "unauthorized", "unavailable", "busy", "forbidden", "internal"]))),
 )]
 /// `POST /api/v1/secrets`: JSON, or the raw secret as the body
 /// (`text/plain`, or what `curl --data-binary` sends) with `?ttl=&views=`.
@@ -184,7 +184,7 @@ pub struct RevealRequest {
     ),
     request_body = RevealRequest,
     responses((status = 200, description = "The secret", body = RevealedSecret)),
-    extensions(("x-error-codes" = json!(["bad_request", "too_large", "invalid_field", "not_found", "already_revealed", "revoked", "destroyed", "applied", "passphrase_required", "wrong_passphrase", "secret_destroyed", "being_applied", "contended", "rate_limited", "outcome_unknown", "server_key_mismatch", "unavailable", "internal"]))),
+    extensions(("x-error-codes" = json!(["bad_request", "too_large", "invalid_field", "not_found", "already_revealed", "revoked", "destroyed", "applied", "passphrase_required", "wrong_passphrase", "secret_destroyed", "being_applied", "contended", "rate_limited", "outcome_unknown", "server_key_mismatch", "unavailable", "busy", "internal"]))),
 )]
 /// `POST /api/v1/secrets/{id}/reveal`: the only call that consumes a view.
 /// With `Idempotency-Key`, a retry with the same key gets the same secret.

@@ -53,7 +53,7 @@ fn staff_client(client: &ClientAddr, staff: &Staff) -> Client {
     request_body = ApplySecretBody,
     responses((status = 200, description = "Applied", body = AppliedJson)),
     security(("staff_token" = [])),
-    extensions(("x-error-codes" = json!(["bad_request", "too_large", "invalid_field", "unauthorized", "not_found", "already_revealed", "revoked", "destroyed", "applied", "passphrase_required", "wrong_passphrase", "secret_destroyed", "being_applied", "contended", "apply_failed", "rate_limited", "outcome_unknown", "server_key_mismatch", "unavailable", "internal"]))),
+    extensions(("x-error-codes" = json!(["bad_request", "too_large", "invalid_field", "unauthorized", "not_found", "already_revealed", "revoked", "destroyed", "applied", "passphrase_required", "wrong_passphrase", "secret_destroyed", "being_applied", "contended", "apply_failed", "rate_limited", "outcome_unknown", "server_key_mismatch", "unavailable", "busy", "forbidden", "internal"]))),
 )]
 /// `POST /api/v1/secrets/{id}/apply` (staff, with the link key).
 pub async fn apply_secret(
@@ -106,7 +106,7 @@ pub struct ApplyRequestBody {
     request_body = ApplyRequestBody,
     responses((status = 200, description = "Applied", body = AppliedJson)),
     security(("staff_token" = [])),
-    extensions(("x-error-codes" = json!(["bad_request", "too_large", "invalid_field", "unauthorized", "not_found", "already_retrieved", "locked", "already_applied", "already_answered", "not_answered", "being_applied", "contended", "apply_failed", "rate_limited", "outcome_unknown", "server_key_mismatch", "unavailable", "internal"]))),
+    extensions(("x-error-codes" = json!(["bad_request", "too_large", "invalid_field", "unauthorized", "not_found", "already_retrieved", "locked", "already_applied", "already_answered", "not_answered", "being_applied", "contended", "apply_failed", "rate_limited", "outcome_unknown", "server_key_mismatch", "unavailable", "forbidden", "internal"]))),
 )]
 /// `POST /api/v1/requests/{id}/apply` (staff, with the retrieve key).
 pub async fn apply_request(
@@ -134,7 +134,7 @@ pub async fn apply_request(
     summary = "Every tenant, by its secret's expiry",
     responses((status = 200, description = "The tenants", body = TenantList)),
     security(("staff_token" = [])),
-    extensions(("x-error-codes" = json!(["unauthorized", "unavailable", "internal"]))),
+    extensions(("x-error-codes" = json!(["unauthorized", "unavailable", "forbidden", "internal"]))),
 )]
 /// `GET /api/v1/tenants` (staff): every tenant by expiry.
 pub async fn tenants(State(app): State<AppState>, _staff: Staff) -> Result<Response, AppError> {

@@ -102,7 +102,7 @@ impl AuditParams {
     params(AuditParams),
     responses((status = 200, description = "The events, newest last", body = AuditTrail)),
     security(("staff_token" = [])),
-    extensions(("x-error-codes" = json!(["bad_request", "invalid_field", "unauthorized", "unavailable", "internal"]))),
+    extensions(("x-error-codes" = json!(["bad_request", "invalid_field", "unauthorized", "unavailable", "forbidden", "internal"]))),
 )]
 /// `GET /api/v1/audit?tenant=&since=&until=&limit=` (staff).
 pub async fn audit_api(

@@ -247,6 +247,7 @@ pub fn catalogue() -> Vec<(StatusCode, &'static str)> {
             action: Unconfirmed::Reveal,
             cause: String::new(),
         },
+        ServiceError::KeyDerivationBusy,
         ServiceError::Store(StoreError::Unavailable(String::new())),
         ServiceError::Store(StoreError::Corrupt(String::new())),
         apply_failed(ApplyStep::Verify, "refused"),

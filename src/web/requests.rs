@@ -77,7 +77,7 @@ impl AppState {
     request_body = CreateRequestBody,
     responses((status = 201, description = "Created: the submit link for the customer, the retrieve link for staff", body = CreatedRequestLinks)),
     security(("staff_token" = [])),
-    extensions(("x-error-codes" = json!(["bad_request", "too_large", "invalid_field", "unauthorized", "unavailable", "internal"]))),
+    extensions(("x-error-codes" = json!(["bad_request", "too_large", "invalid_field", "unauthorized", "unavailable", "forbidden", "internal"]))),
 )]
 /// `POST /api/v1/requests` (staff).
 pub async fn create_request(
@@ -115,7 +115,7 @@ pub async fn create_request(
     summary = "Every request link",
     responses((status = 200, description = "The requests", body = RequestList)),
     security(("staff_token" = [])),
-    extensions(("x-error-codes" = json!(["unauthorized", "unavailable", "internal"]))),
+    extensions(("x-error-codes" = json!(["unauthorized", "unavailable", "forbidden", "internal"]))),
 )]
 /// `GET /api/v1/requests` (staff).
 pub async fn list_requests(
@@ -137,7 +137,7 @@ pub async fn list_requests(
     params(("id" = String, Path, description = "The id in the link")),
     responses((status = 200, description = "The request (never its answer)", body = RequestDetailsJson)),
     security(("staff_token" = [])),
-    extensions(("x-error-codes" = json!(["unauthorized", "not_found", "unavailable", "internal"]))),
+    extensions(("x-error-codes" = json!(["unauthorized", "not_found", "unavailable", "forbidden", "internal"]))),
 )]
 /// `GET /api/v1/requests/{id}/details` (staff).
 pub async fn request_details(
@@ -303,7 +303,7 @@ pub struct RetrieveBody {
     request_body = RetrieveBody,
     responses((status = 200, description = "The answer", body = RetrievedAnswer)),
     security(("staff_token" = [])),
-    extensions(("x-error-codes" = json!(["bad_request", "too_large", "unauthorized", "not_found", "already_retrieved", "locked", "already_applied", "not_answered", "being_applied", "contended", "rate_limited", "outcome_unknown", "server_key_mismatch", "unavailable", "internal"]))),
+    extensions(("x-error-codes" = json!(["bad_request", "too_large", "unauthorized", "not_found", "already_retrieved", "locked", "already_applied", "not_answered", "being_applied", "contended", "rate_limited", "outcome_unknown", "server_key_mismatch", "unavailable", "forbidden", "internal"]))),
 )]
 /// `POST /api/v1/requests/{id}/retrieve` (staff, with the retrieve key).
 /// With `Idempotency-Key`, a retry with the same key gets the same answer.
