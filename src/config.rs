@@ -852,9 +852,23 @@ fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
     toml::from_str(&text).map_err(|e| {
         ConfigError::new(
             "HANDOFF_CONFIG",
-            format!("{}: {}", path.display(), e.to_string().trim()),
+            format!("{}: {}", path.display(), toml_error(&e, &text)),
         )
     })
+}
+
+/// A settings file's syntax error by line and column. toml's own `Display`
+/// quotes the offending line, which may hold a token or a secret, and this
+/// message reaches stderr and, on reload, the log.
+fn toml_error(error: &toml::de::Error, text: &str) -> String {
+    let message = error.message().trim();
+    let Some(span) = error.span() else {
+        return message.to_owned();
+    };
+    let before = &text[..span.start.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |at| at + 1) + 1;
+    format!("line {line}, column {column}: {message}")
 }
 
 fn parse_store(text: &str) -> Result<StoreSetting, ConfigError> {
@@ -1409,6 +1423,21 @@ secret_id = "{approle}"
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_syntax_error_names_the_line_without_quoting_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("handoff.toml");
+        std::fs::write(
+            &path,
+            "vendor_name = \"Fabrikam\"\n[sinks.vault]\ntoken = \"hvs.not-for-the-log\n",
+        )
+        .unwrap();
+        let err = read_file(&path).unwrap_err();
+        assert_eq!(err.setting, "HANDOFF_CONFIG");
+        assert!(err.reason.contains("line 3"), "{err}");
+        assert!(!err.reason.contains("not-for-the-log"), "{err}");
     }
 
     #[test]
