@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::client::ClientAddr;
 use super::error::AppError;
+use super::extract::bearer;
 use super::render::error_page;
 use super::session::SESSION_COOKIE;
 use super::state::AppState;
@@ -53,12 +54,10 @@ fn cookie_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 impl AppState {
     /// Who is asking, if they are staff. Bearer tokens are the API's way;
     /// cookies the browser's; the trusted header the SSO proxy's.
+    #[must_use]
     pub fn staff_from(&self, headers: &HeaderMap, client: &ClientAddr) -> Option<Staff> {
         let directory = self.directory.current();
-        if let Some(token) = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+        if let Some(token) = bearer(headers)
             && let Some(member) = directory.staff_by_token(token)
         {
             return Some(Staff {
