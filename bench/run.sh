@@ -12,6 +12,12 @@
 # and everything else on the machine. Everything it starts is stopped on
 # exit; the machine's own Redis (6379) is never touched.
 #
+# For memory and redis, each handoff run is followed at once by a run of the
+# bare reference server (bench/reference.rs: seal, store, take out and open,
+# nothing else) on the same kind of store through the same load generator,
+# and the summary ends with handoff's rate as a ratio of the reference's.
+# The embedded store has no reference; its ratio is to the memory store.
+#
 # Settings (environment):
 #   DURATION      measured time per run          [10s]
 #   WARMUP        unmeasured load before it       [2s]
@@ -33,6 +39,7 @@ MODES=${MODES:-create handoff}
 TARGET_DIR=$(realpath -m "${CARGO_TARGET_DIR:-target}")
 SERVER_BIN=$TARGET_DIR/release/handoff
 LOADGEN_BIN=$TARGET_DIR/release/examples/loadgen
+REFERENCE_BIN=$TARGET_DIR/release/examples/reference
 
 # Settings from the caller's environment must not leak into the server.
 while read -r name; do unset "$name"; done < <(compgen -e | grep -E '^(HANDOFF_|RUST_LOG$)' || true)
@@ -163,14 +170,35 @@ start_server() {
     die "the server did not become ready at $SERVER_URL"
 }
 
+# start_reference STORE_SETTING: the bare reference server (bench/reference.rs).
+start_reference() {
+    local port
+    port=$(free_port)
+    SERVER_URL="http://127.0.0.1:$port"
+    "$REFERENCE_BIN" --listen "127.0.0.1:$port" --store "$1" >"$WORK/server.log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 100); do
+        if curl -fsS -o /dev/null --max-time 1 "$SERVER_URL/readyz" 2>/dev/null; then
+            return
+        fi
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$WORK/server.log" >&2 || true
+    die "the reference server did not become ready at $SERVER_URL"
+}
+
+declare -A MEMORY_RATE=()
+
 command -v curl >/dev/null || die "curl is needed to wait for /readyz"
 CLK_TCK=$(getconf CLK_TCK)
 
 if [[ -z ${NO_BUILD:-} ]]; then
     echo "== building release binaries"
-    cargo build --release --bin handoff --example loadgen
+    cargo build --release --bin handoff --example loadgen --example reference
 fi
-[[ -x $SERVER_BIN && -x $LOADGEN_BIN ]] || die "missing $SERVER_BIN or $LOADGEN_BIN; build them first"
+[[ -x $SERVER_BIN && -x $LOADGEN_BIN && -x $REFERENCE_BIN ]] ||
+    die "missing $SERVER_BIN, $LOADGEN_BIN or $REFERENCE_BIN; build them first"
 
 echo "== machine"
 echo "cpu:    $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
@@ -182,8 +210,66 @@ fi
 echo "runs:   $CONNECTIONS connections, $DURATION measured after $WARMUP warm-up, $SECRET_BYTES-byte secrets"
 
 ROWS=()
-ROW='%-9s %-8s %9s %10s %7s %7s %7s %7s %6s %7s %9s %7s %9s %6s %9s'
+RATIOS=()
+ROW='%-9s %-8s %-9s %9s %10s %7s %7s %7s %7s %6s %7s %9s %7s %9s %6s %9s'
 FAILED=0
+
+# measure SERVER STORE MODE: one run of the load generator against the
+# server started last; appends a summary row and sets RATE (req/s).
+measure() {
+    local server=$1 store=$2 mode=$3
+    local out=$WORK/$server-$store-$mode.txt
+    local server_before redis_before machine_before started status wall
+    server_before=$(cpu_ticks "$SERVER_PID")
+    redis_before=$(cpu_ticks "$REDIS_PID")
+    machine_before=$(machine_busy_ticks)
+    started=$(date +%s.%N)
+    status=ok
+    if ! "$LOADGEN_BIN" --url "$SERVER_URL" --mode "$mode" --connections "$CONNECTIONS" \
+        --duration "$DURATION" --warmup "$WARMUP" --secret-bytes "$SECRET_BYTES" | tee "$out"; then
+        status=failed
+        FAILED=1
+    fi
+    wall=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
+    local machine_ticks server_ticks redis_ticks server_cpu redis_cpu rss redis_rss
+    machine_ticks=$(($(machine_busy_ticks) - machine_before))
+    server_ticks=$(($(cpu_ticks "$SERVER_PID") - server_before))
+    redis_ticks=$(($(cpu_ticks "$REDIS_PID") - redis_before))
+    server_cpu=$(percent "$server_ticks" "$wall")
+    redis_cpu=-
+    [[ -z $REDIS_PID ]] || redis_cpu=$(percent "$redis_ticks" "$wall")
+    rss=$(peak_rss "$SERVER_PID")
+    redis_rss=-
+    [[ -z $REDIS_PID ]] || redis_rss=$(peak_rss "$REDIS_PID")
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        status=failed
+        FAILED=1
+    fi
+    stop_server
+    stop_redis
+    if [[ $status == failed ]]; then
+        echo "-- server log (tail):"
+        tail -n 20 "$WORK/server.log" || true
+    fi
+
+    # Fields of loadgen's report; see examples/loadgen.rs.
+    local rps handoffs p50 p99 p999 max errors loadgen_cpu other_cpu
+    rps=$(awk '/^requests/ { print $6 }' "$out")
+    handoffs=$(awk '/^handoffs/ { sub("/s", "", $4); print $4 }' "$out")
+    read -r p50 p99 p999 max < <(awk '/^latency/ { print $3, $6, $9, $12 }' "$out") || true
+    errors=$(awk '/^requests/ { print $4 }' "$out")
+    loadgen_cpu=$(awk '/^loadgen cpu/ { print $5 }' "$out")
+    # Whatever else ran meanwhile (builds, other services) skews the
+    # numbers; show it rather than hide it.
+    other_cpu=$(awk -v m="$machine_ticks" -v s="$server_ticks" -v r="$redis_ticks" -v l="${loadgen_cpu%\%}" \
+        -v hz="$CLK_TCK" -v w="$wall" 'BEGIN { o = 100 * (m - s - r) / hz / w - l; printf "%.0f%%", o < 0 ? 0 : o }')
+    # shellcheck disable=SC2059 # the format is ours
+    ROWS+=("$(printf "$ROW" "$store" "$mode" "$server" "${rps:--}" "${handoffs:--}" "${p50:--}" "${p99:--}" \
+        "${p999:--}" "${max:--}" "${errors:--}" "$rss" "$redis_rss" "$server_cpu" "$redis_cpu" \
+        "${loadgen_cpu:--}" "$other_cpu")")
+    RATE=${rps:-0}
+    [[ $mode != handoff ]] || RATE=${handoffs:-0}
+}
 
 for store in $STORES; do
     case $store in
@@ -199,7 +285,7 @@ for store in $STORES; do
 
     for mode in $MODES; do
         echo
-        echo "== $store / $mode"
+        echo "== $store / $mode / handoff"
         # A fresh server (and store) per run: each starts empty, and the
         # peak RSS belongs to that run alone.
         key=""
@@ -217,53 +303,36 @@ for store in $STORES; do
                 ;;
         esac
         start_server "$setting" "$key"
+        measure handoff "$store" "$mode"
+        handoff_rate=$RATE
+        [[ $store != memory ]] || MEMORY_RATE[$mode]=$handoff_rate
 
-        out=$WORK/$store-$mode.txt
-        server_before=$(cpu_ticks "$SERVER_PID")
-        redis_before=$(cpu_ticks "$REDIS_PID")
-        machine_before=$(machine_busy_ticks)
-        started=$(date +%s.%N)
-        status=ok
-        if ! "$LOADGEN_BIN" --url "$SERVER_URL" --mode "$mode" --connections "$CONNECTIONS" \
-            --duration "$DURATION" --warmup "$WARMUP" --secret-bytes "$SECRET_BYTES" | tee "$out"; then
-            status=failed
-            FAILED=1
-        fi
-        wall=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
-        machine_ticks=$(($(machine_busy_ticks) - machine_before))
-        server_ticks=$(($(cpu_ticks "$SERVER_PID") - server_before))
-        redis_ticks=$(($(cpu_ticks "$REDIS_PID") - redis_before))
-        server_cpu=$(percent "$server_ticks" "$wall")
-        redis_cpu=-
-        [[ -z $REDIS_PID ]] || redis_cpu=$(percent "$redis_ticks" "$wall")
-        rss=$(peak_rss "$SERVER_PID")
-        redis_rss=-
-        [[ -z $REDIS_PID ]] || redis_rss=$(peak_rss "$REDIS_PID")
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            status=failed
-            FAILED=1
-        fi
-        stop_server
-        stop_redis
-        if [[ $status == failed ]]; then
-            echo "-- server log (tail):"
-            tail -n 20 "$WORK/server.log" || true
-        fi
-
-        # Fields of loadgen's report; see examples/loadgen.rs.
-        rps=$(awk '/^requests/ { print $6 }' "$out")
-        handoffs=$(awk '/^handoffs/ { sub("/s", "", $4); print $4 }' "$out")
-        read -r p50 p99 p999 max < <(awk '/^latency/ { print $3, $6, $9, $12 }' "$out") || true
-        errors=$(awk '/^requests/ { print $4 }' "$out")
-        loadgen_cpu=$(awk '/^loadgen cpu/ { print $5 }' "$out")
-        # Whatever else ran meanwhile (builds, other services) skews the
-        # numbers; show it rather than hide it.
-        other_cpu=$(awk -v m="$machine_ticks" -v s="$server_ticks" -v r="$redis_ticks" -v l="${loadgen_cpu%\%}" \
-            -v hz="$CLK_TCK" -v w="$wall" 'BEGIN { o = 100 * (m - s - r) / hz / w - l; printf "%.0f%%", o < 0 ? 0 : o }')
-        # shellcheck disable=SC2059 # the format is ours
-        ROWS+=("$(printf "$ROW" "$store" "$mode" "${rps:--}" "${handoffs:--}" "${p50:--}" "${p99:--}" \
-            "${p999:--}" "${max:--}" "${errors:--}" "$rss" "$redis_rss" "$server_cpu" "$redis_cpu" \
-            "${loadgen_cpu:--}" "$other_cpu")")
+        # The bare reference on the same store kind, right after, through
+        # the same load generator: the ratio is what handoff's extra work
+        # (key derivation, key check, idempotency, audit, metrics) costs.
+        case $store in
+            memory) setting=memory ;;
+            redis)
+                start_redis
+                setting=$REDIS_URL
+                ;;
+            embedded)
+                # No bare reference for a durable store: compared with the
+                # memory store instead.
+                if [[ -n ${MEMORY_RATE[$mode]:-} ]]; then
+                    RATIOS+=("$(printf '%-9s %-8s %10s %10s %6.2f  (of the memory store)' "$store" "$mode" \
+                        "$handoff_rate" "${MEMORY_RATE[$mode]}" \
+                        "$(awk -v a="$handoff_rate" -v b="${MEMORY_RATE[$mode]}" 'BEGIN { print b > 0 ? a / b : 0 }')")")
+                fi
+                continue
+                ;;
+        esac
+        echo
+        echo "== $store / $mode / reference"
+        start_reference "$setting"
+        measure reference "$store" "$mode"
+        RATIOS+=("$(printf '%-9s %-8s %10s %10s %6.2f' "$store" "$mode" "$handoff_rate" "$RATE" \
+            "$(awk -v a="$handoff_rate" -v b="$RATE" 'BEGIN { print b > 0 ? a / b : 0 }')")")
     done
 done
 
@@ -272,9 +341,15 @@ echo "== summary ($CONNECTIONS connections, $DURATION after $WARMUP warm-up)"
 echo "   latency: ms per request; peak RSS: MiB; CPU: % of one core over the run, $(nproc) cores in all;"
 echo "   other: CPU used meanwhile by processes outside the benchmark"
 # shellcheck disable=SC2059 # the format is ours
-printf "$ROW\n" store mode "req/s" "handoffs/s" p50 p99 p99.9 max errors rss:srv rss:redis \
+printf "$ROW\n" store mode server "req/s" "handoffs/s" p50 p99 p99.9 max errors rss:srv rss:redis \
     cpu:srv cpu:redis cpu:lg cpu:other
 for row in "${ROWS[@]}"; do
+    echo "$row"
+done
+echo
+echo "== handoff against the bare reference (create: req/s; handoff: handoffs/s)"
+printf '%-9s %-8s %10s %10s %6s\n' store mode handoff reference ratio
+for row in "${RATIOS[@]}"; do
     echo "$row"
 done
 exit "$FAILED"
