@@ -1,7 +1,8 @@
-//! The default store: one redb file in the data folder. Every change is a
-//! redb write transaction (serialised, durable on commit), which makes the
-//! check-and-consume atomic for this process. One process owns the file;
-//! several instances need Redis.
+//! The default store: one redb file in the data folder. Every change runs
+//! inside a redb write transaction (serialised, durable on commit), which
+//! makes the check-and-consume atomic for this process; concurrent changes
+//! share one transaction and one fsync (group commit, [`group_commit`]).
+//! One process owns the file; several instances need Redis.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,8 +10,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use redb::{
     Database, ReadableDatabase as _, ReadableTable as _, ReadableTableMetadata as _,
-    TableDefinition,
+    TableDefinition, WriteTransaction,
 };
+use tokio::sync::{mpsc, oneshot};
 
 use super::{
     AuditStore, Claim, ClaimOutcome, ConsumeOutcome, Expired, Health, KeptFingerprint, OutboxItem,
@@ -51,6 +53,104 @@ const KEPT: TableDefinition<(i64, [u8; 16]), ()> = TableDefinition::new("kept");
 pub struct EmbeddedStore {
     db: Arc<Database>,
     path: PathBuf,
+    /// Write jobs for [`group_commit`]; `None` only while dropping.
+    jobs: Option<mpsc::Sender<Box<dyn WriteJob>>>,
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Write jobs waiting for the writer; a caller beyond it waits to enqueue
+/// (each store call is bounded by the service's store timeout).
+const WRITE_QUEUE: usize = 1024;
+/// The most jobs one transaction (and one fsync) holds.
+const MAX_BATCH: usize = 256;
+
+/// One caller's change, run inside a write transaction shared with others.
+trait WriteJob: Send {
+    /// Runs the change; it may run again (in a transaction of its own) if
+    /// another job of the batch failed, so it keeps nothing between runs.
+    fn run(&mut self, txn: &WriteTransaction) -> Result<(), StoreError>;
+    /// Answers the caller once the transaction holding the change has been
+    /// committed (`Ok`) or has failed.
+    fn answer(self: Box<Self>, committed: Result<(), StoreError>);
+}
+
+struct Pending<T, F> {
+    work: F,
+    outcome: Option<T>,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> WriteJob for Pending<T, F>
+where
+    T: Send,
+    F: FnMut(&WriteTransaction) -> Result<T, StoreError> + Send,
+{
+    fn run(&mut self, txn: &WriteTransaction) -> Result<(), StoreError> {
+        self.outcome = Some((self.work)(txn)?);
+        Ok(())
+    }
+
+    fn answer(self: Box<Self>, committed: Result<(), StoreError>) {
+        let Self { outcome, reply, .. } = *self;
+        let result = committed.and_then(|()| {
+            outcome.ok_or_else(|| unavailable("a write job was answered without running"))
+        });
+        // The caller may have given up waiting (a store timeout); the change
+        // is committed all the same, which is why callers treat a timeout as
+        // an unknown outcome.
+        let _ = reply.send(result);
+    }
+}
+
+/// The one writer: group commit. It takes every job waiting (up to
+/// [`MAX_BATCH`]), runs them in one write transaction, commits once — one
+/// fsync for all of them — and only then answers each. redb serialises
+/// write transactions anyway; without this, every durable write waited for
+/// its own fsync behind all the others. If a job fails, the batch is rolled
+/// back and each job runs again in a transaction of its own, so one bad
+/// record never fails its neighbours.
+fn group_commit(db: &Database, mut queue: mpsc::Receiver<Box<dyn WriteJob>>) {
+    let mut batch: Vec<Box<dyn WriteJob>> = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = queue.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if commit_batch(db, &mut batch).is_ok() {
+            for job in batch.drain(..) {
+                job.answer(Ok(()));
+            }
+        } else {
+            for mut job in batch.drain(..) {
+                let alone = commit_batch(db, std::slice::from_mut(&mut job));
+                job.answer(alone);
+            }
+        }
+    }
+}
+
+fn commit_batch(db: &Database, batch: &mut [Box<dyn WriteJob>]) -> Result<(), StoreError> {
+    let txn = db.begin_write().map_err(unavailable)?;
+    for job in batch.iter_mut() {
+        // An error drops `txn`, which rolls the whole batch back.
+        job.run(&txn)?;
+    }
+    txn.commit().map_err(unavailable)
+}
+
+impl Drop for EmbeddedStore {
+    /// Closes the queue and waits for the writer to finish what it holds,
+    /// so that the file is closed when the store is gone (a reopen in the
+    /// same process then succeeds).
+    fn drop(&mut self) {
+        self.jobs.take();
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
 }
 
 fn unavailable(error: impl std::fmt::Display) -> StoreError {
@@ -92,10 +192,25 @@ impl EmbeddedStore {
         txn.open_table(AUDIT_BY_SUBJECT).map_err(unavailable)?;
         txn.open_table(TENANTS).map_err(unavailable)?;
         txn.open_table(META).map_err(unavailable)?;
+        // The outbox tables too, so that the writer never has to create a
+        // table while other jobs of its batch hold theirs open.
+        txn.open_table(OUTBOX).map_err(unavailable)?;
+        txn.open_table(OUTBOX_DUE).map_err(unavailable)?;
         txn.commit().map_err(unavailable)?;
+        let db = Arc::new(db);
+        let (jobs, queue) = mpsc::channel(WRITE_QUEUE);
+        let writer = std::thread::Builder::new()
+            .name("handoff-embedded-writer".into())
+            .spawn({
+                let db = Arc::clone(&db);
+                move || group_commit(&db, queue)
+            })
+            .map_err(unavailable)?;
         Ok(Self {
-            db: Arc::new(db),
+            db,
             path,
+            jobs: Some(jobs),
+            writer: Some(writer),
         })
     }
 
@@ -122,17 +237,38 @@ impl EmbeddedStore {
             .map_err(unavailable)?
     }
 
-    /// One write transaction that reads the live record, lets `change` update
-    /// it, and writes it back if `change` says so (indexing a payload kept
-    /// for a replay in the same transaction).
+    /// Runs `work` in the writer's next transaction and answers once that
+    /// transaction is durable.
+    async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnMut(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let stopped = || unavailable("the embedded store's writer has stopped");
+        let (reply, answer) = oneshot::channel();
+        let job: Box<dyn WriteJob> = Box::new(Pending {
+            work,
+            outcome: None,
+            reply,
+        });
+        self.jobs
+            .as_ref()
+            .ok_or_else(stopped)?
+            .send(job)
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// One write that reads the live record, lets `change` update it, and
+    /// writes it back if `change` says so (indexing a payload kept for a
+    /// replay in the same transaction).
     async fn update<T: Send + 'static>(
         &self,
         id: &SecretId,
-        change: impl FnOnce(Option<&mut Record>) -> (T, bool) + Send + 'static,
+        mut change: impl FnMut(Option<&mut Record>) -> (T, bool) + Send + 'static,
     ) -> Result<T, StoreError> {
         let key = *id.as_bytes();
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
+        self.write(move |txn| {
             let outcome = {
                 let mut table = txn.open_table(SECRETS).map_err(unavailable)?;
                 let mut record = match table.get(key).map_err(unavailable)? {
@@ -154,7 +290,6 @@ impl EmbeddedStore {
                 }
                 outcome
             };
-            txn.commit().map_err(unavailable)?;
             Ok(outcome)
         })
         .await
@@ -167,8 +302,7 @@ impl SecretStore for EmbeddedStore {
         let key = *id.as_bytes();
         let expires_at = record.meta.expires_at;
         let bytes = encode(record);
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
+        self.write(move |txn| {
             txn.open_table(SECRETS)
                 .map_err(unavailable)?
                 .insert(key, bytes.as_slice())
@@ -177,7 +311,7 @@ impl SecretStore for EmbeddedStore {
                 .map_err(unavailable)?
                 .insert((expires_at, key), ())
                 .map_err(unavailable)?;
-            txn.commit().map_err(unavailable)
+            Ok(())
         })
         .await
     }
@@ -281,8 +415,7 @@ impl SecretStore for EmbeddedStore {
     }
 
     async fn purge_expired(&self, now: UnixTime) -> Result<Vec<Expired>, StoreError> {
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
+        self.write(move |txn| {
             let mut expired = Vec::new();
             {
                 let mut expiry = txn.open_table(EXPIRY).map_err(unavailable)?;
@@ -307,9 +440,8 @@ impl SecretStore for EmbeddedStore {
                         ));
                     }
                 }
-                drop_lapsed_replays(&txn, &mut secrets, &mut requests, now)?;
+                drop_lapsed_replays(txn, &mut secrets, &mut requests, now)?;
             }
-            txn.commit().map_err(unavailable)?;
             Ok(expired)
         })
         .await
@@ -376,8 +508,7 @@ impl RequestStore for EmbeddedStore {
             version: 1,
             value: record.clone(),
         });
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
+        self.write(move |txn| {
             txn.open_table(REQUESTS)
                 .map_err(unavailable)?
                 .insert(key, bytes.as_slice())
@@ -386,7 +517,7 @@ impl RequestStore for EmbeddedStore {
                 .map_err(unavailable)?
                 .insert((expires_at, key), ())
                 .map_err(unavailable)?;
-            txn.commit().map_err(unavailable)
+            Ok(())
         })
         .await
     }
@@ -419,8 +550,7 @@ impl RequestStore for EmbeddedStore {
             value: record.clone(),
         });
         let kept_until = record.replay.as_ref().map(|r| r.until);
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
+        self.write(move |txn| {
             let replaced = {
                 let mut table = txn.open_table(REQUESTS).map_err(unavailable)?;
                 let current = match table.get(key).map_err(unavailable)? {
@@ -440,7 +570,6 @@ impl RequestStore for EmbeddedStore {
                     false
                 }
             };
-            txn.commit().map_err(unavailable)?;
             Ok(replaced)
         })
         .await
@@ -497,8 +626,7 @@ impl TenantStore for EmbeddedStore {
             value: record.clone(),
         })
         .expect("a tenant record always serialises");
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
+        self.write(move |txn| {
             let replaced = {
                 let mut table = txn.open_table(TENANTS).map_err(unavailable)?;
                 let current = match table.get(tenant.as_str()).map_err(unavailable)? {
@@ -518,7 +646,6 @@ impl TenantStore for EmbeddedStore {
                     false
                 }
             };
-            txn.commit().map_err(unavailable)?;
             Ok(replaced)
         })
         .await
@@ -545,8 +672,7 @@ impl TenantStore for EmbeddedStore {
 impl AuditStore for EmbeddedStore {
     async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
         let events = events.to_vec();
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
+        self.write(move |txn| {
             {
                 let mut audit = txn.open_table(AUDIT).map_err(unavailable)?;
                 let mut by_subject = txn.open_table(AUDIT_BY_SUBJECT).map_err(unavailable)?;
@@ -562,7 +688,7 @@ impl AuditStore for EmbeddedStore {
                     }
                 }
             }
-            txn.commit().map_err(unavailable)
+            Ok(())
         })
         .await
     }
@@ -616,8 +742,7 @@ impl AuditStore for EmbeddedStore {
     }
 
     async fn purge_audit(&self, before: UnixTime) -> Result<u64, StoreError> {
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
+        self.write(move |txn| {
             let mut purged = 0;
             {
                 let mut audit = txn.open_table(AUDIT).map_err(unavailable)?;
@@ -644,7 +769,6 @@ impl AuditStore for EmbeddedStore {
                     purged += 1;
                 }
             }
-            txn.commit().map_err(unavailable)?;
             Ok(purged)
         })
         .await
@@ -660,25 +784,22 @@ fn encode_outbox(item: &OutboxItem) -> Vec<u8> {
 }
 
 impl EmbeddedStore {
-    /// One write transaction on the outbox and its due index; `change`
-    /// returns its outcome and whether to commit.
+    /// One write on the outbox and its due index.
     async fn outbox_transaction<T: Send + 'static>(
         &self,
-        change: impl FnOnce(
+        mut change: impl FnMut(
             &mut redb::Table<&str, &[u8]>,
             &mut redb::Table<(i64, &str), ()>,
         ) -> Result<T, StoreError>
         + Send
         + 'static,
     ) -> Result<T, StoreError> {
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
+        self.write(move |txn| {
             let outcome = {
                 let mut items = txn.open_table(OUTBOX).map_err(unavailable)?;
                 let mut due = txn.open_table(OUTBOX_DUE).map_err(unavailable)?;
                 change(&mut items, &mut due)?
             };
-            txn.commit().map_err(unavailable)?;
             Ok(outcome)
         })
         .await
@@ -825,8 +946,7 @@ impl Health for EmbeddedStore {
         fingerprint: &[u8],
     ) -> Result<KeptFingerprint, StoreError> {
         let fingerprint = fingerprint.to_vec();
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
+        self.write(move |txn| {
             let outcome = {
                 let mut meta = txn.open_table(META).map_err(unavailable)?;
                 let kept = meta
@@ -845,9 +965,83 @@ impl Health for EmbeddedStore {
                     KeptFingerprint::Recorded { adopted }
                 }
             };
-            txn.commit().map_err(unavailable)?;
             Ok(outcome)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(expires_at: i64) -> Record {
+        let meta = crate::store::SecretMeta {
+            created_at: expires_at - 60,
+            expires_at,
+            views_allowed: 1,
+            key_check: vec![0; 16],
+            manage_token_hash: vec![0; 32],
+            passphrase_salt: None,
+            sealed_note: None,
+            key_fingerprint: None,
+        };
+        Record::new(meta, vec![9; 8])
+    }
+
+    fn secrets_in(store: &EmbeddedStore) -> u64 {
+        let txn = store.db.begin_read().unwrap();
+        txn.open_table(SECRETS).unwrap().len().unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_failing_write_fails_alone_and_its_batch_neighbours_commit() {
+        let folder = tempfile::tempdir().unwrap();
+        let store = Arc::new(EmbeddedStore::open(folder.path()).unwrap());
+        let writes = (0..64).map(|n| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                if n % 8 == 0 {
+                    store
+                        .write(|txn| {
+                            txn.open_table(SECRETS)
+                                .map_err(unavailable)?
+                                .insert([0xEE; 16], b"debris".as_slice())
+                                .map_err(unavailable)?;
+                            Err::<(), _>(StoreError::Corrupt("a bad record".into()))
+                        })
+                        .await
+                } else {
+                    store
+                        .insert(&SecretId::generate(), &record(now() + 3600))
+                        .await
+                }
+            })
+        });
+        let outcomes = futures_join(writes).await;
+        let failed = outcomes.iter().filter(|outcome| outcome.is_err()).count();
+        assert_eq!(failed, 8, "only the eight failing writes fail");
+        assert_eq!(secrets_in(&store), 56, "no write of a failed job is kept");
+    }
+
+    async fn futures_join<T>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
+        let mut outcomes = Vec::new();
+        for handle in handles.collect::<Vec<_>>() {
+            outcomes.push(handle.await.unwrap());
+        }
+        outcomes
+    }
+
+    #[tokio::test]
+    async fn the_file_is_closed_when_the_store_is_dropped() {
+        let folder = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(folder.path()).unwrap();
+        store
+            .insert(&SecretId::generate(), &record(now() + 3600))
+            .await
+            .unwrap();
+        drop(store);
+        let reopened = EmbeddedStore::open(folder.path()).expect("the writer let go of the file");
+        assert_eq!(secrets_in(&reopened), 1);
     }
 }
