@@ -1,8 +1,8 @@
 //! The bare reference server of `bench/run.sh`: a measuring stick, not part
 //! of the product. It answers the two calls `examples/loadgen.rs` makes with
 //! the minimum any one-time secret server must do — AES-256-GCM seal of the
-//! secret under a random key, store it, and on reveal take it out atomically
-//! and open it — and nothing else: no key derivation, key check, idempotency,
+//! secret under a random key, store it, say whether it is there, and on
+//! reveal take it out atomically and open it — and nothing else: no key derivation, key check, idempotency,
 //! audit, metrics, limits or validation beyond what the load generator sends.
 //!
 //! ```text
@@ -10,8 +10,8 @@
 //! reference --listen 127.0.0.1:18081 --store redis://127.0.0.1:6390
 //! ```
 //!
-//! Redis: `SET … EX` on create, `GETDEL` on reveal, over one multiplexed
-//! connection.
+//! Redis: `SET … EX` on create, `EXISTS` on the metadata read, `GETDEL` on
+//! reveal, over one multiplexed connection.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,7 +20,7 @@ use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -96,6 +96,20 @@ async fn create(
     Ok((StatusCode::CREATED, Json(Created { id, url })))
 }
 
+/// The metadata read `loadgen --mode handoff` makes before revealing: is it
+/// there (nothing consumed).
+async fn metadata(State(store): State<Store>, Path(id): Path<String>) -> StatusCode {
+    let exists = match store {
+        Store::Memory(map) => map.lock().expect("not poisoned").contains_key(&id),
+        Store::Redis(mut redis) => redis.exists(format!("ref:{id}")).await.unwrap_or(false),
+    };
+    if exists {
+        StatusCode::OK
+    } else {
+        StatusCode::NOT_FOUND
+    }
+}
+
 async fn reveal(
     State(store): State<Store>,
     Path(id): Path<String>,
@@ -146,8 +160,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let app = Router::new()
         .route("/api/v1/secrets", post(create))
+        .route("/api/v1/secrets/{id}", get(metadata))
         .route("/api/v1/secrets/{id}/reveal", post(reveal))
-        .route("/readyz", axum::routing::get(|| async { "ready" }))
+        .route("/readyz", get(|| async { "ready" }))
         .with_state(store);
     let listener = tokio::net::TcpListener::bind(&listen).await?;
     axum::serve(listener, app).await?;

@@ -322,7 +322,7 @@ for store in $STORES; do
                 if [[ -n ${MEMORY_RATE[$mode]:-} ]]; then
                     RATIOS+=("$(printf '%-9s %-8s %10s %10s %6.2f  (of the memory store)' "$store" "$mode" \
                         "$handoff_rate" "${MEMORY_RATE[$mode]}" \
-                        "$(awk -v a="$handoff_rate" -v b="${MEMORY_RATE[$mode]}" 'BEGIN { print b > 0 ? a / b : 0 }')")")
+                        "$(awk -v a="$handoff_rate" -v b="${MEMORY_RATE[$mode]}" 'BEGIN { print (b > 0 ? a / b : 0) }')")")
                 fi
                 continue
                 ;;
@@ -332,7 +332,7 @@ for store in $STORES; do
         start_reference "$setting"
         measure reference "$store" "$mode"
         RATIOS+=("$(printf '%-9s %-8s %10s %10s %6.2f' "$store" "$mode" "$handoff_rate" "$RATE" \
-            "$(awk -v a="$handoff_rate" -v b="$RATE" 'BEGIN { print b > 0 ? a / b : 0 }')")")
+            "$(awk -v a="$handoff_rate" -v b="$RATE" 'BEGIN { print (b > 0 ? a / b : 0) }')")")
     done
 done
 
