@@ -470,7 +470,7 @@ fn without_quotes(text: &str) -> Option<&str> {
 fn one_of_two(text: &str) -> Option<&str> {
     let parts: Vec<&str> = text.split(is_trimmable).filter(|p| !p.is_empty()).collect();
     if let [first, second] = parts.as_slice() {
-        return (first == second && first.len() >= MIN_CHARS).then_some(*first);
+        return (first == second && first.chars().count() >= MIN_CHARS).then_some(*first);
     }
     let half = text.len() / 2;
     if text.len() % 2 == 0 && text.is_char_boundary(half) {
@@ -593,6 +593,31 @@ impl ClientSecretRefusal {
             Self::CliOutputWithoutPassword => "cli_output_without_password",
         }
     }
+}
+
+/// The app registration's Certificates & secrets page, opened by client ID,
+/// in the admin portal of the cloud whose sign-in host `authority` is.
+/// `None` for a cloud without a known portal (or a stand-in) and for a client
+/// ID that is not a GUID, so nothing else ever ends up in the link.
+#[must_use]
+pub fn credentials_page(authority: &str, client_id: &str) -> Option<String> {
+    const BLADE: &str = "#view/Microsoft_AAD_RegisteredApps/ApplicationMenuBlade/~/Credentials/appId/";
+    let client_id = strip_braces(client_id.trim());
+    if !is_guid(client_id) {
+        return None;
+    }
+    let host = authority
+        .trim()
+        .strip_prefix("https://")?
+        .trim_end_matches('/')
+        .to_ascii_lowercase();
+    let portal = match host.as_str() {
+        "login.microsoftonline.com" | "login.windows.net" => "https://entra.microsoft.com/",
+        "login.microsoftonline.us" => "https://entra.microsoft.us/",
+        "login.partner.microsoftonline.cn" | "login.chinacloudapi.cn" => "https://portal.azure.cn/",
+        _ => return None,
+    };
+    Some(format!("{portal}{BLADE}{}", client_id.to_ascii_lowercase()))
 }
 
 /// A GUID in any case, bare or in braces: the shape of Secret IDs, client
@@ -1061,6 +1086,36 @@ mod tests {
         assert!(printed.contains("***"));
         assert!(!printed.contains(TODAY));
         assert!(!printed.contains("abc"));
+    }
+
+    #[test]
+    fn the_credentials_page_opens_the_app_by_client_id_in_its_clouds_portal() {
+        assert_eq!(
+            credentials_page("https://login.microsoftonline.com/", CLIENT_ID).as_deref(),
+            Some(
+                "https://entra.microsoft.com/#view/Microsoft_AAD_RegisteredApps/\
+                 ApplicationMenuBlade/~/Credentials/appId/6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
+            )
+        );
+        assert!(
+            credentials_page("https://login.microsoftonline.us", CLIENT_ID)
+                .unwrap()
+                .starts_with("https://entra.microsoft.us/#view/")
+        );
+        assert!(
+            credentials_page("https://login.partner.microsoftonline.cn", CLIENT_ID)
+                .unwrap()
+                .starts_with("https://portal.azure.cn/#view/")
+        );
+    }
+
+    #[test]
+    fn no_credentials_page_for_an_unknown_cloud_or_a_client_id_that_is_not_a_guid() {
+        assert_eq!(credentials_page("http://127.0.0.1:9", CLIENT_ID), None);
+        assert_eq!(
+            credentials_page("https://login.microsoftonline.com", "x/../y"),
+            None
+        );
     }
 
     #[test]

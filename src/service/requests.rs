@@ -295,7 +295,7 @@ impl Service {
         &self,
         id: &SecretId,
         submit_key: &LinkKey,
-        answer: Answer,
+        mut answer: Answer,
         client: &Client,
     ) -> Result<AnswerAccepted, ServiceError> {
         let record = self
@@ -324,6 +324,13 @@ impl Service {
                     });
                 }
             };
+
+        // A copied portal row carries the Secret ID beside the value.
+        if answer.secret_id.is_none() {
+            answer.secret_id = AzureSecretId::parse_optional(input.secret_id())
+                .ok()
+                .flatten();
+        }
 
         let verification = match self.judge(&tenant, input.value()).await {
             Judgement::Accept(verification) => verification,

@@ -251,6 +251,9 @@ struct CustomerTenant<'a> {
     name: &'a str,
     entra_tenant: &'a str,
     client_id: &'a str,
+    /// The app registration's Certificates & secrets page in the admin
+    /// portal of the tenant's cloud; absent when the cloud is not known.
+    credentials_url: Option<String>,
 }
 
 impl<'a> From<&'a RequestView> for RequestViewJson<'a> {
@@ -262,6 +265,10 @@ impl<'a> From<&'a RequestView> for RequestViewJson<'a> {
                 name: &view.tenant.name,
                 entra_tenant: &view.tenant.entra_tenant,
                 client_id: &view.tenant.client_id,
+                credentials_url: crate::domain::credentials_page(
+                    &view.tenant.authority,
+                    &view.tenant.client_id,
+                ),
             },
             note: view.note.as_deref(),
             created_at: rfc3339(view.created_at),
