@@ -26,6 +26,8 @@ const app = $("app");
 const requestId = app ? app.dataset.requestId || "" : "";
 const apiUrl = `/api/v1/requests/${encodeURIComponent(requestId)}`;
 
+// Every sentence this page shows about the request and the paste is in MSG,
+// REFUSED, CLEANED and DOUBT below, each under a stable code.
 const MSG = {
   incomplete:
     "This link is incomplete: the part after # is missing. Ask the sender to copy the whole link.",
@@ -36,6 +38,9 @@ const MSG = {
   tooMany: "Too many attempts in a short time. Wait a minute and try again.",
   empty: "The secret is empty: paste the Value of the new client secret.",
   pickDate: "Pick the expiry date, or choose “I don't know”.",
+  activating:
+    "Microsoft is still activating this new secret (a new secret can take a minute or two to work). It is checked again automatically: keep this page open, nothing more to do.",
+  activatingButton: "Waiting for Microsoft…",
   secretIdNotGuid:
     "The Secret ID is a GUID such as 1a2b3c4d-…; copy it from the Secret ID column, or leave this field empty.",
 };
@@ -371,6 +376,20 @@ function accepted(body) {
   $("accepted-heading").focus();
 }
 
+// The server's window is at most ten minutes; this only bounds the loop.
+const MAX_ACTIVATION_CHECKS = 120;
+
+const sleep = (ms) => new Promise((resolve) => window.setTimeout(resolve, ms));
+
+function activating(on) {
+  const box = $("activating");
+  box.textContent = on ? MSG.activating : "";
+  box.hidden = !on;
+  if (on) {
+    button.textContent = MSG.activatingButton;
+  }
+}
+
 function failed(message) {
   showError(message);
   button.disabled = false;
@@ -420,16 +439,29 @@ form.addEventListener("submit", async (event) => {
   button.textContent = info.verify === "off" ? "Sending…" : "Checking with Microsoft…";
 
   let response;
-  try {
-    response = await request(`${apiUrl}/answer`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(payload),
-    });
-  } catch {
-    failed(NETWORK_MESSAGE);
-    return;
+  // A brand-new secret may not work for a minute or two: the server answers
+  // 202 until Microsoft takes it (or its window has passed), and the same
+  // value, held only in this function, is sent again.
+  for (let checks = 0; ; checks += 1) {
+    try {
+      response = await request(`${apiUrl}/answer`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(payload),
+      });
+    } catch {
+      activating(false);
+      failed(NETWORK_MESSAGE);
+      return;
+    }
+    if (response.status !== 202 || checks >= MAX_ACTIVATION_CHECKS) {
+      break;
+    }
+    activating(true);
+    const wait = Number(response.body && response.body.retry_after_secs);
+    await sleep(Number.isFinite(wait) && wait > 0 ? Math.min(wait, 30) * 1000 : 5000);
   }
+  activating(false);
 
   const { status, body } = response;
   const code = errorCode(body);
@@ -458,7 +490,7 @@ form.addEventListener("submit", async (event) => {
     return;
   }
   if (status === 503) {
-    failed(MSG.unreachable);
+    failed(code === "vendor_misconfigured" ? messageOf(body) : MSG.unreachable);
     return;
   }
   if (status === 409) {

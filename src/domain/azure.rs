@@ -215,6 +215,13 @@ impl ClientSecretInput {
         })
     }
 
+    /// Today's format (`…8Q~…`, 40 characters): a secret Microsoft may
+    /// still be propagating when it refuses it as wrong.
+    #[must_use]
+    pub fn is_current_format(&self) -> bool {
+        CURRENT.matches(&self.value)
+    }
+
     /// What was taken off, as stable codes, in the order it was done.
     #[must_use]
     pub fn cleanings(&self) -> &[Cleaning] {
