@@ -571,3 +571,57 @@ async fn a_masked_value_is_refused_on_the_page_before_anything_is_sent() {
     );
     browser.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_brand_new_secret_shows_microsoft_still_activating_it_then_ends_accepted_by_itself() {
+    let vendor = Vendor::start("new_secret_window = \"30s\"", "").await;
+    vendor
+        .microsoft
+        .accepts_after(std::time::Duration::from_secs(3))
+        .await;
+    let created: Value = vendor
+        .create_request(json!({ "tenant": "contoso" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let browser = Browser::start().await;
+    browser
+        .goto(created["submit_url"].as_str().unwrap())
+        .await
+        .unwrap();
+    browser.visible("#open").await;
+    browser
+        .find(Locator::Id("secret"))
+        .await
+        .unwrap()
+        .send_keys(GOOD_SECRET)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("submit-answer"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    let activating = browser.visible("#activating").await.text().await.unwrap();
+    assert!(
+        activating.starts_with("Microsoft is still activating this new secret"),
+        "{activating}"
+    );
+    // Nothing more from the customer: the page asks again until accepted.
+    let accepted = browser.visible("#accepted").await.text().await.unwrap();
+    assert!(accepted.contains("Verified"), "{accepted}");
+    assert!(
+        !browser.source().await.unwrap().contains(GOOD_SECRET),
+        "the page keeps no copy"
+    );
+    let problems = browser.console_problems().await;
+    assert!(
+        problems.is_empty(),
+        "console errors or CSP violations: {problems:#?}"
+    );
+    browser.close().await.unwrap();
+}
