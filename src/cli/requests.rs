@@ -58,7 +58,10 @@ pub fn answer(args: &AnswerArgs) -> Outcome<()> {
             break;
         }
         let activating: Value = answer.json()?;
-        let wait = activating["retry_after_secs"].as_u64().unwrap_or(5).clamp(1, 30);
+        let wait = activating["retry_after_secs"]
+            .as_u64()
+            .unwrap_or(5)
+            .clamp(1, 30);
         eprintln!(
             "handoff: Microsoft is still activating this new secret; checking again in {wait}s \
              (until {})",

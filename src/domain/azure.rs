@@ -235,7 +235,7 @@ impl ClientSecretInput {
         self.secret_id.as_deref()
     }
 
-/// The cleaned secret.
+    /// The cleaned secret.
     #[must_use]
     pub fn value(&self) -> &str {
         &self.value
@@ -273,6 +273,8 @@ impl fmt::Debug for ClientSecretInput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientSecretInput")
             .field("value", &format_args!("***"))
+            .field("cleanings", &self.cleanings)
+            .field("secret_id", &self.secret_id)
             .field("notices", &self.notices)
             .field("warnings", &self.warnings)
             .finish()
@@ -306,7 +308,9 @@ fn clean(paste: &mut Paste, client_id: &str, tenant_id: &str) -> Result<(), Clie
             paste.replace(&rest, Cleaning::Label);
             paste.trim();
         }
-        if let Some(inner) = without_quotes(&paste.text).map(|inner| Zeroizing::new(inner.to_owned())) {
+        if let Some(inner) =
+            without_quotes(&paste.text).map(|inner| Zeroizing::new(inner.to_owned()))
+        {
             paste.replace(&inner, Cleaning::Quotes);
             paste.trim();
         }
@@ -480,7 +484,7 @@ fn one_of_two(text: &str) -> Option<&str> {
         return (first == second && first.chars().count() >= MIN_CHARS).then_some(*first);
     }
     let half = text.len() / 2;
-    if text.len() % 2 == 0 && text.is_char_boundary(half) {
+    if text.len().is_multiple_of(2) && text.is_char_boundary(half) {
         let (first, second) = text.split_at(half);
         if first == second && is_generated(first) {
             return Some(first);
@@ -608,7 +612,8 @@ impl ClientSecretRefusal {
 /// ID that is not a GUID, so nothing else ever ends up in the link.
 #[must_use]
 pub fn credentials_page(authority: &str, client_id: &str) -> Option<String> {
-    const BLADE: &str = "#view/Microsoft_AAD_RegisteredApps/ApplicationMenuBlade/~/Credentials/appId/";
+    const BLADE: &str =
+        "#view/Microsoft_AAD_RegisteredApps/ApplicationMenuBlade/~/Credentials/appId/";
     let client_id = strip_braces(client_id.trim());
     if !is_guid(client_id) {
         return None;
@@ -995,16 +1000,24 @@ mod tests {
             serde_json::from_str(include_str!("../../tests/paste-cases.json")).unwrap();
         let mut wrong = Vec::new();
         for case in &shared.cases {
-            let got = match ClientSecretInput::parse(&case.input, &shared.client_id, &shared.tenant_id)
-            {
-                Ok(input) => (
-                    Some(input.value().to_owned()),
-                    input.cleanings().iter().map(|c| c.code().to_owned()).collect(),
-                    None,
-                ),
-                Err(refusal) => (None, Vec::new(), Some(refusal.code().to_owned())),
-            };
-            let expected = (case.value.clone(), case.cleaned.clone(), case.refused.clone());
+            let got =
+                match ClientSecretInput::parse(&case.input, &shared.client_id, &shared.tenant_id) {
+                    Ok(input) => (
+                        Some(input.value().to_owned()),
+                        input
+                            .cleanings()
+                            .iter()
+                            .map(|c| c.code().to_owned())
+                            .collect(),
+                        None,
+                    ),
+                    Err(refusal) => (None, Vec::new(), Some(refusal.code().to_owned())),
+                };
+            let expected = (
+                case.value.clone(),
+                case.cleaned.clone(),
+                case.refused.clone(),
+            );
             if got != expected {
                 wrong.push(format!("{}: got {got:?}, expected {expected:?}", case.name));
             }
@@ -1036,7 +1049,10 @@ mod tests {
     #[test]
     fn a_masked_value_is_refused_saying_how_to_create_a_new_secret() {
         let refusal = parse("abc******************").unwrap_err();
-        assert!(refusal.to_string().contains("shown only once") && refusal.to_string().contains("New client secret"));
+        assert!(
+            refusal.to_string().contains("shown only once")
+                && refusal.to_string().contains("New client secret")
+        );
     }
 
     #[test]

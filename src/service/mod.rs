@@ -9,7 +9,9 @@ mod tenants;
 
 pub use apply::{Applied, ApplyDetails, ApplyFailure, ApplyStep, LEASE_SECS, days_until};
 pub use requests::{
-    Answer, AnswerAccepted, CreatedRequest, NewRequest, RequestDetails, RequestView, Retrieved, Activating, AnswerOutcome,};
+    Activating, Answer, AnswerAccepted, AnswerOutcome, CreatedRequest, NewRequest, RequestDetails,
+    RequestView, Retrieved,
+};
 pub use tenants::{EXPIRING_WITHIN_DAYS, ExpiryStatus, TenantStatus};
 
 use zeroize::Zeroizing;

@@ -99,12 +99,11 @@ impl Verifier {
         let mut backoff = FIRST_BACKOFF;
         let verification = loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let attempt = match tokio::time::timeout(left, self.ask(app, secret)).await {
-                Ok(attempt) => attempt,
-                Err(_) => break unreachable(format!(
+            let Ok(attempt) = tokio::time::timeout(left, self.ask(app, secret)).await else {
+                break unreachable(format!(
                     "no answer within the {}s budget",
                     self.timeout.as_secs()
-                )),
+                ));
             };
             let (detail, retry_after) = match attempt {
                 Attempt::Done(verification) => break verification,
@@ -321,9 +320,15 @@ impl NationalCloud {
     /// The cloud Microsoft's AADSTS90038 text names, by host or by name.
     fn named_in(description: &str) -> Option<Self> {
         let text = description.to_ascii_lowercase();
-        if text.contains("microsoftonline.us") || text.contains("usgov") || text.contains("us government") {
+        if text.contains("microsoftonline.us")
+            || text.contains("usgov")
+            || text.contains("us government")
+        {
             Some(Self::UsGovernment)
-        } else if text.contains("microsoftonline.cn") || text.contains("chinacloud") || text.contains("china") {
+        } else if text.contains("microsoftonline.cn")
+            || text.contains("chinacloud")
+            || text.contains("china")
+        {
             Some(Self::China)
         } else {
             None
@@ -336,7 +341,10 @@ impl Rejection {
     /// fault, so no try is counted against them and staff are told.
     #[must_use]
     pub fn is_vendors(&self) -> bool {
-        matches!(self, Self::VendorMisconfigured { .. } | Self::OtherCloud { .. })
+        matches!(
+            self,
+            Self::VendorMisconfigured { .. } | Self::OtherCloud { .. }
+        )
     }
 }
 

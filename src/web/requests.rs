@@ -22,8 +22,8 @@ use super::extract::{
 };
 use super::format::{human_time, rfc3339};
 use super::json::{
-    ActivatingJson, AnswerAcceptedJson, CreatedRequestLinks, RequestDetailsJson, RequestList, RequestViewJson,
-    RetrievedAnswer,
+    ActivatingJson, AnswerAcceptedJson, CreatedRequestLinks, RequestDetailsJson, RequestList,
+    RequestViewJson, RetrievedAnswer,
 };
 use super::render::{TenantRow, error_page, render, ttl_options};
 use super::state::AppState;

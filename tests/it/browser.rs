@@ -503,7 +503,8 @@ async fn the_page_cleans_and_refuses_every_shared_paste_exactly_as_the_server_do
         .unwrap();
     let accepted = browser.visible("#accepted").await.text().await.unwrap();
     assert!(
-        accepted.contains("Verified") && accepted.contains("Removed the label in front of the value."),
+        accepted.contains("Verified")
+            && accepted.contains("Removed the label in front of the value."),
         "{accepted}"
     );
     let problems = browser.console_problems().await;
@@ -531,12 +532,20 @@ async fn a_masked_value_is_refused_on_the_page_before_anything_is_sent() {
     browser.visible("#open").await;
 
     // The IDs the customer needs have copy buttons that copy exactly them.
-    for (target, expected) in [("entra-tenant", crate::common::CONTOSO_TENANT), ("client-id", crate::common::CONTOSO_APP)] {
+    for (target, expected) in [
+        ("entra-tenant", crate::common::CONTOSO_TENANT),
+        ("client-id", crate::common::CONTOSO_APP),
+    ] {
         let button = browser
-            .find(Locator::Css(&format!("button.copy[data-copy-target='{target}']")))
+            .find(Locator::Css(&format!(
+                "button.copy[data-copy-target='{target}']"
+            )))
             .await
             .unwrap();
-        assert!(button.is_displayed().await.unwrap(), "a copy button for {target}");
+        assert!(
+            button.is_displayed().await.unwrap(),
+            "a copy button for {target}"
+        );
         let copied = browser
             .find(Locator::Id(target))
             .await

@@ -409,11 +409,7 @@ fn without_a_subcommand_the_binary_still_serves() {
 
 #[tokio::test]
 async fn answer_waits_with_a_progress_line_while_microsoft_activates_a_new_secret() {
-    let vendor = Vendor::start(
-        "new_secret_window = \"30s\"",
-        "verify = \"required\"",
-    )
-    .await;
+    let vendor = Vendor::start("new_secret_window = \"30s\"", "verify = \"required\"").await;
     vendor
         .microsoft
         .accepts_after(std::time::Duration::from_secs(2))

@@ -630,7 +630,10 @@ async fn a_vendor_misconfiguration_counts_no_try_against_the_customer_and_tells_
     let (status, body) = json_of(vendor.answer(&request, GOOD_SECRET).await).await;
     assert_eq!(
         (status, body["error"].as_str()),
-        (StatusCode::SERVICE_UNAVAILABLE, Some("vendor_misconfigured")),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some("vendor_misconfigured")
+        ),
         "{body}"
     );
     assert_eq!(body["aadsts"], 1_002_012);

@@ -405,11 +405,7 @@ async fn a_tenant_in_the_china_cloud_names_its_authority() {
 #[tokio::test]
 async fn a_missing_secret_and_invalid_scopes_are_the_vendors_misconfiguration() {
     let microsoft = Microsoft::start().await;
-    for (say, aadsts) in [
-        (0, 7_000_218),
-        (1, 1_002_012),
-        (2, 70_011),
-    ] {
+    for (say, aadsts) in [(0, 7_000_218), (1, 1_002_012), (2, 70_011)] {
         microsoft.reset().await;
         match say {
             0 => microsoft.says_no_secret_was_sent().await,
@@ -434,7 +430,10 @@ async fn a_missing_secret_and_invalid_scopes_are_the_vendors_misconfiguration() 
 async fn a_503_is_asked_again_and_the_next_answer_counts() {
     let microsoft = Microsoft::start().await;
     microsoft
-        .answers_first(2, ResponseTemplate::new(503).set_body_string("Service Unavailable"))
+        .answers_first(
+            2,
+            ResponseTemplate::new(503).set_body_string("Service Unavailable"),
+        )
         .await;
     microsoft.accepts().await;
     assert_eq!(verify(&microsoft).await, Verification::Verified);
@@ -455,12 +454,18 @@ async fn temporarily_unavailable_is_asked_again() {
 async fn throttling_is_waited_out_as_retry_after_asks() {
     let microsoft = Microsoft::start().await;
     microsoft
-        .answers_first(1, ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+        .answers_first(
+            1,
+            ResponseTemplate::new(429).insert_header("Retry-After", "1"),
+        )
         .await;
     microsoft.accepts().await;
     let started = Instant::now();
     assert_eq!(verify(&microsoft).await, Verification::Verified);
-    assert!(started.elapsed() >= Duration::from_secs(1), "waited as asked");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited as asked"
+    );
 }
 
 #[tokio::test]
@@ -471,13 +476,23 @@ async fn microsoft_down_for_the_whole_budget_is_unreachable_within_it() {
     let verification = Verifier::new(Duration::from_secs(2))
         .verify(&app(&microsoft), GOOD_SECRET)
         .await;
-    assert!(matches!(verification, Verification::Unreachable { .. }), "{verification:?}");
+    assert!(
+        matches!(verification, Verification::Unreachable { .. }),
+        "{verification:?}"
+    );
     assert_eq!(
         verification.sentence("Payroll", "contoso.com"),
         "Microsoft could not be reached to check this secret."
     );
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
-    assert!(microsoft.received().await.len() >= 2, "asked again within the budget");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        microsoft.received().await.len() >= 2,
+        "asked again within the budget"
+    );
 }
 
 #[tokio::test]
