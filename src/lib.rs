@@ -12,6 +12,7 @@ pub mod connections;
 pub mod crypto;
 pub mod directory;
 pub mod domain;
+pub mod locale;
 pub mod metrics;
 pub mod outbound;
 pub mod rate_limit;
