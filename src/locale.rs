@@ -442,10 +442,9 @@ mod tests {
 
     #[test]
     fn messages_take_their_variables_and_plural_forms() {
-        let one = Language::En.text_with("views-left", &[("count", number(1))]);
-        let many = Language::En.text_with("views-left", &[("count", number(3))]);
-        assert_ne!(one, many);
-        assert!(many.contains('3'), "{many}");
+        let one = Language::En.text_with("ttl-days", &[("count", number(1))]);
+        let many = Language::En.text_with("ttl-days", &[("count", number(3))]);
+        assert_eq!((one.as_str(), many.as_str()), ("1 day", "3 days"));
         let german = Language::De.text_with("note-from", &[("vendor", text("Fabrikam"))]);
         assert!(german.contains("Fabrikam"), "{german}");
         assert_ne!(
