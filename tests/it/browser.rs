@@ -103,7 +103,7 @@ async fn a_secret_goes_from_the_create_page_to_one_reveal_and_is_then_gone() {
     // Reopen the same link: gone, and it says when.
     browser.goto(&link).await.unwrap();
     let gone = browser.visible("#gone").await.text().await.unwrap();
-    assert!(gone.contains("already revealed"), "{gone}");
+    assert!(gone.contains("You revealed this at"), "{gone}");
     assert!(!browser.source().await.unwrap().contains(secret));
 
     // The sender's page shows the reveal.
