@@ -2,6 +2,7 @@
 //! a support contact and an accent colour, each validated once at start-up
 //! (`parse` is the only way in) and served from the binary's own origin.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -195,10 +196,11 @@ impl AccentColor {
         let colour = self.css();
         let mut css = format!(":root {{ --brand: {colour}; }}\n");
         if self.readable_on_light() {
-            css.push_str(&format!(
+            let _ = write!(
+                css,
                 "@media (prefers-color-scheme: light) {{\n  :root {{ --accent: {colour}; --accent-hover: {colour}; --accent-fg: {}; --focus: {colour}; }}\n}}\n",
                 self.text_on()
-            ));
+            );
         }
         css
     }

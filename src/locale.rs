@@ -326,8 +326,8 @@ fn inline_variables(inline: &ast::InlineExpression<&str>, out: &mut BTreeSet<Str
 
 /// A number as a message variable.
 #[must_use]
-pub fn number(n: impl Into<f64>) -> FluentValue<'static> {
-    FluentValue::from(n.into())
+pub fn number(n: u64) -> FluentValue<'static> {
+    FluentValue::from(n)
 }
 
 /// Text as a message variable.

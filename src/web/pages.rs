@@ -187,15 +187,12 @@ fn form_error(app: &AppState, lang: Language, invalid: &crate::domain::InvalidIn
     let (field, message) = match invalid.field {
         "secret" if invalid.too_large => (
             "secret",
-            lang.text_with(
-                "form-error-secret-too-large",
-                &[("max", number(max_bytes as f64))],
-            ),
+            lang.text_with("form-error-secret-too-large", &[("max", number(max_bytes))]),
         ),
         "ttl" => ("ttl", lang.text("form-error-ttl")),
         "views" => (
             "views",
-            lang.text_with("form-error-views", &[("max", number(max_views as f64))]),
+            lang.text_with("form-error-views", &[("max", number(max_views))]),
         ),
         "passphrase" => ("passphrase", lang.text("form-error-passphrase")),
         "note" => ("note", lang.text("form-error-note")),

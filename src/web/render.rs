@@ -89,19 +89,23 @@ impl Chrome {
 
     /// A message with one number (which picks its plural form).
     #[must_use]
+    #[allow(clippy::trivially_copy_pass_by_ref)] // askama passes fields by reference
     pub fn tn(&self, id: &str, name: &str, n: &u32) -> String {
-        self.lang
-            .text_with(id, &[self.vendor_arg(), (name, locale::number(*n))])
+        self.lang.text_with(
+            id,
+            &[self.vendor_arg(), (name, locale::number(u64::from(*n)))],
+        )
     }
 
     /// A message with one number and one text.
     #[must_use]
+    #[allow(clippy::trivially_copy_pass_by_ref)] // askama passes fields by reference
     pub fn tns(&self, id: &str, name: &str, n: &u32, text_name: &str, text: &str) -> String {
         self.lang.text_with(
             id,
             &[
                 self.vendor_arg(),
-                (name, locale::number(*n)),
+                (name, locale::number(u64::from(*n))),
                 (text_name, locale::text(text)),
             ],
         )
@@ -248,13 +252,10 @@ pub fn ttl_options(
     ];
     // Whole days or hours in words; anything else as the setting says it.
     let label = |ttl: u64| match ttl {
-        s if s % 86_400 == 0 => lang.text_with(
-            "ttl-days",
-            &[("count", locale::number((s / 86_400) as f64))],
-        ),
-        s if s % 3600 == 0 => {
-            lang.text_with("ttl-hours", &[("count", locale::number((s / 3600) as f64))])
+        s if s % 86_400 == 0 => {
+            lang.text_with("ttl-days", &[("count", locale::number(s / 86_400))])
         }
+        s if s % 3600 == 0 => lang.text_with("ttl-hours", &[("count", locale::number(s / 3600))]),
         _ => String::new(),
     };
     let mut secs: Vec<(u64, String)> = CHOICES
