@@ -139,6 +139,10 @@ pub struct ServeArgs {
     /// outbox) before the process exits anyway [default: 10s].
     #[arg(long, env = "HANDOFF_SHUTDOWN_TIMEOUT", value_name = "DURATION")]
     pub shutdown_timeout: Option<String>,
+    /// How long a brand-new client secret that Microsoft refuses is checked
+    /// again before it counts as wrong (`0s` to `10m`) [default: 2m].
+    #[arg(long, env = "HANDOFF_NEW_SECRET_WINDOW", value_name = "DURATION")]
+    pub new_secret_window: Option<String>,
     /// Only signed-in staff may create pushes (`true`/`false`) [default: false].
     #[arg(long, env = "HANDOFF_REQUIRE_STAFF_TO_PUSH", value_name = "BOOL")]
     pub require_staff_to_push: Option<String>,
@@ -192,6 +196,7 @@ struct FileSettings {
     require_staff_to_push: Option<bool>,
     audit_retention: Option<TomlValue>,
     shutdown_timeout: Option<TomlValue>,
+    new_secret_window: Option<TomlValue>,
     webhook_url: Option<SecretString>,
     webhook_secret: Option<SecretString>,
     webhook_secret_file: Option<PathBuf>,
@@ -408,6 +413,8 @@ pub struct Settings {
     pub audit_retention_secs: u64,
     /// Bounds the whole graceful shutdown.
     pub shutdown_timeout: std::time::Duration,
+    /// How long a brand-new secret refused by Microsoft is checked again.
+    pub new_secret_window: std::time::Duration,
     /// Where event notifications go, if anywhere.
     pub webhook: Option<WebhookTarget>,
     pub webhook_retries: RetrySchedule,
@@ -626,6 +633,9 @@ impl Settings {
         let shutdown_timeout = parse_shutdown_timeout(
             &pick(args.shutdown_timeout, file.shutdown_timeout).unwrap_or_else(|| "10s".into()),
         )?;
+        let new_secret_window = parse_new_secret_window(
+            &pick(args.new_secret_window, file.new_secret_window).unwrap_or_else(|| "2m".into()),
+        )?;
         let webhook = parse_webhook(
             args.webhook_url.or(file.webhook_url),
             args.webhook_secret.or(file.webhook_secret),
@@ -747,6 +757,7 @@ impl Settings {
             require_staff_to_push,
             audit_retention_secs,
             shutdown_timeout,
+            new_secret_window,
             webhook,
             webhook_retries,
             metrics_token,
@@ -815,6 +826,21 @@ fn parse_shutdown_timeout(text: &str) -> Result<std::time::Duration, ConfigError
     match crate::domain::parse_duration_secs(text) {
         Ok(secs) if (1..=600).contains(&secs) => Ok(std::time::Duration::from_secs(secs)),
         Ok(_) => Err(ConfigError::new(SETTING, "must be from 1s to 10m")),
+        Err(reason) => Err(ConfigError::new(SETTING, reason)),
+    }
+}
+
+/// Zero turns the re-checking off; ten minutes is far beyond what a new
+/// secret takes to work, and the customer's page keeps asking that long.
+fn parse_new_secret_window(text: &str) -> Result<std::time::Duration, ConfigError> {
+    const SETTING: &str = "HANDOFF_NEW_SECRET_WINDOW";
+    let text = text.trim();
+    if matches!(text, "0" | "0s") {
+        return Ok(std::time::Duration::ZERO);
+    }
+    match crate::domain::parse_duration_secs(text) {
+        Ok(secs) if secs <= 600 => Ok(std::time::Duration::from_secs(secs)),
+        Ok(_) => Err(ConfigError::new(SETTING, "must be from 0s to 10m")),
         Err(reason) => Err(ConfigError::new(SETTING, reason)),
     }
 }
@@ -989,6 +1015,18 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.setting, "HANDOFF_TRUSTED_PROXIES");
+    }
+
+    #[test]
+    fn the_new_secret_window_is_2m_unless_set_within_0s_to_10m() {
+        let s = load(ServeArgs::default(), "").unwrap();
+        assert_eq!(s.new_secret_window, std::time::Duration::from_secs(120));
+        let s = load(ServeArgs::default(), "new_secret_window = \"30s\"").unwrap();
+        assert_eq!(s.new_secret_window, std::time::Duration::from_secs(30));
+        let s = load(ServeArgs::default(), "new_secret_window = \"0s\"").unwrap();
+        assert_eq!(s.new_secret_window, std::time::Duration::ZERO);
+        let error = load(ServeArgs::default(), "new_secret_window = \"11m\"").unwrap_err();
+        assert_eq!(error.setting, "HANDOFF_NEW_SECRET_WINDOW");
     }
 
     #[test]

@@ -71,7 +71,8 @@ impl Application {
         let directory = SharedDirectory::new(settings.directory);
         let verifier = Verifier::new(Verifier::DEFAULT_TIMEOUT);
         let mut service =
-            Service::with_tenants(store, server_key.clone(), directory.clone(), verifier);
+            Service::with_tenants(store, server_key.clone(), directory.clone(), verifier)
+                .with_new_secret_window(settings.new_secret_window);
         if let Some(target) = settings.webhook.clone() {
             let outbox = SharedStore::downgrade(service.store());
             let tenants = directory.clone();

@@ -9,7 +9,7 @@ mod limits;
 mod request;
 mod text;
 
-pub use azure::{ClientSecretInput, ClientSecretRefusal, is_guid};
+pub use azure::{Cleaning, ClientSecretInput, ClientSecretRefusal, credentials_page, is_guid};
 pub use ids::{IdempotencyKey, LinkKey, ManageToken, SecretId};
 pub use limits::{Ttl, Views, parse_duration_secs};
 pub use request::{AzureSecretId, ExpiryDate};

@@ -21,13 +21,13 @@ use super::extract::{
 };
 use super::format::{human_time, rfc3339};
 use super::json::{
-    AnswerAcceptedJson, CreatedRequestLinks, RequestDetailsJson, RequestList, RequestViewJson,
-    RetrievedAnswer,
+    ActivatingJson, AnswerAcceptedJson, CreatedRequestLinks, RequestDetailsJson, RequestList,
+    RequestViewJson, RetrievedAnswer,
 };
 use super::render::{Chrome, TenantRow, error_page, render, ttl_options};
 use super::state::AppState;
 use crate::domain::{AzureSecretId, ExpiryDate, LinkKey, Note, now};
-use crate::service::{Answer, CreatedRequest, NewRequest, ServiceError};
+use crate::service::{Answer, AnswerOutcome, CreatedRequest, NewRequest, ServiceError};
 
 fn parse_key(key: &str) -> Result<LinkKey, ServiceError> {
     LinkKey::parse(key).map_err(|_| ServiceError::NotFound)
@@ -214,9 +214,12 @@ pub struct AnswerQuery {
         (AnswerBody = "application/json"),
         (String = "text/plain"),
     )),
-    responses((status = 201, description = "Taken", body = AnswerAcceptedJson)),
+    responses(
+        (status = 201, description = "Taken", body = AnswerAcceptedJson),
+        (status = 202, description = "Microsoft refused a brand-new secret that it may still be activating: nothing was stored and no try counted. Send the same value again after `Retry-After` seconds, until `until`.", body = ActivatingJson),
+    ),
     security((), ("link_key" = [])),
-    extensions(("x-error-codes" = json!(["bad_request", "too_large", "invalid_field", "secret_refused", "verification_failed", "not_found", "already_retrieved", "locked", "already_applied", "already_answered", "contended", "rate_limited", "verifier_unreachable", "unavailable", "internal"]))),
+    extensions(("x-error-codes" = json!(["bad_request", "too_large", "invalid_field", "secret_refused", "verification_failed", "not_found", "already_retrieved", "locked", "already_applied", "already_answered", "contended", "rate_limited", "vendor_misconfigured", "verifier_unreachable", "unavailable", "internal"]))),
 )]
 /// `POST /api/v1/requests/{id}/answer`: JSON `{"key", "secret",
 /// "expires_on"?, "secret_id"?}`, or — for rotation scripts — the secret as
@@ -266,7 +269,7 @@ pub async fn answer_request(
             .transpose()?,
         secret_id: AzureSecretId::parse_optional(secret_id.as_deref())?,
     };
-    let accepted = app
+    let outcome = app
         .guarded(client.ip, async {
             let key = parse_key(&key)?;
             app.service
@@ -274,11 +277,23 @@ pub async fn answer_request(
                 .await
         })
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(AnswerAcceptedJson::from(&accepted)),
-    )
-        .into_response())
+    Ok(match outcome {
+        AnswerOutcome::Accepted(accepted) => (
+            StatusCode::CREATED,
+            Json(AnswerAcceptedJson::from(&accepted)),
+        )
+            .into_response(),
+        AnswerOutcome::Activating(activating) => {
+            let body = ActivatingJson::new(&activating, now());
+            let retry_after = body.retry_after_secs.to_string();
+            (
+                StatusCode::ACCEPTED,
+                [(axum::http::header::RETRY_AFTER, retry_after)],
+                Json(body),
+            )
+                .into_response()
+        }
+    })
 }
 
 /// The request's retrieve key (the part of the retrieve link after `#`).

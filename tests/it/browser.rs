@@ -647,3 +647,219 @@ async fn a_german_phone_in_dark_mode_gets_the_push_flow_in_german_under_the_vend
     );
     browser.close().await.unwrap();
 }
+
+/// The pastes both classifiers are held to (the server's unit test reads
+/// the same file).
+fn paste_cases() -> Value {
+    serde_json::from_str(include_str!("../paste-cases.json")).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_cleans_and_refuses_every_shared_paste_exactly_as_the_server_does() {
+    let vendor = vendor("").await;
+    let created: Value = vendor
+        .create_request(json!({ "tenant": "contoso" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let browser = Browser::start().await;
+    browser
+        .goto(created["submit_url"].as_str().unwrap())
+        .await
+        .unwrap();
+    browser.visible("#open").await;
+
+    // The page's own classifier module, as the page loaded it.
+    let shared = paste_cases();
+    let known = json!({ "clientId": shared["client_id"], "entraTenant": shared["tenant_id"] });
+    let results = browser
+        .execute_async(
+            r#"const [cases, known, done] = arguments;
+               const page = document.querySelector('script[src$="/request.js"]').src;
+               import(new URL("paste.js", page).href).then(
+                 (m) => done(cases.map((c) => m.classify(c.input, known))),
+                 (e) => done(String(e)));"#,
+            vec![shared["cases"].clone(), known],
+        )
+        .await
+        .unwrap();
+    let results = results.as_array().expect("one result per case");
+    let cases = shared["cases"].as_array().unwrap();
+    assert_eq!(results.len(), cases.len());
+    let mut wrong = Vec::new();
+    for (case, got) in cases.iter().zip(results) {
+        let refused = got["refused"].as_str().unwrap();
+        let (value, cleaned, refusal) = if refused.is_empty() {
+            (got["value"].clone(), got["cleaned"].clone(), Value::Null)
+        } else {
+            (Value::Null, json!([]), json!(refused))
+        };
+        let expected = (
+            case["value"].clone(),
+            case.get("cleaned").cloned().unwrap_or(json!([])),
+            case["refused"].clone(),
+        );
+        if (value.clone(), cleaned.clone(), refusal.clone()) != expected {
+            wrong.push(format!(
+                "{}: got {:?}, expected {expected:?}",
+                case["name"],
+                (value, cleaned, refusal)
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+
+    // As the customer types: told what will be removed, then the server
+    // removes it and says so.
+    let secret = browser.find(Locator::Id("secret")).await.unwrap();
+    secret
+        .send_keys(&format!("Value: \u{201C}{GOOD_SECRET}\u{201D}"))
+        .await
+        .unwrap();
+    let check = browser.visible("#secret-check").await.text().await.unwrap();
+    assert!(
+        check.contains("The label in front of the value will be removed.")
+            && check.contains("The quotes around the value will be removed."),
+        "{check}"
+    );
+    browser
+        .find(Locator::Id("submit-answer"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let accepted = browser.visible("#accepted").await.text().await.unwrap();
+    assert!(
+        accepted.contains("Verified")
+            && accepted.contains("Removed the label in front of the value."),
+        "{accepted}"
+    );
+    let problems = browser.console_problems().await;
+    assert!(
+        problems.is_empty(),
+        "console errors or CSP violations: {problems:#?}"
+    );
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_masked_value_is_refused_on_the_page_before_anything_is_sent() {
+    let vendor = vendor("").await;
+    let created: Value = vendor
+        .create_request(json!({ "tenant": "contoso" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let browser = Browser::start().await;
+    browser
+        .goto(created["submit_url"].as_str().unwrap())
+        .await
+        .unwrap();
+    browser.visible("#open").await;
+
+    // The IDs the customer needs have copy buttons that copy exactly them.
+    for (target, expected) in [
+        ("entra-tenant", crate::common::CONTOSO_TENANT),
+        ("client-id", crate::common::CONTOSO_APP),
+    ] {
+        let button = browser
+            .find(Locator::Css(&format!(
+                "button.copy[data-copy-target='{target}']"
+            )))
+            .await
+            .unwrap();
+        assert!(
+            button.is_displayed().await.unwrap(),
+            "a copy button for {target}"
+        );
+        let copied = browser
+            .find(Locator::Id(target))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(copied, expected);
+    }
+
+    browser
+        .find(Locator::Id("secret"))
+        .await
+        .unwrap()
+        .send_keys("abc*******************")
+        .await
+        .unwrap();
+    let check = browser.visible("#secret-check").await.text().await.unwrap();
+    assert!(check.contains("shown only once"), "{check}");
+    browser
+        .find(Locator::Id("submit-answer"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let error = browser.visible("#error").await.text().await.unwrap();
+    assert!(error.contains("New client secret"), "{error}");
+    assert!(
+        vendor.microsoft.received().await.is_empty(),
+        "nothing was sent to Microsoft"
+    );
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_brand_new_secret_shows_microsoft_still_activating_it_then_ends_accepted_by_itself() {
+    let vendor = Vendor::start("new_secret_window = \"30s\"", "").await;
+    vendor
+        .microsoft
+        .accepts_after(std::time::Duration::from_secs(3))
+        .await;
+    let created: Value = vendor
+        .create_request(json!({ "tenant": "contoso" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let browser = Browser::start().await;
+    browser
+        .goto(created["submit_url"].as_str().unwrap())
+        .await
+        .unwrap();
+    browser.visible("#open").await;
+    browser
+        .find(Locator::Id("secret"))
+        .await
+        .unwrap()
+        .send_keys(GOOD_SECRET)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("submit-answer"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    let activating = browser.visible("#activating").await.text().await.unwrap();
+    assert!(
+        activating.starts_with("Microsoft is still activating this new secret"),
+        "{activating}"
+    );
+    // Nothing more from the customer: the page asks again until accepted.
+    let accepted = browser.visible("#accepted").await.text().await.unwrap();
+    assert!(accepted.contains("Verified"), "{accepted}");
+    assert!(
+        !browser.source().await.unwrap().contains(GOOD_SECRET),
+        "the page keeps no copy"
+    );
+    let problems = browser.console_problems().await;
+    assert!(
+        problems.is_empty(),
+        "console errors or CSP violations: {problems:#?}"
+    );
+    browser.close().await.unwrap();
+}
