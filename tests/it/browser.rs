@@ -863,3 +863,43 @@ async fn a_brand_new_secret_shows_microsoft_still_activating_it_then_ends_accept
     );
     browser.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_german_customer_reads_the_request_page_in_german_under_the_vendors_name() {
+    let vendor = vendor("").await;
+    let request = vendor.request().await;
+    let browser = Browser::start_as(Look::PHONE_DE_DARK).await;
+
+    browser
+        .goto(
+            &vendor
+                .app
+                .url(&format!("/r/{}#{}", request.id, request.submit_key)),
+        )
+        .await
+        .unwrap();
+    browser.visible("#open").await;
+    assert_eq!(browser.eval("document.documentElement.lang").await, "de");
+    text_with(
+        &browser,
+        "#open-heading",
+        "Fabrikam bittet um einen neuen geheimen Clientschlüssel",
+    )
+    .await;
+    let note = browser.visible("#note-box").await.text().await.unwrap();
+    assert!(
+        note.contains("Hinweis von Fabrikam") && note.contains("Q4 rotation"),
+        "{note}"
+    );
+    let steps = browser.visible(".steps").await.text().await.unwrap();
+    assert!(steps.contains("Spalte „Wert“"), "{steps}");
+    assert!(browser.title().await.unwrap().contains("Fabrikam"));
+    assert!(!browser.overflows_sideways().await);
+    browser
+        .assert_accessible("the German request page on a phone")
+        .await;
+
+    let problems = browser.console_problems().await;
+    assert!(problems.is_empty(), "{problems:#?}");
+    browser.close().await.unwrap();
+}
