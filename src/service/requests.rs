@@ -323,24 +323,9 @@ impl Service {
         }
         let tenant = self.tenant(&record.tenant)?;
 
-        let input =
-            match ClientSecretInput::parse(&answer.secret, &tenant.client_id, &tenant.entra_tenant)
-            {
-                Ok(input) => input,
-                Err(refusal) => {
-                    let event = client
-                        .event(Kind::RequestRefused, &Actor::Customer)
-                        .subject(id)
-                        .tenant(&tenant.slug)
-                        .detail(refusal.code());
-                    self.audit.record(event).await;
-                    let tries_remaining = self.refuse_answer(id, client).await?;
-                    return Err(ServiceError::SecretRefused {
-                        refusal,
-                        tries_remaining,
-                    });
-                }
-            };
+        let input = self
+            .parse_answer(id, &tenant, &answer.secret, client)
+            .await?;
 
         // A copied portal row carries the Secret ID beside the value.
         if answer.secret_id.is_none() {
@@ -370,13 +355,9 @@ impl Service {
                 message,
                 aadsts,
             } => {
-                self.vendor_fault(id, &tenant, code, &message, aadsts, client)
-                    .await;
-                return Err(ServiceError::VendorMisconfigured {
-                    code,
-                    message,
-                    aadsts,
-                });
+                return Err(self
+                    .vendor_fault(id, &tenant, code, message, aadsts, client)
+                    .await);
             }
             Judgement::Refuse {
                 code,
@@ -440,6 +421,32 @@ impl Service {
         }))
     }
 
+    /// The pasted value, cleaned; a refusal counts a try and is audited.
+    async fn parse_answer(
+        &self,
+        id: &SecretId,
+        tenant: &Tenant,
+        raw: &str,
+        client: &Client,
+    ) -> Result<ClientSecretInput, ServiceError> {
+        match ClientSecretInput::parse(raw, &tenant.client_id, &tenant.entra_tenant) {
+            Ok(input) => Ok(input),
+            Err(refusal) => {
+                let event = client
+                    .event(Kind::RequestRefused, &Actor::Customer)
+                    .subject(id)
+                    .tenant(&tenant.slug)
+                    .detail(refusal.code());
+                self.audit.record(event).await;
+                let tries_remaining = self.refuse_answer(id, client).await?;
+                Err(ServiceError::SecretRefused {
+                    refusal,
+                    tries_remaining,
+                })
+            }
+        }
+    }
+
     /// Within the new-secret window (from Microsoft's first refusal of this
     /// request's new-format secret), the answer is still activating; after
     /// it, the refusal counts, and a later new secret gets a window again.
@@ -472,10 +479,10 @@ impl Service {
         id: &SecretId,
         tenant: &Tenant,
         code: &'static str,
-        message: &str,
+        message: String,
         aadsts: Option<u32>,
         client: &Client,
-    ) {
+    ) -> ServiceError {
         tracing::error!(
             tenant = %tenant.slug,
             reason = code,
@@ -499,6 +506,11 @@ impl Service {
                 "message": message,
             }),
         );
+        ServiceError::VendorMisconfigured {
+            code,
+            message,
+            aadsts,
+        }
     }
 }
 

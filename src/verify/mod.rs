@@ -99,14 +99,11 @@ impl Verifier {
         let mut backoff = FIRST_BACKOFF;
         let verification = loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let attempt = match tokio::time::timeout(left, self.ask(app, secret)).await {
-                Ok(attempt) => attempt,
-                Err(_) => {
-                    break unreachable(format!(
-                        "no answer within the {}s budget",
-                        self.timeout.as_secs()
-                    ));
-                }
+            let Ok(attempt) = tokio::time::timeout(left, self.ask(app, secret)).await else {
+                break unreachable(format!(
+                    "no answer within the {}s budget",
+                    self.timeout.as_secs()
+                ));
             };
             let (detail, retry_after) = match attempt {
                 Attempt::Done(verification) => break verification,

@@ -813,10 +813,6 @@ async fn a_masked_value_is_refused_on_the_page_before_anything_is_sent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_brand_new_secret_shows_microsoft_still_activating_it_then_ends_accepted_by_itself() {
     let vendor = Vendor::start("new_secret_window = \"30s\"", "").await;
-    vendor
-        .microsoft
-        .accepts_after(std::time::Duration::from_secs(3))
-        .await;
     let created: Value = vendor
         .create_request(json!({ "tenant": "contoso" }))
         .await
@@ -836,6 +832,11 @@ async fn a_brand_new_secret_shows_microsoft_still_activating_it_then_ends_accept
         .send_keys(GOOD_SECRET)
         .await
         .unwrap();
+    // Created "now": Microsoft takes it in a few seconds.
+    vendor
+        .microsoft
+        .accepts_after(std::time::Duration::from_secs(5))
+        .await;
     browser
         .find(Locator::Id("submit-answer"))
         .await
