@@ -517,6 +517,11 @@ async fn a_german_phone_in_dark_mode_gets_the_push_flow_in_german_under_the_vend
     browser
         .assert_accessible("the German create page on a phone")
         .await;
+    let small = browser.small_tap_targets().await;
+    assert!(
+        small.is_empty(),
+        "tap targets under 44 px on a phone: {small:?}"
+    );
 
     // A field the server refuses says why beside it and keeps what was typed.
     type_into(&browser, "secret", secret).await;
@@ -576,6 +581,11 @@ async fn a_german_phone_in_dark_mode_gets_the_push_flow_in_german_under_the_vend
     browser
         .assert_accessible("the German result page on a phone")
         .await;
+    let small = browser.small_tap_targets().await;
+    assert!(
+        small.is_empty(),
+        "tap targets under 44 px on a phone: {small:?}"
+    );
 
     // The recipient's page in German; the switch goes to English and keeps the key.
     browser.goto(&link).await.unwrap();

@@ -257,6 +257,27 @@ impl Browser {
         .unwrap()
     }
 
+    /// The visible controls lower than 44 px (the smallest comfortable tap
+    /// target), as "tag#id: height".
+    pub async fn small_tap_targets(&self) -> Vec<String> {
+        let found = self
+            .eval(
+                "[...document.querySelectorAll('button, select, input, textarea, .actions a')]
+                   .filter((e) => e.offsetParent !== null)
+                   .map((e) => [e.tagName.toLowerCase() + '#' + e.id, e.getBoundingClientRect().height])
+                   .filter(([, h]) => h < 44)
+                   .map(([name, h]) => name + ': ' + h)",
+            )
+            .await;
+        found
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
     /// The value of a JavaScript expression on the page.
     pub async fn eval(&self, expression: &str) -> Value {
         self.execute(&format!("return ({expression});"), Vec::new())
