@@ -914,3 +914,45 @@ async fn a_german_customer_reads_the_request_page_in_german_under_the_vendors_na
     assert!(problems.is_empty(), "{problems:#?}");
     browser.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_trail_names_events_in_words_and_fits_a_phone_as_cards() {
+    let vendor = vendor("").await;
+    let http = reqwest::Client::new();
+    // One failed sign-in, so that the trail holds a staff.sign_in_failed.
+    let refused = http
+        .post(vendor.app.url("/staff/sign-in"))
+        .form(&[
+            ("token", "not-the-token-at-all-0123456789"),
+            ("next", "/staff"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(refused.status().is_client_error());
+    let browser = Browser::start_as(Look::PHONE_EN).await;
+    browser.sign_in(&vendor, "/staff/audit").await;
+
+    let events = text_with(&browser, "#events", "Sign-in failed").await;
+    assert!(
+        events.contains("staff.sign_in_failed"),
+        "the code stays beside the words"
+    );
+    assert!(
+        !browser.overflows_sideways().await,
+        "cards, not a wide table"
+    );
+    assert_eq!(
+        browser
+            .eval("getComputedStyle(document.querySelector('#events tbody tr')).display")
+            .await,
+        "block"
+    );
+    browser
+        .assert_accessible("the audit trail on a phone")
+        .await;
+
+    let problems = browser.console_problems().await;
+    assert!(problems.is_empty(), "{problems:#?}");
+    browser.close().await.unwrap();
+}

@@ -104,6 +104,13 @@ impl Look {
         height: 900,
         dark: false,
     };
+    /// A 390 px phone in English, light.
+    pub const PHONE_EN: Self = Self {
+        accept_language: "en-US,en",
+        width: 390,
+        height: 844,
+        dark: false,
+    };
     /// A 390 px phone (iPhone 14 and the like).
     pub const PHONE_DE_DARK: Self = Self {
         accept_language: "de-DE,de",
