@@ -222,6 +222,31 @@ async fn staff_ask_the_customer_is_guided_and_verified_and_staff_retrieve_it() {
         submit_url.starts_with(&vendor.app.url("/r/")) && submit_url.contains('#'),
         "{submit_url}"
     );
+    // Leaving the page that shows the retrieve link once needs a tick
+    // saying it was saved.
+    click(&browser, "#saved-done").await;
+    assert!(
+        browser
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with("/staff/requests")
+            && browser.find(Locator::Id("retrieve-url")).await.is_ok(),
+        "still on the page: the box is not ticked"
+    );
+    assert_eq!(
+        browser
+            .eval("document.getElementById('saved').validity.valid")
+            .await,
+        false
+    );
+    browser
+        .assert_accessible("the page with the retrieve link")
+        .await;
+    click(&browser, "#saved").await;
+    click(&browser, "#saved-done").await;
+    browser.visible("#create-request").await;
 
     // The customer sees who asks, pastes the Secret ID first and is told.
     browser.goto(&submit_url).await.unwrap();
