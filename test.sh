@@ -18,5 +18,7 @@ need_pypi pwpush pwpush==0.16.7
 # CLI flags are those of this release).
 need_pypi schemathesis schemathesis==4.32.5
 need_cargo_subcommand nextest cargo-nextest
+# Accessibility checks in the browser tests.
+need_axe_core
 
 exec cargo nextest run --locked "$@"

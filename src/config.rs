@@ -13,6 +13,7 @@ use ipnet::IpNet;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 
+use crate::branding::{AccentColor, Branding, Logo, SupportContact};
 pub use crate::config_error::ConfigError;
 use crate::connections::{ConnectionLimits, DEFAULT_MAX_CONNECTIONS};
 use crate::crypto::ServerKey;
@@ -145,6 +146,17 @@ pub struct ServeArgs {
     /// Only signed-in staff may create pushes (`true`/`false`) [default: false].
     #[arg(long, env = "HANDOFF_REQUIRE_STAFF_TO_PUSH", value_name = "BOOL")]
     pub require_staff_to_push: Option<String>,
+    /// The vendor's logo for the pages' header: a PNG, WebP or SVG file of
+    /// at most 256 KiB, read at start-up [default: none].
+    #[arg(long, env = "HANDOFF_LOGO_FILE", value_name = "PATH")]
+    pub logo_file: Option<PathBuf>,
+    /// Where customers ask questions: an e-mail address or an https:// URL,
+    /// shown on their pages [default: none].
+    #[arg(long, env = "HANDOFF_SUPPORT_CONTACT", value_name = "EMAIL|URL")]
+    pub support_contact: Option<String>,
+    /// The vendor's colour, #rrggbb, for the header and buttons [default: none].
+    #[arg(long, env = "HANDOFF_ACCENT_COLOR", value_name = "#RRGGBB")]
+    pub accent_color: Option<String>,
 }
 
 // Bounds that refuse absurd settings at start-up (every duration is also at
@@ -192,6 +204,9 @@ struct FileSettings {
     metrics_token: Option<SecretString>,
     metrics_token_file: Option<PathBuf>,
     expiry_reminders: Option<String>,
+    logo_file: Option<PathBuf>,
+    support_contact: Option<String>,
+    accent_color: Option<String>,
     // The directory: the part of the file that can change while the server
     // runs. (Kept flat: serde's `flatten` would defeat `deny_unknown_fields`.)
     vendor_name: Option<String>,
@@ -214,6 +229,11 @@ impl FileSettings {
             can_sign_hooks,
         }
     }
+}
+
+/// A text setting from a flag or the file; blank counts as unset.
+fn pick_text(flag: Option<String>, file: Option<String>) -> Option<String> {
+    flag.or(file).filter(|text| !text.trim().is_empty())
 }
 
 /// Lets the file say `max_views = 10` as well as `max_views = "10"`.
@@ -402,6 +422,8 @@ pub struct Settings {
     pub metrics_token: Option<MetricsToken>,
     /// Days before expiry at which reminders fire.
     pub expiry_reminders: Vec<u32>,
+    /// The vendor's logo, support contact and colour.
+    pub branding: Branding,
     /// Staff and tenants; reloaded from `config_path` on SIGHUP.
     pub directory: Directory,
     pub config_path: Option<PathBuf>,
@@ -698,6 +720,24 @@ impl Settings {
                 format!("at most {MAX_REMINDERS} reminders"),
             ));
         }
+        let branding = Branding {
+            logo: args
+                .logo_file
+                .or(file.logo_file)
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(|path| Logo::read(&path))
+                .transpose()
+                .map_err(|reason| ConfigError::new("HANDOFF_LOGO_FILE", reason))?,
+            support: pick_text(args.support_contact, file.support_contact)
+                .map(|text| SupportContact::parse(&text))
+                .transpose()
+                .map_err(|reason| ConfigError::new("HANDOFF_SUPPORT_CONTACT", reason))?,
+            accent: pick_text(args.accent_color, file.accent_color)
+                .map(|text| AccentColor::parse(&text))
+                .transpose()
+                .map_err(|reason| ConfigError::new("HANDOFF_ACCENT_COLOR", reason))?,
+        };
+
         directory_settings.can_sign_hooks = webhook.is_some();
         let directory = Directory::from_settings(&directory_settings)?;
 
@@ -722,6 +762,7 @@ impl Settings {
             webhook_retries,
             metrics_token,
             expiry_reminders,
+            branding,
             directory,
             config_path: None,
         })

@@ -126,6 +126,15 @@ pub struct Directory {
     sinks: BTreeMap<String, Arc<dyn Sink>>,
 }
 
+impl Directory {
+    /// Whether the settings name the vendor (else `vendor_name` is a
+    /// stand-in that pages do not put in their header).
+    #[must_use]
+    pub fn vendor_name_is_set(&self) -> bool {
+        self.vendor_name != DEFAULT_VENDOR_NAME
+    }
+}
+
 /// The sizes of a directory's parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DirectorySummary {

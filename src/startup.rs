@@ -100,6 +100,7 @@ impl Application {
                 trusted_user_header: settings.trusted_user_header.clone(),
                 require_staff_to_push: settings.require_staff_to_push,
                 metrics_token: settings.metrics_token.clone(),
+                branding: settings.branding.clone(),
             }),
             directory,
         };

@@ -19,6 +19,7 @@ import {
   reloadWhenLinkChanges,
   request,
   showError,
+  t,
 } from "./common.js";
 import { GENERATIONS, classify, isGenerated, isGuid } from "./paste.js";
 
@@ -195,7 +196,7 @@ function fillOpen(data) {
   info.entraTenant = String(tenant.entra_tenant || "");
   info.verify = typeof data.verify === "string" ? data.verify : "required";
 
-  $("open-heading").textContent = `${info.vendor} asks for a new client secret`;
+  $("open-heading").textContent = t("req-asks", { vendor: info.vendor });
   $("tenant-name").textContent = String(tenant.name || "");
   $("entra-tenant").textContent = info.entraTenant;
   $("client-id").textContent = info.clientId;
@@ -213,14 +214,10 @@ function fillOpen(data) {
 
   $("expires").textContent = formatExpiry(data.expires_at);
 
-  const note = $("note");
-  if (typeof data.note === "string" && data.note.trim() !== "") {
-    note.textContent = data.note;
-    note.hidden = false;
-  } else {
-    note.textContent = "";
-    note.hidden = true;
-  }
+  // The vendor's note, under "Note from <vendor>".
+  const hasNote = typeof data.note === "string" && data.note.trim() !== "";
+  $("note").textContent = hasNote ? data.note : "";
+  $("note-box").hidden = !hasNote;
 
   const verifyHint = $("verify-hint");
   if (info.verify === "off") {

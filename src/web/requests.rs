@@ -12,20 +12,19 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use zeroize::Zeroizing;
 
-use super::assets::STATIC_BASE;
 use super::auth::{Staff, StaffPage, check_csrf};
 use super::client::ClientAddr;
 use super::error::AppError;
 use super::extract::{
-    AppBytes, AppJson, AppQuery, IdPath, Idempotency, NumberOrText, PageId, link_key_header,
-    media_type, unsupported_media_type,
+    AppBytes, AppJson, AppQuery, IdPath, Idempotency, NumberOrText, PageId, PageLanguage,
+    link_key_header, media_type, unsupported_media_type,
 };
 use super::format::{human_time, rfc3339};
 use super::json::{
     ActivatingJson, AnswerAcceptedJson, CreatedRequestLinks, RequestDetailsJson, RequestList,
     RequestViewJson, RetrievedAnswer,
 };
-use super::render::{TenantRow, error_page, render, ttl_options};
+use super::render::{Chrome, TenantRow, error_page, render, ttl_options};
 use super::state::AppState;
 use crate::domain::{AzureSecretId, ExpiryDate, LinkKey, Note, now};
 use crate::service::{Answer, AnswerOutcome, CreatedRequest, NewRequest, ServiceError};
@@ -343,17 +342,21 @@ pub async fn retrieve_answer(
 
 #[derive(Template)]
 #[template(path = "request.html")]
-struct CustomerPage<'a> {
-    static_base: &'a str,
+struct CustomerPage {
+    page: Chrome,
     id: String,
 }
 
 /// `GET /r/{id}`: the customer's page; the key stays in the fragment.
-pub async fn customer_page(PageId(id): PageId) -> Response {
+pub async fn customer_page(
+    State(app): State<AppState>,
+    PageLanguage(lang): PageLanguage,
+    PageId(id): PageId,
+) -> Response {
     render(
         StatusCode::OK,
         &CustomerPage {
-            static_base: &STATIC_BASE,
+            page: app.chrome(lang),
             id: id.to_string(),
         },
     )
@@ -373,7 +376,7 @@ struct RequestRow {
 #[derive(Template)]
 #[template(path = "staff_requests.html")]
 struct StaffRequestsPage<'a> {
-    static_base: &'a str,
+    page: Chrome,
     staff_name: &'a str,
     csrf: &'a str,
     vendor_name: &'a str,
@@ -397,12 +400,17 @@ async fn staff_requests(
     render(
         status,
         &StaffRequestsPage {
-            static_base: &STATIC_BASE,
+            page: app.staff_chrome(),
             staff_name: &staff.name,
             csrf: staff.csrf.as_deref().unwrap_or(""),
             vendor_name: &directory.vendor_name,
             tenants: directory.tenants().map(TenantRow::from).collect(),
-            ttl_options: ttl_options(app.settings.default_ttl, app.settings.max_ttl, None),
+            ttl_options: ttl_options(
+                crate::locale::Language::En,
+                app.settings.default_ttl,
+                app.settings.max_ttl,
+                None,
+            ),
             error,
             requests: requests
                 .iter()
@@ -446,8 +454,8 @@ pub struct CreateRequestForm {
 
 #[derive(Template)]
 #[template(path = "request_created.html")]
-struct RequestCreatedPage<'a> {
-    static_base: &'a str,
+struct RequestCreatedPage {
+    page: Chrome,
     tenant_name: String,
     submit_url: String,
     retrieve_url: String,
@@ -478,7 +486,7 @@ pub async fn create_request_from_form(
             render(
                 StatusCode::CREATED,
                 &RequestCreatedPage {
-                    static_base: &STATIC_BASE,
+                    page: app.staff_chrome(),
                     tenant_name: created.tenant.name.clone(),
                     submit_url,
                     retrieve_url,
@@ -503,8 +511,8 @@ pub async fn create_request_from_form(
 
 #[derive(Template)]
 #[template(path = "retrieve.html")]
-struct RetrievePage<'a> {
-    static_base: &'a str,
+struct RetrievePage {
+    page: Chrome,
     id: String,
 }
 
@@ -513,7 +521,7 @@ pub async fn retrieve_page(StaffPage(_staff): StaffPage, PageId(id): PageId) -> 
     render(
         StatusCode::OK,
         &RetrievePage {
-            static_base: &STATIC_BASE,
+            page: Chrome::plain(),
             id: id.to_string(),
         },
     )

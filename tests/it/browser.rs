@@ -5,10 +5,11 @@
 use fantoccini::Locator;
 use serde_json::{Value, json};
 
-use crate::common::browser::Browser;
+use crate::common::browser::{Browser, Look};
 use crate::common::{Bao, GOOD_SECRET, TestApp, Vendor};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one person's whole walk through the pages, in order
 async fn a_secret_goes_from_the_create_page_to_one_reveal_and_is_then_gone() {
     let app = TestApp::spawn().await;
     let browser = Browser::start().await;
@@ -16,6 +17,7 @@ async fn a_secret_goes_from_the_create_page_to_one_reveal_and_is_then_gone() {
 
     // Create.
     browser.goto(&app.url("/")).await.unwrap();
+    browser.assert_accessible("the create page").await;
     browser
         .find(Locator::Id("secret"))
         .await
@@ -48,6 +50,7 @@ async fn a_secret_goes_from_the_create_page_to_one_reveal_and_is_then_gone() {
         link.starts_with(&app.url("/s/")) && link.contains('#'),
         "{link}"
     );
+    browser.assert_accessible("the result page").await;
     let manage_link = browser
         .find(Locator::Id("manage-link"))
         .await
@@ -72,6 +75,7 @@ async fn a_secret_goes_from_the_create_page_to_one_reveal_and_is_then_gone() {
         !browser.source().await.unwrap().contains(secret),
         "the page holds no secret before Reveal"
     );
+    browser.assert_accessible("the recipient's page").await;
     browser.refresh().await.unwrap();
     browser.visible("#ready").await;
 
@@ -94,6 +98,7 @@ async fn a_secret_goes_from_the_create_page_to_one_reveal_and_is_then_gone() {
         .unwrap()
         .unwrap();
     assert_eq!(shown, secret);
+    browser.assert_accessible("the revealed secret").await;
     let address = browser.current_url().await.unwrap();
     assert!(
         address.fragment().is_none(),
@@ -103,13 +108,16 @@ async fn a_secret_goes_from_the_create_page_to_one_reveal_and_is_then_gone() {
     // Reopen the same link: gone, and it says when.
     browser.goto(&link).await.unwrap();
     let gone = browser.visible("#gone").await.text().await.unwrap();
-    assert!(gone.contains("already revealed"), "{gone}");
+    assert!(gone.contains("You revealed this at"), "{gone}");
     assert!(!browser.source().await.unwrap().contains(secret));
+    browser.assert_accessible("a link already revealed").await;
 
     // The sender's page shows the reveal.
     browser.goto(&manage_link).await.unwrap();
     let state = browser.visible("#status").await.text().await.unwrap();
     assert!(state.to_lowercase().contains("revealed"), "{state}");
+    assert!(state.contains("Chrome on Linux"), "{state}");
+    browser.assert_accessible("the manage page").await;
 
     let problems = browser.console_problems().await;
     assert!(
@@ -214,6 +222,31 @@ async fn staff_ask_the_customer_is_guided_and_verified_and_staff_retrieve_it() {
         submit_url.starts_with(&vendor.app.url("/r/")) && submit_url.contains('#'),
         "{submit_url}"
     );
+    // Leaving the page that shows the retrieve link once needs a tick
+    // saying it was saved.
+    click(&browser, "#saved-done").await;
+    assert!(
+        browser
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with("/staff/requests")
+            && browser.find(Locator::Id("retrieve-url")).await.is_ok(),
+        "still on the page: the box is not ticked"
+    );
+    assert_eq!(
+        browser
+            .eval("document.getElementById('saved').validity.valid")
+            .await,
+        false
+    );
+    browser
+        .assert_accessible("the page with the retrieve link")
+        .await;
+    click(&browser, "#saved").await;
+    click(&browser, "#saved-done").await;
+    browser.visible("#create-request").await;
 
     // The customer sees who asks, pastes the Secret ID first and is told.
     browser.goto(&submit_url).await.unwrap();
@@ -410,6 +443,237 @@ async fn staff_apply_a_pushed_secret_from_its_page_without_seeing_it() {
         reqwest::StatusCode::NOT_FOUND,
         "applied, so gone here"
     );
+
+    let problems = browser.console_problems().await;
+    assert!(
+        problems.is_empty(),
+        "console errors or CSP violations: {problems:#?}"
+    );
+    browser.close().await.unwrap();
+}
+
+/// Waits until the element's text contains `wanted`, and returns it.
+async fn text_with(browser: &Browser, css: &str, wanted: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let text = browser.visible(css).await.text().await.unwrap_or_default();
+        if text.contains(wanted) {
+            return text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{css} never said {wanted:?}; it says {text:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+async fn click(browser: &Browser, css: &str) {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn type_into(browser: &Browser, id: &str, text: &str) {
+    let field = browser.find(Locator::Id(id)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one person's whole walk through the pages, in order
+async fn a_german_phone_in_dark_mode_gets_the_push_flow_in_german_under_the_vendors_name() {
+    let folder = tempfile::tempdir().unwrap();
+    let logo = folder.path().join("logo.svg");
+    std::fs::write(
+        &logo,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="120" height="32"><rect width="120" height="32" fill="#0b5cad"/></svg>"##,
+    )
+    .unwrap();
+    let vendor = Vendor::start(
+        &format!(
+            "accent_color = \"#0b5cad\"\nsupport_contact = \"help@fabrikam.example\"\nlogo_file = \"{}\"",
+            logo.display()
+        ),
+        "",
+    )
+    .await;
+    let app = &vendor.app;
+    let browser = Browser::start_as(Look::PHONE_DE_DARK).await;
+    let secret = "abc8Q~GermanPhone_0123456789abcdefghij";
+    let note = "Für die Buchhaltungs-App";
+
+    // The create page: German, Fabrikam's name, logo, colour and contact.
+    browser.goto(&app.url("/")).await.unwrap();
+    assert_eq!(browser.eval("document.documentElement.lang").await, "de");
+    assert_eq!(
+        browser
+            .eval("matchMedia('(prefers-color-scheme: dark)').matches")
+            .await,
+        true,
+        "the browser is in dark mode"
+    );
+    assert!(browser.title().await.unwrap().contains("Fabrikam"));
+    assert_eq!(
+        browser.visible("h1").await.text().await.unwrap(),
+        "Ein Geheimnis einmalig teilen"
+    );
+    assert_eq!(
+        browser
+            .eval("document.querySelector('img.logo').naturalWidth > 0 && document.querySelector('img.logo').alt")
+            .await,
+        "Fabrikam",
+        "the logo loads from the server itself"
+    );
+    assert_eq!(
+        browser
+            .eval("getComputedStyle(document.querySelector('.site-header')).borderTopColor")
+            .await,
+        "rgb(11, 92, 173)",
+        "the accent colour marks the header"
+    );
+    let support = browser.visible(".support").await.text().await.unwrap();
+    assert!(support.contains("help@fabrikam.example"), "{support}");
+    assert!(!browser.overflows_sideways().await);
+    browser
+        .assert_accessible("the German create page on a phone")
+        .await;
+    let small = browser.small_tap_targets().await;
+    assert!(
+        small.is_empty(),
+        "tap targets under 44 px on a phone: {small:?}"
+    );
+
+    // A field the server refuses says why beside it and keeps what was typed.
+    type_into(&browser, "secret", secret).await;
+    type_into(&browser, "note", note).await;
+    browser
+        .execute(
+            "document.querySelector('form').noValidate = true; document.getElementById('views').value = '99';",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    click(&browser, "#create").await;
+    let refused = text_with(&browser, "#views-error", "1 bis 10").await;
+    assert!(refused.contains("ganze Zahl"), "{refused}");
+    assert_eq!(browser.value_of("note").await, note);
+    assert_eq!(browser.value_of("views").await, "99");
+    assert_eq!(
+        browser.value_of("secret").await,
+        "",
+        "the secret is never sent back"
+    );
+    browser.assert_accessible("a refused field").await;
+    // The log is read (and emptied) here: the 422 is the expected answer.
+    let logged = browser.console_problems().await;
+    assert!(
+        logged.iter().all(|m| m.contains("status of 422")),
+        "{logged:#?}"
+    );
+
+    // Corrected: two views.
+    type_into(&browser, "secret", secret).await;
+    type_into(&browser, "views", "2").await;
+    click(&browser, "#create").await;
+    let link = browser
+        .visible("#link")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    let manage_link = browser.value_of("manage-link").await;
+    let hint = browser.visible("#link-hint").await.text().await.unwrap();
+    assert!(hint.contains("2-mal"), "{hint}");
+    let expires = text_with(&browser, "#expires", "(in ").await;
+    assert!(!expires.contains("UTC"), "in the reader's zone: {expires}");
+    assert_eq!(
+        browser
+            .eval("document.querySelectorAll('.qr-code svg').length")
+            .await,
+        1,
+        "a QR code of the link, drawn by the server"
+    );
+    assert!(
+        !browser.overflows_sideways().await,
+        "the link wraps on a phone"
+    );
+    browser
+        .assert_accessible("the German result page on a phone")
+        .await;
+    let small = browser.small_tap_targets().await;
+    assert!(
+        small.is_empty(),
+        "tap targets under 44 px on a phone: {small:?}"
+    );
+
+    // The recipient's page in German; the switch goes to English and keeps the key.
+    browser.goto(&link).await.unwrap();
+    text_with(&browser, "#ready-heading", "Jemand hat ein Geheimnis").await;
+    browser
+        .assert_accessible("the German recipient's page")
+        .await;
+    click(&browser, "button[data-lang='en']").await;
+    text_with(&browser, "#ready-heading", "Someone shared a secret").await;
+    assert_eq!(browser.eval("document.documentElement.lang").await, "en");
+    assert!(
+        browser.current_url().await.unwrap().fragment().is_some(),
+        "the switch keeps the key"
+    );
+    click(&browser, "button[data-lang='de']").await;
+    text_with(&browser, "#ready-heading", "Jemand hat ein Geheimnis").await;
+
+    // Reveal: the note stays, Copy leads, the remaining view can be deleted.
+    click(&browser, "#reveal").await;
+    browser.visible("#revealed").await;
+    assert_eq!(browser.value_of("secret-output").await, secret);
+    let kept = browser
+        .visible("#revealed-note")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(kept.contains(note), "{kept}");
+    assert_eq!(
+        browser
+            .eval("document.querySelector('#revealed button.copy').classList.contains('primary')")
+            .await,
+        true
+    );
+    browser
+        .assert_accessible("the German revealed secret")
+        .await;
+    click(&browser, "#delete-remaining").await;
+    browser.accept_alert().await.unwrap();
+    text_with(&browser, "#after-reveal", "Gelöscht").await;
+    let (_, key) = link.split_once('#').unwrap();
+    let id = link.rsplit('/').next().unwrap().split('#').next().unwrap();
+    assert_eq!(
+        app.metadata(id, key).await.status(),
+        404,
+        "the last view is gone"
+    );
+
+    // Reloading says when you revealed it, not that the link is broken.
+    browser.refresh().await.unwrap();
+    let gone = text_with(&browser, "#gone", "Sie haben dies um").await;
+    assert!(!gone.contains("unvollständig"), "{gone}");
+    browser.assert_accessible("a reload after the reveal").await;
+
+    // The sender's page: German, "Chrome unter Linux", "Sie", cards on a phone.
+    browser.goto(&manage_link).await.unwrap();
+    let status = browser.visible("#status").await.text().await.unwrap();
+    assert!(status.contains("Chrome unter Linux"), "{status}");
+    assert!(status.contains("Sie"), "{status}");
+    assert!(!browser.overflows_sideways().await);
+    browser
+        .assert_accessible("the German manage page on a phone")
+        .await;
 
     let problems = browser.console_problems().await;
     assert!(
@@ -633,5 +897,87 @@ async fn a_brand_new_secret_shows_microsoft_still_activating_it_then_ends_accept
         problems.is_empty(),
         "console errors or CSP violations: {problems:#?}"
     );
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_german_customer_reads_the_request_page_in_german_under_the_vendors_name() {
+    let vendor = vendor("").await;
+    let request = vendor.request().await;
+    let browser = Browser::start_as(Look::PHONE_DE_DARK).await;
+
+    browser
+        .goto(
+            &vendor
+                .app
+                .url(&format!("/r/{}#{}", request.id, request.submit_key)),
+        )
+        .await
+        .unwrap();
+    browser.visible("#open").await;
+    assert_eq!(browser.eval("document.documentElement.lang").await, "de");
+    text_with(
+        &browser,
+        "#open-heading",
+        "Fabrikam bittet um einen neuen geheimen Clientschlüssel",
+    )
+    .await;
+    let note = browser.visible("#note-box").await.text().await.unwrap();
+    assert!(
+        note.contains("Hinweis von Fabrikam") && note.contains("Q4 rotation"),
+        "{note}"
+    );
+    let steps = browser.visible(".steps").await.text().await.unwrap();
+    assert!(steps.contains("Spalte „Wert“"), "{steps}");
+    assert!(browser.title().await.unwrap().contains("Fabrikam"));
+    assert!(!browser.overflows_sideways().await);
+    browser
+        .assert_accessible("the German request page on a phone")
+        .await;
+
+    let problems = browser.console_problems().await;
+    assert!(problems.is_empty(), "{problems:#?}");
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_trail_names_events_in_words_and_fits_a_phone_as_cards() {
+    let vendor = vendor("").await;
+    let http = reqwest::Client::new();
+    // One failed sign-in, so that the trail holds a staff.sign_in_failed.
+    let refused = http
+        .post(vendor.app.url("/staff/sign-in"))
+        .form(&[
+            ("token", "not-the-token-at-all-0123456789"),
+            ("next", "/staff"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(refused.status().is_client_error());
+    let browser = Browser::start_as(Look::PHONE_EN).await;
+    browser.sign_in(&vendor, "/staff/audit").await;
+
+    let events = text_with(&browser, "#events", "Sign-in failed").await;
+    assert!(
+        events.contains("staff.sign_in_failed"),
+        "the code stays beside the words"
+    );
+    assert!(
+        !browser.overflows_sideways().await,
+        "cards, not a wide table"
+    );
+    assert_eq!(
+        browser
+            .eval("getComputedStyle(document.querySelector('#events tbody tr')).display")
+            .await,
+        "block"
+    );
+    browser
+        .assert_accessible("the audit trail on a phone")
+        .await;
+
+    let problems = browser.console_problems().await;
+    assert!(problems.is_empty(), "{problems:#?}");
     browser.close().await.unwrap();
 }
