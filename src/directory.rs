@@ -16,7 +16,8 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::config_error::ConfigError;
-use crate::domain::is_guid;
+use crate::domain::{Language, is_guid};
+use crate::mail::MailAddress;
 use crate::sinks::{Sink, SinkEntry};
 
 /// A staff member as `[staff.<name>]` in `handoff.toml`.
@@ -46,6 +47,14 @@ pub struct TenantEntry {
     /// URL told (signed, without the secret) after each good apply, so the
     /// vendor's application reloads its configuration.
     pub after_apply: Option<String>,
+    /// Who at the customer gets request links by mail.
+    pub contacts: Option<Vec<String>>,
+    /// The language the contacts read (`en`, `de`, `fr`, `es`, `pt-BR`,
+    /// `nl`, `it`, `ja`).
+    pub language: Option<String>,
+    /// Create and mail a request link by itself this many days before the
+    /// tracked secret expires.
+    pub auto_request_days_before: Option<u32>,
 }
 
 /// How strictly an answer is checked with Microsoft before it is accepted.
@@ -94,6 +103,11 @@ pub struct Tenant {
     pub sink: Option<(String, String)>,
     /// The reload hook called after each good apply.
     pub after_apply: Option<String>,
+    /// Where request links are mailed; only these addresses ever get one.
+    pub contacts: Vec<MailAddress>,
+    pub language: Language,
+    /// Days before expiry at which a request is created and mailed by itself.
+    pub auto_request_days_before: Option<u32>,
 }
 
 impl Tenant {
@@ -155,6 +169,10 @@ impl DirectorySummary {
 }
 
 const DEFAULT_VENDOR_NAME: &str = "the vendor";
+/// Request mails go to a few people, not a mailing list.
+const MAX_CONTACTS: usize = 10;
+/// A secret lives two years at most by default.
+const MAX_AUTO_REQUEST_DAYS: u32 = 365;
 
 fn is_slug(text: &str) -> bool {
     (1..=64).contains(&text.len())
@@ -301,7 +319,54 @@ impl Directory {
         if name.is_empty() {
             return Err(ConfigError::new(&setting("name"), "must not be empty"));
         }
+        let contacts = entry
+            .contacts
+            .iter()
+            .flatten()
+            .map(|text| MailAddress::parse(text))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|reason| ConfigError::new(&setting("contacts"), reason))?;
+        if contacts.len() > MAX_CONTACTS {
+            return Err(ConfigError::new(
+                &setting("contacts"),
+                format!("at most {MAX_CONTACTS} addresses"),
+            ));
+        }
+        let language = entry
+            .language
+            .as_deref()
+            .map(Language::parse)
+            .transpose()
+            .map_err(|reason| ConfigError::new(&setting("language"), reason))?
+            .unwrap_or_default();
+        let auto_request_days_before = match entry.auto_request_days_before {
+            None => None,
+            Some(days) if !(1..=MAX_AUTO_REQUEST_DAYS).contains(&days) => {
+                return Err(ConfigError::new(
+                    &setting("auto_request_days_before"),
+                    format!("must be 1 to {MAX_AUTO_REQUEST_DAYS} days"),
+                ));
+            }
+            Some(_) if contacts.is_empty() => {
+                return Err(ConfigError::new(
+                    &setting("auto_request_days_before"),
+                    "needs contacts: the request is mailed to them",
+                ));
+            }
+            // Nobody holds an automatic request's retrieve key: only the
+            // server can apply its answer, the moment it arrives.
+            Some(_) if entry.sink.is_none() || verify != VerifyMode::Required => {
+                return Err(ConfigError::new(
+                    &setting("auto_request_days_before"),
+                    "needs a sink and verify = \"required\": the answer of an automatic request is applied as it arrives, without staff",
+                ));
+            }
+            Some(days) => Some(days),
+        };
         Ok(Tenant {
+            contacts,
+            language,
+            auto_request_days_before,
             slug: slug.to_owned(),
             name: name.to_owned(),
             entra_tenant,

@@ -11,6 +11,7 @@ pub mod config_error;
 pub mod connections;
 pub mod crypto;
 pub mod directory;
+pub mod mail;
 pub mod domain;
 pub mod metrics;
 pub mod outbound;

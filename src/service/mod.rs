@@ -4,6 +4,7 @@
 
 mod apply;
 mod kdf;
+mod mail;
 mod requests;
 mod tenants;
 
@@ -11,6 +12,7 @@ pub use apply::{Applied, ApplyDetails, ApplyFailure, ApplyStep, LEASE_SECS, days
 pub use requests::{
     Answer, AnswerAccepted, CreatedRequest, NewRequest, RequestDetails, RequestView, Retrieved,
 };
+pub use mail::{AUTOMATIC, MailSetup, NotMailed};
 pub use tenants::{EXPIRING_WITHIN_DAYS, ExpiryStatus, TenantStatus};
 
 use zeroize::Zeroizing;
@@ -68,6 +70,9 @@ pub enum ServiceError {
     ApplyFailed(ApplyFailure),
     #[error("the tenant is not configured")]
     UnknownTenant,
+    /// A request was to be mailed, but cannot be; nothing was created.
+    #[error("the request cannot be mailed: {0:?}")]
+    NotMailed(NotMailed),
     /// The request link is no longer open (answered, locked, retrieved).
     #[error("the request is {}", .state.as_str())]
     RequestClosed { state: RequestState, at: UnixTime },
@@ -235,6 +240,8 @@ pub struct Service {
     verifier: Verifier,
     audit: Audit,
     webhooks: Webhooks,
+    /// Mail, when `HANDOFF_MAIL_HOST` is set.
+    mail: Option<std::sync::Arc<MailSetup>>,
     metrics: Metrics,
     /// Argon2id's own threads, bounded (see `kdf`).
     key_derivation: kdf::KeyDerivation,
@@ -268,6 +275,7 @@ impl Service {
             directory,
             verifier,
             webhooks: Webhooks::disabled(),
+            mail: None,
             metrics,
             key_derivation: kdf::KeyDerivation::for_this_machine(),
         }

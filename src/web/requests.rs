@@ -25,7 +25,7 @@ use super::json::{
     AnswerAcceptedJson, CreatedRequestLinks, RequestDetailsJson, RequestList, RequestViewJson,
     RetrievedAnswer,
 };
-use super::render::{TenantRow, error_page, render, ttl_options};
+use super::render::{MailRow, TenantRow, error_page, render, ttl_options};
 use super::state::AppState;
 use crate::domain::{AzureSecretId, ExpiryDate, LinkKey, Note, now};
 use crate::service::{Answer, CreatedRequest, NewRequest, ServiceError};
@@ -47,6 +47,12 @@ pub struct CreateRequestBody {
     /// Deliver a verified answer to the tenant's sink at once (the
     /// tenant's setting when absent).
     auto_apply: Option<bool>,
+    /// Mail the customer's submit link to the tenant's configured
+    /// `contacts`, in the tenant's language (default false). The retrieve
+    /// link is never mailed. Refused with 409 `mail_not_configured` or
+    /// `no_contacts`, or 429 `mail_cap_reached`, before anything is created.
+    #[serde(default)]
+    notify: bool,
 }
 
 impl AppState {
@@ -57,6 +63,7 @@ impl AppState {
         note: Option<&str>,
         ttl: Option<NumberOrText>,
         auto_apply: Option<bool>,
+        notify: bool,
     ) -> Result<CreatedRequest, AppError> {
         let new = NewRequest {
             tenant,
@@ -64,6 +71,7 @@ impl AppState {
             ttl: self.settings.ttl(ttl)?,
             created_by: staff.name.clone(),
             auto_apply,
+            notify,
         };
         Ok(self.service.create_request(new).await?)
     }
@@ -75,9 +83,9 @@ impl AppState {
     tag = "requests",
     summary = "Create a request link for a tenant",
     request_body = CreateRequestBody,
-    responses((status = 201, description = "Created: the submit link for the customer, the retrieve link for staff", body = CreatedRequestLinks)),
+    responses((status = 201, description = "Created: the submit link for the customer, the retrieve link for staff; with `notify`, the submit link is also mailed to the tenant's contacts", body = CreatedRequestLinks)),
     security(("staff_token" = [])),
-    extensions(("x-error-codes" = json!(["bad_request", "too_large", "invalid_field", "unauthorized", "unavailable", "forbidden", "internal"]))),
+    extensions(("x-error-codes" = json!(["bad_request", "too_large", "invalid_field", "unauthorized", "unavailable", "forbidden", "mail_not_configured", "no_contacts", "mail_cap_reached", "internal"]))),
 )]
 /// `POST /api/v1/requests` (staff).
 pub async fn create_request(
@@ -92,6 +100,7 @@ pub async fn create_request(
             body.note.as_deref(),
             body.ttl,
             body.auto_apply,
+            body.notify,
         )
         .await?;
     let (submit_url, retrieve_url) = app.settings.request_links(&created);
@@ -353,6 +362,8 @@ struct RequestRow {
     pub answered_at: Option<String>,
     pub tries: u32,
     pub verification: Option<String>,
+    /// How its mail went, if it was mailed.
+    pub mail: Option<MailRow>,
 }
 
 #[derive(Template)]
@@ -366,6 +377,7 @@ struct StaffRequestsPage<'a> {
     ttl_options: Vec<(String, String, bool)>,
     error: Option<String>,
     requests: Vec<RequestRow>,
+    can_mail: bool,
 }
 
 async fn staff_requests(
@@ -378,10 +390,18 @@ async fn staff_requests(
         Ok(requests) => requests,
         Err(error) => return error_page(error.into()),
     };
+    // The newest mail event of each request.
+    let mut mails = std::collections::HashMap::new();
+    for event in app.service.recent_mail_events().await.unwrap_or_default() {
+        if let Some(subject) = event.subject.clone() {
+            mails.entry(subject).or_insert(event);
+        }
+    }
     let directory = app.directory.current();
     render(
         status,
         &StaffRequestsPage {
+            can_mail: app.service.mail_settings().is_some(),
             static_base: &STATIC_BASE,
             staff_name: &staff.name,
             csrf: staff.csrf.as_deref().unwrap_or(""),
@@ -404,6 +424,7 @@ async fn staff_requests(
                         .answer
                         .as_ref()
                         .map(|a| a.verification.message.clone()),
+                    mail: mails.get(&r.id.to_string()).map(MailRow::of),
                 })
                 .collect(),
         },
@@ -427,6 +448,9 @@ pub struct CreateRequestForm {
     note: String,
     #[serde(default)]
     ttl: String,
+    /// The checkbox: present (`on`) when ticked.
+    #[serde(default)]
+    notify: Option<String>,
 }
 
 #[derive(Template)]
@@ -437,6 +461,20 @@ struct RequestCreatedPage<'a> {
     submit_url: String,
     retrieve_url: String,
     expires_at: String,
+    /// The contacts the submit link was mailed to.
+    mailed_to: Option<String>,
+}
+
+fn mailed_to(created: &CreatedRequest) -> Option<String> {
+    created.mailed.then(|| {
+        created
+            .tenant
+            .contacts
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
 }
 
 /// `POST /staff/requests`: the create form.
@@ -455,6 +493,7 @@ pub async fn create_request_from_form(
             Some(&form.note),
             Some(NumberOrText::Text(form.ttl)),
             None,
+            form.notify.is_some(),
         )
         .await;
     match created {
@@ -468,6 +507,7 @@ pub async fn create_request_from_form(
                     submit_url,
                     retrieve_url,
                     expires_at: human_time(created.expires_at),
+                    mailed_to: mailed_to(&created),
                 },
             )
         }
