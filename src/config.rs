@@ -18,8 +18,8 @@ use crate::connections::{ConnectionLimits, DEFAULT_MAX_CONNECTIONS};
 use crate::crypto::ServerKey;
 use crate::directory::{Directory, DirectorySettings, StaffEntry, TenantEntry};
 use crate::domain::{Ttl, Views};
-use crate::sinks::SinkEntry;
 use crate::mail::{MailParts, MailSettings};
+use crate::sinks::SinkEntry;
 use crate::webhook::{RetrySchedule, WebhookSecret, WebhookTarget};
 
 /// `handoff serve` flags; each also reads its `HANDOFF_*` variable. Those
@@ -158,7 +158,11 @@ pub struct MailArgs {
     pub port: Option<String>,
     /// `tls` (implicit), `starttls` (required), or `none` (a server on this
     /// machine only) [default: starttls].
-    #[arg(long = "mail-security", env = "HANDOFF_MAIL_SECURITY", value_name = "MODE")]
+    #[arg(
+        long = "mail-security",
+        env = "HANDOFF_MAIL_SECURITY",
+        value_name = "MODE"
+    )]
     pub security: Option<String>,
     /// SMTP user [default: none: no sign-in].
     #[arg(long = "mail-user", env = "HANDOFF_MAIL_USER", value_name = "USER")]
@@ -173,23 +177,43 @@ pub struct MailArgs {
     )]
     pub password: Option<SecretString>,
     /// File holding the SMTP password.
-    #[arg(long = "mail-password-file", env = "HANDOFF_MAIL_PASSWORD_FILE", value_name = "PATH")]
+    #[arg(
+        long = "mail-password-file",
+        env = "HANDOFF_MAIL_PASSWORD_FILE",
+        value_name = "PATH"
+    )]
     pub password_file: Option<PathBuf>,
     /// The address mails come from (required with a host).
     #[arg(long = "mail-from", env = "HANDOFF_MAIL_FROM", value_name = "ADDRESS")]
     pub from: Option<String>,
     /// The sender's name [default: vendor_name].
-    #[arg(long = "mail-from-name", env = "HANDOFF_MAIL_FROM_NAME", value_name = "NAME")]
+    #[arg(
+        long = "mail-from-name",
+        env = "HANDOFF_MAIL_FROM_NAME",
+        value_name = "NAME"
+    )]
     pub from_name: Option<String>,
     /// Staff address that expiry reminders go to [default: none].
-    #[arg(long = "mail-staff", env = "HANDOFF_MAIL_STAFF", value_name = "ADDRESS")]
+    #[arg(
+        long = "mail-staff",
+        env = "HANDOFF_MAIL_STAFF",
+        value_name = "ADDRESS"
+    )]
     pub staff: Option<String>,
     /// Mails per tenant per day at most [default: 20].
-    #[arg(long = "mail-daily-cap", env = "HANDOFF_MAIL_DAILY_CAP", value_name = "N")]
+    #[arg(
+        long = "mail-daily-cap",
+        env = "HANDOFF_MAIL_DAILY_CAP",
+        value_name = "N"
+    )]
     pub daily_cap: Option<String>,
     /// Delays between retries of a mail the server did not take,
     /// comma-separated [default: 1m,5m,15m,1h,4h].
-    #[arg(long = "mail-retries", env = "HANDOFF_MAIL_RETRIES", value_name = "LIST")]
+    #[arg(
+        long = "mail-retries",
+        env = "HANDOFF_MAIL_RETRIES",
+        value_name = "LIST"
+    )]
     pub retries: Option<String>,
 }
 

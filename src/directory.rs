@@ -563,7 +563,33 @@ mod tests {
             sink: None,
             sink_path: None,
             after_apply: None,
+            contacts: None,
+            language: None,
+            auto_request_days_before: None,
         }
+    }
+
+    #[test]
+    fn contacts_and_language_are_checked_and_an_automatic_request_needs_a_sink() {
+        let mut entry = tenant("contoso.onmicrosoft.com", APP);
+        entry.contacts = Some(vec!["it-admin@contoso.example".into()]);
+        entry.language = Some("pt-BR".into());
+        let parsed = Directory::parse_tenant("contoso", &entry).unwrap();
+        assert_eq!(parsed.language, Language::PtBr);
+        assert_eq!(parsed.contacts.len(), 1);
+
+        entry.auto_request_days_before = Some(30);
+        let refused = Directory::parse_tenant("contoso", &entry).unwrap_err();
+        assert_eq!(refused.setting, "tenants.contoso.auto_request_days_before");
+
+        entry.contacts = Some(vec!["not an address".into()]);
+        let refused = Directory::parse_tenant("contoso", &entry).unwrap_err();
+        assert_eq!(refused.setting, "tenants.contoso.contacts");
+
+        entry.contacts = None;
+        entry.language = Some("tlh".into());
+        let refused = Directory::parse_tenant("contoso", &entry).unwrap_err();
+        assert_eq!(refused.setting, "tenants.contoso.language");
     }
 
     const APP: &str = "6f1c2b7e-0d4f-4c52-9a43-5a7e1e0c9b11";

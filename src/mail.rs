@@ -196,11 +196,9 @@ impl MailSettings {
         }
         let port = match parts.port.as_deref().map(str::trim) {
             None | Some("") => security.default_port(),
-            Some(text) => text
-                .parse::<u16>()
-                .ok()
-                .filter(|p| *p > 0)
-                .ok_or_else(|| ConfigError::new("HANDOFF_MAIL_PORT", "must be a port, 1 to 65535"))?,
+            Some(text) => text.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+                ConfigError::new("HANDOFF_MAIL_PORT", "must be a port, 1 to 65535")
+            })?,
         };
         let password = match (parts.password, parts.password_file) {
             (Some(_), Some(_)) => {
@@ -237,19 +235,21 @@ impl MailSettings {
                 ));
             }
         };
-        let from = MailAddress::parse(parts.from.as_deref().unwrap_or_default()).map_err(
-            |reason| {
+        let from =
+            MailAddress::parse(parts.from.as_deref().unwrap_or_default()).map_err(|reason| {
                 ConfigError::new(
                     "HANDOFF_MAIL_FROM",
                     format!("{reason}: the address mails come from is required"),
                 )
-            },
-        )?;
+            })?;
         let from_name = parts
             .from_name
             .map(|n| n.trim().to_owned())
             .filter(|n| !n.is_empty());
-        if from_name.as_deref().is_some_and(|n| n.contains(['\r', '\n']) || n.len() > 100) {
+        if from_name
+            .as_deref()
+            .is_some_and(|n| n.contains(['\r', '\n']) || n.len() > 100)
+        {
             return Err(ConfigError::new(
                 "HANDOFF_MAIL_FROM_NAME",
                 "must be one line of at most 100 characters",
@@ -332,7 +332,10 @@ fn shorten(text: &str) -> String {
 
 fn describe(settings: &MailSettings, error: &lettre::transport::smtp::Error) -> SendError {
     let server = format!("{}:{}", settings.host, settings.port);
-    let chain = crate::outbound::error_chain(error);
+    // lettre's own message already carries its cause; the chain would
+    // repeat it.
+    let chain = error.to_string();
+    let lower = chain.to_ascii_lowercase();
     let (kind, message) = if let Some(code) = error.status() {
         let code = code.to_string();
         if code == "535" || code == "534" || code == "530" {
@@ -349,9 +352,16 @@ fn describe(settings: &MailSettings, error: &lettre::transport::smtp::Error) -> 
     } else if error.is_timeout() {
         (
             SendErrorKind::Timeout,
-            format!("{server} did not answer within {} s", SEND_TIMEOUT.as_secs()),
+            format!(
+                "{server} did not answer within {} s",
+                SEND_TIMEOUT.as_secs()
+            ),
         )
-    } else if error.is_tls() {
+    } else if error.is_tls()
+        || lower.contains("certificate")
+        || lower.contains("handshake")
+        || lower.contains("tls")
+    {
         (
             SendErrorKind::Tls,
             format!("TLS with {server} failed: {chain}"),
@@ -361,7 +371,7 @@ fn describe(settings: &MailSettings, error: &lettre::transport::smtp::Error) -> 
             SendErrorKind::Tls,
             format!("{server} does not offer STARTTLS: {chain}"),
         )
-    } else if error.is_client() && chain.to_ascii_lowercase().contains("auth") {
+    } else if error.is_client() && lower.contains("auth") {
         (
             SendErrorKind::Auth,
             format!("{server} offers no way to sign in that handoff can use: {chain}"),
@@ -745,7 +755,7 @@ mod tests {
                 current_expires_on: None,
             },
         );
-        assert!(mail.html.contains("&lt;script&gt;"), "{}", mail.html);
+        assert!(mail.html.contains("&#60;script&#62;"), "{}", mail.html);
         assert!(!mail.html.contains("<script>"));
         assert!(!mail.html.contains("<img"));
         assert!(mail.text.contains("https://handoff.example/r/abc#key"));

@@ -244,7 +244,9 @@ fn mail_test(address: &str, args: &ServeArgs) -> std::process::ExitCode {
         }
     };
     let Some(mail) = settings.mail else {
-        eprintln!("handoff: mail is off: set HANDOFF_MAIL_HOST and HANDOFF_MAIL_FROM (or [mail] host and from in handoff.toml)");
+        eprintln!(
+            "handoff: mail is off: set HANDOFF_MAIL_HOST and HANDOFF_MAIL_FROM (or [mail] host and from in handoff.toml)"
+        );
         return std::process::ExitCode::from(2);
     };
     let to = match MailAddress::parse(address) {
@@ -266,7 +268,10 @@ fn mail_test(address: &str, args: &ServeArgs) -> std::process::ExitCode {
     let message = test_mail(&format!("{}:{}", mail.host, mail.port));
     match runtime.block_on(mailer.send(&[to.clone()], Some(&vendor), &message)) {
         Ok(answer) => {
-            println!("sent a test message to {to} through {}:{}: {answer}", mail.host, mail.port);
+            println!(
+                "sent a test message to {to} through {}:{}: {answer}",
+                mail.host, mail.port
+            );
             std::process::ExitCode::SUCCESS
         }
         Err(error) => {

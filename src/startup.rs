@@ -14,12 +14,12 @@ use crate::config::{PublicUrl, Settings, StoreSetting};
 use crate::connections::ConnectionLimits;
 use crate::crypto::{KeyFingerprint, ServerKey};
 use crate::directory::SharedDirectory;
+use crate::mail::Mailer;
 use crate::rate_limit::FailureLimiter;
 use crate::service::{MailSetup, Service};
 use crate::store::{EmbeddedStore, KeptFingerprint, MemoryStore, RedisStore, SharedStore};
 use crate::verify::Verifier;
 use crate::web::{self, AppState, SessionSigner, WebSettings};
-use crate::mail::Mailer;
 use crate::webhook::Webhooks;
 
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);

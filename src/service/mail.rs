@@ -210,8 +210,8 @@ impl MailKind {
         let unreadable =
             || AttemptFailure::Final("the link key could not be opened (server key?)".to_owned());
         let sealed = STANDARD_NO_PAD.decode(sealed).map_err(|_| unreadable())?;
-        let bytes = crypto::open_from_outbox(&self.server_key, id, &sealed)
-            .map_err(|_| unreadable())?;
+        let bytes =
+            crypto::open_from_outbox(&self.server_key, id, &sealed).map_err(|_| unreadable())?;
         let bytes: [u8; 32] = bytes.as_slice().try_into().map_err(|_| unreadable())?;
         Ok(LinkKey::from_bytes(bytes))
     }
@@ -340,7 +340,10 @@ impl Service {
         let mut id = [0u8; 16];
         crypto::fill_random(&mut id);
         let item = OutboxItem {
-            id: format!("mail_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id)),
+            id: format!(
+                "mail_{}",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id)
+            ),
             target: format!("{PREFIX}{}", tenant.slug),
             event_type: pending.event_type().to_owned(),
             payload,
@@ -352,15 +355,15 @@ impl Service {
         let (kind, detail) = if queued {
             (
                 Kind::MailQueued,
-                format!(
-                    "{} to {recipients} address(es)",
-                    pending.event_type()
-                ),
+                format!("{} to {recipients} address(es)", pending.event_type()),
             )
         } else {
             (
                 Kind::MailFailed,
-                format!("{}: the mail queue is full or stopped", pending.event_type()),
+                format!(
+                    "{}: the mail queue is full or stopped",
+                    pending.event_type()
+                ),
             )
         };
         let mut event = AuditEvent::new(kind, actor)
@@ -485,7 +488,8 @@ impl Service {
             days_left,
             automatic_request,
         };
-        self.queue_mail(&tenant, None, &pending, &Actor::System, 1).await;
+        self.queue_mail(&tenant, None, &pending, &Actor::System, 1)
+            .await;
     }
 
     /// The mail events of the last eight days (a request lives a week at

@@ -9,10 +9,10 @@ mod requests;
 mod tenants;
 
 pub use apply::{Applied, ApplyDetails, ApplyFailure, ApplyStep, LEASE_SECS, days_until};
+pub use mail::{AUTOMATIC, MailSetup, NotMailed};
 pub use requests::{
     Answer, AnswerAccepted, CreatedRequest, NewRequest, RequestDetails, RequestView, Retrieved,
 };
-pub use mail::{AUTOMATIC, MailSetup, NotMailed};
 pub use tenants::{EXPIRING_WITHIN_DAYS, ExpiryStatus, TenantStatus};
 
 use zeroize::Zeroizing;
