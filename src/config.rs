@@ -186,7 +186,7 @@ pub struct MailArgs {
     /// The address mails come from (required with a host).
     #[arg(long = "mail-from", env = "HANDOFF_MAIL_FROM", value_name = "ADDRESS")]
     pub from: Option<String>,
-    /// The sender's name [default: vendor_name].
+    /// The sender's name [default: `vendor_name`].
     #[arg(
         long = "mail-from-name",
         env = "HANDOFF_MAIL_FROM_NAME",

@@ -272,6 +272,61 @@ impl Directory {
         }
     }
 
+    /// Who gets request links, in which language, and when handoff asks
+    /// by itself.
+    fn parse_mail_fields(
+        slug: &str,
+        entry: &TenantEntry,
+        verify: VerifyMode,
+    ) -> Result<(Vec<MailAddress>, Language, Option<u32>), ConfigError> {
+        let setting = |field: &str| format!("tenants.{slug}.{field}");
+        let contacts = entry
+            .contacts
+            .iter()
+            .flatten()
+            .map(|text| MailAddress::parse(text))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|reason| ConfigError::new(&setting("contacts"), reason))?;
+        if contacts.len() > MAX_CONTACTS {
+            return Err(ConfigError::new(
+                &setting("contacts"),
+                format!("at most {MAX_CONTACTS} addresses"),
+            ));
+        }
+        let language = entry
+            .language
+            .as_deref()
+            .map(Language::parse)
+            .transpose()
+            .map_err(|reason| ConfigError::new(&setting("language"), reason))?
+            .unwrap_or_default();
+        let auto_request_days_before = match entry.auto_request_days_before {
+            None => None,
+            Some(days) if !(1..=MAX_AUTO_REQUEST_DAYS).contains(&days) => {
+                return Err(ConfigError::new(
+                    &setting("auto_request_days_before"),
+                    format!("must be 1 to {MAX_AUTO_REQUEST_DAYS} days"),
+                ));
+            }
+            Some(_) if contacts.is_empty() => {
+                return Err(ConfigError::new(
+                    &setting("auto_request_days_before"),
+                    "needs contacts: the request is mailed to them",
+                ));
+            }
+            // Nobody holds an automatic request's retrieve key: only the
+            // server can apply its answer, the moment it arrives.
+            Some(_) if entry.sink.is_none() || verify != VerifyMode::Required => {
+                return Err(ConfigError::new(
+                    &setting("auto_request_days_before"),
+                    "needs a sink and verify = \"required\": the answer of an automatic request is applied as it arrives, without staff",
+                ));
+            }
+            Some(days) => Some(days),
+        };
+        Ok((contacts, language, auto_request_days_before))
+    }
+
     fn parse_tenant(slug: &str, entry: &TenantEntry) -> Result<Tenant, ConfigError> {
         let setting = |field: &str| format!("tenants.{slug}.{field}");
         if !is_slug(slug) {
@@ -319,50 +374,8 @@ impl Directory {
         if name.is_empty() {
             return Err(ConfigError::new(&setting("name"), "must not be empty"));
         }
-        let contacts = entry
-            .contacts
-            .iter()
-            .flatten()
-            .map(|text| MailAddress::parse(text))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|reason| ConfigError::new(&setting("contacts"), reason))?;
-        if contacts.len() > MAX_CONTACTS {
-            return Err(ConfigError::new(
-                &setting("contacts"),
-                format!("at most {MAX_CONTACTS} addresses"),
-            ));
-        }
-        let language = entry
-            .language
-            .as_deref()
-            .map(Language::parse)
-            .transpose()
-            .map_err(|reason| ConfigError::new(&setting("language"), reason))?
-            .unwrap_or_default();
-        let auto_request_days_before = match entry.auto_request_days_before {
-            None => None,
-            Some(days) if !(1..=MAX_AUTO_REQUEST_DAYS).contains(&days) => {
-                return Err(ConfigError::new(
-                    &setting("auto_request_days_before"),
-                    format!("must be 1 to {MAX_AUTO_REQUEST_DAYS} days"),
-                ));
-            }
-            Some(_) if contacts.is_empty() => {
-                return Err(ConfigError::new(
-                    &setting("auto_request_days_before"),
-                    "needs contacts: the request is mailed to them",
-                ));
-            }
-            // Nobody holds an automatic request's retrieve key: only the
-            // server can apply its answer, the moment it arrives.
-            Some(_) if entry.sink.is_none() || verify != VerifyMode::Required => {
-                return Err(ConfigError::new(
-                    &setting("auto_request_days_before"),
-                    "needs a sink and verify = \"required\": the answer of an automatic request is applied as it arrives, without staff",
-                ));
-            }
-            Some(days) => Some(days),
-        };
+        let (contacts, language, auto_request_days_before) =
+            Self::parse_mail_fields(slug, entry, verify)?;
         Ok(Tenant {
             contacts,
             language,

@@ -14,6 +14,8 @@ use std::str::FromStr as _;
 use std::time::Duration;
 
 use askama::Template;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
@@ -200,41 +202,7 @@ impl MailSettings {
                 ConfigError::new("HANDOFF_MAIL_PORT", "must be a port, 1 to 65535")
             })?,
         };
-        let password = match (parts.password, parts.password_file) {
-            (Some(_), Some(_)) => {
-                return Err(ConfigError::new(
-                    "HANDOFF_MAIL_PASSWORD",
-                    "set either HANDOFF_MAIL_PASSWORD or HANDOFF_MAIL_PASSWORD_FILE, not both",
-                ));
-            }
-            (Some(password), None) => Some(password),
-            (None, Some(path)) => {
-                let text = Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| {
-                    ConfigError::new(
-                        "HANDOFF_MAIL_PASSWORD_FILE",
-                        format!("cannot read {}: {e}", path.display()),
-                    )
-                })?);
-                Some(SecretString::from(text.trim_end_matches(['\r', '\n'])))
-            }
-            (None, None) => None,
-        };
-        let credentials = match (parts.user.map(|u| u.trim().to_owned()), password) {
-            (Some(user), Some(password)) if !user.is_empty() => Some((user, password)),
-            (None, None) => None,
-            (Some(_), None) => {
-                return Err(ConfigError::new(
-                    "HANDOFF_MAIL_PASSWORD",
-                    "required with HANDOFF_MAIL_USER",
-                ));
-            }
-            _ => {
-                return Err(ConfigError::new(
-                    "HANDOFF_MAIL_USER",
-                    "required with a mail password",
-                ));
-            }
-        };
+        let credentials = parse_credentials(parts.user, parts.password, parts.password_file)?;
         let from =
             MailAddress::parse(parts.from.as_deref().unwrap_or_default()).map_err(|reason| {
                 ConfigError::new(
@@ -291,6 +259,46 @@ impl MailSettings {
     fn sender(&self, name: Option<&str>) -> Mailbox {
         let name = self.from_name.as_deref().or(name).map(str::to_owned);
         Mailbox::new(name, self.from.0.clone())
+    }
+}
+
+/// The user and password, both or neither; the password from the setting
+/// or its file.
+fn parse_credentials(
+    user: Option<String>,
+    password: Option<SecretString>,
+    password_file: Option<PathBuf>,
+) -> Result<Option<(String, SecretString)>, ConfigError> {
+    let password = match (password, password_file) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::new(
+                "HANDOFF_MAIL_PASSWORD",
+                "set either HANDOFF_MAIL_PASSWORD or HANDOFF_MAIL_PASSWORD_FILE, not both",
+            ));
+        }
+        (Some(password), None) => Some(password),
+        (None, Some(path)) => {
+            let text = Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| {
+                ConfigError::new(
+                    "HANDOFF_MAIL_PASSWORD_FILE",
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?);
+            Some(SecretString::from(text.trim_end_matches(['\r', '\n'])))
+        }
+        (None, None) => None,
+    };
+    match (user.map(|u| u.trim().to_owned()), password) {
+        (Some(user), Some(password)) if !user.is_empty() => Ok(Some((user, password))),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(ConfigError::new(
+            "HANDOFF_MAIL_PASSWORD",
+            "required with HANDOFF_MAIL_USER",
+        )),
+        _ => Err(ConfigError::new(
+            "HANDOFF_MAIL_USER",
+            "required with a mail password",
+        )),
     }
 }
 
@@ -530,7 +538,7 @@ impl Mailer {
 fn message_id(from: &MailAddress) -> String {
     let mut bytes = [0u8; 16];
     crate::crypto::fill_random(&mut bytes);
-    let random: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let random = URL_SAFE_NO_PAD.encode(bytes);
     format!("<{random}@{}>", from.domain())
 }
 

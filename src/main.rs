@@ -266,7 +266,7 @@ fn mail_test(address: &str, args: &ServeArgs) -> std::process::ExitCode {
     let runtime = tokio::runtime::Runtime::new().expect("the Tokio runtime starts");
     let vendor = settings.directory.vendor_name.clone();
     let message = test_mail(&format!("{}:{}", mail.host, mail.port));
-    match runtime.block_on(mailer.send(&[to.clone()], Some(&vendor), &message)) {
+    match runtime.block_on(mailer.send(std::slice::from_ref(&to), Some(&vendor), &message)) {
         Ok(answer) => {
             println!(
                 "sent a test message to {to} through {}:{}: {answer}",

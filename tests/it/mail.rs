@@ -60,6 +60,19 @@ fn request_of(body: &Value) -> Request {
     }
 }
 
+/// A staff page's HTML.
+async fn staff_page(app: &TestApp, token: &str, path: &str) -> String {
+    app.http
+        .get(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// The `/r/<id>#<key>` link in a mail's plain text.
 fn link_in(text: &str) -> (String, String) {
     let start = text.find("/r/").expect("the mail holds a request link");
@@ -170,17 +183,7 @@ async fn a_request_with_notify_is_mailed_to_the_contacts_and_its_link_works() {
     let sent = events.iter().find(|e| e["kind"] == "mail.sent").unwrap();
     assert!(sent["detail"].as_str().unwrap().contains("250"), "{sent}");
 
-    let page = vendor
-        .app
-        .http
-        .get(vendor.app.url("/staff/requests"))
-        .bearer_auth(&vendor.token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = staff_page(&vendor.app, &vendor.token, "/staff/requests").await;
     assert!(
         page.contains("data-mail=\"sent\""),
         "the requests page shows it was mailed"
@@ -320,17 +323,7 @@ async fn a_mail_the_server_keeps_refusing_is_given_up_and_shown_to_staff() {
     );
     assert!(!detail.contains(&request.submit_key));
 
-    let home = vendor
-        .app
-        .http
-        .get(vendor.app.url("/staff"))
-        .bearer_auth(&vendor.token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = staff_page(&vendor.app, &vendor.token, "/staff").await;
     assert!(
         home.contains("data-mail=\"failed\""),
         "the tenants page shows the failure"
@@ -400,16 +393,7 @@ async fn an_automatic_request_goes_out_once_across_two_instances_and_a_restart_a
         "it says when the current secret expires"
     );
 
-    let home = a
-        .http
-        .get(a.url("/staff"))
-        .bearer_auth(&config.token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = staff_page(&a, &config.token, "/staff").await;
     assert!(home.contains("Request sent automatically on"), "{home}");
 
     // The customer answers through the mailed link: verified and applied

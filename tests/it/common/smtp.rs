@@ -1,5 +1,5 @@
-//! A real SMTP server for the mail tests: PyPI's `aiosmtpd` as a child
-//! process on a free port (plain, or with STARTTLS and a test certificate),
+//! A real SMTP server for the mail tests: `aiosmtpd` (from the Python
+//! package index) as a child process on a free port (plain, or with STARTTLS and a test certificate),
 //! with a small handler that writes each message it takes, parsed by
 //! Python's `email` package, as a JSON file into a folder the test reads.
 //! A file in that folder makes it refuse messages with the answer it holds,
