@@ -70,6 +70,10 @@ pub enum ServiceError {
     ApplyFailed(ApplyFailure),
     #[error("the tenant is not configured")]
     UnknownTenant,
+    /// An automatic request's good answer could not be applied; the
+    /// request is open again and nothing was kept.
+    #[error("the answer could not be delivered; the request is open again")]
+    NotDelivered,
     /// A request was to be mailed, but cannot be; nothing was created.
     #[error("the request cannot be mailed: {0:?}")]
     NotMailed(NotMailed),

@@ -419,6 +419,13 @@ impl Service {
             ),
             None => None,
         };
+        if record.created_by == super::AUTOMATIC && matches!(delivery, Some(Err(_))) {
+            // Nobody holds an automatic request's retrieve key, so an
+            // answer the sink did not take could never be read: open the
+            // request again instead, for the customer to send it again.
+            self.reopen_undelivered(id).await?;
+            return Err(ServiceError::NotDelivered);
+        }
         Ok(AnswerAccepted {
             verification,
             notices: input.notices().to_vec(),
@@ -430,6 +437,22 @@ impl Service {
 }
 
 impl Service {
+    /// An automatic request whose answer the sink did not take goes back
+    /// to open, its sealed answer deleted (tries are not counted: the
+    /// answer was good).
+    async fn reopen_undelivered(&self, id: &SecretId) -> Result<(), ServiceError> {
+        self.update_request(id, |record| {
+            if record.state == RequestState::Answered && record.claim.is_none() {
+                record.state = RequestState::Open;
+                record.answer = None;
+            }
+            Ok(())
+        })
+        .await?;
+        tracing::warn!(request_id = %id, "automatic request opened again: its answer could not be applied");
+        Ok(())
+    }
+
     /// The accepted answer, sealed to the request's retrieve key.
     fn seal_answer(
         &self,

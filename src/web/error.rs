@@ -228,6 +228,7 @@ pub fn catalogue() -> Vec<(StatusCode, &'static str)> {
         ServiceError::Contended,
         ServiceError::BeingApplied,
         ServiceError::NoSink,
+        ServiceError::NotDelivered,
         ServiceError::NotMailed(NotMailed::MailOff),
         ServiceError::NotMailed(NotMailed::NoContacts),
         ServiceError::NotMailed(NotMailed::CapReached { cap: 1 }),
@@ -371,6 +372,11 @@ fn describe_service(error: &ServiceError) -> Described {
             "tenant",
             "has no sink: set sink and sink_path for it in handoff.toml",
         )),
+        ServiceError::NotDelivered => Described::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_delivered",
+            "The secret is good, but it could not be stored right now, so nothing was kept. Send it again through the same link in a few minutes.",
+        ),
         ServiceError::NotMailed(why) => match why {
             NotMailed::MailOff => Described::new(
                 StatusCode::CONFLICT,

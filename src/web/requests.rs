@@ -226,7 +226,7 @@ pub struct AnswerQuery {
     )),
     responses((status = 201, description = "Taken", body = AnswerAcceptedJson)),
     security((), ("link_key" = [])),
-    extensions(("x-error-codes" = json!(["bad_request", "too_large", "invalid_field", "secret_refused", "verification_failed", "not_found", "already_retrieved", "locked", "already_applied", "already_answered", "contended", "rate_limited", "verifier_unreachable", "unavailable", "internal"]))),
+    extensions(("x-error-codes" = json!(["bad_request", "too_large", "invalid_field", "secret_refused", "verification_failed", "not_found", "already_retrieved", "locked", "already_applied", "already_answered", "contended", "rate_limited", "verifier_unreachable", "not_delivered", "unavailable", "internal"]))),
 )]
 /// `POST /api/v1/requests/{id}/answer`: JSON `{"key", "secret",
 /// "expires_on"?, "secret_id"?}`, or — for rotation scripts — the secret as

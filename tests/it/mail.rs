@@ -517,3 +517,58 @@ fn no_tls_to_a_server_elsewhere_stops_start_up_naming_the_setting() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("HANDOFF_MAIL_SECURITY"), "{stderr}");
 }
+
+#[tokio::test]
+async fn an_automatic_request_whose_answer_the_sink_refuses_opens_again_for_the_customer() {
+    let smtp = SmtpServer::start();
+    let redis = RedisServer::start();
+    let microsoft = Microsoft::start().await;
+    microsoft.accepts().await;
+    let sinks = tempfile::tempdir().unwrap();
+    let sink_dir = sinks.path().join("configs");
+    std::fs::create_dir(&sink_dir).unwrap();
+    let config = VendorConfig::new("", &rotating_contoso(&smtp, &microsoft, &sink_dir));
+    let key = ServerKey::generate().encode().to_string();
+    let args = || {
+        let mut args = config.args().no_limit();
+        args.store = Some(redis.url().into());
+        args.server_key = Some(key.clone().into());
+        args
+    };
+    let first = TestApp::spawn_with(args()).await;
+    let pushed = first.push(json!({ "secret": GOOD_SECRET })).await;
+    let applied = first
+        .http
+        .post(first.url(&format!("/api/v1/secrets/{}/apply", pushed.id)))
+        .bearer_auth(&config.token)
+        .json(&json!({ "key": pushed.key, "tenant": "contoso", "expires_on": "2027-05-22" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(applied.status(), StatusCode::OK);
+    let app = TestApp::spawn_with(args()).await;
+    let received = smtp.wait_for(1, Duration::from_secs(10)).await;
+    let (id, submit_key) = link_in(received[0]["text"].as_str().unwrap());
+
+    // The sink's folder is gone (a file in its place): the write fails.
+    std::fs::remove_dir_all(&sink_dir).unwrap();
+    std::fs::write(&sink_dir, "not a folder").unwrap();
+    let answer = || {
+        app.http
+            .post(app.url(&format!("/api/v1/requests/{id}/answer")))
+            .json(&json!({ "key": submit_key, "secret": crate::common::NEW_SECRET, "expires_on": "2028-11-22" }))
+            .send()
+    };
+    let (status, body) = json_of(answer().await.unwrap()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"], "not_delivered", "{body}");
+
+    // Back, and the same link takes the answer again.
+    std::fs::remove_file(&sink_dir).unwrap();
+    std::fs::create_dir(&sink_dir).unwrap();
+    let (status, body) = json_of(answer().await.unwrap()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["delivered"], true, "{body}");
+    let file = std::fs::read_to_string(sink_dir.join("contoso.env")).unwrap();
+    assert!(file.contains(crate::common::NEW_SECRET));
+}
