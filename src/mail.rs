@@ -365,19 +365,20 @@ fn describe(settings: &MailSettings, error: &lettre::transport::smtp::Error) -> 
                 SEND_TIMEOUT.as_secs()
             ),
         )
+    } else if error.is_client() && chain.contains("STARTTLS") {
+        (
+            SendErrorKind::Tls,
+            format!("{server} does not offer STARTTLS: {chain}"),
+        )
     } else if error.is_tls()
         || lower.contains("certificate")
         || lower.contains("handshake")
+        || lower.contains("corrupt message")
         || lower.contains("tls")
     {
         (
             SendErrorKind::Tls,
             format!("TLS with {server} failed: {chain}"),
-        )
-    } else if error.is_client() && chain.contains("STARTTLS") {
-        (
-            SendErrorKind::Tls,
-            format!("{server} does not offer STARTTLS: {chain}"),
         )
     } else if error.is_client() && lower.contains("auth") {
         (

@@ -572,3 +572,34 @@ async fn an_automatic_request_whose_answer_the_sink_refuses_opens_again_for_the_
     let file = std::fs::read_to_string(sink_dir.join("contoso.env")).unwrap();
     assert!(file.contains(crate::common::NEW_SECRET));
 }
+
+#[tokio::test]
+async fn staff_mail_a_request_from_the_command_line() {
+    let smtp = SmtpServer::start();
+    let vendor = vendor(&smtp).await;
+    let base = vendor.app.base.clone();
+    let token = vendor.token.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_handoff"))
+            .args(["request", "new", "--tenant", "contoso", "--notify"])
+            .env_clear()
+            .envs([
+                ("HANDOFF_URL", base.as_str()),
+                ("HANDOFF_TOKEN", token.as_str()),
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let received = smtp.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(received.len(), 1);
+    let printed = String::from_utf8_lossy(&output.stdout);
+    let (id, key) = link_in(received[0]["text"].as_str().unwrap());
+    assert!(printed.contains(&format!("/r/{id}#{key}")), "{printed}");
+}
