@@ -162,7 +162,7 @@ impl OutboxKind for MailKind {
                         "HANDOFF_MAIL_STAFF is no longer set".to_owned(),
                     ));
                 };
-                let link = format!("{}/staff/tenants", self.public_url);
+                let link = format!("{}/staff", self.public_url);
                 let composed = mail::reminder_mail(&ReminderMail {
                     tenant_name: &tenant.name,
                     tenant: &tenant.slug,

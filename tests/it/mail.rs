@@ -603,3 +603,50 @@ async fn staff_mail_a_request_from_the_command_line() {
     let (id, key) = link_in(received[0]["text"].as_str().unwrap());
     assert!(printed.contains(&format!("/r/{id}#{key}")), "{printed}");
 }
+
+#[tokio::test]
+async fn expiry_reminders_also_go_to_the_staff_address() {
+    let smtp = SmtpServer::start();
+    let redis = RedisServer::start();
+    let microsoft = Microsoft::start().await;
+    microsoft.accepts().await;
+    let sinks = tempfile::tempdir().unwrap();
+    let contoso = format!(
+        "authority = \"{}\"\nsink = \"files\"\nsink_path = \"contoso\"\n\n\
+         [sinks.files]\nkind = \"file\"\ndir = \"{}\"\n\n{}staff = \"it-ops@fabrikam.example\"\n",
+        microsoft.authority,
+        sinks.path().display(),
+        mail_settings(&smtp)
+    );
+    let config = VendorConfig::new("expiry_reminders = \"200\"", &contoso);
+    let key = ServerKey::generate().encode().to_string();
+    let args = || {
+        let mut args = config.args().no_limit();
+        args.store = Some(redis.url().into());
+        args.server_key = Some(key.clone().into());
+        args
+    };
+    let first = TestApp::spawn_with(args()).await;
+    let pushed = first.push(json!({ "secret": GOOD_SECRET })).await;
+    let applied = first
+        .http
+        .post(first.url(&format!("/api/v1/secrets/{}/apply", pushed.id)))
+        .bearer_auth(&config.token)
+        .json(&json!({ "key": pushed.key, "tenant": "contoso", "expires_on": "2027-05-22" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(applied.status(), StatusCode::OK);
+
+    // A second instance sweeps at start: the 200-day reminder is due.
+    let _second = TestApp::spawn_with(args()).await;
+    let received = smtp.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0]["rcpt_tos"], json!(["it-ops@fabrikam.example"]));
+    let subject = received[0]["headers"]["subject"].as_str().unwrap();
+    assert!(
+        subject.contains("Contoso Ltd") && subject.contains("2027-05-22"),
+        "{subject}"
+    );
+    assert!(received[0]["text"].as_str().unwrap().contains("/staff"));
+}
