@@ -68,6 +68,14 @@ pub const OUTBOX_CAPACITY: usize = 10_000;
 /// at their time.
 const POLL_EVERY: Duration = Duration::from_secs(1);
 
+/// Targets of items that are not webhook events (mail), whether or not
+/// this instance carries their kind.
+const OTHER_KINDS: &str = "mail:";
+
+/// How long an item this instance cannot deliver waits before it is
+/// claimed again (by whichever instance).
+const PUT_BACK_FOR: Duration = Duration::from_secs(60);
+
 /// Items claimed per round at most.
 const CLAIM_BATCH: usize = 64;
 
@@ -308,6 +316,8 @@ struct Enabled {
 struct Worker {
     outbox: Weak<dyn OutboxStore>,
     delivery: Result<Delivery, String>,
+    /// Webhook events have a target here.
+    events: bool,
     other: Option<Arc<dyn OutboxKind>>,
     after_apply: HookLookup,
     report: Report,
@@ -391,6 +401,7 @@ impl Webhooks {
         let worker = Arc::new(Worker {
             outbox,
             delivery,
+            events: has_events,
             other,
             after_apply: Arc::new(after_apply),
             report: Arc::new(report),
@@ -780,6 +791,11 @@ impl Worker {
         permit: OwnedSemaphorePermit,
     ) {
         let lease_ms = event.due_ms;
+        if !self.handles(&event) {
+            self.put_back(event, lease_ms).await;
+            drop(permit);
+            return;
+        }
         event.attempts += 1;
         let (event_type, message_id, attempt) =
             (event.event_type.as_str(), event.id.as_str(), event.attempts);
@@ -911,6 +927,28 @@ impl Worker {
             attempts,
             outcome: DeliveryOutcome::Failed { last_error },
         });
+    }
+
+    /// Whether this instance can deliver `event` at all: a webhook event
+    /// needs a webhook URL, a mail item the mail settings. Another
+    /// instance (or a later start) may be set up for what this one is not.
+    fn handles(&self, event: &OutboxItem) -> bool {
+        if self.other_kind(event).is_some() {
+            return true;
+        }
+        self.events && !event.target.starts_with(OTHER_KINDS)
+    }
+
+    /// Gives back an item this instance cannot deliver, untried, for a
+    /// minute from now: it stays in the outbox for one that can.
+    async fn put_back(&self, mut event: OutboxItem, lease_ms: i64) {
+        event.due_ms = now_ms().saturating_add(millis(PUT_BACK_FOR));
+        let Some(outbox) = self.outbox.upgrade() else {
+            return;
+        };
+        if let Err(error) = outbox.reschedule_outbox(&event, lease_ms).await {
+            tracing::debug!(%error, message_id = event.id, "cannot put back an outbox item; it lapses back by itself");
+        }
     }
 
     /// The other kind that owns `event`, if it is not a webhook event.

@@ -650,3 +650,77 @@ async fn expiry_reminders_also_go_to_the_staff_address() {
     );
     assert!(received[0]["text"].as_str().unwrap().contains("/staff"));
 }
+
+/// A mail kind that takes every item, for the outbox test below.
+struct TakesAll;
+
+#[async_trait::async_trait]
+impl handoff::webhook::OutboxKind for TakesAll {
+    fn prefix(&self) -> &'static str {
+        "mail:"
+    }
+    fn schedule(&self) -> &handoff::webhook::RetrySchedule {
+        static NONE: std::sync::OnceLock<handoff::webhook::RetrySchedule> =
+            std::sync::OnceLock::new();
+        NONE.get_or_init(|| handoff::webhook::RetrySchedule::new(Vec::new()))
+    }
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    async fn attempt(
+        &self,
+        _item: &handoff::store::OutboxItem,
+    ) -> Result<String, handoff::webhook::AttemptFailure> {
+        Ok("250 taken".to_owned())
+    }
+    fn finished(&self, _: &handoff::store::OutboxItem, _: u32, _: Result<String, String>) {}
+}
+
+#[tokio::test]
+async fn a_server_with_mail_but_no_webhook_leaves_webhook_events_in_the_outbox() {
+    use handoff::store::{MemoryStore, OutboxItem, OutboxStore};
+    let store: std::sync::Arc<dyn OutboxStore> = std::sync::Arc::new(MemoryStore::new());
+    let now_ms = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    let item = |id: &str, target: &str| OutboxItem {
+        id: id.to_owned(),
+        target: target.to_owned(),
+        event_type: "request.answered".to_owned(),
+        payload: "{}".to_owned(),
+        due_ms: now_ms,
+        attempts: 0,
+        created_at: 0,
+    };
+    assert!(
+        store
+            .enqueue_outbox(&item("msg_left", "events"), 10)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .enqueue_outbox(&item("mail_left", "mail:contoso"), 10)
+            .await
+            .unwrap()
+    );
+    let outbox = handoff::webhook::Webhooks::start_outbox(
+        None,
+        handoff::webhook::RetrySchedule::new(Vec::new()),
+        Duration::from_secs(1),
+        std::sync::Arc::downgrade(&store),
+        |_| None,
+        |report| panic!("no webhook event is reported: {report:?}"),
+        Some(std::sync::Arc::new(TakesAll)),
+    );
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let later = store
+        .claim_outbox(now_ms + 3_600_000, now_ms + 3_700_000, 10)
+        .await
+        .unwrap();
+    let ids: Vec<(&str, u32)> = later.iter().map(|i| (i.id.as_str(), i.attempts)).collect();
+    assert_eq!(
+        ids,
+        [("msg_left", 0)],
+        "the mail went, the webhook event waits untried"
+    );
+    outbox.stop().await;
+}
