@@ -724,3 +724,50 @@ async fn a_server_with_mail_but_no_webhook_leaves_webhook_events_in_the_outbox()
     );
     outbox.stop().await;
 }
+
+#[tokio::test]
+async fn a_mail_waiting_for_a_retry_survives_a_restart_and_goes_once() {
+    let mut smtp = SmtpServer::start();
+    smtp.refuse("451 4.3.0 try again later");
+    let redis = RedisServer::start();
+    let config = VendorConfig::new(
+        "",
+        &format!("contacts = [\"{CONTACT}\"]\n\n{}", mail_settings(&smtp)),
+    );
+    let key = ServerKey::generate().encode().to_string();
+    let args = || {
+        let mut args = config.args().no_limit();
+        args.store = Some(redis.url().into());
+        args.server_key = Some(key.clone().into());
+        args
+    };
+    let before = TestApp::spawn_with(args()).await;
+    let created = before
+        .http
+        .post(before.url("/api/v1/requests"))
+        .bearer_auth(&config.token)
+        .json(&json!({ "tenant": "contoso", "notify": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let request = request_of(&created.json().await.unwrap());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    drop(before);
+    smtp.stop();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    smtp.accept();
+    smtp.start_again();
+    let _after = TestApp::spawn_with(args()).await;
+    let received = smtp.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(
+        received.len(),
+        1,
+        "the new server sends what the old one could not"
+    );
+    let (id, _) = link_in(received[0]["text"].as_str().unwrap());
+    assert_eq!(id, request.id);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(smtp.received().len(), 1, "once");
+}
