@@ -21,5 +21,7 @@ need_pypi schemathesis schemathesis==4.32.5
 # handler of the tests' own (pinned: its CLI flags are those of this release).
 need_pypi aiosmtpd aiosmtpd==1.4.6
 need_cargo_subcommand nextest cargo-nextest
+# Accessibility checks in the browser tests.
+need_axe_core
 
 exec cargo nextest run --locked "$@"

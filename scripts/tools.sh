@@ -83,3 +83,19 @@ need_cargo_subcommand() {
   cargo "$name" --version >/dev/null 2>&1 ||
     tools_fail "cargo $name is still not found after cargo install $crate: is ~/.cargo/bin on PATH?"
 }
+
+# need_axe_core: axe-core (npm), which the browser tests inject into each
+# page to check accessibility. Kept in a cache folder, never served by the
+# product; AXE_CORE_JS tells the tests where it is.
+need_axe_core() {
+  local dir=${HANDOFF_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/handoff-tools}
+  local file=$dir/node_modules/axe-core/axe.min.js
+  if [ ! -f "$file" ]; then
+    tools_have npm || need_debian npm:npm
+    tools_say "installing axe-core from npm into $dir"
+    mkdir -p "$dir"
+    npm install --no-audit --no-fund --silent --prefix "$dir" axe-core@4.11 >/dev/null ||
+      tools_fail "npm could not install axe-core: npm install --prefix $dir axe-core@4.11, then run this again"
+  fi
+  export AXE_CORE_JS=$file
+}

@@ -13,6 +13,7 @@ use ipnet::IpNet;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 
+use crate::branding::{AccentColor, Branding, Logo, SupportContact};
 pub use crate::config_error::ConfigError;
 use crate::connections::{ConnectionLimits, DEFAULT_MAX_CONNECTIONS};
 use crate::crypto::ServerKey;
@@ -139,9 +140,24 @@ pub struct ServeArgs {
     /// outbox) before the process exits anyway [default: 10s].
     #[arg(long, env = "HANDOFF_SHUTDOWN_TIMEOUT", value_name = "DURATION")]
     pub shutdown_timeout: Option<String>,
+    /// How long a brand-new client secret that Microsoft refuses is checked
+    /// again before it counts as wrong (`0s` to `10m`) [default: 2m].
+    #[arg(long, env = "HANDOFF_NEW_SECRET_WINDOW", value_name = "DURATION")]
+    pub new_secret_window: Option<String>,
     /// Only signed-in staff may create pushes (`true`/`false`) [default: false].
     #[arg(long, env = "HANDOFF_REQUIRE_STAFF_TO_PUSH", value_name = "BOOL")]
     pub require_staff_to_push: Option<String>,
+    /// The vendor's logo for the pages' header: a PNG, WebP or SVG file of
+    /// at most 256 KiB, read at start-up [default: none].
+    #[arg(long, env = "HANDOFF_LOGO_FILE", value_name = "PATH")]
+    pub logo_file: Option<PathBuf>,
+    /// Where customers ask questions: an e-mail address or an https:// URL,
+    /// shown on their pages [default: none].
+    #[arg(long, env = "HANDOFF_SUPPORT_CONTACT", value_name = "EMAIL|URL")]
+    pub support_contact: Option<String>,
+    /// The vendor's colour, #rrggbb, for the header and buttons [default: none].
+    #[arg(long, env = "HANDOFF_ACCENT_COLOR", value_name = "#RRGGBB")]
+    pub accent_color: Option<String>,
     #[command(flatten)]
     pub mail: MailArgs,
 }
@@ -315,6 +331,7 @@ struct FileSettings {
     require_staff_to_push: Option<bool>,
     audit_retention: Option<TomlValue>,
     shutdown_timeout: Option<TomlValue>,
+    new_secret_window: Option<TomlValue>,
     webhook_url: Option<SecretString>,
     webhook_secret: Option<SecretString>,
     webhook_secret_file: Option<PathBuf>,
@@ -322,6 +339,9 @@ struct FileSettings {
     metrics_token: Option<SecretString>,
     metrics_token_file: Option<PathBuf>,
     expiry_reminders: Option<String>,
+    logo_file: Option<PathBuf>,
+    support_contact: Option<String>,
+    accent_color: Option<String>,
     mail: Option<MailFile>,
     // The directory: the part of the file that can change while the server
     // runs. (Kept flat: serde's `flatten` would defeat `deny_unknown_fields`.)
@@ -345,6 +365,11 @@ impl FileSettings {
             can_sign_hooks,
         }
     }
+}
+
+/// A text setting from a flag or the file; blank counts as unset.
+fn pick_text(flag: Option<String>, file: Option<String>) -> Option<String> {
+    flag.or(file).filter(|text| !text.trim().is_empty())
 }
 
 /// Lets the file say `max_views = 10` as well as `max_views = "10"`.
@@ -524,6 +549,8 @@ pub struct Settings {
     pub audit_retention_secs: u64,
     /// Bounds the whole graceful shutdown.
     pub shutdown_timeout: std::time::Duration,
+    /// How long a brand-new secret refused by Microsoft is checked again.
+    pub new_secret_window: std::time::Duration,
     /// Where event notifications go, if anywhere.
     pub webhook: Option<WebhookTarget>,
     pub webhook_retries: RetrySchedule,
@@ -531,6 +558,8 @@ pub struct Settings {
     pub metrics_token: Option<MetricsToken>,
     /// Days before expiry at which reminders fire.
     pub expiry_reminders: Vec<u32>,
+    /// The vendor's logo, support contact and colour.
+    pub branding: Branding,
     /// The SMTP server, if mail is on.
     pub mail: Option<MailSettings>,
     pub mail_retries: RetrySchedule,
@@ -743,6 +772,9 @@ impl Settings {
         let shutdown_timeout = parse_shutdown_timeout(
             &pick(args.shutdown_timeout, file.shutdown_timeout).unwrap_or_else(|| "10s".into()),
         )?;
+        let new_secret_window = parse_new_secret_window(
+            &pick(args.new_secret_window, file.new_secret_window).unwrap_or_else(|| "2m".into()),
+        )?;
         let webhook = parse_webhook(
             args.webhook_url.or(file.webhook_url),
             args.webhook_secret.or(file.webhook_secret),
@@ -808,6 +840,24 @@ impl Settings {
                 format!("at most {MAX_REMINDERS} reminders"),
             ));
         }
+        let branding = Branding {
+            logo: args
+                .logo_file
+                .or(file.logo_file)
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(|path| Logo::read(&path))
+                .transpose()
+                .map_err(|reason| ConfigError::new("HANDOFF_LOGO_FILE", reason))?,
+            support: pick_text(args.support_contact, file.support_contact)
+                .map(|text| SupportContact::parse(&text))
+                .transpose()
+                .map_err(|reason| ConfigError::new("HANDOFF_SUPPORT_CONTACT", reason))?,
+            accent: pick_text(args.accent_color, file.accent_color)
+                .map(|text| AccentColor::parse(&text))
+                .transpose()
+                .map_err(|reason| ConfigError::new("HANDOFF_ACCENT_COLOR", reason))?,
+        };
+
         let mut mail_file = file.mail.unwrap_or_default();
         let mail_retries = parse_retries(
             &args
@@ -838,10 +888,12 @@ impl Settings {
             require_staff_to_push,
             audit_retention_secs,
             shutdown_timeout,
+            new_secret_window,
             webhook,
             webhook_retries,
             metrics_token,
             expiry_reminders,
+            branding,
             mail,
             mail_retries,
             directory,
@@ -907,6 +959,21 @@ fn parse_shutdown_timeout(text: &str) -> Result<std::time::Duration, ConfigError
     match crate::domain::parse_duration_secs(text) {
         Ok(secs) if (1..=600).contains(&secs) => Ok(std::time::Duration::from_secs(secs)),
         Ok(_) => Err(ConfigError::new(SETTING, "must be from 1s to 10m")),
+        Err(reason) => Err(ConfigError::new(SETTING, reason)),
+    }
+}
+
+/// Zero turns the re-checking off; ten minutes is far beyond what a new
+/// secret takes to work, and the customer's page keeps asking that long.
+fn parse_new_secret_window(text: &str) -> Result<std::time::Duration, ConfigError> {
+    const SETTING: &str = "HANDOFF_NEW_SECRET_WINDOW";
+    let text = text.trim();
+    if matches!(text, "0" | "0s") {
+        return Ok(std::time::Duration::ZERO);
+    }
+    match crate::domain::parse_duration_secs(text) {
+        Ok(secs) if secs <= 600 => Ok(std::time::Duration::from_secs(secs)),
+        Ok(_) => Err(ConfigError::new(SETTING, "must be from 0s to 10m")),
         Err(reason) => Err(ConfigError::new(SETTING, reason)),
     }
 }
@@ -1081,6 +1148,18 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.setting, "HANDOFF_TRUSTED_PROXIES");
+    }
+
+    #[test]
+    fn the_new_secret_window_is_2m_unless_set_within_0s_to_10m() {
+        let s = load(ServeArgs::default(), "").unwrap();
+        assert_eq!(s.new_secret_window, std::time::Duration::from_secs(120));
+        let s = load(ServeArgs::default(), "new_secret_window = \"30s\"").unwrap();
+        assert_eq!(s.new_secret_window, std::time::Duration::from_secs(30));
+        let s = load(ServeArgs::default(), "new_secret_window = \"0s\"").unwrap();
+        assert_eq!(s.new_secret_window, std::time::Duration::ZERO);
+        let error = load(ServeArgs::default(), "new_secret_window = \"11m\"").unwrap_err();
+        assert_eq!(error.setting, "HANDOFF_NEW_SECRET_WINDOW");
     }
 
     #[test]

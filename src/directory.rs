@@ -16,7 +16,8 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::config_error::ConfigError;
-use crate::domain::{Language, is_guid};
+use crate::domain::is_guid;
+use crate::locale::Language;
 use crate::mail::MailAddress;
 use crate::sinks::{Sink, SinkEntry};
 
@@ -138,6 +139,15 @@ pub struct Directory {
     staff: Vec<StaffMember>,
     tenants: BTreeMap<String, Tenant>,
     sinks: BTreeMap<String, Arc<dyn Sink>>,
+}
+
+impl Directory {
+    /// Whether the settings name the vendor (else `vendor_name` is a
+    /// stand-in that pages do not put in their header).
+    #[must_use]
+    pub fn vendor_name_is_set(&self) -> bool {
+        self.vendor_name != DEFAULT_VENDOR_NAME
+    }
 }
 
 /// The sizes of a directory's parts.
@@ -296,9 +306,15 @@ impl Directory {
         let language = entry
             .language
             .as_deref()
-            .map(Language::parse)
-            .transpose()
-            .map_err(|reason| ConfigError::new(&setting("language"), reason))?
+            .map(|text| {
+                Language::parse(text).map_err(|error| {
+                    ConfigError::new(
+                        &setting("language"),
+                        format!("'{}' is {error}", text.trim()),
+                    )
+                })
+            })
+            .transpose()?
             .unwrap_or_default();
         let auto_request_days_before = match entry.auto_request_days_before {
             None => None,

@@ -5,6 +5,7 @@
 //! and open secrets and a `store` to keep them.
 
 pub mod audit;
+pub mod branding;
 pub mod cli;
 pub mod config;
 pub mod config_error;
@@ -12,6 +13,7 @@ pub mod connections;
 pub mod crypto;
 pub mod directory;
 pub mod domain;
+pub mod locale;
 pub mod mail;
 pub mod metrics;
 pub mod outbound;

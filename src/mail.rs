@@ -25,7 +25,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use zeroize::Zeroizing;
 
 use crate::config_error::ConfigError;
-use crate::domain::Language;
+use crate::locale::{self, Language};
 
 /// One attempt (connect, TLS, auth, the whole message) takes at most this.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(20);
@@ -578,16 +578,69 @@ pub struct RequestMail<'a> {
     pub current_expires_on: Option<&'a str>,
 }
 
+/// A request mail's words in one language: the request page's own steps
+/// and labels (`pages.ftl`) and the mail's (`mail.ftl`).
+struct RequestWords {
+    hello: String,
+    intro: String,
+    tenant: String,
+    entra_tenant: String,
+    client_id: String,
+    link_expires: String,
+    note_from: String,
+    what_to_do: String,
+    step_sign_in: String,
+    step_open_app: String,
+    step_new_secret: String,
+    step_copy_value: String,
+    step_link: String,
+    checked: String,
+    once: String,
+}
+
+impl RequestWords {
+    fn new(language: Language, mail: &RequestMail<'_>) -> Self {
+        let vendor = || ("vendor", locale::text(mail.vendor_name));
+        let text = |id: &str| language.text_with(id, &[vendor()]);
+        let intro = match (mail.automatic, mail.current_expires_on) {
+            (true, Some(date)) => language.text_with(
+                "mail-request-intro-automatic",
+                &[vendor(), ("date", locale::text(date))],
+            ),
+            _ => text("mail-request-intro"),
+        };
+        Self {
+            hello: text("mail-hello"),
+            intro,
+            tenant: text("req-tenant"),
+            entra_tenant: text("req-entra-tenant"),
+            client_id: text("req-client-id"),
+            link_expires: text("req-link-expires"),
+            note_from: text("note-from"),
+            what_to_do: text("req-what-to-do"),
+            step_sign_in: text("req-step-sign-in"),
+            step_open_app: text("req-step-open-app"),
+            step_new_secret: text("req-step-new-secret"),
+            step_copy_value: text("req-step-copy-value"),
+            step_link: text("mail-request-step-link"),
+            checked: text("mail-request-checked"),
+            once: text("mail-request-once"),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "mail/request.txt", escape = "none")]
 struct RequestText<'a> {
     m: &'a RequestMail<'a>,
+    w: &'a RequestWords,
 }
 
 #[derive(Template)]
 #[template(path = "mail/request.html")]
 struct RequestHtml<'a> {
     m: &'a RequestMail<'a>,
+    w: &'a RequestWords,
     language: &'a str,
 }
 
@@ -622,29 +675,27 @@ fn render(template: &impl Template) -> String {
         .expect("a mail template renders from plain strings")
 }
 
-/// The request mail for a tenant that reads `language`. The texts exist in
-/// English only so far (the message says `Content-Language: en`); the
-/// tenant's language is kept so that translations slot in here.
+/// The request mail in the tenant's `language`.
 #[must_use]
-pub fn request_mail(_language: Language, mail: &RequestMail<'_>) -> Composed {
-    let subject = if mail.automatic {
-        format!(
-            "{}: a new client secret for {} is needed before the current one expires",
-            mail.vendor_name, mail.tenant_name
-        )
-    } else {
-        format!(
-            "{}: please send a new client secret for {}",
-            mail.vendor_name, mail.tenant_name
-        )
+pub fn request_mail(language: Language, mail: &RequestMail<'_>) -> Composed {
+    let vendor = || ("vendor", locale::text(mail.vendor_name));
+    let tenant = || ("tenant", locale::text(mail.tenant_name));
+    let subject = match (mail.automatic, mail.current_expires_on) {
+        (true, Some(date)) => language.text_with(
+            "mail-request-subject-automatic",
+            &[vendor(), tenant(), ("date", locale::text(date))],
+        ),
+        _ => language.text_with("mail-request-subject", &[vendor(), tenant()]),
     };
+    let words = RequestWords::new(language, mail);
     Composed {
-        language: Language::En,
+        language,
         subject,
-        text: render(&RequestText { m: mail }),
+        text: render(&RequestText { m: mail, w: &words }),
         html: render(&RequestHtml {
             m: mail,
-            language: Language::En.tag(),
+            w: &words,
+            language: language.tag(),
         }),
     }
 }
@@ -770,5 +821,12 @@ mod tests {
         assert!(mail.text.contains("https://handoff.example/r/abc#key"));
         assert!(mail.html.contains("https://handoff.example/r/abc#key"));
         assert!(mail.subject.contains("Fabrikam"));
+        assert_eq!(mail.language, Language::De);
+        assert!(
+            mail.text.contains("Zertifikate & Geheimnisse"),
+            "{}",
+            mail.text
+        );
+        assert!(mail.html.contains("lang=\"de\""));
     }
 }

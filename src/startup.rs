@@ -72,7 +72,8 @@ impl Application {
         let directory = SharedDirectory::new(settings.directory);
         let verifier = Verifier::new(Verifier::DEFAULT_TIMEOUT);
         let mut service =
-            Service::with_tenants(store, server_key.clone(), directory.clone(), verifier);
+            Service::with_tenants(store, server_key.clone(), directory.clone(), verifier)
+                .with_new_secret_window(settings.new_secret_window);
         let mut mail_kind = None;
         if let Some(mail) = settings.mail.clone() {
             let mailer = Mailer::new(&mail)
@@ -113,6 +114,7 @@ impl Application {
                 trusted_user_header: settings.trusted_user_header.clone(),
                 require_staff_to_push: settings.require_staff_to_push,
                 metrics_token: settings.metrics_token.clone(),
+                branding: settings.branding.clone(),
             }),
             directory,
         };

@@ -4,6 +4,52 @@
 
 export const $ = (id) => document.getElementById(id);
 
+// ---- Words in the page's language -----------------------------------------
+
+// The page's language (<html lang>) and its browser-side messages, which the
+// server puts in <script type="application/json" id="messages">.
+export const LANG = document.documentElement.lang || "en";
+
+const MESSAGES = (() => {
+  const block = document.getElementById("messages");
+  try {
+    return block ? JSON.parse(block.textContent) : {};
+  } catch {
+    return {};
+  }
+})();
+
+// The message `js-<id>`, with each {name} replaced by vars[name].
+export function t(id, vars = {}) {
+  let text = MESSAGES[`js-${id}`];
+  if (typeof text !== "string") {
+    text = id;
+  }
+  for (const [name, value] of Object.entries(vars)) {
+    text = text.replaceAll(`{${name}}`, String(value));
+  }
+  return text;
+}
+
+const pluralRules = new Intl.PluralRules(LANG);
+
+// The plural form of `js-<id>-one` / `js-<id>-other` that fits n.
+export function tp(id, n, vars = {}) {
+  const form = pluralRules.select(n) === "one" ? "one" : "other";
+  return t(`${id}-${form}`, { count: n, ...vars });
+}
+
+// The language switch: the choice is kept in a cookie for a year, and the
+// page reloads in place, which keeps the #key fragment in the address.
+function chooseLanguage(tag) {
+  document.cookie = `lang=${encodeURIComponent(tag)}; Path=/; Max-Age=31536000; SameSite=Lax`;
+  location.reload();
+}
+
+for (const button of document.querySelectorAll(".language-switch button[data-lang]")) {
+  button.addEventListener("click", () => chooseLanguage(button.dataset.lang));
+}
+
 export const plural = (n, one, many) => (n === 1 ? one : many);
 
 // ---- The key in the link ------------------------------------------------
@@ -100,8 +146,8 @@ export const errorCode = (body) => (body && typeof body.error === "string" ? bod
 
 // ---- Errors -------------------------------------------------------------
 
-export const NETWORK_MESSAGE = "Could not reach the server. Check your connection and try again.";
-const GENERIC_MESSAGE = "Something went wrong; try again.";
+export const NETWORK_MESSAGE = t("network");
+const GENERIC_MESSAGE = t("generic");
 
 // The API's own sentence for an error, which says what to do, or a fallback.
 export function messageOf(body, fallback = GENERIC_MESSAGE) {
@@ -123,9 +169,6 @@ export function clearError() {
 
 // ---- Times --------------------------------------------------------------
 
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-const pad = (n) => String(n).padStart(2, "0");
-
 // An API time (RFC 3339) as a Date; null for a missing or unreadable one.
 export function parseTime(iso) {
   if (typeof iso !== "string" || iso === "") {
@@ -135,22 +178,66 @@ export function parseTime(iso) {
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
-// "22 Nov 2026, 10:32 UTC"; "Unknown" for a missing or unreadable time.
-export function formatUtc(iso) {
-  const date = parseTime(iso);
-  if (!date) {
-    return "Unknown";
+const pad = (n) => String(n).padStart(2, "0");
+
+// One format everywhere: the reader's language and time zone, with seconds
+// where the order of events matters. "23 Nov 2026, 11:32 CET".
+const dateTimeFormat = new Intl.DateTimeFormat(LANG, {
+  dateStyle: "medium",
+  timeStyle: "short",
+});
+const preciseFormat = new Intl.DateTimeFormat(LANG, {
+  dateStyle: "medium",
+  timeStyle: "medium",
+});
+const timeFormat = new Intl.DateTimeFormat(LANG, { timeStyle: "short" });
+
+export const formatLocal = (date) => dateTimeFormat.format(date);
+
+// "18:16" (in the reader's words and zone).
+export const formatClock = (date) => timeFormat.format(date);
+
+const relativeFormat = new Intl.RelativeTimeFormat(LANG, { numeric: "auto" });
+
+// "in 5 hours", "3 days ago"; rounded towards now so it never overstates.
+export function relative(date) {
+  const seconds = (date.getTime() - Date.now()) / 1000;
+  const sign = seconds < 0 ? -1 : 1;
+  const abs = Math.abs(seconds);
+  if (abs < 60) {
+    return seconds > 0 ? t("in-less-than-a-minute") : t("now");
   }
-  return `${utcDay(date)}, ${utcTime(date)}`;
+  const minutes = Math.floor(abs / 60);
+  if (minutes < 60) {
+    return relativeFormat.format(sign * minutes, "minute");
+  }
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) {
+    return relativeFormat.format(sign * hours, "hour");
+  }
+  return relativeFormat.format(sign * Math.floor(hours / 24), "day");
 }
 
-// "10:32 UTC on 22 Nov 2026"
+// A time with how far it is from now: "23 Nov 2026, 11:32 (in 5 hours)";
+// "Unknown" for a missing or unreadable time.
+export function formatExpiry(iso) {
+  const date = parseTime(iso);
+  return date ? `${formatLocal(date)} (${relative(date)})` : t("unknown-time");
+}
+
+// A past event, to the second, with how long ago: for activity lists.
+export function formatEvent(iso) {
+  const date = parseTime(iso);
+  return date ? `${preciseFormat.format(date)} (${relative(date)})` : t("unknown-time");
+}
+
+// The same as formatExpiry; kept for the pages that show when something ends.
+export const formatUtc = formatExpiry;
+
+// Staff pages: "10:32 UTC on 22 Nov 2026".
 export function utcTimeOnDate(date) {
-  return `${utcTime(date)} on ${utcDay(date)}`;
+  return `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())} UTC on ${new Intl.DateTimeFormat(LANG, { dateStyle: "medium", timeZone: "UTC" }).format(date)}`;
 }
-
-const utcTime = (date) => `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())} UTC`;
-const utcDay = (date) => `${date.getUTCDate()} ${MONTHS[date.getUTCMonth()]} ${date.getUTCFullYear()}`;
 
 // "2026-11-22" as "22 Nov 2026"; anything else as it came.
 export function formatDay(text) {
@@ -158,49 +245,73 @@ export function formatDay(text) {
   if (!match) {
     return String(text);
   }
-  const month = MONTHS[Number(match[2]) - 1];
-  return month ? `${Number(match[3])} ${month} ${match[1]}` : text;
+  const date = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3])));
+  return Number.isNaN(date.getTime())
+    ? text
+    : new Intl.DateTimeFormat(LANG, { dateStyle: "medium", timeZone: "UTC" }).format(date);
 }
 
-// The reader's own time zone, e.g. "23 Nov 2026, 11:32 CET".
-const localFormat = new Intl.DateTimeFormat("en-GB", {
-  day: "numeric",
-  month: "short",
-  year: "numeric",
-  hour: "2-digit",
-  minute: "2-digit",
-  timeZoneName: "short",
-});
-
-export const formatLocal = (date) => localFormat.format(date);
-
-const relativeFormat = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
-
-// "in 5 hours", "in 3 days"; rounded down so it never overstates the time left.
-function relative(date) {
-  const seconds = (date.getTime() - Date.now()) / 1000;
-  if (seconds <= 0) {
-    return "now";
+// <time data-format="expiry" datetime="…">: the server wrote it in UTC;
+// here it becomes the reader's zone and words.
+for (const element of document.querySelectorAll("time[data-format='expiry']")) {
+  const text = formatExpiry(element.dateTime);
+  if (text !== t("unknown-time")) {
+    element.textContent = text;
   }
-  if (seconds < 60) {
-    return "in less than a minute";
-  }
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) {
-    return relativeFormat.format(minutes, "minute");
-  }
-  const hours = Math.floor(minutes / 60);
-  if (hours < 48) {
-    return relativeFormat.format(hours, "hour");
-  }
-  return relativeFormat.format(Math.floor(hours / 24), "day");
 }
 
-// When a link expires: "23 Nov 2026, 11:32 CET (in 5 hours)"; "Unknown" for a
-// missing or unreadable time.
-export function formatExpiry(iso) {
-  const date = parseTime(iso);
-  return date ? `${formatLocal(date)} (${relative(date)})` : "Unknown";
+// ---- Browsers -------------------------------------------------------------
+
+// A user-agent string as a person says it: "Chrome on Windows". Order
+// matters: Edge and Opera also say Chrome, Chrome also says Safari, and
+// Android also says Linux. "" when nothing is recognised.
+export function describeBrowser(ua) {
+  if (typeof ua !== "string" || ua === "") {
+    return "";
+  }
+  const browsers = [
+    [/Edg(e|A|iOS)?\//, "Edge"],
+    [/OPR\/|Opera/, "Opera"],
+    [/Firefox\/|FxiOS\//, "Firefox"],
+    [/Chrome\/|CriOS\/|Chromium\//, "Chrome"],
+    [/Safari\//, "Safari"],
+    [/curl\//, "curl"],
+  ];
+  const systems = [
+    [/Windows/, "Windows"],
+    [/Android/, "Android"],
+    [/iPhone|iPad|iPod/, "iOS"],
+    [/Mac OS X|Macintosh/, "macOS"],
+    [/CrOS/, "ChromeOS"],
+    [/Linux/, "Linux"],
+  ];
+  const pick = (list) => (list.find(([pattern]) => pattern.test(ua)) || [null, ""])[1];
+  const browser = pick(browsers);
+  const os = pick(systems);
+  if (browser && os) {
+    return t("browser-on", { browser, os });
+  }
+  return browser || os || ua.split(" ")[0].slice(0, 40);
+}
+
+// ---- Sharing --------------------------------------------------------------
+
+// <button data-share-target="ID" hidden>: shown where the browser has a
+// share sheet (phones, mostly), which then sends the element's value.
+for (const button of document.querySelectorAll("button[data-share-target]")) {
+  if (typeof navigator.share !== "function") {
+    continue;
+  }
+  button.hidden = false;
+  button.addEventListener("click", async () => {
+    const target = document.getElementById(button.dataset.shareTarget);
+    const url = target ? target.value || target.textContent : "";
+    try {
+      await navigator.share({ url });
+    } catch {
+      // Dismissed, or refused: the link is still there to copy.
+    }
+  });
 }
 
 // A local calendar day as YYYY-MM-DD, as <input type="date"> and the API want it.

@@ -2,6 +2,8 @@
 // of the element with that id. One delegated listener covers buttons in
 // sections that are shown later.
 
+import { t } from "./common.js";
+
 const RESET_AFTER_MS = 2000;
 const timers = new WeakMap();
 let liveRegion = null;
@@ -87,12 +89,12 @@ document.addEventListener("click", async (event) => {
     return;
   }
   if (await copyFrom(target)) {
-    flash(button, "Copied");
-    announce("Copied to the clipboard.");
+    flash(button, t("copied"));
+    announce(t("copied-announce"));
   } else {
     // Leave the text selected so it can be copied by hand.
     selectAll(target);
-    flash(button, "Copy failed");
-    announce("Could not copy automatically. The text is selected; copy it with your keyboard or menu.");
+    flash(button, t("copy-failed"));
+    announce(t("copy-failed-announce"));
   }
 });

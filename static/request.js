@@ -19,12 +19,16 @@ import {
   reloadWhenLinkChanges,
   request,
   showError,
+  t,
 } from "./common.js";
+import { GENERATIONS, classify, isGenerated, isGuid } from "./paste.js";
 
 const app = $("app");
 const requestId = app ? app.dataset.requestId || "" : "";
 const apiUrl = `/api/v1/requests/${encodeURIComponent(requestId)}`;
 
+// Every sentence this page shows about the request and the paste is in MSG,
+// REFUSED, CLEANED and DOUBT below, each under a stable code.
 const MSG = {
   incomplete:
     "This link is incomplete: the part after # is missing. Ask the sender to copy the whole link.",
@@ -35,21 +39,52 @@ const MSG = {
   tooMany: "Too many attempts in a short time. Wait a minute and try again.",
   empty: "The secret is empty: paste the Value of the new client secret.",
   pickDate: "Pick the expiry date, or choose “I don't know”.",
+  activating:
+    "Microsoft is still activating this new secret (a new secret can take a minute or two to work). It is checked again automatically: keep this page open, nothing more to do.",
+  activatingButton: "Waiting for Microsoft…",
   secretIdNotGuid:
     "The Secret ID is a GUID such as 1a2b3c4d-…; copy it from the Secret ID column, or leave this field empty.",
 };
 
-// Mirrors ClientSecretInput::parse on the server (src/domain/azure.rs).
-const CHECK = {
-  trimmed: "Leading/trailing spaces or line breaks will be removed.",
-  secretId:
+// What the paste check says, keyed by the codes the server uses for the same
+// thing (src/domain/azure.rs, static/paste.js): a refusal blocks sending.
+const REFUSED = {
+  empty: MSG.empty,
+  secret_id_not_value:
     "That is the Secret ID, not the Value: in Certificates & secrets, copy the Value column (it is shown only right after creating the secret).",
-  clientId:
+  equals_client_id:
     "That is the app's client ID, not a secret: in Certificates & secrets, copy the Value column of the new secret.",
-  tenantId:
+  equals_tenant_id:
     "That is the tenant ID, not a secret: in Certificates & secrets, copy the Value column of the new secret.",
-  control:
+  control_characters:
     "The value contains control characters, such as a line break in the middle: copy it again from the Value column, in one piece.",
+  masked_value:
+    "That value is hidden behind asterisks: a secret's Value is shown only once, right after it is created. Create a new secret: Certificates & secrets → Client secrets → New client secret, and copy its Value right away.",
+  portal_row:
+    "That is a whole row of the Client secrets table, and its Value could not be told apart: copy only the Value cell.",
+  other_app:
+    "That Azure CLI output is for another app (its appId is not this app's client ID): reset the credential of the app shown on this page.",
+  other_tenant:
+    "That Azure CLI output is from another tenant (its tenant is not this tenant's ID): sign in to the tenant shown on this page and reset the credential there.",
+  cli_output_without_password:
+    "That Azure CLI output has no password: paste the output of `az ad app credential reset`, or only its password.",
+};
+
+// What will be taken off before the value is sent (the server does the same).
+const CLEANED = {
+  trimmed: "Spaces or line breaks around the value will be removed.",
+  invisible: "Invisible characters (non-breaking or zero-width spaces, a byte order mark) will be removed.",
+  label: "The label in front of the value will be removed.",
+  quotes: "The quotes around the value will be removed.",
+  cli_output: "Only the password from the Azure CLI output will be sent.",
+  portal_row: "Only the Value from the copied Client secrets row will be sent.",
+  wrapped: "The value was broken across lines; it will be joined.",
+  pasted_twice: "The value was pasted twice; it will be sent once.",
+  percent_encoded: "%7E will be turned back into ~ (the value was copied from a URL).",
+};
+
+// Doubts: only informed, never blocking.
+const DOUBT = {
   inner:
     "The value contains a space or an invisible character; Microsoft's client secrets never do, so it may have been split or joined when it was copied.",
   format:
@@ -58,68 +93,35 @@ const CHECK = {
 
 // ---- Checking the secret as it is typed ---------------------------------
 
-// What the server trims: Unicode white space (which includes line breaks
-// and U+0085) and the invisible characters rich-text copies add.
-const TRIMMABLE = "\\s\\u0085\\u200b\\u200c\\u200d\\u2060\\ufeff";
-const LEADING = new RegExp(`^[${TRIMMABLE}]+`);
-const TRAILING = new RegExp(`[${TRIMMABLE}]+$`);
-const INNER = new RegExp(`[${TRIMMABLE}]`);
-const CONTROL = /\p{Cc}/u;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const SECRET_CHARS = /^[A-Za-z0-9_~.-]*$/;
+const INNER = /[\s\u0085]/;
 
-// The two generations of secrets Entra ID issues: three characters, a
-// marker, then random characters (40 in all today, 37 in older ones).
-const GENERATIONS = [
-  { marker: "8Q~", length: 40 },
-  { marker: "7Q~", length: 37 },
-];
-
-const stripBraces = (text) =>
-  text.length >= 2 && text.startsWith("{") && text.endsWith("}") ? text.slice(1, -1) : text;
-
-const isGuid = (text) => GUID.test(stripBraces(text));
-
-function sameIdentifier(value, configured) {
-  const known = stripBraces(String(configured || "").trim());
-  return known !== "" && stripBraces(value).toLowerCase() === known.toLowerCase();
-}
-
-// Returns { error, warning, notice }: an error blocks sending; a warning
-// and a notice only inform. Empty input gives nothing to say.
+// Returns { error, warning, notices, empty }: an error blocks sending; a
+// warning and notices only inform. Empty input gives nothing to say.
 function checkSecret(raw, known) {
-  const value = raw.replace(LEADING, "").replace(TRAILING, "");
-  const result = { error: "", warning: "", notice: "", empty: value === "" };
+  const result = { error: "", warning: "", notices: [], empty: raw.trim() === "" };
   if (result.empty) {
     return result;
   }
-  if (value !== raw) {
-    result.notice = CHECK.trimmed;
+  const { value, cleaned, refused } = classify(raw, known);
+  if (refused === "empty") {
+    result.empty = true;
+    return result;
   }
-  if (CONTROL.test(value)) {
-    result.error = CHECK.control;
-  } else if (sameIdentifier(value, known.clientId)) {
-    // Before the GUID check: a client ID is a GUID too.
-    result.error = CHECK.clientId;
-  } else if (sameIdentifier(value, known.entraTenant)) {
-    result.error = CHECK.tenantId;
-  } else if (isGuid(value)) {
-    result.error = CHECK.secretId;
-  } else if (INNER.test(value)) {
-    result.warning = CHECK.inner;
-  } else {
-    const chars = [...value];
-    const marker = chars.slice(3, 6).join("");
-    const generation = GENERATIONS.find((g) => marker === g.marker);
-    const fits = generation && chars.length === generation.length && SECRET_CHARS.test(value);
-    if (!fits) {
-      // Say how long it is when the length is what is wrong.
-      const lengthOff =
-        chars.length < 16 || chars.length > 64 || (generation && chars.length !== generation.length);
-      result.warning = lengthOff
-        ? `${CHECK.format} It has ${chars.length} ${plural(chars.length, "character", "characters")}.`
-        : CHECK.format;
-    }
+  if (refused) {
+    result.error = REFUSED[refused] || REFUSED.control_characters;
+    return result;
+  }
+  result.notices = cleaned.map((code) => CLEANED[code]).filter(Boolean);
+  if (INNER.test(value)) {
+    result.warning = DOUBT.inner;
+  } else if (!isGenerated(value)) {
+    const length = [...value].length;
+    const generation = GENERATIONS.find((g) => value.slice(3, 6) === g.marker);
+    // Say how long it is when the length is what is wrong.
+    const lengthOff = length < 16 || length > 64 || (generation && length !== generation.length);
+    result.warning = lengthOff
+      ? `${DOUBT.format} It has ${length} ${plural(length, "character", "characters")}.`
+      : DOUBT.format;
   }
   return result;
 }
@@ -194,23 +196,28 @@ function fillOpen(data) {
   info.entraTenant = String(tenant.entra_tenant || "");
   info.verify = typeof data.verify === "string" ? data.verify : "required";
 
-  $("open-heading").textContent = `${info.vendor} asks for a new client secret`;
+  $("open-heading").textContent = t("req-asks", { vendor: info.vendor });
   $("tenant-name").textContent = String(tenant.name || "");
   $("entra-tenant").textContent = info.entraTenant;
   $("client-id").textContent = info.clientId;
   $("step-tenant").textContent = info.entraTenant;
   $("step-client-id").textContent = info.clientId;
+  // The server builds it only for a GUID client ID in a cloud whose portal
+  // it knows; only an https link is ever followed.
+  const credentialsUrl = typeof tenant.credentials_url === "string" ? tenant.credentials_url : "";
+  if (credentialsUrl.startsWith("https://")) {
+    $("credentials-url").href = credentialsUrl;
+    $("credentials-link").hidden = false;
+  } else {
+    $("credentials-link").hidden = true;
+  }
 
   $("expires").textContent = formatExpiry(data.expires_at);
 
-  const note = $("note");
-  if (typeof data.note === "string" && data.note.trim() !== "") {
-    note.textContent = data.note;
-    note.hidden = false;
-  } else {
-    note.textContent = "";
-    note.hidden = true;
-  }
+  // The vendor's note, under "Note from <vendor>".
+  const hasNote = typeof data.note === "string" && data.note.trim() !== "";
+  $("note").textContent = hasNote ? data.note : "";
+  $("note-box").hidden = !hasNote;
 
   const verifyHint = $("verify-hint");
   if (info.verify === "off") {
@@ -281,8 +288,8 @@ function renderCheck() {
   if (result.warning) {
     lines.push(line(result.warning, "warning"));
   }
-  if (result.notice) {
-    lines.push(line(result.notice, "notice"));
+  for (const notice of result.notices) {
+    lines.push(line(notice, "notice"));
   }
   check.replaceChildren(...lines);
   if (result.error) {
@@ -366,6 +373,20 @@ function accepted(body) {
   $("accepted-heading").focus();
 }
 
+// The server's window is at most ten minutes; this only bounds the loop.
+const MAX_ACTIVATION_CHECKS = 120;
+
+const sleep = (ms) => new Promise((resolve) => window.setTimeout(resolve, ms));
+
+function activating(on) {
+  const box = $("activating");
+  box.textContent = on ? MSG.activating : "";
+  box.hidden = !on;
+  if (on) {
+    button.textContent = MSG.activatingButton;
+  }
+}
+
 function failed(message) {
   showError(message);
   button.disabled = false;
@@ -415,16 +436,29 @@ form.addEventListener("submit", async (event) => {
   button.textContent = info.verify === "off" ? "Sending…" : "Checking with Microsoft…";
 
   let response;
-  try {
-    response = await request(`${apiUrl}/answer`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(payload),
-    });
-  } catch {
-    failed(NETWORK_MESSAGE);
-    return;
+  // A brand-new secret may not work for a minute or two: the server answers
+  // 202 until Microsoft takes it (or its window has passed), and the same
+  // value, held only in this function, is sent again.
+  for (let checks = 0; ; checks += 1) {
+    try {
+      response = await request(`${apiUrl}/answer`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(payload),
+      });
+    } catch {
+      activating(false);
+      failed(NETWORK_MESSAGE);
+      return;
+    }
+    if (response.status !== 202 || checks >= MAX_ACTIVATION_CHECKS) {
+      break;
+    }
+    activating(true);
+    const wait = Number(response.body && response.body.retry_after_secs);
+    await sleep(Number.isFinite(wait) && wait > 0 ? Math.min(wait, 30) * 1000 : 5000);
   }
+  activating(false);
 
   const { status, body } = response;
   const code = errorCode(body);
@@ -453,7 +487,7 @@ form.addEventListener("submit", async (event) => {
     return;
   }
   if (status === 503) {
-    failed(MSG.unreachable);
+    failed(code === "vendor_misconfigured" ? messageOf(body) : MSG.unreachable);
     return;
   }
   if (status === 409) {

@@ -11,16 +11,18 @@ import {
   errorCode,
   fitsHeader,
   forgetKeyInAddressBar,
+  formatClock,
   formatExpiry,
+  formatLocal,
   idempotentAttempt,
   messageOf,
   parseTime,
-  plural,
   readKey,
   reloadWhenLinkChanges,
   request,
   showError,
-  utcTimeOnDate,
+  t,
+  tp,
 } from "./common.js";
 
 const app = $("app");
@@ -28,24 +30,50 @@ const secretId = app ? app.dataset.secretId || "" : "";
 const apiUrl = `/api/v1/secrets/${encodeURIComponent(secretId)}`;
 
 const MSG = {
-  incomplete:
-    "This link is incomplete: the part after # is missing. Ask the sender to copy the whole link.",
-  notFound:
-    "This link is not valid: the secret was already revealed, has expired, or the link is incomplete.",
-  revoked: "The sender deleted this secret.",
-  applied: "This secret was applied to a tenant's configuration and deleted here.",
-  destroyed: "This secret was destroyed after too many wrong passphrases.",
-  destroyedNow: "Too many wrong passphrases: the secret was destroyed.",
-  passphraseRequired:
-    "This secret is protected by a passphrase. The sender should have given it to you separately from the link.",
-  deleted:
-    "This secret is now deleted from the server. Store it where it belongs now; this page won't show it again.",
+  incomplete: t("incomplete"),
+  notFound: t("not-found"),
+  revoked: t("revoked"),
+  applied: t("applied"),
+  destroyed: t("destroyed"),
+  destroyedNow: t("destroyed-now"),
+  passphraseRequired: t("passphrase-required"),
+  deleted: t("deleted"),
+  // Staff only (applying): in English, as the staff pages are.
   chooseTenant: "Choose the tenant to apply the secret to.",
   typePassphrase: "Type the passphrase first: applying needs it too.",
   signedOut: "Your staff session has ended. Sign in again in another tab, then apply again from this page.",
-  unconfirmed:
-    "The server could not confirm the reveal. Click Reveal again: within a minute you get the same secret.",
+  unconfirmed: t("unconfirmed"),
 };
+
+// ---- What this tab revealed ----------------------------------------------
+
+// After a reveal the key leaves the address bar, so reloading would find a
+// link without a key. The tab remembers (sessionStorage: this tab only, never
+// sent anywhere) when it revealed this secret, and says so instead.
+const REVEALED_KEY = `handoff.revealed.${secretId}`;
+
+function rememberReveal(viewsLeft) {
+  try {
+    sessionStorage.setItem(REVEALED_KEY, JSON.stringify({ at: new Date().toISOString(), left: viewsLeft }));
+  } catch {
+    // Storage off: a reload then says the link is incomplete, as before.
+  }
+}
+
+function revealedHere() {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(REVEALED_KEY) || "null");
+    const at = saved ? parseTime(saved.at) : null;
+    return at ? { at, left: Number(saved.left) || 0 } : null;
+  } catch {
+    return null;
+  }
+}
+
+function revealedHereMessage(saved) {
+  const time = formatClock(saved.at);
+  return saved.left > 0 ? t("revealed-remaining", { time }) : t("revealed-at", { time });
+}
 
 // ---- Page state -----------------------------------------------------
 
@@ -75,17 +103,18 @@ function goneMessage(status, body) {
   }
   switch (code) {
     case "already_revealed": {
+      const here = revealedHere();
+      if (here) {
+        return revealedHereMessage(here);
+      }
       const at = parseTime(body.ended_at);
-      const when = at ? ` at ${utcTimeOnDate(at)}` : "";
-      return `This secret was already revealed${when}. If that was not you, the link was intercepted: ask the sender for a new secret.`;
+      return at ? t("already-revealed-at", { time: formatLocal(at) }) : t("already-revealed");
     }
     case "revoked":
       return MSG.revoked;
     case "applied": {
       const at = parseTime(body.ended_at);
-      return at
-        ? `This secret was applied to a tenant's configuration at ${utcTimeOnDate(at)} and deleted here.`
-        : MSG.applied;
+      return at ? t("applied-at", { time: formatLocal(at) }) : MSG.applied;
     }
     case "destroyed":
       return MSG.destroyed;
@@ -107,28 +136,32 @@ function setPassphraseRequired(required) {
   }
 }
 
+function showNote(element, text) {
+  const has = typeof text === "string" && text.trim() !== "";
+  element.textContent = has ? text : "";
+  element.hidden = !has;
+}
+
+// The sender's note, kept for the revealed view.
+let senderNote = "";
+
 function fillReady(info) {
-  const note = $("note");
-  if (typeof info.note === "string" && info.note.trim() !== "") {
-    note.textContent = info.note;
-    note.hidden = false;
-  } else {
-    note.textContent = "";
-    note.hidden = true;
-  }
+  senderNote = typeof info.note === "string" ? info.note : "";
+  showNote($("note"), senderNote);
 
   $("expires").textContent = formatExpiry(info.expires_at);
 
   const left = Number(info.views_remaining);
   const allowed = Number(info.views_allowed);
-  $("views-left").textContent = `${left} of ${allowed} ${plural(allowed, "view", "views")} left`;
+  $("views-left").textContent = tp("views-of", left, { left, allowed });
 
   setPassphraseRequired(info.passphrase_required === true);
 }
 
 async function check() {
   if (key === null) {
-    showGone(MSG.incomplete);
+    const here = revealedHere();
+    showGone(here ? revealedHereMessage(here) : MSG.incomplete);
     return;
   }
   if (secretId === "" || !fitsHeader(key)) {
@@ -184,9 +217,7 @@ function passphraseFailure(status, code, body, fail) {
   if (status === 401 && code === "wrong_passphrase") {
     const n = Number(body.attempts_remaining);
     fail(
-      Number.isFinite(n)
-        ? `Wrong passphrase. ${n} ${plural(n, "attempt", "attempts")} left before the secret is destroyed.`
-        : "Wrong passphrase.",
+      Number.isFinite(n) ? tp("wrong-passphrase-left", n) : t("wrong-passphrase"),
     );
     passphrase.focus();
     passphrase.select();
@@ -209,19 +240,50 @@ function revealed(body) {
   output.rows = Math.min(Math.max(lines, 3), 16);
 
   const left = Number(body.views_remaining);
-  $("after-reveal").textContent =
-    left === 0
-      ? MSG.deleted
-      : `${left} more ${plural(left, "view remains", "views remain")}. Anyone with the full link can use ${plural(left, "it", "them")} until the link expires.`;
+  $("after-reveal").textContent = left === 0 ? MSG.deleted : tp("more-views", left);
+  showNote($("revealed-note"), senderNote);
+  // Whoever holds the link may delete it: the key stays in this page's
+  // memory for that, not in the address bar.
+  deleteKey = left > 0 ? key : null;
+  $("delete-remaining-row").hidden = deleteKey === null;
 
   passphrase.value = "";
   clearError();
   show("revealed");
   $("revealed-heading").focus();
 
+  rememberReveal(left);
   forgetKeyInAddressBar();
   key = null;
 }
+
+let deleteKey = null;
+
+$("delete-remaining").addEventListener("click", async () => {
+  if (deleteKey === null || !window.confirm(t("delete-remaining-confirm"))) {
+    return;
+  }
+  const button = $("delete-remaining");
+  button.disabled = true;
+  clearError();
+  let result;
+  try {
+    result = await request(apiUrl, { method: "DELETE", headers: { "X-Handoff-Key": deleteKey } });
+  } catch {
+    button.disabled = false;
+    showError(NETWORK_MESSAGE);
+    return;
+  }
+  if (result.status === 204 || result.status === 404) {
+    deleteKey = null;
+    rememberReveal(0);
+    $("delete-remaining-row").hidden = true;
+    $("after-reveal").textContent = t("deleted-remaining");
+  } else {
+    button.disabled = false;
+    showError(messageOf(result.body));
+  }
+});
 
 function failed(message) {
   showError(message);
@@ -240,7 +302,7 @@ form.addEventListener("submit", async (event) => {
   }
   clearError();
   button.disabled = true;
-  button.textContent = "Revealing…";
+  button.textContent = t("revealing");
   setApplyEnabled(false);
 
   const payload = { key };

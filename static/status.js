@@ -7,14 +7,17 @@ import {
   $,
   NETWORK_MESSAGE,
   clearError,
+  describeBrowser,
   fitsHeader,
-  formatUtc,
+  formatEvent,
+  formatExpiry,
   messageOf,
-  plural,
   readKey,
   reloadWhenLinkChanges,
   request,
   showError,
+  t,
+  tp,
 } from "./common.js";
 
 const app = $("app");
@@ -23,17 +26,21 @@ const apiUrl = `/api/v1/secrets/${encodeURIComponent(secretId)}`;
 const token = readKey();
 
 const MSG = {
-  incomplete: "This manage link is incomplete: the part after # is missing. Copy the whole manage link.",
-  gone: "This secret has expired and its record is deleted, or the manage link is incomplete.",
-  confirm: "Delete this secret now? The link stops working immediately. This cannot be undone.",
+  incomplete: t("manage-incomplete"),
+  gone: t("manage-gone"),
+  confirm: t("confirm-delete"),
 };
 
 const STATES = {
-  live: "Waiting to be revealed",
-  revealed: "Revealed — deleted from the server",
-  revoked: "Deleted by you",
-  destroyed: "Destroyed after too many wrong passphrases",
+  live: t("state-live"),
+  revealed: t("state-revealed"),
+  revoked: t("state-revoked"),
+  destroyed: t("state-destroyed"),
 };
+
+// Column captions, from the table's own headings (which are in the page's
+// language); used as labels when rows become cards on a phone.
+const caption = (table, index) => $(table).tHead.rows[0].cells[index].textContent;
 
 // ---- Page state -----------------------------------------------------
 
@@ -67,11 +74,12 @@ function renderLog(views) {
   const rows = [];
   for (const view of Array.isArray(views) ? views : []) {
     const tr = document.createElement("tr");
-    tr.append(
-      cell(formatUtc(view.at), "Time"),
-      cell(view.ip || "—", "IP address"),
-      cell(view.user_agent || "—", "Browser"),
-    );
+    const browser = describeBrowser(view.user_agent);
+    const agent = cell(browser || "—", caption("view-log", 2));
+    if (view.user_agent) {
+      agent.title = view.user_agent;
+    }
+    tr.append(cell(formatEvent(view.at), caption("view-log", 0)), cell(view.ip || "—", caption("view-log", 1)), agent);
     rows.push(tr);
   }
   if (rows.length === 0) {
@@ -79,7 +87,7 @@ function renderLog(views) {
     const td = document.createElement("td");
     td.colSpan = 3;
     td.className = "empty";
-    td.textContent = "No one has revealed it yet.";
+    td.textContent = t("no-reveals");
     tr.append(td);
     rows.push(tr);
   }
@@ -88,24 +96,39 @@ function renderLog(views) {
 
 // Audit events of this secret, newest first, in words a sender reads.
 const EVENTS = {
-  "secret.created": "Created",
-  "secret.viewed": "Link opened",
-  "secret.revealed": "Revealed",
-  "secret.passphrase_failed": "Wrong passphrase",
-  "secret.destroyed": "Destroyed",
-  "secret.revoked": "Deleted",
-  "secret.expired": "Expired unread",
+  "secret.created": t("event-created"),
+  "secret.viewed": t("event-viewed"),
+  "secret.revealed": t("event-revealed"),
+  "secret.passphrase_failed": t("event-passphrase-failed"),
+  "secret.destroyed": t("event-destroyed"),
+  "secret.revoked": t("event-revoked"),
+  "secret.expired": t("event-expired"),
 };
+
+// Who did it, as the sender reads it: "you" for the sender throughout.
+function actorName(event) {
+  const actor = String(event.actor || "");
+  if (actor === "sender" || event.kind === "secret.created") {
+    return t("you");
+  }
+  if (actor === "link holder" || actor === "anonymous") {
+    return t("someone");
+  }
+  if (actor.startsWith("staff:")) {
+    return actor.slice("staff:".length);
+  }
+  return "—";
+}
 
 function renderEvents(events) {
   const tbody = $("event-log").tBodies[0];
   const rows = (Array.isArray(events) ? events : []).map((event) => {
     const tr = document.createElement("tr");
     tr.append(
-      cell(formatUtc(event.at), "Time"),
-      cell(EVENTS[event.kind] || String(event.kind || ""), "Event"),
-      cell(event.actor || "—", "By"),
-      cell(event.ip || "—", "IP address"),
+      cell(formatEvent(event.at), caption("event-log", 0)),
+      cell(EVENTS[event.kind] || String(event.kind || ""), caption("event-log", 1)),
+      cell(actorName(event), caption("event-log", 2)),
+      cell(event.ip || "—", caption("event-log", 3)),
     );
     return tr;
   });
@@ -113,17 +136,17 @@ function renderEvents(events) {
 }
 
 function render(data) {
-  $("state").textContent = STATES[data.state] || String(data.state || "Unknown");
-  $("created").textContent = formatUtc(data.created_at);
-  $("expires").textContent = formatUtc(data.expires_at);
+  $("state").textContent = STATES[data.state] || String(data.state || t("unknown-time"));
+  $("created").textContent = formatEvent(data.created_at);
+  $("expires").textContent = formatExpiry(data.expires_at);
 
   const ended = typeof data.ended_at === "string" && data.ended_at !== "";
-  $("ended").textContent = ended ? formatUtc(data.ended_at) : "";
+  $("ended").textContent = ended ? formatEvent(data.ended_at) : "";
   $("ended-row").hidden = !ended;
 
   const allowed = Number(data.views_allowed) || 0;
   const used = Math.max(0, allowed - (Number(data.views_remaining) || 0));
-  $("views").textContent = `${used} of ${allowed} ${plural(allowed, "view", "views")} used`;
+  $("views").textContent = tp("views-used", allowed, { used, allowed });
 
   const failures = Number(data.failed_passphrases) || 0;
   $("failed").textContent = String(failures);

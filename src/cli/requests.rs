@@ -26,6 +26,9 @@ pub struct AnswerArgs {
     json: bool,
 }
 
+/// The server's window is at most ten minutes; this only bounds the loop.
+const MAX_ACTIVATION_CHECKS: usize = 120;
+
 /// Sends the secret on stdin as the answer, in the API's `text/plain`
 /// mode; prints what the server said about it.
 pub fn answer(args: &AnswerArgs) -> Outcome<()> {
@@ -39,12 +42,34 @@ pub fn answer(args: &AnswerArgs) -> Outcome<()> {
             ("secret_id", args.secret_id.as_deref()),
         ],
     );
-    let answer = api.send(
-        api.post(url)
-            .header("Content-Type", "text/plain; charset=utf-8")
-            .header("X-Handoff-Key", link.key.as_str())
-            .body(secret.as_bytes().to_vec()),
-    )?;
+    let send = || {
+        api.send(
+            api.post(url.clone())
+                .header("Content-Type", "text/plain; charset=utf-8")
+                .header("X-Handoff-Key", link.key.as_str())
+                .body(secret.as_bytes().to_vec()),
+        )
+    };
+    let mut answer = send()?;
+    // 202: Microsoft has not yet taken a brand-new secret; the server says
+    // when to send it again, and stops saying so when its window is over.
+    for _ in 0..MAX_ACTIVATION_CHECKS {
+        if answer.status != reqwest::StatusCode::ACCEPTED {
+            break;
+        }
+        let activating: Value = answer.json()?;
+        let wait = activating["retry_after_secs"]
+            .as_u64()
+            .unwrap_or(5)
+            .clamp(1, 30);
+        eprintln!(
+            "handoff: Microsoft is still activating this new secret; checking again in {wait}s \
+             (until {})",
+            activating["until"].as_str().unwrap_or("the window ends")
+        );
+        std::thread::sleep(std::time::Duration::from_secs(wait));
+        answer = send()?;
+    }
     let body: Value = answer.json()?;
     if args.json {
         return print_json(&answer);

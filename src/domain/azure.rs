@@ -50,18 +50,139 @@ fn is_secret_byte(byte: u8) -> bool {
 /// about it. The only way in is [`ClientSecretInput::parse`].
 pub struct ClientSecretInput {
     value: Zeroizing<String>,
+    cleanings: Vec<Cleaning>,
     notices: Vec<String>,
     warnings: Vec<String>,
+    secret_id: Option<String>,
+}
+
+/// What was taken off a pasted value. Each has a stable code, so the page
+/// (which cleans the same way as the customer types) and the server name
+/// the same thing, and translations key on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cleaning {
+    /// Spaces, tabs or line breaks at either end.
+    Trimmed,
+    /// Non-breaking or zero-width spaces, joiners, a byte order mark.
+    Invisible,
+    /// `Value:`, `client_secret=` and the like in front.
+    Label,
+    /// Straight or typographic quotes around it.
+    Quotes,
+    /// The JSON that `az ad app credential reset` or
+    /// `az ad sp create-for-rbac` prints: its `password` was taken.
+    CliOutput,
+    /// A whole row of the portal's Client secrets table.
+    PortalRow,
+    /// A value a mail client broke across lines, joined again.
+    Wrapped,
+    /// The same value twice in a row.
+    PastedTwice,
+    /// `%7E` from a URL, turned back into `~`.
+    PercentEncoded,
+}
+
+impl Cleaning {
+    #[must_use]
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Trimmed => "trimmed",
+            Self::Invisible => "invisible",
+            Self::Label => "label",
+            Self::Quotes => "quotes",
+            Self::CliOutput => "cli_output",
+            Self::PortalRow => "portal_row",
+            Self::Wrapped => "wrapped",
+            Self::PastedTwice => "pasted_twice",
+            Self::PercentEncoded => "percent_encoded",
+        }
+    }
+
+    /// The sentence the customer reads (trimming has its own, counted one).
+    fn sentence(self) -> &'static str {
+        match self {
+            Self::Trimmed => "Removed spaces or line breaks around the value.",
+            Self::Invisible => {
+                "Removed invisible characters (non-breaking or zero-width spaces, a byte order \
+                 mark) that the copy added."
+            }
+            Self::Label => "Removed the label in front of the value.",
+            Self::Quotes => "Removed the quotes around the value.",
+            Self::CliOutput => {
+                "Took the password from the Azure CLI output; the rest of it was left out."
+            }
+            Self::PortalRow => {
+                "Took the Value from the copied Client secrets row; the description, expiry \
+                 and Secret ID were left out."
+            }
+            Self::Wrapped => "Joined the value, which was broken across lines.",
+            Self::PastedTwice => "The value was pasted twice; one copy was kept.",
+            Self::PercentEncoded => "Turned %7E back into ~: the value had been copied from a URL.",
+        }
+    }
+}
+
+/// What is left of a paste as the cleaning goes, and what was done to it.
+struct Paste {
+    text: Zeroizing<String>,
+    cleanings: Vec<Cleaning>,
+    notices: Vec<String>,
+    secret_id: Option<String>,
+}
+
+impl Paste {
+    fn replace(&mut self, text: &str, cleaning: Cleaning) {
+        self.text = Zeroizing::new(text.to_owned());
+        self.note(cleaning);
+    }
+
+    fn note(&mut self, cleaning: Cleaning) {
+        if !self.cleanings.contains(&cleaning) {
+            self.cleanings.push(cleaning);
+            if cleaning != Cleaning::Trimmed {
+                self.notices.push(cleaning.sentence().to_owned());
+            }
+        }
+    }
+
+    /// Trims both ends, telling what was removed in counted words.
+    fn trim(&mut self) {
+        let raw = self.text.as_str();
+        let value = raw.trim_start_matches(is_trimmable);
+        let leading = &raw[..raw.len() - value.len()];
+        let value = value.trim_end_matches(is_trimmable);
+        let trailing = &raw[leading.len() + value.len()..];
+        let told: Vec<String> = [("leading", leading), ("trailing", trailing)]
+            .into_iter()
+            .filter_map(|(side, removed)| describe_removed(side, removed))
+            .collect();
+        if told.is_empty() {
+            return;
+        }
+        let value = Zeroizing::new(value.to_owned());
+        self.text = value;
+        if !self.cleanings.contains(&Cleaning::Trimmed) {
+            self.cleanings.push(Cleaning::Trimmed);
+        }
+        self.notices.extend(told);
+    }
 }
 
 impl ClientSecretInput {
     /// `client_id` and `tenant_id` are the configured app's client ID and
     /// tenant (a GUID or a domain name), so that pasting either is caught.
+    ///
+    /// A value of either generation Entra ID issues is never changed; the
+    /// cleaning steps below only take off what no secret contains.
     pub fn parse(raw: &str, client_id: &str, tenant_id: &str) -> Result<Self, ClientSecretRefusal> {
-        let value = raw.trim_start_matches(is_trimmable);
-        let leading = &raw[..raw.len() - value.len()];
-        let value = value.trim_end_matches(is_trimmable);
-        let trailing = &raw[leading.len() + value.len()..];
+        let mut paste = Paste {
+            text: Zeroizing::new(raw.to_owned()),
+            cleanings: Vec::new(),
+            notices: Vec::new(),
+            secret_id: None,
+        };
+        clean(&mut paste, client_id, tenant_id)?;
+        let value = paste.text.as_str();
 
         if value.is_empty() {
             return Err(ClientSecretRefusal::Empty);
@@ -80,17 +201,38 @@ impl ClientSecretInput {
         if is_guid(value) {
             return Err(ClientSecretRefusal::SecretIdGuid);
         }
+        if is_masked(value) {
+            return Err(ClientSecretRefusal::Masked);
+        }
 
-        let notices = [("leading", leading), ("trailing", trailing)]
-            .into_iter()
-            .filter_map(|(side, removed)| describe_removed(side, removed))
-            .collect();
         let warnings = format_doubt(value).into_iter().collect();
         Ok(Self {
-            value: Zeroizing::new(value.to_owned()),
-            notices,
+            value: paste.text,
+            cleanings: paste.cleanings,
+            notices: paste.notices,
             warnings,
+            secret_id: paste.secret_id,
         })
+    }
+
+    /// Today's format (`…8Q~…`, 40 characters): a secret Microsoft may
+    /// still be propagating when it refuses it as wrong.
+    #[must_use]
+    pub fn is_current_format(&self) -> bool {
+        CURRENT.matches(&self.value)
+    }
+
+    /// What was taken off, as stable codes, in the order it was done.
+    #[must_use]
+    pub fn cleanings(&self) -> &[Cleaning] {
+        &self.cleanings
+    }
+
+    /// The Secret ID, when the paste carried one beside the value (a copied
+    /// portal row): not secret, kept for the record.
+    #[must_use]
+    pub fn secret_id(&self) -> Option<&str> {
+        self.secret_id.as_deref()
     }
 
     /// The cleaned secret.
@@ -133,8 +275,261 @@ impl fmt::Debug for ClientSecretInput {
             .field("value", &format_args!("***"))
             .field("notices", &self.notices)
             .field("warnings", &self.warnings)
-            .finish()
+            .finish_non_exhaustive()
     }
+}
+
+/// Takes off, in order, what copying adds around or into a value. A value
+/// that already has either generation's shape is left exactly as it is.
+fn clean(paste: &mut Paste, client_id: &str, tenant_id: &str) -> Result<(), ClientSecretRefusal> {
+    if paste.text.chars().any(is_invisible) {
+        let visible: String = paste.text.chars().filter(|c| !is_invisible(*c)).collect();
+        paste.replace(&visible, Cleaning::Invisible);
+    }
+    paste.trim();
+    if is_generated(&paste.text) {
+        return Ok(());
+    }
+    if let Some(password) = cli_output(&paste.text, client_id, tenant_id)? {
+        paste.replace(&password, Cleaning::CliOutput);
+        paste.trim();
+    }
+    if paste.text.contains('\t') {
+        let (value, secret_id) = portal_row(&paste.text)?;
+        paste.replace(&value, Cleaning::PortalRow);
+        paste.secret_id = secret_id;
+    }
+    // Twice: `client_secret="…"` is a label, then quotes; `"Value: …"` is
+    // quotes, then a label.
+    for _ in 0..2 {
+        if let Some(rest) = without_label(&paste.text).map(|rest| Zeroizing::new(rest.to_owned())) {
+            paste.replace(&rest, Cleaning::Label);
+            paste.trim();
+        }
+        if let Some(inner) =
+            without_quotes(&paste.text).map(|inner| Zeroizing::new(inner.to_owned()))
+        {
+            paste.replace(&inner, Cleaning::Quotes);
+            paste.trim();
+        }
+    }
+    if let Some(one) = one_of_two(&paste.text).map(|one| Zeroizing::new(one.to_owned())) {
+        paste.replace(&one, Cleaning::PastedTwice);
+    } else if let Some(joined) = unwrapped(&paste.text) {
+        paste.replace(&joined, Cleaning::Wrapped);
+    }
+    if let Some(decoded) = percent_decoded(&paste.text) {
+        paste.replace(&decoded, Cleaning::PercentEncoded);
+    }
+    Ok(())
+}
+
+/// Either generation's exact shape: such a value is never touched.
+fn is_generated(value: &str) -> bool {
+    CURRENT.matches(value) || OLDER.matches(value)
+}
+
+/// What `az ad app credential reset` and `az ad sp create-for-rbac` print.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CliOutput {
+    password: Option<String>,
+    app_id: Option<String>,
+    tenant: Option<String>,
+}
+
+/// The `password` of the Azure CLI's JSON, once its `appId` and `tenant`
+/// are this app's; `None` when the paste is not such JSON.
+fn cli_output(
+    text: &str,
+    client_id: &str,
+    tenant_id: &str,
+) -> Result<Option<Zeroizing<String>>, ClientSecretRefusal> {
+    if !(text.starts_with('{') && text.ends_with('}') && text.contains('"')) {
+        return Ok(None);
+    }
+    let Ok(output) = serde_json::from_str::<CliOutput>(text) else {
+        return Ok(None);
+    };
+    if output.password.is_none() && output.app_id.is_none() && output.tenant.is_none() {
+        return Ok(None);
+    }
+    if let Some(app) = &output.app_id
+        && !client_id.trim().is_empty()
+        && !same_identifier(app, client_id)
+    {
+        return Err(ClientSecretRefusal::OtherApp);
+    }
+    // A configured domain name cannot be compared with the GUID the CLI
+    // prints; Microsoft's check settles that case.
+    if let Some(tenant) = &output.tenant
+        && is_guid(tenant_id.trim())
+        && !same_identifier(tenant, tenant_id)
+    {
+        return Err(ClientSecretRefusal::OtherTenant);
+    }
+    output
+        .password
+        .map(|password| Some(Zeroizing::new(password)))
+        .ok_or(ClientSecretRefusal::CliOutputWithoutPassword)
+}
+
+/// The Value cell of a row copied from the portal's Client secrets table
+/// (Description, Expires, Value, Secret ID, separated by tabs), and the
+/// Secret ID beside it.
+fn portal_row(text: &str) -> Result<(Zeroizing<String>, Option<String>), ClientSecretRefusal> {
+    let cells: Vec<&str> = text
+        .split('\t')
+        .map(|cell| cell.trim_matches(is_trimmable))
+        .filter(|cell| !cell.is_empty())
+        .collect();
+    let guid_at = cells.iter().position(|cell| is_guid(cell));
+    let secret_id = guid_at.map(|at| strip_braces(cells[at]).to_ascii_lowercase());
+    let generated: Vec<&&str> = cells.iter().filter(|cell| is_generated(cell)).collect();
+    let value = match (generated.as_slice(), guid_at) {
+        ([value], _) => Some(**value),
+        ([], Some(at)) if at > 0 => Some(cells[at - 1]),
+        _ => None,
+    };
+    match value {
+        Some(value) if is_masked(value) => Err(ClientSecretRefusal::Masked),
+        Some(value) => Ok((Zeroizing::new(value.to_owned()), secret_id)),
+        None if cells.iter().any(|cell| is_masked(cell)) => Err(ClientSecretRefusal::Masked),
+        None => Err(ClientSecretRefusal::PortalRow),
+    }
+}
+
+/// Words people and tools put in front of a value, longest first.
+const LABELS: &[&str] = &[
+    "application (client) id",
+    "directory (tenant) id",
+    "client secret value",
+    "client_secret_value",
+    "client_secret",
+    "client-secret",
+    "clientsecret",
+    "client secret",
+    "secret value",
+    "secret_id",
+    "secret id",
+    "secretid",
+    "tenant id",
+    "client id",
+    "password",
+    "secret",
+    "value",
+];
+
+/// Quote pairs: straight ones, and those Word and Outlook type instead.
+const QUOTES: &[(char, char)] = &[
+    ('"', '"'),
+    ('\'', '\''),
+    ('`', '`'),
+    ('\u{201C}', '\u{201D}'),
+    ('\u{201D}', '\u{201D}'),
+    ('\u{201E}', '\u{201C}'),
+    ('\u{2018}', '\u{2019}'),
+    ('\u{2019}', '\u{2019}'),
+    ('\u{201A}', '\u{2018}'),
+    ('\u{00AB}', '\u{00BB}'),
+    ('\u{00BB}', '\u{00AB}'),
+];
+
+fn is_quote(c: char) -> bool {
+    QUOTES.iter().any(|(open, close)| *open == c || *close == c)
+}
+
+/// What follows `Value:`, `client_secret=` or `"password": ` (a line of
+/// JSON, whose trailing comma goes too).
+fn without_label(text: &str) -> Option<&str> {
+    let (quoted, body) = match text.chars().next() {
+        Some(quote) if is_quote(quote) => (true, &text[quote.len_utf8()..]),
+        _ => (false, text),
+    };
+    let label = LABELS.iter().find(|label| {
+        body.get(..label.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(label))
+    })?;
+    let mut rest = &body[label.len()..];
+    if quoted {
+        rest = rest.strip_prefix(is_quote)?;
+    }
+    let rest = rest
+        .trim_start_matches([' ', '\t'])
+        .strip_prefix([':', '='])?
+        .trim_start_matches(is_trimmable);
+    let rest = if quoted {
+        rest.strip_suffix(',').unwrap_or(rest)
+    } else {
+        rest
+    };
+    (!rest.is_empty()).then_some(rest)
+}
+
+fn without_quotes(text: &str) -> Option<&str> {
+    QUOTES
+        .iter()
+        .find_map(|(open, close)| text.strip_prefix(*open)?.strip_suffix(*close))
+        .filter(|inner| !inner.is_empty())
+}
+
+/// One copy of a value pasted twice, with or without a space or line
+/// break between. Without one, only a value of a generated shape is split,
+/// so that no free-form secret is ever cut in half.
+fn one_of_two(text: &str) -> Option<&str> {
+    let parts: Vec<&str> = text.split(is_trimmable).filter(|p| !p.is_empty()).collect();
+    if let [first, second] = parts.as_slice() {
+        return (first == second && first.chars().count() >= MIN_CHARS).then_some(*first);
+    }
+    let half = text.len() / 2;
+    if text.len().is_multiple_of(2) && text.is_char_boundary(half) {
+        let (first, second) = text.split_at(half);
+        if first == second && is_generated(first) {
+            return Some(first);
+        }
+    }
+    None
+}
+
+/// A value a mail client broke across lines, when the pieces joined have a
+/// generated shape (otherwise a line break inside is refused).
+fn unwrapped(text: &str) -> Option<Zeroizing<String>> {
+    if !text.contains(is_line_break) {
+        return None;
+    }
+    let joined: Zeroizing<String> = Zeroizing::new(
+        text.split(is_line_break)
+            .map(|piece| piece.trim_matches(is_trimmable))
+            .collect(),
+    );
+    is_generated(&joined).then_some(joined)
+}
+
+/// `~` that arrived as `%7E` from a URL, when decoding gives a generated
+/// shape (a free-form secret may hold `%7E` itself).
+fn percent_decoded(text: &str) -> Option<Zeroizing<String>> {
+    let encoded = text
+        .as_bytes()
+        .windows(3)
+        .any(|w| w[0] == b'%' && w[1] == b'7' && w[2].eq_ignore_ascii_case(&b'e'));
+    if !encoded {
+        return None;
+    }
+    let decoded = Zeroizing::new(text.replace("%7E", "~").replace("%7e", "~"));
+    is_generated(&decoded).then_some(decoded)
+}
+
+/// A value the portal has hidden: a few characters shown, then asterisks,
+/// dots or an ellipsis. The portal shows a value only right after creating
+/// it, so what it shows later can never be used.
+fn is_masked(value: &str) -> bool {
+    let shown = value.trim_end_matches(['*', '\u{2022}', '\u{25CF}', '\u{2026}']);
+    let hidden = value[shown.len()..].chars().count();
+    let (shown, dots) = match shown.strip_suffix("...") {
+        Some(before) => (before, true),
+        None => (shown, false),
+    };
+    (hidden >= 3 || value.ends_with('\u{2026}') || dots) && shown.chars().count() <= 6
 }
 
 /// Why a pasted value is plainly not a client secret.
@@ -162,6 +557,32 @@ pub enum ClientSecretRefusal {
          it again from the Value column, in one piece."
     )]
     ControlCharacters,
+    #[error(
+        "That value is hidden behind asterisks: a secret's Value is shown only once, right \
+         after it is created. Create a new secret: Certificates & secrets → Client secrets → \
+         New client secret, and copy its Value right away."
+    )]
+    Masked,
+    #[error(
+        "That is a whole row of the Client secrets table, and its Value could not be told \
+         apart: copy only the Value cell."
+    )]
+    PortalRow,
+    #[error(
+        "That Azure CLI output is for another app (its appId is not this app's client ID): \
+         reset the credential of the app shown on this page."
+    )]
+    OtherApp,
+    #[error(
+        "That Azure CLI output is from another tenant (its tenant is not this tenant's ID): \
+         sign in to the tenant shown on this page and reset the credential there."
+    )]
+    OtherTenant,
+    #[error(
+        "That Azure CLI output has no password: paste the output of `az ad app credential \
+         reset`, or only its password."
+    )]
+    CliOutputWithoutPassword,
 }
 
 impl ClientSecretRefusal {
@@ -174,8 +595,39 @@ impl ClientSecretRefusal {
             Self::EqualsClientId => "equals_client_id",
             Self::EqualsTenantId => "equals_tenant_id",
             Self::ControlCharacters => "control_characters",
+            Self::Masked => "masked_value",
+            Self::PortalRow => "portal_row",
+            Self::OtherApp => "other_app",
+            Self::OtherTenant => "other_tenant",
+            Self::CliOutputWithoutPassword => "cli_output_without_password",
         }
     }
+}
+
+/// The app registration's Certificates & secrets page, opened by client ID,
+/// in the admin portal of the cloud whose sign-in host `authority` is.
+/// `None` for a cloud without a known portal (or a stand-in) and for a client
+/// ID that is not a GUID, so nothing else ever ends up in the link.
+#[must_use]
+pub fn credentials_page(authority: &str, client_id: &str) -> Option<String> {
+    const BLADE: &str =
+        "#view/Microsoft_AAD_RegisteredApps/ApplicationMenuBlade/~/Credentials/appId/";
+    let client_id = strip_braces(client_id.trim());
+    if !is_guid(client_id) {
+        return None;
+    }
+    let host = authority
+        .trim()
+        .strip_prefix("https://")?
+        .trim_end_matches('/')
+        .to_ascii_lowercase();
+    let portal = match host.as_str() {
+        "login.microsoftonline.com" | "login.windows.net" => "https://entra.microsoft.com/",
+        "login.microsoftonline.us" => "https://entra.microsoft.us/",
+        "login.partner.microsoftonline.cn" | "login.chinacloudapi.cn" => "https://portal.azure.cn/",
+        _ => return None,
+    };
+    Some(format!("{portal}{BLADE}{}", client_id.to_ascii_lowercase()))
 }
 
 /// A GUID in any case, bare or in braces: the shape of Secret IDs, client
@@ -207,7 +659,14 @@ fn same_identifier(value: &str, configured: &str) -> bool {
 fn is_invisible(c: char) -> bool {
     matches!(
         c,
-        '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}'
+        '\u{00A0}'
+            | '\u{00AD}'
+            | '\u{200B}'
+            | '\u{200C}'
+            | '\u{200D}'
+            | '\u{202F}'
+            | '\u{2060}'
+            | '\u{FEFF}'
     )
 }
 
@@ -445,6 +904,11 @@ mod tests {
             ClientSecretRefusal::EqualsClientId,
             ClientSecretRefusal::EqualsTenantId,
             ClientSecretRefusal::ControlCharacters,
+            ClientSecretRefusal::Masked,
+            ClientSecretRefusal::PortalRow,
+            ClientSecretRefusal::OtherApp,
+            ClientSecretRefusal::OtherTenant,
+            ClientSecretRefusal::CliOutputWithoutPassword,
         ]
         .map(|refusal| refusal.code());
         assert_eq!(
@@ -454,7 +918,12 @@ mod tests {
                 "secret_id_not_value",
                 "equals_client_id",
                 "equals_tenant_id",
-                "control_characters"
+                "control_characters",
+                "masked_value",
+                "portal_row",
+                "other_app",
+                "other_tenant",
+                "cli_output_without_password"
             ]
         );
     }
@@ -495,7 +964,93 @@ mod tests {
     fn a_byte_order_mark_in_front_is_removed_and_told() {
         let input = parse(&format!("\u{FEFF}{TODAY}")).unwrap();
         assert_eq!(input.value(), TODAY);
-        assert_eq!(input.notices(), ["Removed 1 leading invisible character."]);
+        assert_eq!(
+            input.notices(),
+            [
+                "Removed invisible characters (non-breaking or zero-width spaces, a byte order \
+                 mark) that the copy added."
+            ]
+        );
+    }
+
+    /// The one list of pastes that the page's classifier is tested against
+    /// too (tests/it/browser.rs), so the two cannot drift apart.
+    #[derive(serde::Deserialize)]
+    struct SharedCases {
+        client_id: String,
+        tenant_id: String,
+        cases: Vec<SharedCase>,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct SharedCase {
+        name: String,
+        input: String,
+        value: Option<String>,
+        #[serde(default)]
+        cleaned: Vec<String>,
+        refused: Option<String>,
+    }
+
+    #[test]
+    fn every_shared_paste_case_is_cleaned_or_refused_as_listed() {
+        let shared: SharedCases =
+            serde_json::from_str(include_str!("../../tests/paste-cases.json")).unwrap();
+        let mut wrong = Vec::new();
+        for case in &shared.cases {
+            let got =
+                match ClientSecretInput::parse(&case.input, &shared.client_id, &shared.tenant_id) {
+                    Ok(input) => (
+                        Some(input.value().to_owned()),
+                        input
+                            .cleanings()
+                            .iter()
+                            .map(|c| c.code().to_owned())
+                            .collect(),
+                        None,
+                    ),
+                    Err(refusal) => (None, Vec::new(), Some(refusal.code().to_owned())),
+                };
+            let expected = (
+                case.value.clone(),
+                case.cleaned.clone(),
+                case.refused.clone(),
+            );
+            if got != expected {
+                wrong.push(format!("{}: got {got:?}, expected {expected:?}", case.name));
+            }
+        }
+        assert!(wrong.is_empty(), "{wrong:#?}");
+    }
+
+    #[test]
+    fn a_portal_row_gives_its_secret_id_for_the_record() {
+        let row = format!("Q4\t5/1/2027\t{TODAY}\t{{0B0E3A5C-1D2F-4E6A-9B8C-7D6E5F4A3B2C}}");
+        assert_eq!(
+            parse(&row).unwrap().secret_id(),
+            Some("0b0e3a5c-1d2f-4e6a-9b8c-7d6e5f4a3b2c")
+        );
+    }
+
+    #[test]
+    fn every_cleaning_is_told_in_a_sentence() {
+        let input = parse(&format!("Value: \u{201C}{TODAY}\u{201D}")).unwrap();
+        assert_eq!(
+            input.notices(),
+            [
+                "Removed the label in front of the value.",
+                "Removed the quotes around the value."
+            ]
+        );
+    }
+
+    #[test]
+    fn a_masked_value_is_refused_saying_how_to_create_a_new_secret() {
+        let refusal = parse("abc******************").unwrap_err();
+        assert!(
+            refusal.to_string().contains("shown only once")
+                && refusal.to_string().contains("New client secret")
+        );
     }
 
     #[test]
@@ -552,6 +1107,36 @@ mod tests {
         assert!(printed.contains("***"));
         assert!(!printed.contains(TODAY));
         assert!(!printed.contains("abc"));
+    }
+
+    #[test]
+    fn the_credentials_page_opens_the_app_by_client_id_in_its_clouds_portal() {
+        assert_eq!(
+            credentials_page("https://login.microsoftonline.com/", CLIENT_ID).as_deref(),
+            Some(
+                "https://entra.microsoft.com/#view/Microsoft_AAD_RegisteredApps/\
+                 ApplicationMenuBlade/~/Credentials/appId/6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
+            )
+        );
+        assert!(
+            credentials_page("https://login.microsoftonline.us", CLIENT_ID)
+                .unwrap()
+                .starts_with("https://entra.microsoft.us/#view/")
+        );
+        assert!(
+            credentials_page("https://login.partner.microsoftonline.cn", CLIENT_ID)
+                .unwrap()
+                .starts_with("https://portal.azure.cn/#view/")
+        );
+    }
+
+    #[test]
+    fn no_credentials_page_for_an_unknown_cloud_or_a_client_id_that_is_not_a_guid() {
+        assert_eq!(credentials_page("http://127.0.0.1:9", CLIENT_ID), None);
+        assert_eq!(
+            credentials_page("https://login.microsoftonline.com", "x/../y"),
+            None
+        );
     }
 
     #[test]

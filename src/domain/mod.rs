@@ -5,14 +5,12 @@
 pub mod audit;
 mod azure;
 mod ids;
-mod language;
 mod limits;
 mod request;
 mod text;
 
-pub use azure::{ClientSecretInput, ClientSecretRefusal, is_guid};
+pub use azure::{Cleaning, ClientSecretInput, ClientSecretRefusal, credentials_page, is_guid};
 pub use ids::{IdempotencyKey, LinkKey, ManageToken, SecretId};
-pub use language::Language;
 pub use limits::{Ttl, Views, parse_duration_secs};
 pub use request::{AzureSecretId, ExpiryDate};
 pub use text::{Note, Passphrase, SecretText};

@@ -107,7 +107,8 @@ impl Service {
             Some(verification) => verification,
             None => match self.judge(tenant, input.value()).await {
                 Judgement::Accept(verification) => verification,
-                Judgement::Refuse { code, message, .. } => {
+                Judgement::Refuse { code, message, .. }
+                | Judgement::VendorFault { code, message, .. } => {
                     return Err(ApplyFailure {
                         step: ApplyStep::Verify,
                         code,

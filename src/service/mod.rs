@@ -11,7 +11,8 @@ mod tenants;
 pub use apply::{Applied, ApplyDetails, ApplyFailure, ApplyStep, LEASE_SECS, days_until};
 pub use mail::{AUTOMATIC, MailSetup, NotMailed};
 pub use requests::{
-    Answer, AnswerAccepted, CreatedRequest, NewRequest, RequestDetails, RequestView, Retrieved,
+    Activating, Answer, AnswerAccepted, AnswerOutcome, CreatedRequest, NewRequest, RequestDetails,
+    RequestView, Retrieved,
 };
 pub use tenants::{EXPIRING_WITHIN_DAYS, ExpiryStatus, TenantStatus};
 
@@ -96,6 +97,13 @@ pub enum ServiceError {
         message: String,
         aadsts: Option<u32>,
         tries_remaining: u32,
+    },
+    /// Microsoft says the vendor's settings for the tenant are wrong.
+    #[error("the tenant's settings are wrong: {code}")]
+    VendorMisconfigured {
+        code: &'static str,
+        message: String,
+        aadsts: Option<u32>,
     },
     /// Microsoft could not be reached and the tenant requires verification.
     #[error("Microsoft could not be reached")]
@@ -249,7 +257,13 @@ pub struct Service {
     metrics: Metrics,
     /// Argon2id's own threads, bounded (see `kdf`).
     key_derivation: kdf::KeyDerivation,
+    /// How long a brand-new secret Microsoft refuses is re-checked.
+    new_secret_window: std::time::Duration,
 }
+
+/// Microsoft documents that a new secret can take a while to work; two
+/// minutes covers what is seen in practice.
+pub const DEFAULT_NEW_SECRET_WINDOW: std::time::Duration = std::time::Duration::from_secs(120);
 
 impl Service {
     /// A service for pushes only: no tenants, the default verifier.
@@ -282,7 +296,16 @@ impl Service {
             mail: None,
             metrics,
             key_derivation: kdf::KeyDerivation::for_this_machine(),
+            new_secret_window: DEFAULT_NEW_SECRET_WINDOW,
         }
+    }
+
+    /// How long a new-format secret that Microsoft refuses counts as still
+    /// activating (zero: never).
+    #[must_use]
+    pub fn with_new_secret_window(mut self, window: std::time::Duration) -> Self {
+        self.new_secret_window = window;
+        self
     }
 
     /// Sends event notifications, tenants' `after_apply` hooks included,

@@ -19,7 +19,7 @@ use crate::domain::{
 };
 use crate::store::{
     AnswerRecord, Claim, REPLAY_WINDOW_SECS, Replay, RequestRecord, RequestState, StoreError,
-    VerificationRecord,
+    TenantRecord, VerificationRecord,
 };
 use crate::verify::{EntraApp, Verification};
 
@@ -80,6 +80,22 @@ pub struct AnswerAccepted {
     /// With auto-apply: delivered to the tenant's sink, or why not (staff
     /// can retry; the answer is kept).
     pub delivery: Option<Result<(), String>>,
+}
+
+/// What became of an answer.
+#[derive(Debug)]
+pub enum AnswerOutcome {
+    Accepted(AnswerAccepted),
+    /// Microsoft refused a brand-new secret, which it may still be
+    /// propagating: send the same value again until `until`; no try was
+    /// counted.
+    Activating(Activating),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Activating {
+    pub since: UnixTime,
+    pub until: UnixTime,
 }
 
 /// What staff see of a request (never the sealed answer).
@@ -201,6 +217,7 @@ impl Service {
             auto_apply,
             claim: None,
             replay: None,
+            activating_since: None,
         };
         self.store.insert_request(&id, &record).await?;
         tracing::info!(request_id = %id, created_by = %record.created_by, "request created");
@@ -330,13 +347,14 @@ impl Service {
 
     /// Checks the customer's answer and, if it is good, seals it for staff.
     #[tracing::instrument(skip_all, fields(request_id = %id))]
+    #[allow(clippy::too_many_lines)] // the answer's steps in order: checks, seal, apply
     pub async fn answer_request(
         &self,
         id: &SecretId,
         submit_key: &LinkKey,
-        answer: Answer,
+        mut answer: Answer,
         client: &Client,
-    ) -> Result<AnswerAccepted, ServiceError> {
+    ) -> Result<AnswerOutcome, ServiceError> {
         let record = self
             .load_request_with(id, submit_key, |r| &r.submit_check)
             .await?;
@@ -364,8 +382,42 @@ impl Service {
                 }
             };
 
-        let verification = match self.judge(&tenant, input.value()).await {
+        // A copied portal row carries the Secret ID beside the value.
+        if answer.secret_id.is_none() {
+            answer.secret_id = AzureSecretId::parse_optional(input.secret_id())
+                .ok()
+                .flatten();
+        }
+
+        let judgement = self.judge(&tenant, input.value()).await;
+        if let Judgement::Refuse {
+            code: "invalid_secret",
+            ..
+        } = &judgement
+            && input.is_current_format()
+            && let Some(activating) = self.still_activating(id).await?
+        {
+            tracing::info!(
+                since = activating.since,
+                "Microsoft refused a new-format secret; it may still be propagating"
+            );
+            return Ok(AnswerOutcome::Activating(activating));
+        }
+        let verification = match judgement {
             Judgement::Accept(verification) => verification,
+            Judgement::VendorFault {
+                code,
+                message,
+                aadsts,
+            } => {
+                self.vendor_fault(id, &tenant, code, &message, aadsts, client)
+                    .await;
+                return Err(ServiceError::VendorMisconfigured {
+                    code,
+                    message,
+                    aadsts,
+                });
+            }
             Judgement::Refuse {
                 code,
                 message,
@@ -426,13 +478,74 @@ impl Service {
             self.reopen_undelivered(id).await?;
             return Err(ServiceError::NotDelivered);
         }
-        Ok(AnswerAccepted {
+        Ok(AnswerOutcome::Accepted(AnswerAccepted {
             verification,
             notices: input.notices().to_vec(),
             warnings: input.warnings().to_vec(),
             hint: input.hint(),
             delivery,
+        }))
+    }
+
+    /// Within the new-secret window (from Microsoft's first refusal of this
+    /// request's new-format secret), the answer is still activating; after
+    /// it, the refusal counts, and a later new secret gets a window again.
+    async fn still_activating(&self, id: &SecretId) -> Result<Option<Activating>, ServiceError> {
+        let window = i64::try_from(self.new_secret_window.as_secs()).unwrap_or(i64::MAX);
+        if window == 0 {
+            return Ok(None);
+        }
+        self.update_request(id, |record| {
+            if record.state != RequestState::Open {
+                return Err(closed_for_customer(record));
+            }
+            let now = now();
+            let since = *record.activating_since.get_or_insert(now);
+            let until = since.saturating_add(window);
+            if now < until {
+                Ok(Some(Activating { since, until }))
+            } else {
+                record.activating_since = None;
+                Ok(None)
+            }
         })
+        .await
+    }
+
+    /// Microsoft says the vendor's settings are wrong: staff hear it (log,
+    /// audit trail, webhook); the customer is not blamed.
+    async fn vendor_fault(
+        &self,
+        id: &SecretId,
+        tenant: &Tenant,
+        code: &'static str,
+        message: &str,
+        aadsts: Option<u32>,
+        client: &Client,
+    ) {
+        tracing::error!(
+            tenant = %tenant.slug,
+            reason = code,
+            aadsts,
+            "Microsoft says this tenant's settings are wrong; fix them in handoff.toml"
+        );
+        let event = client
+            .event(Kind::VerificationFailed, &Actor::Customer)
+            .subject(id)
+            .tenant(&tenant.slug)
+            .detail(format!("{code}: the vendor's settings"))
+            .aadsts(aadsts);
+        self.audit.record(event).await;
+        self.webhooks.send(
+            "tenant.misconfigured",
+            serde_json::json!({
+                "request_id": id.to_string(),
+                "tenant": tenant.slug,
+                "reason": code,
+                "aadsts": aadsts,
+                "message": message,
+            }),
+        );
     }
 }
 
@@ -570,6 +683,13 @@ pub(super) enum Judgement {
     RetryLater {
         message: String,
     },
+    /// Microsoft says the vendor's own settings are wrong (scope, cloud):
+    /// no try is counted and staff are told.
+    VendorFault {
+        code: &'static str,
+        message: String,
+        aadsts: Option<u32>,
+    },
 }
 
 impl Service {
@@ -610,6 +730,13 @@ impl Service {
             (Verification::Unreachable { detail }, _) => {
                 tracing::warn!(%detail, "Microsoft unreachable; the customer may retry");
                 Judgement::RetryLater { message }
+            }
+            (Verification::Rejected(rejection), _) if rejection.is_vendors() => {
+                Judgement::VendorFault {
+                    code: verification.code(),
+                    message,
+                    aadsts: verification.aadsts(),
+                }
             }
             (Verification::Rejected(_), _) => Judgement::Refuse {
                 code: verification.code(),
@@ -767,11 +894,38 @@ impl Service {
                     .tenant(&record.tenant),
             )
             .await;
+        self.remember_retrieved(&record.tenant, &answer, staff)
+            .await;
         Ok(Retrieved {
             secret,
             tenant: record.tenant,
             answer,
         })
+    }
+
+    /// Expiry tracking for vendors without a sink: the retrieved answer is
+    /// the tenant's newest known credential. The record has no sink, which
+    /// the tenants page shows as retrieved by staff rather than applied.
+    /// Staff hold the secret from here on; a failure to remember is logged,
+    /// never a reason to withhold what was already taken out.
+    async fn remember_retrieved(&self, tenant: &str, answer: &AnswerRecord, staff: &str) {
+        let record = TenantRecord {
+            applied_at: now(),
+            applied_by: Actor::Staff(staff.to_owned()).label(),
+            expires_on: answer.expires_on.clone(),
+            hint: answer.hint.clone(),
+            secret_id: answer.secret_id.clone(),
+            verification: answer.verification.clone(),
+            sink: String::new(),
+            reminded: Vec::new(),
+            auto_request: None,
+        };
+        let updated = self
+            .update_tenant_record(tenant, |current| *current = Some(record.clone()))
+            .await;
+        if let Err(error) = updated {
+            tracing::warn!(%error, "the retrieved secret's expiry could not be recorded");
+        }
     }
 
     fn open_answer(

@@ -557,6 +557,10 @@ pub struct RequestRecord {
     /// while it holds, the retrieved answer keeps its sealed secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay: Option<Replay>,
+    /// Since when Microsoft has refused a brand-new secret that may still
+    /// be propagating: re-checks within the window count no try.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activating_since: Option<UnixTime>,
 }
 
 impl RequestRecord {

@@ -89,9 +89,38 @@ impl Verifier {
     }
 
     /// Asks Microsoft for a token with `secret`. Never returns an error:
-    /// failures to ask are [`Verification::Unreachable`].
+    /// failures to ask are [`Verification::Unreachable`]. Answers that say
+    /// nothing about the secret (`temporarily_unavailable`, 5xx, 429) are
+    /// asked again with backoff, honouring `Retry-After`, as long as the
+    /// verifier's time budget (its timeout) allows; the whole check never
+    /// takes longer than that.
     pub async fn verify(&self, app: &EntraApp<'_>, secret: &str) -> Verification {
-        let verification = self.ask(app, secret).await;
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut backoff = FIRST_BACKOFF;
+        let verification = loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let Ok(attempt) = tokio::time::timeout(left, self.ask(app, secret)).await else {
+                break unreachable(format!(
+                    "no answer within the {}s budget",
+                    self.timeout.as_secs()
+                ));
+            };
+            let (detail, retry_after) = match attempt {
+                Attempt::Done(verification) => break verification,
+                Attempt::Transient {
+                    detail,
+                    retry_after,
+                } => (detail, retry_after),
+            };
+            let wait = retry_after.unwrap_or(backoff).min(MAX_BACKOFF);
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if wait >= left {
+                break unreachable(detail);
+            }
+            tracing::debug!(%detail, wait_ms = wait.as_millis(), "asking Microsoft again");
+            tokio::time::sleep(wait).await;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        };
         tracing::debug!(
             outcome = verification.code(),
             aadsts = verification.aadsts(),
@@ -100,16 +129,16 @@ impl Verifier {
         verification
     }
 
-    async fn ask(&self, app: &EntraApp<'_>, secret: &str) -> Verification {
+    async fn ask(&self, app: &EntraApp<'_>, secret: &str) -> Attempt {
         let client = match &self.client {
             Ok(client) => client,
-            Err(reason) => return unreachable(format!("no HTTPS client: {reason}")),
+            Err(reason) => return Attempt::Done(unreachable(format!("no HTTPS client: {reason}"))),
         };
         let Some(url) = token_url(app) else {
-            return unreachable(format!(
+            return Attempt::Done(unreachable(format!(
                 "the authority {:?} is not an http(s) URL",
                 app.authority
-            ));
+            )));
         };
         let form = [
             ("client_id", app.client_id),
@@ -119,12 +148,19 @@ impl Verifier {
         ];
         let response = match client.post(url).form(&form).send().await {
             Ok(response) => response,
-            Err(error) => return unreachable(self.describe(&error)),
+            Err(error) => return Attempt::Done(unreachable(self.describe(&error))),
         };
         let status = response.status();
+        let retry_after = retry_after(response.headers());
         match read_capped(response).await {
-            Ok(body) => classify(status, &body, app),
-            Err(error) => unreachable(self.describe(&error)),
+            Ok(body) => match transient(status, &body) {
+                Some(detail) => Attempt::Transient {
+                    detail,
+                    retry_after,
+                },
+                None => Attempt::Done(classify(status, &body, app)),
+            },
+            Err(error) => Attempt::Done(unreachable(self.describe(&error))),
         }
     }
 
@@ -133,6 +169,46 @@ impl Verifier {
     fn describe(&self, error: &reqwest::Error) -> String {
         crate::outbound::describe_failure(error, self.timeout)
     }
+}
+
+/// The first wait before asking again, doubled each time up to the cap.
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+/// No single wait is longer, whatever `Retry-After` asks.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// One question to Microsoft: an answer, or one worth asking again.
+enum Attempt {
+    Done(Verification),
+    Transient {
+        detail: String,
+        retry_after: Option<Duration>,
+    },
+}
+
+/// `Retry-After` in seconds (Microsoft sends seconds, never a date).
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let seconds: u64 = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(seconds))
+}
+
+/// Why an answer says nothing about the secret and is worth asking again:
+/// Microsoft down (5xx), throttling (429) or `temporarily_unavailable`.
+fn transient(status: StatusCode, body: &[u8]) -> Option<String> {
+    if status.is_server_error() {
+        return Some(format!("Microsoft answered HTTP {}", status.as_u16()));
+    }
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        return Some("Microsoft is throttling token requests (HTTP 429)".to_owned());
+    }
+    let answer = serde_json::from_slice::<ErrorAnswer>(body).ok()?;
+    (answer.error == "temporarily_unavailable")
+        .then(|| "Microsoft is temporarily unavailable (temporarily_unavailable)".to_owned())
 }
 
 fn build_client(timeout: Duration) -> Result<reqwest::Client, VerifyError> {
@@ -203,8 +279,73 @@ pub enum Rejection {
         token_tenant: String,
         token_app: String,
     },
+    /// AADSTS7000112: the app is disabled in the tenant.
+    AppDisabled { aadsts: u32 },
+    /// AADSTS90038: the tenant lives in another national cloud than the
+    /// authority asked; `cloud` is the one Microsoft named, if it did.
+    OtherCloud { cloud: Option<NationalCloud> },
+    /// The vendor's request is wrong, not the customer's secret: no
+    /// secret sent (AADSTS7000218) or an invalid scope (AADSTS1002012,
+    /// AADSTS70011).
+    VendorMisconfigured { aadsts: u32 },
     /// Any other error Microsoft documents; `error` is its OAuth error code.
     Other { error: String, aadsts: Option<u32> },
+}
+
+/// The national clouds with their own sign-in host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NationalCloud {
+    UsGovernment,
+    China,
+}
+
+impl NationalCloud {
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::UsGovernment => "Azure US Government",
+            Self::China => "Azure operated by 21Vianet (China)",
+        }
+    }
+
+    /// The authority a tenant in this cloud needs.
+    #[must_use]
+    pub fn authority(self) -> &'static str {
+        match self {
+            Self::UsGovernment => "https://login.microsoftonline.us",
+            Self::China => "https://login.partner.microsoftonline.cn",
+        }
+    }
+
+    /// The cloud Microsoft's AADSTS90038 text names, by host or by name.
+    fn named_in(description: &str) -> Option<Self> {
+        let text = description.to_ascii_lowercase();
+        if text.contains("microsoftonline.us")
+            || text.contains("usgov")
+            || text.contains("us government")
+        {
+            Some(Self::UsGovernment)
+        } else if text.contains("microsoftonline.cn")
+            || text.contains("chinacloud")
+            || text.contains("china")
+        {
+            Some(Self::China)
+        } else {
+            None
+        }
+    }
+}
+
+impl Rejection {
+    /// The vendor must fix its settings: nothing the customer pasted is at
+    /// fault, so no try is counted against them and staff are told.
+    #[must_use]
+    pub fn is_vendors(&self) -> bool {
+        matches!(
+            self,
+            Self::VendorMisconfigured { .. } | Self::OtherCloud { .. }
+        )
+    }
 }
 
 impl Verification {
@@ -241,6 +382,32 @@ impl Verification {
                 "Microsoft accepted this secret, but for a different app or tenant (tenant \
                  {token_tenant}, app {token_app}): it belongs to another environment."
             ),
+            Self::Rejected(Rejection::AppDisabled { .. }) => format!(
+                "App {app_label} is disabled in tenant {tenant_label}: an admin of the tenant \
+                 must enable it (Enterprise applications → the app → Properties → Enabled for \
+                 users to sign in: Yes), then send the secret again."
+            ),
+            Self::Rejected(Rejection::OtherCloud { cloud }) => match cloud {
+                Some(cloud) => format!(
+                    "Tenant {tenant_label} belongs to {}, not to the cloud the vendor asked: the \
+                     vendor must set this tenant's authority to {}. This is not a fault of the \
+                     secret; the vendor has been told.",
+                    cloud.name(),
+                    cloud.authority()
+                ),
+                None => format!(
+                    "Tenant {tenant_label} belongs to another national cloud than the one the \
+                     vendor asked: the vendor must set this tenant's authority to that cloud's \
+                     (https://login.microsoftonline.us for US Government, \
+                     https://login.partner.microsoftonline.cn for China). This is not a fault \
+                     of the secret; the vendor has been told."
+                ),
+            },
+            Self::Rejected(Rejection::VendorMisconfigured { aadsts }) => format!(
+                "The vendor's settings for app {app_label} are wrong (AADSTS{aadsts}), so the \
+                 secret could not be checked. This is not your fault and no attempt was \
+                 counted; the vendor has been told."
+            ),
             Self::Rejected(Rejection::Other { error, aadsts }) => {
                 let code = aadsts.map_or_else(String::new, |code| format!(" AADSTS{code}"));
                 format!(
@@ -259,8 +426,11 @@ impl Verification {
                 Rejection::InvalidSecret { aadsts }
                 | Rejection::Expired { aadsts }
                 | Rejection::AppNotFound { aadsts }
-                | Rejection::TenantNotFound { aadsts },
+                | Rejection::TenantNotFound { aadsts }
+                | Rejection::AppDisabled { aadsts }
+                | Rejection::VendorMisconfigured { aadsts },
             ) => Some(*aadsts),
+            Self::Rejected(Rejection::OtherCloud { .. }) => Some(90_038),
             Self::Rejected(Rejection::Other { aadsts, .. }) => *aadsts,
             Self::Verified
             | Self::Unreachable { .. }
@@ -278,6 +448,9 @@ impl Verification {
             Self::Rejected(Rejection::AppNotFound { .. }) => "app_not_found",
             Self::Rejected(Rejection::TenantNotFound { .. }) => "tenant_not_found",
             Self::Rejected(Rejection::EnvironmentMixUp { .. }) => "environment_mix_up",
+            Self::Rejected(Rejection::AppDisabled { .. }) => "app_disabled",
+            Self::Rejected(Rejection::OtherCloud { .. }) => "other_cloud",
+            Self::Rejected(Rejection::VendorMisconfigured { .. }) => "vendor_misconfigured",
             Self::Rejected(Rejection::Other { .. }) => "rejected",
             Self::Unreachable { .. } => "unreachable",
         }
@@ -341,13 +514,25 @@ fn classify(status: StatusCode, body: &[u8], app: &EntraApp<'_>) -> Verification
         .first()
         .copied()
         .or_else(|| aadsts_in(&answer.error_description));
-    Verification::Rejected(reject(&answer.error, aadsts))
+    Verification::Rejected(reject(&answer.error, aadsts, &answer.error_description))
 }
 
 /// The error string decides first, the number second: the same AADSTS
 /// number under another error would be a different situation.
-fn reject(error: &str, aadsts: Option<u32>) -> Rejection {
+fn reject(error: &str, aadsts: Option<u32>, description: &str) -> Rejection {
     match (error, aadsts) {
+        ("unauthorized_client" | "invalid_client", Some(aadsts @ 7_000_112)) => {
+            Rejection::AppDisabled { aadsts }
+        }
+        // Microsoft sends 90038 under `invalid_request`; the number alone
+        // is specific enough.
+        (_, Some(90_038)) => Rejection::OtherCloud {
+            cloud: NationalCloud::named_in(description),
+        },
+        ("invalid_request" | "invalid_client", Some(aadsts @ 7_000_218))
+        | ("invalid_scope" | "invalid_request", Some(aadsts @ (1_002_012 | 70_011))) => {
+            Rejection::VendorMisconfigured { aadsts }
+        }
         ("invalid_client", Some(aadsts @ 7_000_215)) => Rejection::InvalidSecret { aadsts },
         ("invalid_client", Some(aadsts @ 7_000_222)) => Rejection::Expired { aadsts },
         ("unauthorized_client", Some(aadsts @ 700_016)) => Rejection::AppNotFound { aadsts },

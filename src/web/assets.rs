@@ -21,6 +21,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("copy.js", JS, include_str!("../../static/copy.js")),
     ("reveal.js", JS, include_str!("../../static/reveal.js")),
     ("status.js", JS, include_str!("../../static/status.js")),
+    ("paste.js", JS, include_str!("../../static/paste.js")),
     ("request.js", JS, include_str!("../../static/request.js")),
     ("retrieve.js", JS, include_str!("../../static/retrieve.js")),
 ];

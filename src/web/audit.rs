@@ -13,13 +13,12 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use utoipa::IntoParams;
 
-use super::assets::STATIC_BASE;
 use super::auth::{Staff, StaffPage};
 use super::error::AppError;
 use super::extract::AppQuery;
 use super::format::{human_time, rfc3339};
 use super::json::{AuditTrail, Event};
-use super::render::{TenantRow, error_page, render};
+use super::render::{Chrome, TenantRow, error_page, render};
 use super::state::AppState;
 use crate::audit::AuditQuery;
 use crate::domain::{InvalidInput, UnixTime, now};
@@ -133,7 +132,7 @@ struct EventRow {
 #[derive(Template)]
 #[template(path = "audit.html")]
 struct AuditPage<'a> {
-    static_base: &'a str,
+    page: Chrome,
     staff_name: &'a str,
     csrf: &'a str,
     vendor_name: &'a str,
@@ -166,7 +165,7 @@ pub async fn audit_page(
     render(
         status,
         &AuditPage {
-            static_base: &STATIC_BASE,
+            page: app.staff_chrome(),
             staff_name: &staff.name,
             csrf: staff.csrf.as_deref().unwrap_or(""),
             vendor_name: &directory.vendor_name,

@@ -244,6 +244,11 @@ pub fn catalogue() -> Vec<(StatusCode, &'static str)> {
             aadsts: None,
             tries_remaining: 1,
         },
+        ServiceError::VendorMisconfigured {
+            code: "vendor_misconfigured",
+            message: String::new(),
+            aadsts: None,
+        },
         ServiceError::VerifierUnreachable {
             message: String::new(),
         },
@@ -467,6 +472,16 @@ fn describe_service(error: &ServiceError) -> Described {
             message.clone(),
         )
         .with(json!({ "reason": code, "aadsts": aadsts, "tries_remaining": tries_remaining })),
+        ServiceError::VendorMisconfigured {
+            code,
+            message,
+            aadsts,
+        } => Described::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "vendor_misconfigured",
+            format!("{message} Nothing was stored."),
+        )
+        .with(json!({ "reason": code, "aadsts": aadsts })),
         ServiceError::VerifierUnreachable { message } => Described::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "verifier_unreachable",

@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use super::error::AppError;
 use super::render;
 use crate::domain::{IdempotencyKey, SecretId};
+use crate::locale::Language;
 use crate::service::ServiceError;
 
 /// Header that carries the link key where there is no JSON body.
@@ -195,4 +196,37 @@ pub fn unsupported_media_type(media_type: &str) -> AppError {
     AppError::BadRequest(format!(
         "Content-Type '{media_type}' is not supported: send application/json, or the secret itself as text/plain."
     ))
+}
+
+/// The cookie the language switch sets (static/common.js).
+pub const LANGUAGE_COOKIE: &str = "lang";
+
+/// The language a page is drawn in: the reader's choice (the `lang` cookie)
+/// if it names a supported language, else the browser's `Accept-Language`,
+/// else English. Never refuses a request.
+pub struct PageLanguage(pub Language);
+
+impl<S: Send + Sync> FromRequestParts<S> for PageLanguage {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(language_of(&parts.headers)))
+    }
+}
+
+#[must_use]
+pub fn language_of(headers: &HeaderMap) -> Language {
+    let chosen = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == LANGUAGE_COOKIE).then_some(value)
+        });
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    Language::choose(chosen, accept)
 }

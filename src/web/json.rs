@@ -251,6 +251,9 @@ struct CustomerTenant<'a> {
     name: &'a str,
     entra_tenant: &'a str,
     client_id: &'a str,
+    /// The app registration's Certificates & secrets page in the admin
+    /// portal of the tenant's cloud; absent when the cloud is not known.
+    credentials_url: Option<String>,
 }
 
 impl<'a> From<&'a RequestView> for RequestViewJson<'a> {
@@ -262,6 +265,10 @@ impl<'a> From<&'a RequestView> for RequestViewJson<'a> {
                 name: &view.tenant.name,
                 entra_tenant: &view.tenant.entra_tenant,
                 client_id: &view.tenant.client_id,
+                credentials_url: crate::domain::credentials_page(
+                    &view.tenant.authority,
+                    &view.tenant.client_id,
+                ),
             },
             note: view.note.as_deref(),
             created_at: rfc3339(view.created_at),
@@ -270,6 +277,49 @@ impl<'a> From<&'a RequestView> for RequestViewJson<'a> {
             tries_remaining: view.tries_remaining,
             answered_at: view.answered_at.map(rfc3339),
             verify: view.tenant.verify.as_str(),
+        }
+    }
+}
+
+/// Microsoft is still activating the customer's brand-new secret.
+#[derive(Serialize, ToSchema)]
+pub struct ActivatingJson {
+    /// Always `activating`.
+    status: &'static str,
+    message: &'static str,
+    /// When Microsoft first refused it (RFC 3339).
+    since: String,
+    /// Until when sending it again is worth it (RFC 3339); after that a
+    /// refusal counts as a wrong secret.
+    until: String,
+    /// Wait this long before sending the same value again.
+    pub retry_after_secs: u64,
+}
+
+/// The first re-check comes soon (most new secrets work within seconds),
+/// later ones less often.
+const ACTIVATING_RETRY_SECS: [u64; 4] = [2, 4, 8, 15];
+
+impl ActivatingJson {
+    #[must_use]
+    pub fn new(activating: &crate::service::Activating, now: i64) -> Self {
+        let waited = u64::try_from(now - activating.since).unwrap_or(0);
+        let step = ACTIVATING_RETRY_SECS
+            .iter()
+            .scan(0, |total, wait| {
+                *total += wait;
+                Some((*total, *wait))
+            })
+            .find(|(total, _)| waited < *total)
+            .map_or(ACTIVATING_RETRY_SECS[3], |(_, wait)| wait);
+        let left = u64::try_from(activating.until - now).unwrap_or(1).max(1);
+        Self {
+            status: "activating",
+            message: "Microsoft is still activating this new secret; it is checked again in a \
+                      moment. Keep this page open: nothing more to do.",
+            since: rfc3339(activating.since),
+            until: rfc3339(activating.until),
+            retry_after_secs: step.min(left),
         }
     }
 }

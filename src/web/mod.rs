@@ -110,6 +110,8 @@ pub fn router(state: AppState) -> Router {
         .route("/s/{id}", get(pages::reveal_page))
         .route("/m/{id}", get(pages::status_page))
         .route("/static/{version}/{file}", get(assets::serve))
+        .route("/assets/logo", get(pages::logo))
+        .route("/assets/brand.css", get(pages::brand_css))
         .route("/r/{id}", get(requests::customer_page))
         .route("/staff", get(pages::staff_home))
         .route(
@@ -184,9 +186,10 @@ fn security_headers(router: Router, https: bool) -> Router {
         SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
     };
     let router = router
-        .layer(fixed(
+        // The logo sets a stricter policy of its own.
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
         ))
         .layer(fixed(header::REFERRER_POLICY, "no-referrer"))
         .layer(fixed(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))

@@ -19,9 +19,8 @@ use serde_json::{Map, Value, json};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::assets::STATIC_BASE;
 use super::error::{ErrorBody, catalogue};
-use super::render::render;
+use super::render::{Chrome, render};
 use super::{api, apply, audit, requests};
 
 /// The extension that lists the error codes of an operation.
@@ -233,8 +232,8 @@ struct Field {
 
 #[derive(Template)]
 #[template(path = "api.html")]
-struct ApiPage<'a> {
-    static_base: &'a str,
+struct ApiPage {
+    page: Chrome,
     title: String,
     description: String,
     security: Vec<(String, String)>,
@@ -471,7 +470,7 @@ pub async fn api_page() -> Response {
     render(
         StatusCode::OK,
         &ApiPage {
-            static_base: &STATIC_BASE,
+            page: Chrome::plain(),
             title: document
                 .pointer("/info/title")
                 .and_then(Value::as_str)

@@ -7,8 +7,131 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::assets::STATIC_BASE;
 use super::error::AppError;
+use crate::branding::Branding;
 use crate::directory::Tenant;
 use crate::domain::Ttl;
+use crate::locale::{self, Language};
+
+/// What the frame around every page (templates/base.html) needs: the
+/// language and its words, the vendor's name and look, and the browser-side
+/// messages. Customer and recipient pages are in the reader's language with
+/// a language switch; staff pages are in English.
+pub struct Chrome {
+    pub static_base: &'static str,
+    pub lang: Language,
+    /// The header's and the title's name: the vendor's, or `handoff`.
+    pub brand: String,
+    /// The vendor's name as messages use it ("Note from Fabrikam").
+    vendor: String,
+    /// The support contact's link target and text.
+    pub support: Option<(String, String)>,
+    pub logo: bool,
+    pub accent: bool,
+    /// Offers the language switch.
+    pub localised: bool,
+    /// The page's browser-side messages, JSON that is safe inside a
+    /// `<script>` element.
+    pub browser_messages: String,
+}
+
+impl Chrome {
+    /// The vendor's name is a default (`the vendor`) until it is set; the
+    /// header then keeps the product's own name.
+    #[must_use]
+    pub fn new(lang: Language, vendor: &str, vendor_is_set: bool, branding: &Branding) -> Self {
+        Self {
+            static_base: &STATIC_BASE,
+            lang,
+            brand: if vendor_is_set {
+                vendor.to_owned()
+            } else {
+                "handoff".to_owned()
+            },
+            vendor: vendor.to_owned(),
+            support: branding
+                .support
+                .as_ref()
+                .map(|s| (s.href(), s.text().to_owned())),
+            logo: branding.logo.is_some(),
+            accent: branding.accent.is_some(),
+            localised: true,
+            browser_messages: browser_messages(lang),
+        }
+    }
+
+    /// English, the product's name, nothing of the vendor's: for pages
+    /// drawn where no settings are at hand (error pages of staff routes).
+    #[must_use]
+    pub fn plain() -> Self {
+        let mut chrome = Self::new(Language::En, "handoff", false, &Branding::default());
+        chrome.localised = false;
+        chrome
+    }
+
+    /// The same frame, in English and without the language switch.
+    #[must_use]
+    pub fn staff(mut self) -> Self {
+        self.lang = Language::En;
+        self.localised = false;
+        self.browser_messages = browser_messages(Language::En);
+        self
+    }
+
+    fn vendor_arg(&self) -> (&'static str, fluent_bundle::FluentValue<'_>) {
+        ("vendor", locale::text(self.vendor.as_str()))
+    }
+
+    /// The message `id` in the page's language.
+    #[must_use]
+    pub fn t(&self, id: &str) -> String {
+        self.lang.text_with(id, &[self.vendor_arg()])
+    }
+
+    /// A message with one number (which picks its plural form).
+    #[must_use]
+    #[allow(clippy::trivially_copy_pass_by_ref)] // askama passes fields by reference
+    pub fn tn(&self, id: &str, name: &str, n: &u32) -> String {
+        self.lang.text_with(
+            id,
+            &[self.vendor_arg(), (name, locale::number(u64::from(*n)))],
+        )
+    }
+
+    /// A message with one number and one text.
+    #[must_use]
+    #[allow(clippy::trivially_copy_pass_by_ref)] // askama passes fields by reference
+    pub fn tns(&self, id: &str, name: &str, n: &u32, text_name: &str, text: &str) -> String {
+        self.lang.text_with(
+            id,
+            &[
+                self.vendor_arg(),
+                (name, locale::number(u64::from(*n))),
+                (text_name, locale::text(text)),
+            ],
+        )
+    }
+
+    /// The language switch: `(tag, name, current)` for each language.
+    #[must_use]
+    pub fn languages(&self) -> Vec<(&'static str, &'static str, bool)> {
+        Language::ALL
+            .into_iter()
+            .map(|l| (l.tag(), l.native_name(), l == self.lang))
+            .collect()
+    }
+}
+
+/// The `js-` messages as a JSON object. `<`, `>` and `&` are escaped so
+/// that no message can end the `<script>` element that holds them.
+fn browser_messages(lang: Language) -> String {
+    let map: std::collections::BTreeMap<String, String> =
+        lang.templates("js-").into_iter().collect();
+    serde_json::to_string(&map)
+        .unwrap_or_else(|_| "{}".to_owned())
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
 
 pub fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {
@@ -22,24 +145,35 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
 
 #[derive(Template)]
 #[template(path = "error.html")]
-struct ErrorPage<'a> {
-    static_base: &'a str,
+struct ErrorPage {
+    page: Chrome,
     title: String,
     message: String,
 }
 
 /// An error as a page, with the same status and headers as on the API.
 pub fn error_page(error: AppError) -> Response {
+    error_page_in(Chrome::plain(), error)
+}
+
+/// An error as a page in the reader's language: the title is, the
+/// server's sentence about the cause stays as the API words it.
+pub fn error_page_in(page: Chrome, error: AppError) -> Response {
     error.respond_with(|described| {
+        let title = if page.lang == Language::En {
+            described
+                .status
+                .canonical_reason()
+                .unwrap_or("Error")
+                .to_owned()
+        } else {
+            page.t("error-title")
+        };
         render(
             described.status,
             &ErrorPage {
-                static_base: &STATIC_BASE,
-                title: described
-                    .status
-                    .canonical_reason()
-                    .unwrap_or("Error")
-                    .to_owned(),
+                page,
+                title,
                 message: described.message.clone(),
             },
         )
@@ -48,24 +182,24 @@ pub fn error_page(error: AppError) -> Response {
 
 #[derive(Template)]
 #[template(path = "not_found.html")]
-struct NotFoundPage<'a> {
-    static_base: &'a str,
+struct NotFoundPage {
+    page: Chrome,
 }
 
 #[must_use]
 pub fn not_found() -> Response {
-    render(
-        StatusCode::NOT_FOUND,
-        &NotFoundPage {
-            static_base: &STATIC_BASE,
-        },
-    )
+    not_found_in(Chrome::plain())
+}
+
+#[must_use]
+pub fn not_found_in(page: Chrome) -> Response {
+    render(StatusCode::NOT_FOUND, &NotFoundPage { page })
 }
 
 #[derive(Template)]
 #[template(path = "sign_in.html")]
 struct SignInPage<'a> {
-    static_base: &'a str,
+    page: Chrome,
     error: Option<&'a str>,
     next: &'a str,
 }
@@ -74,7 +208,7 @@ pub fn sign_in_page(error: Option<&str>, next: &str, status: StatusCode) -> Resp
     render(
         status,
         &SignInPage {
-            static_base: &STATIC_BASE,
+            page: Chrome::plain(),
             error,
             next,
         },
@@ -127,24 +261,43 @@ impl MailRow {
 /// Expiry choices offered in forms, up to the configured maximum: `(value
 /// in seconds, label, selected)`.
 #[must_use]
-pub fn ttl_options(default: Ttl, max: Ttl, selected: Option<&str>) -> Vec<(String, String, bool)> {
-    const CHOICES: &[(u64, &str)] = &[
-        (3600, "1 hour"),
-        (4 * 3600, "4 hours"),
-        (86_400, "1 day"),
-        (3 * 86_400, "3 days"),
-        (7 * 86_400, "7 days"),
-        (14 * 86_400, "14 days"),
-        (30 * 86_400, "30 days"),
+pub fn ttl_options(
+    lang: Language,
+    default: Ttl,
+    max: Ttl,
+    selected: Option<&str>,
+) -> Vec<(String, String, bool)> {
+    const CHOICES: &[u64] = &[
+        3600,
+        4 * 3600,
+        86_400,
+        3 * 86_400,
+        7 * 86_400,
+        14 * 86_400,
+        30 * 86_400,
     ];
+    // Whole days or hours in words; anything else as the setting says it.
+    let label = |ttl: u64| match ttl {
+        s if s % 86_400 == 0 => {
+            lang.text_with("ttl-days", &[("count", locale::number(s / 86_400))])
+        }
+        s if s % 3600 == 0 => lang.text_with("ttl-hours", &[("count", locale::number(s / 3600))]),
+        _ => String::new(),
+    };
     let mut secs: Vec<(u64, String)> = CHOICES
         .iter()
-        .filter(|(s, _)| *s <= max.as_secs())
-        .map(|(s, label)| (*s, (*label).to_owned()))
+        .filter(|s| **s <= max.as_secs())
+        .map(|s| (*s, label(*s)))
         .collect();
     for extra in [default, max] {
         if !secs.iter().any(|(s, _)| *s == extra.as_secs()) {
-            secs.push((extra.as_secs(), extra.to_string()));
+            let words = label(extra.as_secs());
+            let words = if words.is_empty() {
+                extra.to_string()
+            } else {
+                words
+            };
+            secs.push((extra.as_secs(), words));
         }
     }
     secs.sort_unstable_by_key(|(s, _)| *s);

@@ -12,23 +12,22 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use zeroize::Zeroizing;
 
-use super::assets::STATIC_BASE;
 use super::auth::{Staff, StaffPage, check_csrf};
 use super::client::ClientAddr;
 use super::error::AppError;
 use super::extract::{
-    AppBytes, AppJson, AppQuery, IdPath, Idempotency, NumberOrText, PageId, link_key_header,
-    media_type, unsupported_media_type,
+    AppBytes, AppJson, AppQuery, IdPath, Idempotency, NumberOrText, PageId, PageLanguage,
+    link_key_header, media_type, unsupported_media_type,
 };
 use super::format::{human_time, rfc3339};
 use super::json::{
-    AnswerAcceptedJson, CreatedRequestLinks, RequestDetailsJson, RequestList, RequestViewJson,
-    RetrievedAnswer,
+    ActivatingJson, AnswerAcceptedJson, CreatedRequestLinks, RequestDetailsJson, RequestList,
+    RequestViewJson, RetrievedAnswer,
 };
-use super::render::{MailRow, TenantRow, error_page, render, ttl_options};
+use super::render::{Chrome, MailRow, TenantRow, error_page, render, ttl_options};
 use super::state::AppState;
 use crate::domain::{AzureSecretId, ExpiryDate, LinkKey, Note, now};
-use crate::service::{Answer, CreatedRequest, NewRequest, ServiceError};
+use crate::service::{Answer, AnswerOutcome, CreatedRequest, NewRequest, ServiceError};
 
 fn parse_key(key: &str) -> Result<LinkKey, ServiceError> {
     LinkKey::parse(key).map_err(|_| ServiceError::NotFound)
@@ -224,9 +223,12 @@ pub struct AnswerQuery {
         (AnswerBody = "application/json"),
         (String = "text/plain"),
     )),
-    responses((status = 201, description = "Taken", body = AnswerAcceptedJson)),
+    responses(
+        (status = 201, description = "Taken", body = AnswerAcceptedJson),
+        (status = 202, description = "Microsoft refused a brand-new secret that it may still be activating: nothing was stored and no try counted. Send the same value again after `Retry-After` seconds, until `until`.", body = ActivatingJson),
+    ),
     security((), ("link_key" = [])),
-    extensions(("x-error-codes" = json!(["bad_request", "too_large", "invalid_field", "secret_refused", "verification_failed", "not_found", "already_retrieved", "locked", "already_applied", "already_answered", "contended", "rate_limited", "verifier_unreachable", "not_delivered", "unavailable", "internal"]))),
+    extensions(("x-error-codes" = json!(["bad_request", "too_large", "invalid_field", "secret_refused", "verification_failed", "not_found", "already_retrieved", "locked", "already_applied", "already_answered", "contended", "rate_limited", "vendor_misconfigured", "verifier_unreachable", "not_delivered", "unavailable", "internal"]))),
 )]
 /// `POST /api/v1/requests/{id}/answer`: JSON `{"key", "secret",
 /// "expires_on"?, "secret_id"?}`, or — for rotation scripts — the secret as
@@ -276,7 +278,7 @@ pub async fn answer_request(
             .transpose()?,
         secret_id: AzureSecretId::parse_optional(secret_id.as_deref())?,
     };
-    let accepted = app
+    let outcome = app
         .guarded(client.ip, async {
             let key = parse_key(&key)?;
             app.service
@@ -284,11 +286,23 @@ pub async fn answer_request(
                 .await
         })
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(AnswerAcceptedJson::from(&accepted)),
-    )
-        .into_response())
+    Ok(match outcome {
+        AnswerOutcome::Accepted(accepted) => (
+            StatusCode::CREATED,
+            Json(AnswerAcceptedJson::from(&accepted)),
+        )
+            .into_response(),
+        AnswerOutcome::Activating(activating) => {
+            let body = ActivatingJson::new(&activating, now());
+            let retry_after = body.retry_after_secs.to_string();
+            (
+                StatusCode::ACCEPTED,
+                [(axum::http::header::RETRY_AFTER, retry_after)],
+                Json(body),
+            )
+                .into_response()
+        }
+    })
 }
 
 /// The request's retrieve key (the part of the retrieve link after `#`).
@@ -337,17 +351,21 @@ pub async fn retrieve_answer(
 
 #[derive(Template)]
 #[template(path = "request.html")]
-struct CustomerPage<'a> {
-    static_base: &'a str,
+struct CustomerPage {
+    page: Chrome,
     id: String,
 }
 
 /// `GET /r/{id}`: the customer's page; the key stays in the fragment.
-pub async fn customer_page(PageId(id): PageId) -> Response {
+pub async fn customer_page(
+    State(app): State<AppState>,
+    PageLanguage(lang): PageLanguage,
+    PageId(id): PageId,
+) -> Response {
     render(
         StatusCode::OK,
         &CustomerPage {
-            static_base: &STATIC_BASE,
+            page: app.chrome(lang),
             id: id.to_string(),
         },
     )
@@ -369,7 +387,7 @@ struct RequestRow {
 #[derive(Template)]
 #[template(path = "staff_requests.html")]
 struct StaffRequestsPage<'a> {
-    static_base: &'a str,
+    page: Chrome,
     staff_name: &'a str,
     csrf: &'a str,
     vendor_name: &'a str,
@@ -402,12 +420,17 @@ async fn staff_requests(
         status,
         &StaffRequestsPage {
             can_mail: app.service.mail_settings().is_some(),
-            static_base: &STATIC_BASE,
+            page: app.staff_chrome(),
             staff_name: &staff.name,
             csrf: staff.csrf.as_deref().unwrap_or(""),
             vendor_name: &directory.vendor_name,
             tenants: directory.tenants().map(TenantRow::from).collect(),
-            ttl_options: ttl_options(app.settings.default_ttl, app.settings.max_ttl, None),
+            ttl_options: ttl_options(
+                crate::locale::Language::En,
+                app.settings.default_ttl,
+                app.settings.max_ttl,
+                None,
+            ),
             error,
             requests: requests
                 .iter()
@@ -455,8 +478,8 @@ pub struct CreateRequestForm {
 
 #[derive(Template)]
 #[template(path = "request_created.html")]
-struct RequestCreatedPage<'a> {
-    static_base: &'a str,
+struct RequestCreatedPage {
+    page: Chrome,
     tenant_name: String,
     submit_url: String,
     retrieve_url: String,
@@ -502,7 +525,7 @@ pub async fn create_request_from_form(
             render(
                 StatusCode::CREATED,
                 &RequestCreatedPage {
-                    static_base: &STATIC_BASE,
+                    page: app.staff_chrome(),
                     tenant_name: created.tenant.name.clone(),
                     submit_url,
                     retrieve_url,
@@ -528,8 +551,8 @@ pub async fn create_request_from_form(
 
 #[derive(Template)]
 #[template(path = "retrieve.html")]
-struct RetrievePage<'a> {
-    static_base: &'a str,
+struct RetrievePage {
+    page: Chrome,
     id: String,
 }
 
@@ -538,7 +561,7 @@ pub async fn retrieve_page(StaffPage(_staff): StaffPage, PageId(id): PageId) -> 
     render(
         StatusCode::OK,
         &RetrievePage {
-            static_base: &STATIC_BASE,
+            page: Chrome::plain(),
             id: id.to_string(),
         },
     )

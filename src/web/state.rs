@@ -9,10 +9,13 @@ use axum::http::HeaderName;
 
 use super::error::AppError;
 use super::extract::NumberOrText;
+use super::render::Chrome;
 use super::session::SessionSigner;
+use crate::branding::Branding;
 use crate::config::{MetricsToken, PublicUrl};
 use crate::directory::SharedDirectory;
 use crate::domain::{InvalidInput, Ttl, Views};
+use crate::locale::Language;
 use crate::rate_limit::FailureLimiter;
 use crate::service::{Created, CreatedRequest, Service, ServiceError};
 
@@ -28,6 +31,8 @@ pub struct WebSettings {
     pub trusted_user_header: Option<HeaderName>,
     pub require_staff_to_push: bool,
     pub metrics_token: Option<MetricsToken>,
+    /// The vendor's logo, support contact and colour.
+    pub branding: Branding,
 }
 
 #[derive(Clone)]
@@ -87,6 +92,24 @@ impl WebSettings {
 }
 
 impl AppState {
+    /// The frame of a customer's or recipient's page in `lang`.
+    #[must_use]
+    pub fn chrome(&self, lang: Language) -> Chrome {
+        let directory = self.directory.current();
+        Chrome::new(
+            lang,
+            &directory.vendor_name,
+            directory.vendor_name_is_set(),
+            &self.settings.branding,
+        )
+    }
+
+    /// The frame of a staff page: the vendor's name, in English.
+    #[must_use]
+    pub fn staff_chrome(&self) -> Chrome {
+        self.chrome(Language::En).staff()
+    }
+
     /// Runs an attempt that needs a key or token, and counts its failure
     /// against the client's allowance. The attempt always runs: each guarded
     /// use case checks its key before it does anything else, which costs

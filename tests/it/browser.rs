@@ -5,10 +5,11 @@
 use fantoccini::Locator;
 use serde_json::{Value, json};
 
-use crate::common::browser::Browser;
+use crate::common::browser::{Browser, Look};
 use crate::common::{Bao, GOOD_SECRET, TestApp, Vendor};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one person's whole walk through the pages, in order
 async fn a_secret_goes_from_the_create_page_to_one_reveal_and_is_then_gone() {
     let app = TestApp::spawn().await;
     let browser = Browser::start().await;
@@ -16,6 +17,7 @@ async fn a_secret_goes_from_the_create_page_to_one_reveal_and_is_then_gone() {
 
     // Create.
     browser.goto(&app.url("/")).await.unwrap();
+    browser.assert_accessible("the create page").await;
     browser
         .find(Locator::Id("secret"))
         .await
@@ -48,6 +50,7 @@ async fn a_secret_goes_from_the_create_page_to_one_reveal_and_is_then_gone() {
         link.starts_with(&app.url("/s/")) && link.contains('#'),
         "{link}"
     );
+    browser.assert_accessible("the result page").await;
     let manage_link = browser
         .find(Locator::Id("manage-link"))
         .await
@@ -72,6 +75,7 @@ async fn a_secret_goes_from_the_create_page_to_one_reveal_and_is_then_gone() {
         !browser.source().await.unwrap().contains(secret),
         "the page holds no secret before Reveal"
     );
+    browser.assert_accessible("the recipient's page").await;
     browser.refresh().await.unwrap();
     browser.visible("#ready").await;
 
@@ -94,6 +98,7 @@ async fn a_secret_goes_from_the_create_page_to_one_reveal_and_is_then_gone() {
         .unwrap()
         .unwrap();
     assert_eq!(shown, secret);
+    browser.assert_accessible("the revealed secret").await;
     let address = browser.current_url().await.unwrap();
     assert!(
         address.fragment().is_none(),
@@ -103,13 +108,16 @@ async fn a_secret_goes_from_the_create_page_to_one_reveal_and_is_then_gone() {
     // Reopen the same link: gone, and it says when.
     browser.goto(&link).await.unwrap();
     let gone = browser.visible("#gone").await.text().await.unwrap();
-    assert!(gone.contains("already revealed"), "{gone}");
+    assert!(gone.contains("You revealed this at"), "{gone}");
     assert!(!browser.source().await.unwrap().contains(secret));
+    browser.assert_accessible("a link already revealed").await;
 
     // The sender's page shows the reveal.
     browser.goto(&manage_link).await.unwrap();
     let state = browser.visible("#status").await.text().await.unwrap();
     assert!(state.to_lowercase().contains("revealed"), "{state}");
+    assert!(state.contains("Chrome on Linux"), "{state}");
+    browser.assert_accessible("the manage page").await;
 
     let problems = browser.console_problems().await;
     assert!(
@@ -416,5 +424,482 @@ async fn staff_apply_a_pushed_secret_from_its_page_without_seeing_it() {
         problems.is_empty(),
         "console errors or CSP violations: {problems:#?}"
     );
+    browser.close().await.unwrap();
+}
+
+/// Waits until the element's text contains `wanted`, and returns it.
+async fn text_with(browser: &Browser, css: &str, wanted: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let text = browser.visible(css).await.text().await.unwrap_or_default();
+        if text.contains(wanted) {
+            return text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{css} never said {wanted:?}; it says {text:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+async fn click(browser: &Browser, css: &str) {
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn type_into(browser: &Browser, id: &str, text: &str) {
+    let field = browser.find(Locator::Id(id)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one person's whole walk through the pages, in order
+async fn a_german_phone_in_dark_mode_gets_the_push_flow_in_german_under_the_vendors_name() {
+    let folder = tempfile::tempdir().unwrap();
+    let logo = folder.path().join("logo.svg");
+    std::fs::write(
+        &logo,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="120" height="32"><rect width="120" height="32" fill="#0b5cad"/></svg>"##,
+    )
+    .unwrap();
+    let vendor = Vendor::start(
+        &format!(
+            "accent_color = \"#0b5cad\"\nsupport_contact = \"help@fabrikam.example\"\nlogo_file = \"{}\"",
+            logo.display()
+        ),
+        "",
+    )
+    .await;
+    let app = &vendor.app;
+    let browser = Browser::start_as(Look::PHONE_DE_DARK).await;
+    let secret = "abc8Q~GermanPhone_0123456789abcdefghij";
+    let note = "Für die Buchhaltungs-App";
+
+    // The create page: German, Fabrikam's name, logo, colour and contact.
+    browser.goto(&app.url("/")).await.unwrap();
+    assert_eq!(browser.eval("document.documentElement.lang").await, "de");
+    assert_eq!(
+        browser
+            .eval("matchMedia('(prefers-color-scheme: dark)').matches")
+            .await,
+        true,
+        "the browser is in dark mode"
+    );
+    assert!(browser.title().await.unwrap().contains("Fabrikam"));
+    assert_eq!(
+        browser.visible("h1").await.text().await.unwrap(),
+        "Ein Geheimnis einmalig teilen"
+    );
+    assert_eq!(
+        browser
+            .eval("document.querySelector('img.logo').naturalWidth > 0 && document.querySelector('img.logo').alt")
+            .await,
+        "Fabrikam",
+        "the logo loads from the server itself"
+    );
+    assert_eq!(
+        browser
+            .eval("getComputedStyle(document.querySelector('.site-header')).borderTopColor")
+            .await,
+        "rgb(11, 92, 173)",
+        "the accent colour marks the header"
+    );
+    let support = browser.visible(".support").await.text().await.unwrap();
+    assert!(support.contains("help@fabrikam.example"), "{support}");
+    assert!(!browser.overflows_sideways().await);
+    browser
+        .assert_accessible("the German create page on a phone")
+        .await;
+
+    // A field the server refuses says why beside it and keeps what was typed.
+    type_into(&browser, "secret", secret).await;
+    type_into(&browser, "note", note).await;
+    browser
+        .execute(
+            "document.querySelector('form').noValidate = true; document.getElementById('views').value = '99';",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    click(&browser, "#create").await;
+    let refused = text_with(&browser, "#views-error", "1 bis 10").await;
+    assert!(refused.contains("ganze Zahl"), "{refused}");
+    assert_eq!(browser.value_of("note").await, note);
+    assert_eq!(browser.value_of("views").await, "99");
+    assert_eq!(
+        browser.value_of("secret").await,
+        "",
+        "the secret is never sent back"
+    );
+    browser.assert_accessible("a refused field").await;
+    // The log is read (and emptied) here: the 422 is the expected answer.
+    let logged = browser.console_problems().await;
+    assert!(
+        logged.iter().all(|m| m.contains("status of 422")),
+        "{logged:#?}"
+    );
+
+    // Corrected: two views.
+    type_into(&browser, "secret", secret).await;
+    type_into(&browser, "views", "2").await;
+    click(&browser, "#create").await;
+    let link = browser
+        .visible("#link")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    let manage_link = browser.value_of("manage-link").await;
+    let hint = browser.visible("#link-hint").await.text().await.unwrap();
+    assert!(hint.contains("2-mal"), "{hint}");
+    let expires = text_with(&browser, "#expires", "(in ").await;
+    assert!(!expires.contains("UTC"), "in the reader's zone: {expires}");
+    assert_eq!(
+        browser
+            .eval("document.querySelectorAll('.qr-code svg').length")
+            .await,
+        1,
+        "a QR code of the link, drawn by the server"
+    );
+    assert!(
+        !browser.overflows_sideways().await,
+        "the link wraps on a phone"
+    );
+    browser
+        .assert_accessible("the German result page on a phone")
+        .await;
+
+    // The recipient's page in German; the switch goes to English and keeps the key.
+    browser.goto(&link).await.unwrap();
+    text_with(&browser, "#ready-heading", "Jemand hat ein Geheimnis").await;
+    browser
+        .assert_accessible("the German recipient's page")
+        .await;
+    click(&browser, "button[data-lang='en']").await;
+    text_with(&browser, "#ready-heading", "Someone shared a secret").await;
+    assert_eq!(browser.eval("document.documentElement.lang").await, "en");
+    assert!(
+        browser.current_url().await.unwrap().fragment().is_some(),
+        "the switch keeps the key"
+    );
+    click(&browser, "button[data-lang='de']").await;
+    text_with(&browser, "#ready-heading", "Jemand hat ein Geheimnis").await;
+
+    // Reveal: the note stays, Copy leads, the remaining view can be deleted.
+    click(&browser, "#reveal").await;
+    browser.visible("#revealed").await;
+    assert_eq!(browser.value_of("secret-output").await, secret);
+    let kept = browser
+        .visible("#revealed-note")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(kept.contains(note), "{kept}");
+    assert_eq!(
+        browser
+            .eval("document.querySelector('#revealed button.copy').classList.contains('primary')")
+            .await,
+        true
+    );
+    browser
+        .assert_accessible("the German revealed secret")
+        .await;
+    click(&browser, "#delete-remaining").await;
+    browser.accept_alert().await.unwrap();
+    text_with(&browser, "#after-reveal", "Gelöscht").await;
+    let (_, key) = link.split_once('#').unwrap();
+    let id = link.rsplit('/').next().unwrap().split('#').next().unwrap();
+    assert_eq!(
+        app.metadata(id, key).await.status(),
+        404,
+        "the last view is gone"
+    );
+
+    // Reloading says when you revealed it, not that the link is broken.
+    browser.refresh().await.unwrap();
+    let gone = text_with(&browser, "#gone", "Sie haben dies um").await;
+    assert!(!gone.contains("unvollständig"), "{gone}");
+    browser.assert_accessible("a reload after the reveal").await;
+
+    // The sender's page: German, "Chrome unter Linux", "Sie", cards on a phone.
+    browser.goto(&manage_link).await.unwrap();
+    let status = browser.visible("#status").await.text().await.unwrap();
+    assert!(status.contains("Chrome unter Linux"), "{status}");
+    assert!(status.contains("Sie"), "{status}");
+    assert!(!browser.overflows_sideways().await);
+    browser
+        .assert_accessible("the German manage page on a phone")
+        .await;
+
+    let problems = browser.console_problems().await;
+    assert!(
+        problems.is_empty(),
+        "console errors or CSP violations: {problems:#?}"
+    );
+    browser.close().await.unwrap();
+}
+
+/// The pastes both classifiers are held to (the server's unit test reads
+/// the same file).
+fn paste_cases() -> Value {
+    serde_json::from_str(include_str!("../paste-cases.json")).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_cleans_and_refuses_every_shared_paste_exactly_as_the_server_does() {
+    let vendor = vendor("").await;
+    let created: Value = vendor
+        .create_request(json!({ "tenant": "contoso" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let browser = Browser::start().await;
+    browser
+        .goto(created["submit_url"].as_str().unwrap())
+        .await
+        .unwrap();
+    browser.visible("#open").await;
+
+    // The page's own classifier module, as the page loaded it.
+    let shared = paste_cases();
+    let known = json!({ "clientId": shared["client_id"], "entraTenant": shared["tenant_id"] });
+    let results = browser
+        .execute_async(
+            r#"const [cases, known, done] = arguments;
+               const page = document.querySelector('script[src$="/request.js"]').src;
+               import(new URL("paste.js", page).href).then(
+                 (m) => done(cases.map((c) => m.classify(c.input, known))),
+                 (e) => done(String(e)));"#,
+            vec![shared["cases"].clone(), known],
+        )
+        .await
+        .unwrap();
+    let results = results.as_array().expect("one result per case");
+    let cases = shared["cases"].as_array().unwrap();
+    assert_eq!(results.len(), cases.len());
+    let mut wrong = Vec::new();
+    for (case, got) in cases.iter().zip(results) {
+        let refused = got["refused"].as_str().unwrap();
+        let (value, cleaned, refusal) = if refused.is_empty() {
+            (got["value"].clone(), got["cleaned"].clone(), Value::Null)
+        } else {
+            (Value::Null, json!([]), json!(refused))
+        };
+        let expected = (
+            case["value"].clone(),
+            case.get("cleaned").cloned().unwrap_or(json!([])),
+            case["refused"].clone(),
+        );
+        if (value.clone(), cleaned.clone(), refusal.clone()) != expected {
+            wrong.push(format!(
+                "{}: got {:?}, expected {expected:?}",
+                case["name"],
+                (value, cleaned, refusal)
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+
+    // As the customer types: told what will be removed, then the server
+    // removes it and says so.
+    let secret = browser.find(Locator::Id("secret")).await.unwrap();
+    secret
+        .send_keys(&format!("Value: \u{201C}{GOOD_SECRET}\u{201D}"))
+        .await
+        .unwrap();
+    let check = browser.visible("#secret-check").await.text().await.unwrap();
+    assert!(
+        check.contains("The label in front of the value will be removed.")
+            && check.contains("The quotes around the value will be removed."),
+        "{check}"
+    );
+    browser
+        .find(Locator::Id("submit-answer"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let accepted = browser.visible("#accepted").await.text().await.unwrap();
+    assert!(
+        accepted.contains("Verified")
+            && accepted.contains("Removed the label in front of the value."),
+        "{accepted}"
+    );
+    let problems = browser.console_problems().await;
+    assert!(
+        problems.is_empty(),
+        "console errors or CSP violations: {problems:#?}"
+    );
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_masked_value_is_refused_on_the_page_before_anything_is_sent() {
+    let vendor = vendor("").await;
+    let created: Value = vendor
+        .create_request(json!({ "tenant": "contoso" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let browser = Browser::start().await;
+    browser
+        .goto(created["submit_url"].as_str().unwrap())
+        .await
+        .unwrap();
+    browser.visible("#open").await;
+
+    // The IDs the customer needs have copy buttons that copy exactly them.
+    for (target, expected) in [
+        ("entra-tenant", crate::common::CONTOSO_TENANT),
+        ("client-id", crate::common::CONTOSO_APP),
+    ] {
+        let button = browser
+            .find(Locator::Css(&format!(
+                "button.copy[data-copy-target='{target}']"
+            )))
+            .await
+            .unwrap();
+        assert!(
+            button.is_displayed().await.unwrap(),
+            "a copy button for {target}"
+        );
+        let copied = browser
+            .find(Locator::Id(target))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(copied, expected);
+    }
+
+    browser
+        .find(Locator::Id("secret"))
+        .await
+        .unwrap()
+        .send_keys("abc*******************")
+        .await
+        .unwrap();
+    let check = browser.visible("#secret-check").await.text().await.unwrap();
+    assert!(check.contains("shown only once"), "{check}");
+    browser
+        .find(Locator::Id("submit-answer"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let error = browser.visible("#error").await.text().await.unwrap();
+    assert!(error.contains("New client secret"), "{error}");
+    assert!(
+        vendor.microsoft.received().await.is_empty(),
+        "nothing was sent to Microsoft"
+    );
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_brand_new_secret_shows_microsoft_still_activating_it_then_ends_accepted_by_itself() {
+    let vendor = Vendor::start("new_secret_window = \"30s\"", "").await;
+    vendor
+        .microsoft
+        .accepts_after(std::time::Duration::from_secs(3))
+        .await;
+    let created: Value = vendor
+        .create_request(json!({ "tenant": "contoso" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let browser = Browser::start().await;
+    browser
+        .goto(created["submit_url"].as_str().unwrap())
+        .await
+        .unwrap();
+    browser.visible("#open").await;
+    browser
+        .find(Locator::Id("secret"))
+        .await
+        .unwrap()
+        .send_keys(GOOD_SECRET)
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("submit-answer"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    let activating = browser.visible("#activating").await.text().await.unwrap();
+    assert!(
+        activating.starts_with("Microsoft is still activating this new secret"),
+        "{activating}"
+    );
+    // Nothing more from the customer: the page asks again until accepted.
+    let accepted = browser.visible("#accepted").await.text().await.unwrap();
+    assert!(accepted.contains("Verified"), "{accepted}");
+    assert!(
+        !browser.source().await.unwrap().contains(GOOD_SECRET),
+        "the page keeps no copy"
+    );
+    let problems = browser.console_problems().await;
+    assert!(
+        problems.is_empty(),
+        "console errors or CSP violations: {problems:#?}"
+    );
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_german_customer_reads_the_request_page_in_german_under_the_vendors_name() {
+    let vendor = vendor("").await;
+    let request = vendor.request().await;
+    let browser = Browser::start_as(Look::PHONE_DE_DARK).await;
+
+    browser
+        .goto(
+            &vendor
+                .app
+                .url(&format!("/r/{}#{}", request.id, request.submit_key)),
+        )
+        .await
+        .unwrap();
+    browser.visible("#open").await;
+    assert_eq!(browser.eval("document.documentElement.lang").await, "de");
+    text_with(
+        &browser,
+        "#open-heading",
+        "Fabrikam bittet um einen neuen geheimen Clientschlüssel",
+    )
+    .await;
+    let note = browser.visible("#note-box").await.text().await.unwrap();
+    assert!(
+        note.contains("Hinweis von Fabrikam") && note.contains("Q4 rotation"),
+        "{note}"
+    );
+    let steps = browser.visible(".steps").await.text().await.unwrap();
+    assert!(steps.contains("Spalte „Wert“"), "{steps}");
+    assert!(browser.title().await.unwrap().contains("Fabrikam"));
+    assert!(!browser.overflows_sideways().await);
+    browser
+        .assert_accessible("the German request page on a phone")
+        .await;
+
+    let problems = browser.console_problems().await;
+    assert!(problems.is_empty(), "{problems:#?}");
     browser.close().await.unwrap();
 }

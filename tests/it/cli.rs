@@ -406,3 +406,34 @@ fn without_a_subcommand_the_binary_still_serves() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+#[tokio::test]
+async fn answer_waits_with_a_progress_line_while_microsoft_activates_a_new_secret() {
+    let vendor = Vendor::start("new_secret_window = \"30s\"", "verify = \"required\"").await;
+    vendor
+        .microsoft
+        .accepts_after(std::time::Duration::from_secs(2))
+        .await;
+    let request = vendor.request().await;
+    let submit = format!(
+        "{}/r/{}#{}",
+        vendor.app.base, request.id, request.submit_key
+    );
+
+    let output = handoff(
+        &["answer", &submit],
+        Some(format!("{GOOD_SECRET}\n").as_bytes()),
+        &[],
+    )
+    .await;
+
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert!(
+        stderr(&output).contains("Microsoft is still activating this new secret"),
+        "{output:?}"
+    );
+    assert!(
+        stdout(&output).starts_with("Accepted and verified"),
+        "{output:?}"
+    );
+}

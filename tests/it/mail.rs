@@ -124,15 +124,17 @@ async fn a_request_with_notify_is_mailed_to_the_contacts_and_its_link_works() {
     let message_id = headers["message-id"].as_str().unwrap();
     assert!(message_id.ends_with("@fabrikam.example>"), "{message_id}");
     assert_eq!(headers["auto-submitted"], "auto-generated");
-    // English until translations exist, and it says so.
-    assert_eq!(headers["content-language"], "en");
+    // contoso reads German.
+    assert_eq!(headers["content-language"], "de");
+    assert!(subject.contains("geheimen Clientschlüssel"), "{subject}");
 
     let text = mail["text"].as_str().unwrap();
     let html = mail["html"].as_str().unwrap();
     for step in [
-        "Certificates & secrets",
-        "Value",
-        "Not the Secret ID",
+        "Zertifikate & Geheimnisse",
+        "„Wert“",
+        "Nicht die „Geheime ID“",
+        "Hinweis von Fabrikam: Rotation <Q4>",
         crate::common::CONTOSO_APP,
     ] {
         assert!(text.contains(step), "the steps of the request page: {step}");

@@ -12,6 +12,9 @@ use crate::common::{
     CONTOSO_APP, CONTOSO_TENANT, GOOD_SECRET, Request, Vendor, WEBHOOK_SECRET, client, json_of,
 };
 
+/// Turns off the re-checking of a brand-new secret that Microsoft refuses.
+const NO_NEW_SECRET_WINDOW: &str = "new_secret_window = \"0s\"";
+
 /// A vendor whose contoso tenant has `verify` set as given; Microsoft
 /// answers as each test tells it.
 async fn vendor(verify: &str) -> Vendor {
@@ -195,7 +198,8 @@ async fn retrieving_needs_a_staff_member_as_well_as_the_key() {
 
 #[tokio::test]
 async fn a_rejected_value_keeps_the_request_open_for_a_correction() {
-    let vendor = vendor("required").await;
+    // A wrong value, not a new one still propagating: no re-checks.
+    let vendor = vendor_with("required", NO_NEW_SECRET_WINDOW).await;
     vendor.microsoft.rejects_the_value().await;
     let request = vendor.request().await;
     let (status, body) = json_of(vendor.answer(&request, GOOD_SECRET).await).await;
@@ -254,7 +258,8 @@ async fn with_advisory_verification_an_unreachable_microsoft_accepts_the_answer_
 
 #[tokio::test]
 async fn ten_refused_answers_lock_the_request() {
-    let vendor = vendor("required").await;
+    // A wrong value, not a new one still propagating: no re-checks.
+    let vendor = vendor_with("required", NO_NEW_SECRET_WINDOW).await;
     vendor.microsoft.rejects_the_value().await;
     let request = vendor.request().await;
     for left in (0..10).rev() {
@@ -393,7 +398,8 @@ async fn bad_expiry_dates_and_secret_ids_are_422_naming_the_field() {
 
 #[tokio::test]
 async fn every_step_is_in_the_audit_trail_without_the_secret() {
-    let vendor = vendor("required").await;
+    // A wrong value, not a new one still propagating: no re-checks.
+    let vendor = vendor_with("required", NO_NEW_SECRET_WINDOW).await;
     vendor.microsoft.rejects_the_value().await;
     let request = vendor.request().await;
     vendor.answer(&request, GOOD_SECRET).await;
@@ -532,5 +538,237 @@ async fn a_failed_webhook_delivery_is_visible_to_staff() {
     assert!(
         failed["detail"].as_str().unwrap().contains("HTTP 500"),
         "{failed}"
+    );
+}
+
+#[tokio::test]
+async fn a_brand_new_secret_is_activating_without_a_try_counted_until_microsoft_accepts_it() {
+    let vendor = vendor_with("required", "new_secret_window = \"30s\"").await;
+    vendor
+        .microsoft
+        .accepts_after(std::time::Duration::from_secs(3))
+        .await;
+    let request = vendor.request().await;
+
+    let response = vendor.answer(&request, GOOD_SECRET).await;
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (status, body) = json_of(response).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["status"], "activating");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Microsoft is still activating this new secret"),
+        "{body}"
+    );
+    assert!((1..=15).contains(&retry_after), "{retry_after}");
+    assert!(!body.to_string().contains(GOOD_SECRET));
+    let (_, view) = json_of(vendor.view(&request).await).await;
+    assert_eq!(
+        (view["state"].as_str(), view["tries_remaining"].as_u64()),
+        (Some("open"), Some(10)),
+        "no try counted, nothing stored"
+    );
+
+    // Sent again as the page and the CLI do, it ends accepted.
+    let mut last = StatusCode::ACCEPTED;
+    for _ in 0..10 {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let (status, body) = json_of(vendor.answer(&request, GOOD_SECRET).await).await;
+        last = status;
+        if status != StatusCode::ACCEPTED {
+            assert_eq!(body["verified"], true, "{body}");
+            break;
+        }
+    }
+    assert_eq!(last, StatusCode::CREATED);
+    let (_, view) = json_of(vendor.view(&request).await).await;
+    assert_eq!(view["state"], "answered");
+}
+
+#[tokio::test]
+async fn after_the_new_secret_window_a_refused_new_secret_counts_as_wrong() {
+    let vendor = vendor_with("required", "new_secret_window = \"2s\"").await;
+    vendor.microsoft.rejects_the_value().await;
+    let request = vendor.request().await;
+    assert_eq!(
+        vendor.answer(&request, GOOD_SECRET).await.status(),
+        StatusCode::ACCEPTED
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let (status, body) = json_of(vendor.answer(&request, GOOD_SECRET).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["reason"], "invalid_secret");
+    assert_eq!(body["tries_remaining"], 9);
+}
+
+#[tokio::test]
+async fn a_refused_older_format_value_is_wrong_at_once_not_activating() {
+    let vendor = vendor_with("required", "new_secret_window = \"30s\"").await;
+    vendor.microsoft.rejects_the_value().await;
+    let request = vendor.request().await;
+    let (status, body) = json_of(
+        vendor
+            .answer(&request, "abc7Q~Zy1_x.w-v~U9t8S7r6Q5p4O3n2M1l0K")
+            .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["tries_remaining"], 9);
+}
+
+#[tokio::test]
+async fn a_vendor_misconfiguration_counts_no_try_against_the_customer_and_tells_staff() {
+    let vendor = vendor("required").await;
+    vendor.microsoft.says_the_scope_is_invalid().await;
+    let request = vendor.request().await;
+    let (status, body) = json_of(vendor.answer(&request, GOOD_SECRET).await).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some("vendor_misconfigured")
+        ),
+        "{body}"
+    );
+    assert_eq!(body["aadsts"], 1_002_012);
+    assert!(
+        body["message"].as_str().unwrap().contains("not your fault"),
+        "{body}"
+    );
+    let (_, view) = json_of(vendor.view(&request).await).await;
+    assert_eq!(view["tries_remaining"], 10);
+    let events = vendor
+        .audit_events("tenant=contoso", &["verification.failed"])
+        .await;
+    let failed = events
+        .iter()
+        .find(|e| e["kind"] == "verification.failed")
+        .expect("staff see it in the audit trail");
+    assert_eq!(failed["aadsts"], 1_002_012);
+}
+
+#[tokio::test]
+async fn a_tenant_in_another_cloud_is_the_vendors_to_fix_and_named() {
+    let vendor = vendor("required").await;
+    vendor
+        .microsoft
+        .says_the_tenant_is_in("AzureUSGovernment")
+        .await;
+    let request = vendor.request().await;
+    let (status, body) = json_of(vendor.answer(&request, GOOD_SECRET).await).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["reason"], "other_cloud");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("https://login.microsoftonline.us"),
+        "{body}"
+    );
+    let (_, view) = json_of(vendor.view(&request).await).await;
+    assert_eq!(view["tries_remaining"], 10);
+}
+
+#[tokio::test]
+async fn a_disabled_app_is_refused_saying_an_admin_must_enable_it() {
+    let vendor = vendor("required").await;
+    vendor.microsoft.says_the_app_is_disabled().await;
+    let request = vendor.request().await;
+    let (status, body) = json_of(vendor.answer(&request, GOOD_SECRET).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["reason"], "app_disabled");
+    assert_eq!(body["aadsts"], 7_000_112);
+}
+
+#[tokio::test]
+async fn a_retrieved_answer_is_tracked_on_the_tenants_page_with_its_expiry() {
+    let vendor = vendor("required").await;
+    vendor.microsoft.accepts().await;
+    let request = vendor.request().await;
+    let before = vendor.staff_get("/api/v1/tenants").await;
+    let contoso = |tenants: &Value| {
+        tenants["tenants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["tenant"] == "contoso")
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(contoso(&before)["status"], "never_received");
+
+    let answered = vendor.answer(&request, GOOD_SECRET).await;
+    assert_eq!(answered.status(), StatusCode::CREATED);
+    let (status, _) = json_of(vendor.retrieve(&request, &request.retrieve_key).await).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let after = contoso(&vendor.staff_get("/api/v1/tenants").await);
+    assert_eq!(after["expires_on"], "2028-11-22", "{after}");
+    assert_eq!(after["hint"], "abc");
+    assert_eq!(after["status"], "ok");
+    assert!(
+        after["sink"].as_str().unwrap_or_default().is_empty(),
+        "retrieved, not applied to a sink: {after}"
+    );
+
+    let page = vendor
+        .app
+        .http
+        .get(vendor.app.url("/staff"))
+        .bearer_auth(&vendor.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("retrieved by staff, not applied"), "{page}");
+}
+
+#[tokio::test]
+async fn the_customer_is_linked_to_the_apps_certificates_and_secrets_in_its_cloud() {
+    // A tenant at Microsoft's public cloud, which is never asked here.
+    let config = crate::common::VendorConfig::new("", "verify = \"off\"");
+    let app = crate::common::TestApp::spawn_with(config.args()).await;
+    let created: Value = app
+        .http
+        .post(app.url("/api/v1/requests"))
+        .bearer_auth(&config.token)
+        .json(&json!({ "tenant": "contoso" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (id, key) = created["submit_url"]
+        .as_str()
+        .unwrap()
+        .rsplit_once('/')
+        .unwrap()
+        .1
+        .split_once('#')
+        .unwrap();
+    let view: Value = app
+        .http
+        .get(app.url(&format!("/api/v1/requests/{id}")))
+        .header("X-Handoff-Key", key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        view["tenant"]["credentials_url"],
+        format!(
+            "https://entra.microsoft.com/#view/Microsoft_AAD_RegisteredApps/ApplicationMenuBlade/~/Credentials/appId/{CONTOSO_APP}"
+        )
     );
 }

@@ -758,6 +758,7 @@ fn request_record(expires_at: i64) -> RequestRecord {
         auto_apply: false,
         claim: None,
         replay: None,
+        activating_since: None,
     }
 }
 

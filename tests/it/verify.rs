@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use handoff::verify::{EntraApp, GRAPH_SCOPE, Rejection, Verification, Verifier};
+use handoff::verify::{EntraApp, GRAPH_SCOPE, NationalCloud, Rejection, Verification, Verifier};
 use serde_json::json;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
@@ -170,16 +170,16 @@ async fn a_malformed_tenant_is_tenant_not_found() {
 async fn any_other_documented_error_is_rejected_with_its_code_and_error() {
     let microsoft = Microsoft::answering(error(
         400,
-        "invalid_client",
-        7_000_112,
-        "Application '6f1c2b7e-0d4f-4c52-9a43-5a7e1e0c9b11' is disabled.",
+        "invalid_request",
+        900_144,
+        "The request body must contain the following parameter: 'grant_type'.",
     ))
     .await;
     assert_eq!(
         verify(&microsoft).await,
         Verification::Rejected(Rejection::Other {
-            error: "invalid_client".to_owned(),
-            aadsts: Some(7_000_112),
+            error: "invalid_request".to_owned(),
+            aadsts: Some(900_144),
         })
     );
 }
@@ -353,4 +353,170 @@ async fn the_secret_appears_in_neither_the_debug_output_nor_the_sentence() {
         verification.sentence("Payroll", "contoso.com")
     );
     assert!(!shown.contains(GOOD_SECRET), "{shown}");
+}
+
+#[tokio::test]
+async fn a_disabled_app_says_an_admin_must_enable_it() {
+    let microsoft = Microsoft::start().await;
+    microsoft.says_the_app_is_disabled().await;
+    let verification = verify(&microsoft).await;
+    assert_eq!(
+        verification,
+        Verification::Rejected(Rejection::AppDisabled { aadsts: 7_000_112 })
+    );
+    let sentence = verification.sentence("Payroll", "contoso.com");
+    assert!(
+        sentence.contains("disabled") && sentence.contains("an admin of the tenant must enable it"),
+        "{sentence}"
+    );
+}
+
+#[tokio::test]
+async fn a_tenant_in_the_us_government_cloud_names_the_authority_the_vendor_must_set() {
+    let microsoft = Microsoft::start().await;
+    microsoft.says_the_tenant_is_in("AzureUSGovernment").await;
+    let verification = verify(&microsoft).await;
+    assert_eq!(
+        verification,
+        Verification::Rejected(Rejection::OtherCloud {
+            cloud: Some(NationalCloud::UsGovernment)
+        })
+    );
+    assert_eq!(verification.aadsts(), Some(90_038));
+    let sentence = verification.sentence("Payroll", "contoso.com");
+    assert!(
+        sentence.contains("Azure US Government")
+            && sentence.contains("https://login.microsoftonline.us"),
+        "{sentence}"
+    );
+}
+
+#[tokio::test]
+async fn a_tenant_in_the_china_cloud_names_its_authority() {
+    let microsoft = Microsoft::start().await;
+    microsoft.says_the_tenant_is_in("AzureChinaCloud").await;
+    let sentence = verify(&microsoft).await.sentence("Payroll", "contoso.com");
+    assert!(
+        sentence.contains("China") && sentence.contains("https://login.partner.microsoftonline.cn"),
+        "{sentence}"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_secret_and_invalid_scopes_are_the_vendors_misconfiguration() {
+    let microsoft = Microsoft::start().await;
+    for (say, aadsts) in [(0, 7_000_218), (1, 1_002_012), (2, 70_011)] {
+        microsoft.reset().await;
+        match say {
+            0 => microsoft.says_no_secret_was_sent().await,
+            1 => microsoft.says_the_scope_is_invalid().await,
+            _ => microsoft.says_the_scope_parameter_is_invalid().await,
+        }
+        let verification = verify(&microsoft).await;
+        assert_eq!(
+            verification,
+            Verification::Rejected(Rejection::VendorMisconfigured { aadsts })
+        );
+        assert_eq!(verification.code(), "vendor_misconfigured");
+        let sentence = verification.sentence("Payroll", "contoso.com");
+        assert!(
+            sentence.contains("not your fault") && sentence.contains(&format!("AADSTS{aadsts}")),
+            "{sentence}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_503_is_asked_again_and_the_next_answer_counts() {
+    let microsoft = Microsoft::start().await;
+    microsoft
+        .answers_first(
+            2,
+            ResponseTemplate::new(503).set_body_string("Service Unavailable"),
+        )
+        .await;
+    microsoft.accepts().await;
+    assert_eq!(verify(&microsoft).await, Verification::Verified);
+    assert_eq!(microsoft.received().await.len(), 3);
+}
+
+#[tokio::test]
+async fn temporarily_unavailable_is_asked_again() {
+    let microsoft = Microsoft::start().await;
+    microsoft
+        .answers_first(1, crate::common::microsoft::temporarily_unavailable())
+        .await;
+    microsoft.accepts().await;
+    assert_eq!(verify(&microsoft).await, Verification::Verified);
+}
+
+#[tokio::test]
+async fn throttling_is_waited_out_as_retry_after_asks() {
+    let microsoft = Microsoft::start().await;
+    microsoft
+        .answers_first(
+            1,
+            ResponseTemplate::new(429).insert_header("Retry-After", "1"),
+        )
+        .await;
+    microsoft.accepts().await;
+    let started = Instant::now();
+    assert_eq!(verify(&microsoft).await, Verification::Verified);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited as asked"
+    );
+}
+
+#[tokio::test]
+async fn microsoft_down_for_the_whole_budget_is_unreachable_within_it() {
+    let microsoft = Microsoft::start().await;
+    microsoft.is_down().await;
+    let started = Instant::now();
+    let verification = Verifier::new(Duration::from_secs(2))
+        .verify(&app(&microsoft), GOOD_SECRET)
+        .await;
+    assert!(
+        matches!(verification, Verification::Unreachable { .. }),
+        "{verification:?}"
+    );
+    assert_eq!(
+        verification.sentence("Payroll", "contoso.com"),
+        "Microsoft could not be reached to check this secret."
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        microsoft.received().await.len() >= 2,
+        "asked again within the budget"
+    );
+}
+
+#[tokio::test]
+async fn a_retry_after_longer_than_the_budget_gives_up_at_once() {
+    let microsoft = Microsoft::start().await;
+    microsoft
+        .answers(ResponseTemplate::new(429).insert_header("Retry-After", "60"))
+        .await;
+    let started = Instant::now();
+    let verification = Verifier::new(Duration::from_secs(2))
+        .verify(&app(&microsoft), GOOD_SECRET)
+        .await;
+    assert!(matches!(verification, Verification::Unreachable { .. }));
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn a_new_secret_is_refused_until_it_has_propagated_then_accepted() {
+    let microsoft = Microsoft::start().await;
+    microsoft.accepts_after(Duration::from_secs(1)).await;
+    assert_eq!(
+        verify(&microsoft).await,
+        Verification::Rejected(Rejection::InvalidSecret { aadsts: 7_000_215 })
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(verify(&microsoft).await, Verification::Verified);
 }

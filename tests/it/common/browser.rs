@@ -87,8 +87,38 @@ impl Deref for Browser {
     }
 }
 
+/// How the browser presents itself: its language, window and colour scheme.
+#[derive(Debug, Clone, Copy)]
+pub struct Look {
+    /// What it sends as `Accept-Language`.
+    pub accept_language: &'static str,
+    pub width: u32,
+    pub height: u32,
+    pub dark: bool,
+}
+
+impl Look {
+    pub const DESKTOP_EN: Self = Self {
+        accept_language: "en-US,en",
+        width: 1200,
+        height: 900,
+        dark: false,
+    };
+    /// A 390 px phone (iPhone 14 and the like).
+    pub const PHONE_DE_DARK: Self = Self {
+        accept_language: "de-DE,de",
+        width: 390,
+        height: 844,
+        dark: true,
+    };
+}
+
 impl Browser {
     pub async fn start() -> Self {
+        Self::start_as(Look::DESKTOP_EN).await
+    }
+
+    pub async fn start_as(look: Look) -> Self {
         assert!(
             std::path::Path::new(CHROMIUM).exists(),
             "{CHROMIUM} is missing: install it with `apt-get install chromium chromium-driver`"
@@ -103,9 +133,13 @@ impl Browser {
                 "args": [
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--disable-quic", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--window-size=1200,900",
+                    "--disable-component-update", "--disable-sync",
+                    format!("--window-size={},{}", look.width, look.height),
+                    format!("--lang={}", look.accept_language.split(',').next().unwrap_or("en")),
+                    if look.dark { "--force-dark-mode" } else { "--no-default-browser-check" }.to_owned(),
                     format!("--user-data-dir={}", profile.path().display()),
                 ],
+                "prefs": { "intl.accept_languages": look.accept_language },
             },
         });
         let Value::Object(capabilities) = capabilities else {
@@ -166,6 +200,68 @@ impl Browser {
             .click()
             .await
             .unwrap();
+    }
+
+    /// Runs axe-core (from npm, see scripts/tools.sh) on the page as it is
+    /// now and returns each violation as "rule: nodes". The script is
+    /// injected by the driver, so the page's own policy stays as it is.
+    pub async fn accessibility_violations(&self) -> Vec<String> {
+        let path = std::env::var("AXE_CORE_JS").unwrap_or_else(|_| {
+            let home = std::env::var("HOME").unwrap_or_default();
+            format!("{home}/.cache/handoff-tools/node_modules/axe-core/axe.min.js")
+        });
+        let axe = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!("axe-core is missing at {path} ({e}): run ./test.sh, which installs it (npm install axe-core)")
+        });
+        self.execute(&axe, Vec::new())
+            .await
+            .expect("axe-core loads");
+        let result = self
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] })
+                   .then((r) => done(r.violations.map((v) =>
+                     v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', '))))
+                   .catch((e) => done(['axe failed: ' + e]));",
+                Vec::new(),
+            )
+            .await
+            .expect("axe-core runs");
+        result
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// Fails the test if axe-core finds anything on the page as it is now.
+    pub async fn assert_accessible(&self, state: &str) {
+        let violations = self.accessibility_violations().await;
+        assert!(
+            violations.is_empty(),
+            "axe-core on {state}: {violations:#?}"
+        );
+    }
+
+    /// Whether the page is wider than the window (something overflows).
+    pub async fn overflows_sideways(&self) -> bool {
+        self.execute(
+            "return document.documentElement.scrollWidth > window.innerWidth + 1;",
+            Vec::new(),
+        )
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap()
+    }
+
+    /// The value of a JavaScript expression on the page.
+    pub async fn eval(&self, expression: &str) -> Value {
+        self.execute(&format!("return ({expression});"), Vec::new())
+            .await
+            .unwrap()
     }
 
     /// Script errors and CSP violations from the console log so far.

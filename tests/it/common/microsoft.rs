@@ -1,11 +1,13 @@
 //! Microsoft's token endpoint (Entra ID), played by wiremock. Answers have
 //! the shape Microsoft documents; nothing here touches the internet.
 
+use std::time::{Duration, Instant};
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path_regex};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use super::{CONTOSO_APP, CONTOSO_TENANT_ID};
 
@@ -49,17 +51,7 @@ impl Microsoft {
 
     /// AADSTS7000215: the Secret ID was sent instead of the Value.
     pub async fn rejects_the_value(&self) {
-        self.answers(error(
-            401,
-            "invalid_client",
-            7_000_215,
-            &format!(
-                "Invalid client secret provided. Ensure the secret being sent in the request is \
-                 the client secret value, not the client secret ID, for a secret added to app \
-                 '{CONTOSO_APP}'."
-            ),
-        ))
-        .await;
+        self.answers(invalid_secret()).await;
     }
 
     /// AADSTS7000222: the secret was right once and has expired.
@@ -72,6 +64,95 @@ impl Microsoft {
                 "The provided client secret keys for app '{CONTOSO_APP}' are expired. Visit the \
                  Azure portal to create new keys for your app."
             ),
+        ))
+        .await;
+    }
+
+    /// A secret created seconds ago: refused with AADSTS7000215 until
+    /// `delay` has passed (from now), then issued a token, as Microsoft does
+    /// while a new credential propagates.
+    pub async fn accepts_after(&self, delay: Duration) {
+        Mock::given(method("POST"))
+            .and(path_regex(r"^/[^/]+/oauth2/v2\.0/token$"))
+            .respond_with(AcceptsAfter {
+                from: Instant::now() + delay,
+            })
+            .mount(&self.server)
+            .await;
+    }
+
+    /// `answer` for the next `times` requests only, then whatever else is
+    /// mounted (mount this first).
+    pub async fn answers_first(&self, times: u64, answer: ResponseTemplate) {
+        Mock::given(method("POST"))
+            .and(path_regex(r"^/[^/]+/oauth2/v2\.0/token$"))
+            .respond_with(answer)
+            .up_to_n_times(times)
+            .with_priority(1)
+            .mount(&self.server)
+            .await;
+    }
+
+    /// AADSTS7000112: the app is disabled in the customer's tenant.
+    pub async fn says_the_app_is_disabled(&self) {
+        self.answers(error(
+            400,
+            "unauthorized_client",
+            7_000_112,
+            &format!("Application '{CONTOSO_APP}'(Payroll) is disabled."),
+        ))
+        .await;
+    }
+
+    /// AADSTS90038: the tenant lives in another national cloud, named as
+    /// Microsoft names it (`AzureUSGovernment`, `AzureChinaCloud`).
+    pub async fn says_the_tenant_is_in(&self, cloud: &str) {
+        self.answers(error(
+            400,
+            "invalid_request",
+            90_038,
+            &format!(
+                "NationalCloudTenantRedirection: The specified tenant '{CONTOSO_TENANT_ID}' \
+                 belongs to a different cloud '{cloud}'. Current cloud instance \
+                 'AzurePublic'. Federation with different cloud instances is not supported."
+            ),
+        ))
+        .await;
+    }
+
+    /// AADSTS7000218: no secret (or assertion) in the request.
+    pub async fn says_no_secret_was_sent(&self) {
+        self.answers(error(
+            401,
+            "invalid_client",
+            7_000_218,
+            "The request body must contain the following parameter: 'client_assertion' or \
+             'client_secret'.",
+        ))
+        .await;
+    }
+
+    /// AADSTS1002012: a scope without `/.default` in client credentials.
+    pub async fn says_the_scope_is_invalid(&self) {
+        self.answers(error(
+            400,
+            "invalid_scope",
+            1_002_012,
+            "The provided value for scope https://graph.microsoft.com/User.Read is not valid. \
+             Client credential flows must have a scope value with /.default suffixed to the \
+             resource identifier (application ID URI).",
+        ))
+        .await;
+    }
+
+    /// AADSTS70011: the scope parameter is not valid.
+    pub async fn says_the_scope_parameter_is_invalid(&self) {
+        self.answers(error(
+            400,
+            "invalid_scope",
+            70_011,
+            "The provided request must include a 'scope' input parameter. The provided value \
+             for the input parameter 'scope' is not valid.",
         ))
         .await;
     }
@@ -91,6 +172,44 @@ impl Microsoft {
             .await
             .expect("wiremock records requests")
     }
+}
+
+struct AcceptsAfter {
+    from: Instant,
+}
+
+impl Respond for AcceptsAfter {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        if Instant::now() >= self.from {
+            token_answer(&v1_claims(CONTOSO_TENANT_ID, CONTOSO_APP))
+        } else {
+            invalid_secret()
+        }
+    }
+}
+
+/// AADSTS7000215 as Microsoft words it.
+pub fn invalid_secret() -> ResponseTemplate {
+    error(
+        401,
+        "invalid_client",
+        7_000_215,
+        &format!(
+            "Invalid client secret provided. Ensure the secret being sent in the request is \
+             the client secret value, not the client secret ID, for a secret added to app \
+             '{CONTOSO_APP}'."
+        ),
+    )
+}
+
+/// `temporarily_unavailable`, as Microsoft answers when a back end is busy.
+pub fn temporarily_unavailable() -> ResponseTemplate {
+    error(
+        400,
+        "temporarily_unavailable",
+        90_033,
+        "A transient error has occurred. Please try again.",
+    )
 }
 
 /// An error answer as Microsoft documents it, with its AADSTS number both in

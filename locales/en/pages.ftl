@@ -1,0 +1,182 @@
+# Pages customers and recipients see. Every language has these messages with
+# the same variables; a unit test in src/locale.rs fails otherwise.
+# $vendor is the vendor's name from the settings; every message may use it.
+
+## Every page
+footer-encrypted = Secrets are encrypted with a key that only the link holds, and deleted once revealed or expired.
+language-switch = Language
+support-contact = Questions? Contact { $vendor }:
+note-from = Note from { $vendor }
+optional = (optional)
+copy = Copy
+share = Share…
+
+## Error pages
+not-found-title = Page not found
+not-found-body = There is nothing at this address.
+go-home = Go to the start page
+error-title = Something went wrong
+
+## Push: the create form
+create-title = Share a secret
+create-heading = Share a secret once
+create-lead = Paste a secret, such as an Entra ID client secret. You get a link that reveals it a set number of times, then the secret is deleted.
+field-secret = Secret
+field-secret-hint = It is encrypted before it is stored. Only the link you get next can decrypt it.
+field-ttl = Link expires after
+field-views = Number of views
+field-views-hint = Each reveal uses one view. At most { $max }.
+field-passphrase = Passphrase
+field-passphrase-hint = The recipient must enter it before the secret is shown. Send it through a different channel than the link, for example by phone. Too many wrong attempts destroy the secret.
+field-note = Note for the recipient
+field-note-hint = Shown to the recipient before and after they reveal the secret, for example which app registration it belongs to. Don't put the secret here.
+create-button = Create link
+form-error-summary = The link was not created. Check the field marked below.
+form-error-secret = Paste the secret here; it cannot be empty.
+form-error-secret-too-large = This secret is too large: at most { $max } bytes.
+form-error-ttl = Choose one of the offered expiry times.
+form-error-views = Enter a whole number from 1 to { $max }.
+form-error-passphrase = This passphrase cannot be used: use 1 to 1024 characters.
+form-error-note = The note is too long or holds characters that cannot be shown: at most 500 characters.
+ttl-hours = { $count ->
+    [one] { $count } hour
+   *[other] { $count } hours
+}
+ttl-days = { $count ->
+    [one] { $count } day
+   *[other] { $count } days
+}
+
+## Push: the result page
+created-title = Link created
+created-heading = Your link is ready
+created-link = Link for the recipient
+created-link-hint = { $views ->
+    [one] Send this link to the recipient. It works once and expires { $expires }.
+   *[other] Send this link to the recipient. It works { $views } times and expires { $expires }.
+} The whole link is needed, including the part after #.
+created-qr = QR code of the link, to open it on a phone
+created-passphrase = Send the passphrase separately, through a different channel than the link. Without it, the link does not reveal the secret.
+manage-heading = Keep this private: your manage link
+manage-link = Manage link
+manage-hint = It shows when the secret was revealed and from where, and lets you delete the secret before it is used. Don't send it to the recipient.
+create-another = Create another
+
+## The recipient's page
+reveal-title = Reveal a secret
+checking-link = Checking the link…
+ready-heading = Someone shared a secret with you
+fact-expires = Expires
+fact-views = Views
+fact-created = Created
+fact-ended = Ended
+fact-failed = Wrong passphrases
+recipient-passphrase-hint = The sender should have given it to you separately from the link.
+reveal-button = Reveal secret
+reveal-hint = Revealing uses one of the remaining views. Opening this page does not.
+revealed-heading = The secret
+delete-remaining = Delete the remaining views
+gone-heading = This secret is not available
+
+## The sender's manage page
+status-title = Secret status
+loading-status = Loading the status…
+reveals-heading = Reveals
+activity-heading = Activity
+col-time = Time
+col-ip = IP address
+col-browser = Browser
+col-event = Event
+col-by = By
+refresh = Refresh
+delete-now = Delete now
+
+## Browser-side messages (static/*.js). A variable { $name } reaches the
+## script as {name}; messages ending in -one / -other are plural forms.
+js-network = Could not reach the server. Check your connection and try again.
+js-generic = Something went wrong; try again.
+js-unknown-time = Unknown
+js-now = now
+js-in-less-than-a-minute = in less than a minute
+js-copied = Copied
+js-copy-failed = Copy failed
+js-copied-announce = Copied to the clipboard.
+js-copy-failed-announce = Could not copy automatically. The text is selected; copy it with your keyboard or menu.
+js-incomplete = This link is incomplete: the part after # is missing. Ask the sender to copy the whole link.
+js-not-found = This link is not valid: the secret was already revealed, has expired, or the link is incomplete.
+js-revoked = The sender deleted this secret.
+js-applied = This secret was applied to a tenant's configuration and deleted here.
+js-applied-at = This secret was applied to a tenant's configuration at { $time } and deleted here.
+js-destroyed = This secret was destroyed after too many wrong passphrases.
+js-destroyed-now = Too many wrong passphrases: the secret was destroyed.
+js-passphrase-required = This secret is protected by a passphrase. The sender should have given it to you separately from the link.
+js-deleted = This secret is now deleted from the server. Store it where it belongs now; this page won't show it again.
+js-unconfirmed = The server could not confirm the reveal. Click Reveal again: within a minute you get the same secret.
+js-already-revealed = This secret was already revealed. If that was not you, the link was intercepted: ask the sender for a new secret.
+js-already-revealed-at = This secret was already revealed at { $time }. If that was not you, the link was intercepted: ask the sender for a new secret.
+js-revealed-at = You revealed this at { $time }; it is deleted from the server.
+js-revealed-remaining = You revealed this at { $time }. It stays until its views are used or it expires.
+js-revealing = Revealing…
+js-wrong-passphrase = Wrong passphrase.
+js-wrong-passphrase-left-one = Wrong passphrase. { $count } attempt left before the secret is destroyed.
+js-wrong-passphrase-left-other = Wrong passphrase. { $count } attempts left before the secret is destroyed.
+js-views-of-one = { $left } of { $allowed } view left
+js-views-of-other = { $left } of { $allowed } views left
+js-more-views-one = { $count } more view remains. Anyone with the full link can use it until the link expires.
+js-more-views-other = { $count } more views remain. Anyone with the full link can use them until the link expires.
+js-delete-remaining-confirm = Delete this secret now, with its remaining views? The link stops working for everyone.
+js-deleted-remaining = Deleted: the link no longer works for anyone.
+js-manage-incomplete = This manage link is incomplete: the part after # is missing. Copy the whole manage link.
+js-manage-gone = This secret has expired and its record is deleted, or the manage link is incomplete.
+js-confirm-delete = Delete this secret now? The link stops working immediately. This cannot be undone.
+js-state-live = Waiting to be revealed
+js-state-revealed = Revealed — deleted from the server
+js-state-revoked = Deleted by you
+js-state-destroyed = Destroyed after too many wrong passphrases
+js-no-reveals = No one has revealed it yet.
+js-views-used-one = { $used } of { $allowed } view used
+js-views-used-other = { $used } of { $allowed } views used
+js-event-created = Created
+js-event-viewed = Link opened
+js-event-revealed = Revealed
+js-event-passphrase-failed = Wrong passphrase
+js-event-destroyed = Destroyed
+js-event-revoked = Deleted
+js-event-expired = Expired unread
+js-you = you
+js-someone = the recipient
+js-browser-on = { $browser } on { $os }
+
+## The customer's request page (static/request.js words its checks itself)
+req-title = New client secret
+req-asks = { $vendor } asks for a new client secret
+req-lead = It is for this app registration in Microsoft Entra ID:
+req-tenant = Tenant
+req-entra-tenant = Entra tenant
+req-client-id = App (client ID)
+req-link-expires = This link expires
+req-copy-tenant = Copy the tenant
+req-copy-client-id = Copy the client ID
+req-what-to-do = What to do
+req-step-sign-in = Sign in to the Microsoft Entra admin centre as an admin of this tenant:
+req-step-open-app = Go to Applications → App registrations → All applications, and open the app with this Application (client) ID:
+req-step-new-secret = Open Certificates & secrets → Client secrets → New client secret; pick an expiry.
+req-step-direct = Or go straight there:
+req-step-direct-link = this app's Certificates & secrets
+req-step-copy-value = Copy the Value column right away: it is shown only once. Not the Secret ID.
+req-step-paste = Paste it below.
+req-field-secret = Client secret value
+req-field-expiry = Secret expires in
+req-field-expiry-note = (as picked in step 3)
+req-expiry-unknown = I don't know
+req-expiry-days = { $days } days ({ $months } months)
+req-expiry-custom = Custom date
+req-expiry-hint = So a new secret can be asked for before this one stops working.
+req-field-expiry-date = Expiry date
+req-field-secret-id = Secret ID, for the record
+req-secret-id-hint = The GUID in the Secret ID column, next to the Value. It is not secret; it tells secrets apart.
+req-submit = Check and send
+req-accepted-heading = Thank you: the secret was received
+req-close = You can close this page.
+req-closed-heading = Nothing to do here
+js-req-asks = { $vendor } asks for a new client secret
