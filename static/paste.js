@@ -187,11 +187,15 @@ function withoutLabel(text) {
   return rest === "" ? null : rest;
 }
 
+// Typographic quotes are never part of a secret; straight ones may be part
+// of an older free-form value, so they go only around what is plainly none.
 function withoutQuotes(text) {
   for (const [open, close] of QUOTES) {
     if (text.length >= 2 && text.startsWith(open) && text.endsWith(close)) {
       const inner = text.slice(open.length, -close.length);
-      return inner === "" ? null : inner;
+      const plain = trim(inner);
+      const debris = isGenerated(plain) || isGuid(plain) || withoutLabel(plain) !== null;
+      return inner !== "" && (open.charCodeAt(0) > 0x7f || debris) ? inner : null;
     }
   }
   return null;

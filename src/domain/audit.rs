@@ -49,6 +49,33 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind (a new one belongs here too: the audit page's labels are
+    /// tested against this list).
+    pub const ALL: [Self; 22] = [
+        Self::SecretCreated,
+        Self::SecretViewed,
+        Self::SecretRevealed,
+        Self::PassphraseFailed,
+        Self::SecretDestroyed,
+        Self::SecretRevoked,
+        Self::SecretExpired,
+        Self::RequestCreated,
+        Self::RequestAnswered,
+        Self::RequestRefused,
+        Self::VerificationPassed,
+        Self::VerificationFailed,
+        Self::RequestLocked,
+        Self::RequestRetrieved,
+        Self::RequestExpired,
+        Self::SecretApplied,
+        Self::ApplyFailed,
+        Self::SecretExpiring,
+        Self::SignedIn,
+        Self::SignInFailed,
+        Self::WebhookDelivered,
+        Self::WebhookFailed,
+    ];
+
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {

@@ -273,6 +273,8 @@ impl fmt::Debug for ClientSecretInput {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientSecretInput")
             .field("value", &format_args!("***"))
+            .field("cleanings", &self.cleanings)
+            .field("secret_id", &self.secret_id)
             .field("notices", &self.notices)
             .field("warnings", &self.warnings)
             .finish_non_exhaustive()
@@ -466,11 +468,18 @@ fn without_label(text: &str) -> Option<&str> {
     (!rest.is_empty()).then_some(rest)
 }
 
+/// What quotes enclose. Typographic quotes are never part of a secret;
+/// straight ones may be part of an older free-form value, so they are taken
+/// off only around what is plainly no such value: one of Entra ID's formats,
+/// a GUID, or a labelled value.
 fn without_quotes(text: &str) -> Option<&str> {
-    QUOTES
-        .iter()
-        .find_map(|(open, close)| text.strip_prefix(*open)?.strip_suffix(*close))
-        .filter(|inner| !inner.is_empty())
+    let (open, inner) = QUOTES.iter().find_map(|(open, close)| {
+        let inner = text.strip_prefix(*open)?.strip_suffix(*close)?;
+        Some((*open, inner))
+    })?;
+    let plain = inner.trim_matches(is_trimmable);
+    let enclosed_debris = is_generated(plain) || is_guid(plain) || without_label(plain).is_some();
+    (!inner.is_empty() && (!open.is_ascii() || enclosed_debris)).then_some(inner)
 }
 
 /// One copy of a value pasted twice, with or without a space or line

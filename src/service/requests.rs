@@ -347,7 +347,6 @@ impl Service {
 
     /// Checks the customer's answer and, if it is good, seals it for staff.
     #[tracing::instrument(skip_all, fields(request_id = %id))]
-    #[allow(clippy::too_many_lines)] // the answer's steps in order: checks, seal, apply
     pub async fn answer_request(
         &self,
         id: &SecretId,
@@ -363,24 +362,9 @@ impl Service {
         }
         let tenant = self.tenant(&record.tenant)?;
 
-        let input =
-            match ClientSecretInput::parse(&answer.secret, &tenant.client_id, &tenant.entra_tenant)
-            {
-                Ok(input) => input,
-                Err(refusal) => {
-                    let event = client
-                        .event(Kind::RequestRefused, &Actor::Customer)
-                        .subject(id)
-                        .tenant(&tenant.slug)
-                        .detail(refusal.code());
-                    self.audit.record(event).await;
-                    let tries_remaining = self.refuse_answer(id, client).await?;
-                    return Err(ServiceError::SecretRefused {
-                        refusal,
-                        tries_remaining,
-                    });
-                }
-            };
+        let input = self
+            .parse_answer(id, &tenant, &answer.secret, client)
+            .await?;
 
         // A copied portal row carries the Secret ID beside the value.
         if answer.secret_id.is_none() {
@@ -410,13 +394,9 @@ impl Service {
                 message,
                 aadsts,
             } => {
-                self.vendor_fault(id, &tenant, code, &message, aadsts, client)
-                    .await;
-                return Err(ServiceError::VendorMisconfigured {
-                    code,
-                    message,
-                    aadsts,
-                });
+                return Err(self
+                    .vendor_fault(id, &tenant, code, message, aadsts, client)
+                    .await);
             }
             Judgement::Refuse {
                 code,
@@ -471,13 +451,8 @@ impl Service {
             ),
             None => None,
         };
-        if record.created_by == super::AUTOMATIC && matches!(delivery, Some(Err(_))) {
-            // Nobody holds an automatic request's retrieve key, so an
-            // answer the sink did not take could never be read: open the
-            // request again instead, for the customer to send it again.
-            self.reopen_undelivered(id).await?;
-            return Err(ServiceError::NotDelivered);
-        }
+        self.reopen_if_undelivered(id, &record, delivery.as_ref())
+            .await?;
         Ok(AnswerOutcome::Accepted(AnswerAccepted {
             verification,
             notices: input.notices().to_vec(),
@@ -485,6 +460,32 @@ impl Service {
             hint: input.hint(),
             delivery,
         }))
+    }
+
+    /// The pasted value, cleaned; a refusal counts a try and is audited.
+    async fn parse_answer(
+        &self,
+        id: &SecretId,
+        tenant: &Tenant,
+        raw: &str,
+        client: &Client,
+    ) -> Result<ClientSecretInput, ServiceError> {
+        match ClientSecretInput::parse(raw, &tenant.client_id, &tenant.entra_tenant) {
+            Ok(input) => Ok(input),
+            Err(refusal) => {
+                let event = client
+                    .event(Kind::RequestRefused, &Actor::Customer)
+                    .subject(id)
+                    .tenant(&tenant.slug)
+                    .detail(refusal.code());
+                self.audit.record(event).await;
+                let tries_remaining = self.refuse_answer(id, client).await?;
+                Err(ServiceError::SecretRefused {
+                    refusal,
+                    tries_remaining,
+                })
+            }
+        }
     }
 
     /// Within the new-secret window (from Microsoft's first refusal of this
@@ -519,10 +520,10 @@ impl Service {
         id: &SecretId,
         tenant: &Tenant,
         code: &'static str,
-        message: &str,
+        message: String,
         aadsts: Option<u32>,
         client: &Client,
-    ) {
+    ) -> ServiceError {
         tracing::error!(
             tenant = %tenant.slug,
             reason = code,
@@ -546,14 +547,29 @@ impl Service {
                 "message": message,
             }),
         );
+        ServiceError::VendorMisconfigured {
+            code,
+            message,
+            aadsts,
+        }
     }
 }
 
 impl Service {
     /// An automatic request whose answer the sink did not take goes back
     /// to open, its sealed answer deleted (tries are not counted: the
-    /// answer was good).
-    async fn reopen_undelivered(&self, id: &SecretId) -> Result<(), ServiceError> {
+    /// answer was good), and the customer hears `NotDelivered`. Nobody
+    /// holds such a request's retrieve key, so a kept answer could never
+    /// be read.
+    async fn reopen_if_undelivered(
+        &self,
+        id: &SecretId,
+        record: &RequestRecord,
+        delivery: Option<&Result<(), String>>,
+    ) -> Result<(), ServiceError> {
+        if record.created_by != super::AUTOMATIC || !matches!(delivery, Some(Err(_))) {
+            return Ok(());
+        }
         self.update_request(id, |record| {
             if record.state == RequestState::Answered && record.claim.is_none() {
                 record.state = RequestState::Open;
@@ -563,7 +579,7 @@ impl Service {
         })
         .await?;
         tracing::warn!(request_id = %id, "automatic request opened again: its answer could not be applied");
-        Ok(())
+        Err(ServiceError::NotDelivered)
     }
 
     /// The accepted answer, sealed to the request's retrieve key.

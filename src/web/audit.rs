@@ -16,7 +16,7 @@ use utoipa::IntoParams;
 use super::auth::{Staff, StaffPage};
 use super::error::AppError;
 use super::extract::AppQuery;
-use super::format::{human_time, rfc3339};
+use super::format::{audit_label, human_time, rfc3339};
 use super::json::{AuditTrail, Event};
 use super::render::{Chrome, TenantRow, error_page, render};
 use super::state::AppState;
@@ -121,6 +121,8 @@ pub async fn audit_api(
 
 struct EventRow {
     pub at: String,
+    /// In words ("Sign-in failed"); the code stays beside it for searches.
+    pub label: String,
     pub kind: String,
     pub actor: String,
     pub ip: String,
@@ -177,6 +179,7 @@ pub async fn audit_page(
                 .iter()
                 .map(|e| EventRow {
                     at: human_time(e.at),
+                    label: audit_label(&e.kind).to_owned(),
                     kind: e.kind.clone(),
                     actor: e.actor.clone(),
                     ip: e.ip.clone().unwrap_or_default(),

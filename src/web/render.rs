@@ -121,16 +121,27 @@ impl Chrome {
     }
 }
 
-/// The `js-` messages as a JSON object. `<`, `>` and `&` are escaped so
-/// that no message can end the `<script>` element that holds them.
+/// The `js-` messages of each language as a JSON object, made once. `<`,
+/// `>` and `&` are escaped so that no message can end the `<script>`
+/// element that holds them.
+static BROWSER_MESSAGES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+    Language::ALL
+        .into_iter()
+        .map(|lang| {
+            let map: std::collections::BTreeMap<String, String> =
+                lang.templates("js-").into_iter().collect();
+            serde_json::to_string(&map)
+                .unwrap_or_else(|_| "{}".to_owned())
+                .replace('<', "\\u003c")
+                .replace('>', "\\u003e")
+                .replace('&', "\\u0026")
+        })
+        .collect()
+});
+
 fn browser_messages(lang: Language) -> String {
-    let map: std::collections::BTreeMap<String, String> =
-        lang.templates("js-").into_iter().collect();
-    serde_json::to_string(&map)
-        .unwrap_or_else(|_| "{}".to_owned())
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026")
+    let index = Language::ALL.iter().position(|l| *l == lang).unwrap_or(0);
+    BROWSER_MESSAGES[index].clone()
 }
 
 pub fn render(status: StatusCode, page: &impl Template) -> Response {
@@ -313,4 +324,38 @@ pub fn ttl_options(
             (value, label, is_selected)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_languages_browser_messages_are_json_that_cannot_end_their_script_element() {
+        for lang in Language::ALL {
+            let json = browser_messages(lang);
+            assert!(!json.contains(['<', '>', '&']), "{lang}: {json}");
+            let parsed: std::collections::BTreeMap<String, String> =
+                serde_json::from_str(&json).unwrap();
+            assert!(parsed["js-revealed-at"].contains("{time}"), "{lang}");
+            assert!(parsed.keys().all(|id| id.starts_with("js-")));
+        }
+    }
+
+    #[test]
+    fn expiry_choices_are_worded_in_the_readers_language() {
+        let max = Ttl::setting("7d").unwrap();
+        let default = Ttl::setting("24h").unwrap();
+        let german = ttl_options(Language::De, default, max, None);
+        let labels: Vec<&str> = german.iter().map(|(_, label, _)| label.as_str()).collect();
+        assert_eq!(
+            labels,
+            ["1 Stunde", "4 Stunden", "1 Tag", "3 Tage", "7 Tage"]
+        );
+        assert!(
+            german
+                .iter()
+                .any(|(value, _, selected)| value == "86400" && *selected)
+        );
+    }
 }

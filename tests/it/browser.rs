@@ -222,6 +222,31 @@ async fn staff_ask_the_customer_is_guided_and_verified_and_staff_retrieve_it() {
         submit_url.starts_with(&vendor.app.url("/r/")) && submit_url.contains('#'),
         "{submit_url}"
     );
+    // Leaving the page that shows the retrieve link once needs a tick
+    // saying it was saved.
+    click(&browser, "#saved-done").await;
+    assert!(
+        browser
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with("/staff/requests")
+            && browser.find(Locator::Id("retrieve-url")).await.is_ok(),
+        "still on the page: the box is not ticked"
+    );
+    assert_eq!(
+        browser
+            .eval("document.getElementById('saved').validity.valid")
+            .await,
+        false
+    );
+    browser
+        .assert_accessible("the page with the retrieve link")
+        .await;
+    click(&browser, "#saved").await;
+    click(&browser, "#saved-done").await;
+    browser.visible("#create-request").await;
 
     // The customer sees who asks, pastes the Secret ID first and is told.
     browser.goto(&submit_url).await.unwrap();
@@ -517,6 +542,11 @@ async fn a_german_phone_in_dark_mode_gets_the_push_flow_in_german_under_the_vend
     browser
         .assert_accessible("the German create page on a phone")
         .await;
+    let small = browser.small_tap_targets().await;
+    assert!(
+        small.is_empty(),
+        "tap targets under 44 px on a phone: {small:?}"
+    );
 
     // A field the server refuses says why beside it and keeps what was typed.
     type_into(&browser, "secret", secret).await;
@@ -576,6 +606,11 @@ async fn a_german_phone_in_dark_mode_gets_the_push_flow_in_german_under_the_vend
     browser
         .assert_accessible("the German result page on a phone")
         .await;
+    let small = browser.small_tap_targets().await;
+    assert!(
+        small.is_empty(),
+        "tap targets under 44 px on a phone: {small:?}"
+    );
 
     // The recipient's page in German; the switch goes to English and keeps the key.
     browser.goto(&link).await.unwrap();
@@ -813,10 +848,6 @@ async fn a_masked_value_is_refused_on_the_page_before_anything_is_sent() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_brand_new_secret_shows_microsoft_still_activating_it_then_ends_accepted_by_itself() {
     let vendor = Vendor::start("new_secret_window = \"30s\"", "").await;
-    vendor
-        .microsoft
-        .accepts_after(std::time::Duration::from_secs(3))
-        .await;
     let created: Value = vendor
         .create_request(json!({ "tenant": "contoso" }))
         .await
@@ -836,6 +867,11 @@ async fn a_brand_new_secret_shows_microsoft_still_activating_it_then_ends_accept
         .send_keys(GOOD_SECRET)
         .await
         .unwrap();
+    // Created "now": Microsoft takes it in a few seconds.
+    vendor
+        .microsoft
+        .accepts_after(std::time::Duration::from_secs(5))
+        .await;
     browser
         .find(Locator::Id("submit-answer"))
         .await
@@ -897,6 +933,48 @@ async fn a_german_customer_reads_the_request_page_in_german_under_the_vendors_na
     assert!(!browser.overflows_sideways().await);
     browser
         .assert_accessible("the German request page on a phone")
+        .await;
+
+    let problems = browser.console_problems().await;
+    assert!(problems.is_empty(), "{problems:#?}");
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_trail_names_events_in_words_and_fits_a_phone_as_cards() {
+    let vendor = vendor("").await;
+    let http = reqwest::Client::new();
+    // One failed sign-in, so that the trail holds a staff.sign_in_failed.
+    let refused = http
+        .post(vendor.app.url("/staff/sign-in"))
+        .form(&[
+            ("token", "not-the-token-at-all-0123456789"),
+            ("next", "/staff"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(refused.status().is_client_error());
+    let browser = Browser::start_as(Look::PHONE_EN).await;
+    browser.sign_in(&vendor, "/staff/audit").await;
+
+    let events = text_with(&browser, "#events", "Sign-in failed").await;
+    assert!(
+        events.contains("staff.sign_in_failed"),
+        "the code stays beside the words"
+    );
+    assert!(
+        !browser.overflows_sideways().await,
+        "cards, not a wide table"
+    );
+    assert_eq!(
+        browser
+            .eval("getComputedStyle(document.querySelector('#events tbody tr')).display")
+            .await,
+        "block"
+    );
+    browser
+        .assert_accessible("the audit trail on a phone")
         .await;
 
     let problems = browser.console_problems().await;

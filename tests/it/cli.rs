@@ -410,15 +410,16 @@ fn without_a_subcommand_the_binary_still_serves() {
 #[tokio::test]
 async fn answer_waits_with_a_progress_line_while_microsoft_activates_a_new_secret() {
     let vendor = Vendor::start("new_secret_window = \"30s\"", "verify = \"required\"").await;
-    vendor
-        .microsoft
-        .accepts_after(std::time::Duration::from_secs(2))
-        .await;
     let request = vendor.request().await;
     let submit = format!(
         "{}/r/{}#{}",
         vendor.app.base, request.id, request.submit_key
     );
+    // Created "now": Microsoft takes it in a few seconds.
+    vendor
+        .microsoft
+        .accepts_after(std::time::Duration::from_secs(4))
+        .await;
 
     let output = handoff(
         &["answer", &submit],

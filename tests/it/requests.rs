@@ -544,11 +544,12 @@ async fn a_failed_webhook_delivery_is_visible_to_staff() {
 #[tokio::test]
 async fn a_brand_new_secret_is_activating_without_a_try_counted_until_microsoft_accepts_it() {
     let vendor = vendor_with("required", "new_secret_window = \"30s\"").await;
+    let request = vendor.request().await;
+    // Created "now": Microsoft takes it in a few seconds.
     vendor
         .microsoft
         .accepts_after(std::time::Duration::from_secs(3))
         .await;
-    let request = vendor.request().await;
 
     let response = vendor.answer(&request, GOOD_SECRET).await;
     let retry_after: u64 = response.headers()["retry-after"]

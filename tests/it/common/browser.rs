@@ -104,6 +104,13 @@ impl Look {
         height: 900,
         dark: false,
     };
+    /// A 390 px phone in English, light.
+    pub const PHONE_EN: Self = Self {
+        accept_language: "en-US,en",
+        width: 390,
+        height: 844,
+        dark: false,
+    };
     /// A 390 px phone (iPhone 14 and the like).
     pub const PHONE_DE_DARK: Self = Self {
         accept_language: "de-DE,de",
@@ -255,6 +262,27 @@ impl Browser {
         .unwrap()
         .as_bool()
         .unwrap()
+    }
+
+    /// The visible controls lower than 44 px (the smallest comfortable tap
+    /// target), as "tag#id: height".
+    pub async fn small_tap_targets(&self) -> Vec<String> {
+        let found = self
+            .eval(
+                "[...document.querySelectorAll('button, select, input, textarea, .actions a')]
+                   .filter((e) => e.offsetParent !== null)
+                   .map((e) => [e.tagName.toLowerCase() + '#' + e.id, e.getBoundingClientRect().height])
+                   .filter(([, h]) => h < 44)
+                   .map(([name, h]) => name + ': ' + h)",
+            )
+            .await;
+        found
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect()
     }
 
     /// The value of a JavaScript expression on the page.
