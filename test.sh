@@ -17,6 +17,9 @@ need_pypi pwpush pwpush==0.16.7
 # tests/it/openapi.rs runs schemathesis against the live server (pinned: its
 # CLI flags are those of this release).
 need_pypi schemathesis schemathesis==4.32.5
+# tests/it/mail.rs sends mail to a real SMTP server: aiosmtpd, with a small
+# handler of the tests' own (pinned: its CLI flags are those of this release).
+need_pypi aiosmtpd aiosmtpd==1.4.6
 need_cargo_subcommand nextest cargo-nextest
 # Accessibility checks in the browser tests.
 need_axe_core

@@ -123,6 +123,11 @@ impl Audit {
         self.log_and_queue(event);
     }
 
+    /// [`Audit::record`] from code that is not async (a delivery's report).
+    pub fn record_now(&self, event: AuditEvent) {
+        self.log_and_queue(event);
+    }
+
     fn log_and_queue(&self, event: AuditEvent) {
         tracing::info!(
             target: "audit",

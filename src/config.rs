@@ -19,6 +19,7 @@ use crate::connections::{ConnectionLimits, DEFAULT_MAX_CONNECTIONS};
 use crate::crypto::ServerKey;
 use crate::directory::{Directory, DirectorySettings, StaffEntry, TenantEntry};
 use crate::domain::{Ttl, Views};
+use crate::mail::{MailParts, MailSettings};
 use crate::sinks::SinkEntry;
 use crate::webhook::{RetrySchedule, WebhookSecret, WebhookTarget};
 
@@ -157,6 +158,140 @@ pub struct ServeArgs {
     /// The vendor's colour, #rrggbb, for the header and buttons [default: none].
     #[arg(long, env = "HANDOFF_ACCENT_COLOR", value_name = "#RRGGBB")]
     pub accent_color: Option<String>,
+    #[command(flatten)]
+    pub mail: MailArgs,
+}
+
+/// The SMTP server that request links and reminders go through (`[mail]`
+/// in `handoff.toml`).
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct MailArgs {
+    /// SMTP server; mail is off without it [default: none].
+    #[arg(long = "mail-host", env = "HANDOFF_MAIL_HOST", value_name = "HOST")]
+    pub host: Option<String>,
+    /// SMTP port [default: 465 with tls, 587 with starttls, 25 with none].
+    #[arg(long = "mail-port", env = "HANDOFF_MAIL_PORT", value_name = "PORT")]
+    pub port: Option<String>,
+    /// `tls` (implicit), `starttls` (required), or `none` (a server on this
+    /// machine only) [default: starttls].
+    #[arg(
+        long = "mail-security",
+        env = "HANDOFF_MAIL_SECURITY",
+        value_name = "MODE"
+    )]
+    pub security: Option<String>,
+    /// SMTP user [default: none: no sign-in].
+    #[arg(long = "mail-user", env = "HANDOFF_MAIL_USER", value_name = "USER")]
+    pub user: Option<String>,
+    /// SMTP password. Prefer --mail-password-file.
+    #[arg(
+        long = "mail-password",
+        env = "HANDOFF_MAIL_PASSWORD",
+        value_name = "PASSWORD",
+        hide_env_values = true,
+        value_parser = secret_arg
+    )]
+    pub password: Option<SecretString>,
+    /// File holding the SMTP password.
+    #[arg(
+        long = "mail-password-file",
+        env = "HANDOFF_MAIL_PASSWORD_FILE",
+        value_name = "PATH"
+    )]
+    pub password_file: Option<PathBuf>,
+    /// The address mails come from (required with a host).
+    #[arg(long = "mail-from", env = "HANDOFF_MAIL_FROM", value_name = "ADDRESS")]
+    pub from: Option<String>,
+    /// The sender's name [default: `vendor_name`].
+    #[arg(
+        long = "mail-from-name",
+        env = "HANDOFF_MAIL_FROM_NAME",
+        value_name = "NAME"
+    )]
+    pub from_name: Option<String>,
+    /// Staff address that expiry reminders go to [default: none].
+    #[arg(
+        long = "mail-staff",
+        env = "HANDOFF_MAIL_STAFF",
+        value_name = "ADDRESS"
+    )]
+    pub staff: Option<String>,
+    /// Mails per tenant per day at most [default: 20].
+    #[arg(
+        long = "mail-daily-cap",
+        env = "HANDOFF_MAIL_DAILY_CAP",
+        value_name = "N"
+    )]
+    pub daily_cap: Option<String>,
+    /// Delays between retries of a mail the server did not take,
+    /// comma-separated [default: 1m,5m,15m,1h,4h].
+    #[arg(
+        long = "mail-retries",
+        env = "HANDOFF_MAIL_RETRIES",
+        value_name = "LIST"
+    )]
+    pub retries: Option<String>,
+}
+
+/// Six attempts over about five and a half hours: a mail server's
+/// maintenance window, or a fixed typo in its settings after a SIGHUP-less
+/// restart.
+const DEFAULT_MAIL_RETRIES: &str = "1m,5m,15m,1h,4h";
+
+/// A list of delays between retries (`5s,30s,2m`), each at most a day.
+fn parse_retries(text: &str, setting: &str) -> Result<RetrySchedule, ConfigError> {
+    let delays: Vec<std::time::Duration> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| match crate::domain::parse_duration_secs(d) {
+            Ok(secs) if secs <= MAX_WEBHOOK_RETRY_SECS => Ok(std::time::Duration::from_secs(secs)),
+            Ok(_) => Err(ConfigError::new(
+                setting,
+                format!("'{d}' is longer than a day (1d), the longest delay between retries"),
+            )),
+            Err(reason) => Err(ConfigError::new(setting, reason)),
+        })
+        .collect::<Result<_, _>>()?;
+    if delays.len() > MAX_WEBHOOK_RETRIES {
+        return Err(ConfigError::new(
+            setting,
+            format!("at most {MAX_WEBHOOK_RETRIES} retries"),
+        ));
+    }
+    Ok(RetrySchedule::new(delays))
+}
+
+/// `[mail]` in `handoff.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MailFile {
+    host: Option<String>,
+    port: Option<TomlValue>,
+    security: Option<String>,
+    user: Option<String>,
+    password: Option<SecretString>,
+    password_file: Option<PathBuf>,
+    from: Option<String>,
+    from_name: Option<String>,
+    staff: Option<String>,
+    daily_cap: Option<TomlValue>,
+    retries: Option<String>,
+}
+
+fn parse_mail(args: MailArgs, file: MailFile) -> Result<Option<MailSettings>, ConfigError> {
+    MailSettings::parse(MailParts {
+        host: args.host.or(file.host),
+        port: args.port.or(file.port.map(TomlValue::into_text)),
+        security: args.security.or(file.security),
+        user: args.user.or(file.user),
+        password: args.password.or(file.password),
+        password_file: args.password_file.or(file.password_file),
+        from: args.from.or(file.from),
+        from_name: args.from_name.or(file.from_name),
+        staff: args.staff.or(file.staff),
+        daily_cap: args.daily_cap.or(file.daily_cap.map(TomlValue::into_text)),
+    })
 }
 
 // Bounds that refuse absurd settings at start-up (every duration is also at
@@ -207,6 +342,7 @@ struct FileSettings {
     logo_file: Option<PathBuf>,
     support_contact: Option<String>,
     accent_color: Option<String>,
+    mail: Option<MailFile>,
     // The directory: the part of the file that can change while the server
     // runs. (Kept flat: serde's `flatten` would defeat `deny_unknown_fields`.)
     vendor_name: Option<String>,
@@ -424,6 +560,9 @@ pub struct Settings {
     pub expiry_reminders: Vec<u32>,
     /// The vendor's logo, support contact and colour.
     pub branding: Branding,
+    /// The SMTP server, if mail is on.
+    pub mail: Option<MailSettings>,
+    pub mail_retries: RetrySchedule,
     /// Staff and tenants; reloaded from `config_path` on SIGHUP.
     pub directory: Directory,
     pub config_path: Option<PathBuf>,
@@ -641,32 +780,13 @@ impl Settings {
             args.webhook_secret.or(file.webhook_secret),
             args.webhook_secret_file.or(file.webhook_secret_file),
         )?;
-        let retries = args
-            .webhook_retries
-            .or(file.webhook_retries)
-            .unwrap_or_else(|| "5s,30s,2m,10m,30m".into());
-        let retry_delays: Vec<std::time::Duration> = retries
-            .split(',')
-            .map(str::trim)
-            .filter(|d| !d.is_empty())
-            .map(|d| match crate::domain::parse_duration_secs(d) {
-                Ok(secs) if secs <= MAX_WEBHOOK_RETRY_SECS => {
-                    Ok(std::time::Duration::from_secs(secs))
-                }
-                Ok(_) => Err(ConfigError::new(
-                    "HANDOFF_WEBHOOK_RETRIES",
-                    format!("'{d}' is longer than a day (1d), the longest delay between retries"),
-                )),
-                Err(reason) => Err(ConfigError::new("HANDOFF_WEBHOOK_RETRIES", reason)),
-            })
-            .collect::<Result<_, _>>()?;
-        if retry_delays.len() > MAX_WEBHOOK_RETRIES {
-            return Err(ConfigError::new(
-                "HANDOFF_WEBHOOK_RETRIES",
-                format!("at most {MAX_WEBHOOK_RETRIES} retries"),
-            ));
-        }
-        let webhook_retries = RetrySchedule::new(retry_delays);
+        let webhook_retries = parse_retries(
+            &args
+                .webhook_retries
+                .or(file.webhook_retries)
+                .unwrap_or_else(|| "5s,30s,2m,10m,30m".into()),
+            "HANDOFF_WEBHOOK_RETRIES",
+        )?;
         let metrics_token = match (
             args.metrics_token.or(file.metrics_token),
             args.metrics_token_file.or(file.metrics_token_file),
@@ -738,6 +858,17 @@ impl Settings {
                 .map_err(|reason| ConfigError::new("HANDOFF_ACCENT_COLOR", reason))?,
         };
 
+        let mut mail_file = file.mail.unwrap_or_default();
+        let mail_retries = parse_retries(
+            &args
+                .mail
+                .retries
+                .clone()
+                .or(mail_file.retries.take())
+                .unwrap_or_else(|| DEFAULT_MAIL_RETRIES.into()),
+            "HANDOFF_MAIL_RETRIES",
+        )?;
+        let mail = parse_mail(args.mail, mail_file)?;
         directory_settings.can_sign_hooks = webhook.is_some();
         let directory = Directory::from_settings(&directory_settings)?;
 
@@ -763,6 +894,8 @@ impl Settings {
             metrics_token,
             expiry_reminders,
             branding,
+            mail,
+            mail_retries,
             directory,
             config_path: None,
         })

@@ -38,7 +38,7 @@ pub enum CryptoError {
     Undecryptable,
 }
 
-fn fill_random(bytes: &mut [u8]) {
+pub(crate) fn fill_random(bytes: &mut [u8]) {
     SysRng
         .try_fill_bytes(bytes)
         .expect("the operating system's random number generator failed");
@@ -293,6 +293,22 @@ pub fn open_request_answer(
     let shared = private.diffie_hellman(&x25519_dalek::PublicKey::from(ephemeral_public));
     let key = answer_key(server, &shared, &ephemeral_public, &recipient, id);
     open(&key, id, rest)
+}
+
+/// Seals what the outbox must keep for a while but never in clear (a
+/// request's submit key until its mail is sent) under a key derived from S
+/// and `id` alone: the store by itself opens nothing.
+#[must_use]
+pub fn seal_for_outbox(server: &ServerKey, id: &SecretId, plaintext: &[u8]) -> Vec<u8> {
+    seal(&hkdf_expand(b"", server, b"outbox", id), id, plaintext)
+}
+
+pub fn open_from_outbox(
+    server: &ServerKey,
+    id: &SecretId,
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    open(&hkdf_expand(b"", server, b"outbox", id), id, sealed)
 }
 
 /// AES-256-GCM with a random 96-bit nonce; returns nonce ‖ ciphertext ‖ tag.

@@ -17,6 +17,8 @@ use zeroize::Zeroizing;
 
 use crate::config_error::ConfigError;
 use crate::domain::is_guid;
+use crate::locale::Language;
+use crate::mail::MailAddress;
 use crate::sinks::{Sink, SinkEntry};
 
 /// A staff member as `[staff.<name>]` in `handoff.toml`.
@@ -46,6 +48,14 @@ pub struct TenantEntry {
     /// URL told (signed, without the secret) after each good apply, so the
     /// vendor's application reloads its configuration.
     pub after_apply: Option<String>,
+    /// Who at the customer gets request links by mail.
+    pub contacts: Option<Vec<String>>,
+    /// The language the contacts read (`en`, `de`, `fr`, `es`, `pt-BR`,
+    /// `nl`, `it`, `ja`).
+    pub language: Option<String>,
+    /// Create and mail a request link by itself this many days before the
+    /// tracked secret expires.
+    pub auto_request_days_before: Option<u32>,
 }
 
 /// How strictly an answer is checked with Microsoft before it is accepted.
@@ -94,6 +104,11 @@ pub struct Tenant {
     pub sink: Option<(String, String)>,
     /// The reload hook called after each good apply.
     pub after_apply: Option<String>,
+    /// Where request links are mailed; only these addresses ever get one.
+    pub contacts: Vec<MailAddress>,
+    pub language: Language,
+    /// Days before expiry at which a request is created and mailed by itself.
+    pub auto_request_days_before: Option<u32>,
 }
 
 impl Tenant {
@@ -164,6 +179,10 @@ impl DirectorySummary {
 }
 
 const DEFAULT_VENDOR_NAME: &str = "the vendor";
+/// Request mails go to a few people, not a mailing list.
+const MAX_CONTACTS: usize = 10;
+/// A secret lives two years at most by default.
+const MAX_AUTO_REQUEST_DAYS: u32 = 365;
 
 fn is_slug(text: &str) -> bool {
     (1..=64).contains(&text.len())
@@ -263,6 +282,67 @@ impl Directory {
         }
     }
 
+    /// Who gets request links, in which language, and when handoff asks
+    /// by itself.
+    fn parse_mail_fields(
+        slug: &str,
+        entry: &TenantEntry,
+        verify: VerifyMode,
+    ) -> Result<(Vec<MailAddress>, Language, Option<u32>), ConfigError> {
+        let setting = |field: &str| format!("tenants.{slug}.{field}");
+        let contacts = entry
+            .contacts
+            .iter()
+            .flatten()
+            .map(|text| MailAddress::parse(text))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|reason| ConfigError::new(&setting("contacts"), reason))?;
+        if contacts.len() > MAX_CONTACTS {
+            return Err(ConfigError::new(
+                &setting("contacts"),
+                format!("at most {MAX_CONTACTS} addresses"),
+            ));
+        }
+        let language = entry
+            .language
+            .as_deref()
+            .map(|text| {
+                Language::parse(text).map_err(|error| {
+                    ConfigError::new(
+                        &setting("language"),
+                        format!("'{}' is {error}", text.trim()),
+                    )
+                })
+            })
+            .transpose()?
+            .unwrap_or_default();
+        let auto_request_days_before = match entry.auto_request_days_before {
+            None => None,
+            Some(days) if !(1..=MAX_AUTO_REQUEST_DAYS).contains(&days) => {
+                return Err(ConfigError::new(
+                    &setting("auto_request_days_before"),
+                    format!("must be 1 to {MAX_AUTO_REQUEST_DAYS} days"),
+                ));
+            }
+            Some(_) if contacts.is_empty() => {
+                return Err(ConfigError::new(
+                    &setting("auto_request_days_before"),
+                    "needs contacts: the request is mailed to them",
+                ));
+            }
+            // Nobody holds an automatic request's retrieve key: only the
+            // server can apply its answer, the moment it arrives.
+            Some(_) if entry.sink.is_none() || verify != VerifyMode::Required => {
+                return Err(ConfigError::new(
+                    &setting("auto_request_days_before"),
+                    "needs a sink and verify = \"required\": the answer of an automatic request is applied as it arrives, without staff",
+                ));
+            }
+            Some(days) => Some(days),
+        };
+        Ok((contacts, language, auto_request_days_before))
+    }
+
     fn parse_tenant(slug: &str, entry: &TenantEntry) -> Result<Tenant, ConfigError> {
         let setting = |field: &str| format!("tenants.{slug}.{field}");
         if !is_slug(slug) {
@@ -310,7 +390,12 @@ impl Directory {
         if name.is_empty() {
             return Err(ConfigError::new(&setting("name"), "must not be empty"));
         }
+        let (contacts, language, auto_request_days_before) =
+            Self::parse_mail_fields(slug, entry, verify)?;
         Ok(Tenant {
+            contacts,
+            language,
+            auto_request_days_before,
             slug: slug.to_owned(),
             name: name.to_owned(),
             entra_tenant,
@@ -507,7 +592,33 @@ mod tests {
             sink: None,
             sink_path: None,
             after_apply: None,
+            contacts: None,
+            language: None,
+            auto_request_days_before: None,
         }
+    }
+
+    #[test]
+    fn contacts_and_language_are_checked_and_an_automatic_request_needs_a_sink() {
+        let mut entry = tenant("contoso.onmicrosoft.com", APP);
+        entry.contacts = Some(vec!["it-admin@contoso.example".into()]);
+        entry.language = Some("pt-BR".into());
+        let parsed = Directory::parse_tenant("contoso", &entry).unwrap();
+        assert_eq!(parsed.language, Language::PtBr);
+        assert_eq!(parsed.contacts.len(), 1);
+
+        entry.auto_request_days_before = Some(30);
+        let refused = Directory::parse_tenant("contoso", &entry).unwrap_err();
+        assert_eq!(refused.setting, "tenants.contoso.auto_request_days_before");
+
+        entry.contacts = Some(vec!["not an address".into()]);
+        let refused = Directory::parse_tenant("contoso", &entry).unwrap_err();
+        assert_eq!(refused.setting, "tenants.contoso.contacts");
+
+        entry.contacts = None;
+        entry.language = Some("tlh".into());
+        let refused = Directory::parse_tenant("contoso", &entry).unwrap_err();
+        assert_eq!(refused.setting, "tenants.contoso.language");
     }
 
     const APP: &str = "6f1c2b7e-0d4f-4c52-9a43-5a7e1e0c9b11";

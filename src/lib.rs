@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod directory;
 pub mod domain;
 pub mod locale;
+pub mod mail;
 pub mod metrics;
 pub mod outbound;
 pub mod rate_limit;

@@ -182,7 +182,7 @@ macro_rules! message_files {
 
 type Files = [&'static [(&'static str, &'static str)]; 8];
 
-const FILES: Files = message_files!("pages");
+const FILES: Files = message_files!("pages", "mail");
 
 struct Messages {
     bundles: Vec<FluentBundle<FluentResource>>,

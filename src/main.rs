@@ -35,6 +35,9 @@ enum Command {
     /// Sinks, where tenants' configuration lives.
     #[command(subcommand)]
     Sink(SinkCommand),
+    /// Mail, through the SMTP server in the settings.
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// Exit 0 if the server answers 200 on /healthz, 1 if not: for a
     /// container HEALTHCHECK in an image with no shell or curl.
     Healthcheck {
@@ -71,6 +74,18 @@ enum SinkCommand {
         /// Check this tenant's `sink_path` in the sink.
         #[arg(long)]
         tenant: Option<String>,
+        #[command(flatten)]
+        settings: Box<ServeArgs>,
+    },
+}
+
+#[derive(Subcommand)]
+enum MailCommand {
+    /// Send one test message with the mail settings the server would use,
+    /// and say what went wrong if it does not go (exit 1).
+    Test {
+        /// Where the test message goes.
+        address: String,
         #[command(flatten)]
         settings: Box<ServeArgs>,
     },
@@ -116,6 +131,9 @@ fn main() -> std::process::ExitCode {
             settings,
         })) => {
             return check_sink(&name, tenant.as_deref(), &settings);
+        }
+        Some(Command::Mail(MailCommand::Test { address, settings })) => {
+            return mail_test(&address, &settings);
         }
         Some(Command::Healthcheck { url, listen }) => {
             return healthcheck(url.as_deref(), &listen);
@@ -209,6 +227,55 @@ fn check_sink(name: &str, tenant: Option<&str>, args: &ServeArgs) -> std::proces
         }
         Err(error) => {
             eprintln!("{name} ({}): {} — {error}", sink.kind(), error.code());
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `handoff mail test`: one message, and the server's answer or what
+/// failed (connect, TLS, sign-in, a refused recipient) in one line.
+fn mail_test(address: &str, args: &ServeArgs) -> std::process::ExitCode {
+    use handoff::mail::{MailAddress, Mailer, test_mail};
+    let settings = match Settings::load(args) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("handoff: {error}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let Some(mail) = settings.mail else {
+        eprintln!(
+            "handoff: mail is off: set HANDOFF_MAIL_HOST and HANDOFF_MAIL_FROM (or [mail] host and from in handoff.toml)"
+        );
+        return std::process::ExitCode::from(2);
+    };
+    let to = match MailAddress::parse(address) {
+        Ok(to) => to,
+        Err(reason) => {
+            eprintln!("handoff: {reason}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let mailer = match Mailer::new(&mail) {
+        Ok(mailer) => mailer,
+        Err(error) => {
+            eprintln!("handoff: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("the Tokio runtime starts");
+    let vendor = settings.directory.vendor_name.clone();
+    let message = test_mail(&format!("{}:{}", mail.host, mail.port));
+    match runtime.block_on(mailer.send(std::slice::from_ref(&to), Some(&vendor), &message)) {
+        Ok(answer) => {
+            println!(
+                "sent a test message to {to} through {}:{}: {answer}",
+                mail.host, mail.port
+            );
+            std::process::ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("handoff: the test message to {to} was not sent: {error}");
             std::process::ExitCode::FAILURE
         }
     }

@@ -14,8 +14,9 @@ use crate::config::{PublicUrl, Settings, StoreSetting};
 use crate::connections::ConnectionLimits;
 use crate::crypto::{KeyFingerprint, ServerKey};
 use crate::directory::SharedDirectory;
+use crate::mail::Mailer;
 use crate::rate_limit::FailureLimiter;
-use crate::service::Service;
+use crate::service::{MailSetup, Service};
 use crate::store::{EmbeddedStore, KeptFingerprint, MemoryStore, RedisStore, SharedStore};
 use crate::verify::Verifier;
 use crate::web::{self, AppState, SessionSigner, WebSettings};
@@ -73,16 +74,29 @@ impl Application {
         let mut service =
             Service::with_tenants(store, server_key.clone(), directory.clone(), verifier)
                 .with_new_secret_window(settings.new_secret_window);
-        if let Some(target) = settings.webhook.clone() {
+        let mut mail_kind = None;
+        if let Some(mail) = settings.mail.clone() {
+            let mailer = Mailer::new(&mail)
+                .map_err(|error| anyhow::anyhow!("HANDOFF_MAIL_HOST: {error}"))?;
+            tracing::info!(host = %mail.host, port = mail.port, "mail goes through this SMTP server");
+            service = service.with_mail(MailSetup {
+                settings: mail,
+                public_url: public_url.as_str().to_owned(),
+                schedule: settings.mail_retries.clone(),
+            });
+            mail_kind = service.mail_outbox(mailer);
+        }
+        if settings.webhook.is_some() || mail_kind.is_some() {
             let outbox = SharedStore::downgrade(service.store());
             let tenants = directory.clone();
-            let webhooks = Webhooks::start(
-                target,
+            let webhooks = Webhooks::start_outbox(
+                settings.webhook.clone(),
                 settings.webhook_retries.clone(),
                 WEBHOOK_TIMEOUT,
                 outbox,
                 move |slug| tenants.current().tenant(slug)?.after_apply.clone(),
                 service.audit().delivery_reporter(),
+                mail_kind,
             );
             service = service.with_webhooks(webhooks);
         }
@@ -368,6 +382,10 @@ async fn sweep_forever(state: AppState, audit_retention_secs: i64, reminders: Ve
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "deleted expired secrets and requests"),
             Err(error) => tracing::warn!(%error, "could not delete expired secrets"),
+        }
+        // Automatic requests first, so that a reminder can say one went out.
+        if let Err(error) = state.service.request_before_expiry().await {
+            tracing::warn!(%error, "could not create automatic requests before expiry");
         }
         if let Err(error) = state.service.remind_expiring(&reminders).await {
             tracing::warn!(%error, "could not check tenants' secret expiry");

@@ -24,6 +24,12 @@
 //! the same `webhook-id` on every try, and at least one try per event:
 //! one that succeeded but was not yet marked so when its server died is
 //! sent again, which the id lets the receiver recognise.
+//!
+//! The same outbox, dispatcher and poller carry other kinds of item (mail):
+//! an [`OutboxKind`] owns the items whose target starts with its prefix,
+//! makes their attempts and hears how they ended, while leases, retries
+//! and bounds stay the ones here. The outbox runs whenever webhooks or such
+//! a kind are configured.
 
 use crate::outbound::redacted_url;
 use std::fmt;
@@ -61,6 +67,14 @@ pub const OUTBOX_CAPACITY: usize = 10_000;
 /// instances and of before a restart. This instance's own retries wake it
 /// at their time.
 const POLL_EVERY: Duration = Duration::from_secs(1);
+
+/// Targets of items that are not webhook events (mail), whether or not
+/// this instance carries their kind.
+const OTHER_KINDS: &str = "mail:";
+
+/// How long an item this instance cannot deliver waits before it is
+/// claimed again (by whichever instance).
+const PUT_BACK_FOR: Duration = Duration::from_secs(60);
 
 /// Items claimed per round at most.
 const CLAIM_BATCH: usize = 64;
@@ -253,6 +267,33 @@ impl Destination {
     }
 }
 
+/// Why an attempt at an item of another kind failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptFailure {
+    /// Worth another try on the kind's schedule.
+    Retry(String),
+    /// Given up at once.
+    Final(String),
+}
+
+/// Items of another kind that the outbox carries (mail): their targets
+/// start with [`OutboxKind::prefix`]. Their payloads must hold no secret
+/// material in clear, as webhook events do not.
+#[async_trait::async_trait]
+pub trait OutboxKind: Send + Sync + 'static {
+    /// The start of every target this kind owns, e.g. `mail:`.
+    fn prefix(&self) -> &'static str;
+    /// Delays between its retries.
+    fn schedule(&self) -> &RetrySchedule;
+    /// The longest one attempt takes; the lease outlasts it.
+    fn timeout(&self) -> Duration;
+    /// One attempt; `Ok` with the receiver's answer.
+    async fn attempt(&self, item: &OutboxItem) -> Result<String, AttemptFailure>;
+    /// Called once per item when it is delivered (`Ok` with the answer) or
+    /// given up (`Err` with the last error); must not block.
+    fn finished(&self, item: &OutboxItem, attempts: u32, outcome: Result<String, String>);
+}
+
 /// Sends events in the background; cheap to clone. Without a target `send`
 /// does nothing, so callers need no `if`.
 #[derive(Clone)]
@@ -261,6 +302,9 @@ pub struct Webhooks {
 }
 
 struct Enabled {
+    /// Whether webhook events have a target (the outbox may run for
+    /// another kind alone).
+    events: bool,
     queue: mpsc::Sender<OutboxItem>,
     worker: Arc<Worker>,
     stop: watch::Sender<bool>,
@@ -272,6 +316,9 @@ struct Enabled {
 struct Worker {
     outbox: Weak<dyn OutboxStore>,
     delivery: Result<Delivery, String>,
+    /// Webhook events have a target here.
+    events: bool,
+    other: Option<Arc<dyn OutboxKind>>,
     after_apply: HookLookup,
     report: Report,
     in_flight: Arc<Semaphore>,
@@ -317,17 +364,49 @@ impl Webhooks {
         after_apply: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
         report: impl Fn(DeliveryReport) + Send + Sync + 'static,
     ) -> Self {
-        let delivery = prepare(target, schedule, timeout).map_err(|reason| {
-            tracing::error!(error = %reason, "webhooks cannot be delivered");
-            reason
-        });
+        Self::start_outbox(
+            Some(target),
+            schedule,
+            timeout,
+            outbox,
+            after_apply,
+            report,
+            None,
+        )
+    }
+
+    /// [`Webhooks::start`], with webhook events optional and another kind
+    /// of item (mail) carried by the same outbox. Without a target, `send`
+    /// does nothing and only `other`'s items are delivered.
+    pub fn start_outbox(
+        target: Option<WebhookTarget>,
+        schedule: RetrySchedule,
+        timeout: Duration,
+        outbox: Weak<dyn OutboxStore>,
+        after_apply: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+        report: impl Fn(DeliveryReport) + Send + Sync + 'static,
+        other: Option<Arc<dyn OutboxKind>>,
+    ) -> Self {
+        let has_events = target.is_some();
+        let delivery = match target {
+            Some(target) => prepare(target, schedule, timeout).map_err(|reason| {
+                tracing::error!(error = %reason, "webhooks cannot be delivered");
+                reason
+            }),
+            None => Err("no webhook URL is configured".to_owned()),
+        };
+        let longest = other
+            .as_ref()
+            .map_or(timeout, |other| other.timeout().max(timeout));
         let worker = Arc::new(Worker {
             outbox,
             delivery,
+            events: has_events,
+            other,
             after_apply: Arc::new(after_apply),
             report: Arc::new(report),
             in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
-            lease: timeout + LEASE_MARGIN,
+            lease: longest + LEASE_MARGIN,
             next_retry_ms: AtomicI64::new(i64::MAX),
             wake: Notify::new(),
         });
@@ -343,6 +422,7 @@ impl Webhooks {
         tokio::spawn(poll(Arc::clone(&worker), stopping));
         Self {
             enabled: Some(Arc::new(Enabled {
+                events: has_events,
                 queue,
                 worker,
                 stop,
@@ -351,9 +431,31 @@ impl Webhooks {
         }
     }
 
+    /// Whether webhook events go anywhere.
     #[must_use]
     pub fn is_enabled(&self) -> bool {
-        self.enabled.is_some()
+        self.enabled.as_ref().is_some_and(|enabled| enabled.events)
+    }
+
+    /// Queues an item of the other kind (its target starts with that
+    /// kind's prefix) and returns at once; `false` (and nothing queued)
+    /// when the outbox does not run or its queue is full.
+    pub fn enqueue(&self, item: OutboxItem) -> bool {
+        let Some(enabled) = &self.enabled else {
+            return false;
+        };
+        match enabled.queue.try_send(item) {
+            Ok(()) => true,
+            Err(error) => {
+                let item = error.into_inner();
+                tracing::warn!(
+                    event_type = item.event_type,
+                    message_id = item.id,
+                    "outbox queue full or stopped; item dropped"
+                );
+                false
+            }
+        }
     }
 
     /// Queues an event for `HANDOFF_WEBHOOK_URL`; see [`Webhooks::send_to`].
@@ -366,7 +468,7 @@ impl Webhooks {
     /// until delivered. A full queue reports the event failed instead of
     /// waiting, so a slow vendor or store never slows a request.
     pub fn send_to(&self, destination: &Destination, event_type: &str, data: serde_json::Value) {
-        let Some(enabled) = &self.enabled else {
+        let Some(enabled) = self.enabled.as_ref().filter(|enabled| enabled.events) else {
             return;
         };
         let message_id = new_message_id();
@@ -621,6 +723,12 @@ async fn poll(worker: Arc<Worker>, mut stopping: watch::Receiver<bool>) {
     }
 }
 
+/// What a successful attempt got back.
+enum Sent {
+    Status(u16),
+    Answer(String),
+}
+
 /// Why an attempt failed, and whether trying again could help.
 enum Failure {
     Retry(String),
@@ -683,32 +791,52 @@ impl Worker {
         permit: OwnedSemaphorePermit,
     ) {
         let lease_ms = event.due_ms;
+        if !self.handles(&event) {
+            self.put_back(event, lease_ms).await;
+            drop(permit);
+            return;
+        }
         event.attempts += 1;
         let (event_type, message_id, attempt) =
             (event.event_type.as_str(), event.id.as_str(), event.attempts);
-        let error = match self.send_once(&event).await {
-            Ok(status) => {
-                tracing::info!(
-                    event_type,
-                    message_id,
-                    attempt,
-                    status,
-                    "delivered a webhook"
-                );
+        let other = self.other_kind(&event);
+        let outcome = match &other {
+            Some(other) => other
+                .attempt(&event)
+                .await
+                .map(Sent::Answer)
+                .map_err(|failure| match failure {
+                    AttemptFailure::Retry(error) => Failure::Retry(error),
+                    AttemptFailure::Final(error) => Failure::Final(error),
+                }),
+            None => self.send_once(&event).await.map(Sent::Status),
+        };
+        let error = match outcome {
+            Ok(sent) => {
+                tracing::info!(event_type, message_id, attempt, "delivered an outbox item");
                 self.forget(&event).await;
-                (self.report)(DeliveryReport {
-                    message_id: event.id.clone(),
-                    event_type: event.event_type.clone(),
-                    attempts: event.attempts,
-                    outcome: DeliveryOutcome::Delivered { status },
-                });
+                match (sent, &other) {
+                    (Sent::Answer(answer), Some(other)) => {
+                        other.finished(&event, event.attempts, Ok(answer));
+                    }
+                    (Sent::Status(status), _) => (self.report)(DeliveryReport {
+                        message_id: event.id.clone(),
+                        event_type: event.event_type.clone(),
+                        attempts: event.attempts,
+                        outcome: DeliveryOutcome::Delivered { status },
+                    }),
+                    (Sent::Answer(_), None) => {}
+                }
                 drop(permit);
                 return;
             }
             Err(error) => error,
         };
-        let delay = match (&error, &self.delivery) {
-            (Failure::Retry(_), Ok(delivery)) => delivery.schedule.delay_after(event.attempts),
+        let delay = match (&error, &other, &self.delivery) {
+            (Failure::Retry(_), Some(other), _) => other.schedule().delay_after(event.attempts),
+            (Failure::Retry(_), None, Ok(delivery)) => {
+                delivery.schedule.delay_after(event.attempts)
+            }
             _ => None,
         };
         let (Failure::Retry(error) | Failure::Final(error)) = error;
@@ -789,12 +917,46 @@ impl Worker {
     }
 
     fn give_up(&self, event: &OutboxItem, attempts: u32, last_error: String) {
+        if let Some(other) = self.other_kind(event) {
+            other.finished(event, attempts, Err(last_error));
+            return;
+        }
         (self.report)(DeliveryReport {
             message_id: event.id.clone(),
             event_type: event.event_type.clone(),
             attempts,
             outcome: DeliveryOutcome::Failed { last_error },
         });
+    }
+
+    /// Whether this instance can deliver `event` at all: a webhook event
+    /// needs a webhook URL, a mail item the mail settings. Another
+    /// instance (or a later start) may be set up for what this one is not.
+    fn handles(&self, event: &OutboxItem) -> bool {
+        if self.other_kind(event).is_some() {
+            return true;
+        }
+        self.events && !event.target.starts_with(OTHER_KINDS)
+    }
+
+    /// Gives back an item this instance cannot deliver, untried, for a
+    /// minute from now: it stays in the outbox for one that can.
+    async fn put_back(&self, mut event: OutboxItem, lease_ms: i64) {
+        event.due_ms = now_ms().saturating_add(millis(PUT_BACK_FOR));
+        let Some(outbox) = self.outbox.upgrade() else {
+            return;
+        };
+        if let Err(error) = outbox.reschedule_outbox(&event, lease_ms).await {
+            tracing::debug!(%error, message_id = event.id, "cannot put back an outbox item; it lapses back by itself");
+        }
+    }
+
+    /// The other kind that owns `event`, if it is not a webhook event.
+    fn other_kind(&self, event: &OutboxItem) -> Option<Arc<dyn OutboxKind>> {
+        self.other
+            .as_ref()
+            .filter(|other| event.target.starts_with(other.prefix()))
+            .cloned()
     }
 
     /// Where `event` goes now.

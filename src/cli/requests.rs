@@ -129,6 +129,9 @@ pub struct NewArgs {
     /// How long the request link works (`7d`, `48h`, seconds).
     #[arg(long)]
     ttl: Option<String>,
+    /// Also mail the customer's link to the tenant's contacts.
+    #[arg(long)]
+    notify: bool,
     #[command(flatten)]
     staff: Staff,
 }
@@ -155,6 +158,9 @@ fn new(args: &NewArgs) -> Outcome<()> {
     }
     if let Some(ttl) = &args.ttl {
         body["ttl"] = ttl.as_str().into();
+    }
+    if args.notify {
+        body["notify"] = true.into();
     }
     let answer = api.send(
         api.post(api.url("requests", &[]))

@@ -43,6 +43,9 @@ pub enum Kind {
     SignInFailed,
     WebhookDelivered,
     WebhookFailed,
+    MailQueued,
+    MailSent,
+    MailFailed,
 }
 
 impl Kind {
@@ -98,6 +101,9 @@ impl Kind {
             Self::SignInFailed => "staff.sign_in_failed",
             Self::WebhookDelivered => "webhook.delivered",
             Self::WebhookFailed => "webhook.failed",
+            Self::MailQueued => "mail.queued",
+            Self::MailSent => "mail.sent",
+            Self::MailFailed => "mail.failed",
         }
     }
 }

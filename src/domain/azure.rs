@@ -277,7 +277,7 @@ impl fmt::Debug for ClientSecretInput {
             .field("secret_id", &self.secret_id)
             .field("notices", &self.notices)
             .field("warnings", &self.warnings)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

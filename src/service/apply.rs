@@ -182,6 +182,7 @@ impl Service {
             verification: verification.clone(),
             sink: sink.clone(),
             reminded: Vec::new(),
+            auto_request: None,
         };
         self.update_tenant_record(&tenant.slug, |current| {
             *current = Some(record.clone());

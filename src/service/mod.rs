@@ -4,10 +4,12 @@
 
 mod apply;
 mod kdf;
+mod mail;
 mod requests;
 mod tenants;
 
 pub use apply::{Applied, ApplyDetails, ApplyFailure, ApplyStep, LEASE_SECS, days_until};
+pub use mail::{AUTOMATIC, MailSetup, NotMailed};
 pub use requests::{
     Activating, Answer, AnswerAccepted, AnswerOutcome, CreatedRequest, NewRequest, RequestDetails,
     RequestView, Retrieved,
@@ -69,6 +71,13 @@ pub enum ServiceError {
     ApplyFailed(ApplyFailure),
     #[error("the tenant is not configured")]
     UnknownTenant,
+    /// An automatic request's good answer could not be applied; the
+    /// request is open again and nothing was kept.
+    #[error("the answer could not be delivered; the request is open again")]
+    NotDelivered,
+    /// A request was to be mailed, but cannot be; nothing was created.
+    #[error("the request cannot be mailed: {0:?}")]
+    NotMailed(NotMailed),
     /// The request link is no longer open (answered, locked, retrieved).
     #[error("the request is {}", .state.as_str())]
     RequestClosed { state: RequestState, at: UnixTime },
@@ -243,6 +252,8 @@ pub struct Service {
     verifier: Verifier,
     audit: Audit,
     webhooks: Webhooks,
+    /// Mail, when `HANDOFF_MAIL_HOST` is set.
+    mail: Option<std::sync::Arc<MailSetup>>,
     metrics: Metrics,
     /// Argon2id's own threads, bounded (see `kdf`).
     key_derivation: kdf::KeyDerivation,
@@ -282,6 +293,7 @@ impl Service {
             directory,
             verifier,
             webhooks: Webhooks::disabled(),
+            mail: None,
             metrics,
             key_derivation: kdf::KeyDerivation::for_this_machine(),
             new_secret_window: DEFAULT_NEW_SECRET_WINDOW,

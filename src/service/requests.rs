@@ -36,6 +36,8 @@ pub struct NewRequest {
     /// Apply the answer at once; default: when the tenant has a sink and
     /// requires verification.
     pub auto_apply: Option<bool>,
+    /// Mail the submit link to the tenant's contacts.
+    pub notify: bool,
 }
 
 #[derive(Debug)]
@@ -45,6 +47,8 @@ pub struct CreatedRequest {
     pub retrieve_key: LinkKey,
     pub expires_at: UnixTime,
     pub tenant: Tenant,
+    /// The submit link was queued for the tenant's contacts.
+    pub mailed: bool,
 }
 
 /// What the customer's page shows.
@@ -150,8 +154,41 @@ impl Service {
             .ok_or(ServiceError::UnknownTenant)
     }
 
+    /// Creates a request link and, with `notify`, mails its submit link to
+    /// the tenant's contacts (checked first: a request that cannot be
+    /// mailed is not created).
     #[tracing::instrument(skip_all, fields(tenant = %new.tenant))]
     pub async fn create_request(&self, new: NewRequest) -> Result<CreatedRequest, ServiceError> {
+        if new.notify {
+            self.may_mail(&self.tenant(&new.tenant)?).await?;
+        }
+        let notify = new.notify;
+        let note = new.note.as_ref().map(|n| n.as_str().to_owned());
+        let actor = Actor::Staff(new.created_by.clone());
+        let mut created = self
+            .create_request_with_id(SecretId::generate(), new)
+            .await?;
+        if notify {
+            created.mailed = true;
+            self.queue_request_mail(
+                &created.id,
+                &created.submit_key,
+                &created.tenant,
+                note,
+                created.expires_at,
+                None,
+                &actor,
+            )
+            .await;
+        }
+        Ok(created)
+    }
+
+    pub(super) async fn create_request_with_id(
+        &self,
+        id: SecretId,
+        new: NewRequest,
+    ) -> Result<CreatedRequest, ServiceError> {
         let tenant = self.tenant(&new.tenant)?;
         let auto_apply = new
             .auto_apply
@@ -159,7 +196,6 @@ impl Service {
         if auto_apply && tenant.sink.is_none() {
             return Err(ServiceError::NoSink);
         }
-        let id = SecretId::generate();
         let submit_key = LinkKey::generate();
         let retrieve_key = LinkKey::generate();
         let created_at = now();
@@ -185,14 +221,16 @@ impl Service {
         };
         self.store.insert_request(&id, &record).await?;
         tracing::info!(request_id = %id, created_by = %record.created_by, "request created");
+        let actor = if record.created_by == super::AUTOMATIC {
+            Actor::System
+        } else {
+            Actor::Staff(record.created_by.clone())
+        };
         self.audit
             .record(
-                AuditEvent::new(
-                    Kind::RequestCreated,
-                    &Actor::Staff(record.created_by.clone()),
-                )
-                .subject(&id)
-                .tenant(&record.tenant),
+                AuditEvent::new(Kind::RequestCreated, &actor)
+                    .subject(&id)
+                    .tenant(&record.tenant),
             )
             .await;
         Ok(CreatedRequest {
@@ -201,6 +239,7 @@ impl Service {
             retrieve_key,
             expires_at,
             tenant,
+            mailed: false,
         })
     }
 
@@ -412,6 +451,8 @@ impl Service {
             ),
             None => None,
         };
+        self.reopen_if_undelivered(id, &record, delivery.as_ref())
+            .await?;
         Ok(AnswerOutcome::Accepted(AnswerAccepted {
             verification,
             notices: input.notices().to_vec(),
@@ -515,6 +556,32 @@ impl Service {
 }
 
 impl Service {
+    /// An automatic request whose answer the sink did not take goes back
+    /// to open, its sealed answer deleted (tries are not counted: the
+    /// answer was good), and the customer hears `NotDelivered`. Nobody
+    /// holds such a request's retrieve key, so a kept answer could never
+    /// be read.
+    async fn reopen_if_undelivered(
+        &self,
+        id: &SecretId,
+        record: &RequestRecord,
+        delivery: Option<&Result<(), String>>,
+    ) -> Result<(), ServiceError> {
+        if record.created_by != super::AUTOMATIC || !matches!(delivery, Some(Err(_))) {
+            return Ok(());
+        }
+        self.update_request(id, |record| {
+            if record.state == RequestState::Answered && record.claim.is_none() {
+                record.state = RequestState::Open;
+                record.answer = None;
+            }
+            Ok(())
+        })
+        .await?;
+        tracing::warn!(request_id = %id, "automatic request opened again: its answer could not be applied");
+        Err(ServiceError::NotDelivered)
+    }
+
     /// The accepted answer, sealed to the request's retrieve key.
     fn seal_answer(
         &self,
@@ -867,6 +934,7 @@ impl Service {
             verification: answer.verification.clone(),
             sink: String::new(),
             reminded: Vec::new(),
+            auto_request: None,
         };
         let updated = self
             .update_tenant_record(tenant, |current| *current = Some(record.clone()))

@@ -136,6 +136,12 @@ impl Service {
                 "secret.expiring",
                 json!({ "tenant": slug, "expires_on": expires_on, "days_left": days_left }),
             );
+            let automatic = record
+                .auto_request
+                .as_ref()
+                .is_some_and(|a| a.for_expiry == expires_on);
+            self.mail_reminder(&slug, &expires_on, days_left, automatic)
+                .await;
             let event = AuditEvent::new(Kind::SecretExpiring, &Actor::System)
                 .tenant(&slug)
                 .detail(format!("expires on {expires_on}, in {days_left} days"));
@@ -165,6 +171,7 @@ mod tests {
             },
             sink: "vault".into(),
             reminded: Vec::new(),
+            auto_request: None,
         }
     }
 

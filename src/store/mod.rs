@@ -451,6 +451,18 @@ pub struct TenantRecord {
     /// Reminder thresholds (days before expiry) already announced.
     #[serde(default)]
     pub reminded: Vec<u32>,
+    /// The request handoff created by itself for this secret's expiry, so
+    /// that of several instances and restarts exactly one creates it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_request: Option<AutoRequestRecord>,
+}
+
+/// An automatic request: which expiry it was for, which request, when.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AutoRequestRecord {
+    pub for_expiry: String,
+    pub request_id: String,
+    pub at: UnixTime,
 }
 
 /// A value with the version it was read at, for compare-and-swap.

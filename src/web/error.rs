@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::format::rfc3339;
 use crate::domain::InvalidInput;
-use crate::service::{ApplyStep, ServiceError, Unconfirmed};
+use crate::service::{ApplyStep, NotMailed, ServiceError, Unconfirmed};
 use crate::store::{RequestState, SecretState, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -228,6 +228,10 @@ pub fn catalogue() -> Vec<(StatusCode, &'static str)> {
         ServiceError::Contended,
         ServiceError::BeingApplied,
         ServiceError::NoSink,
+        ServiceError::NotDelivered,
+        ServiceError::NotMailed(NotMailed::MailOff),
+        ServiceError::NotMailed(NotMailed::NoContacts),
+        ServiceError::NotMailed(NotMailed::CapReached { cap: 1 }),
         ServiceError::UnknownTenant,
         ServiceError::NotAnswered,
         ServiceError::SecretRefused {
@@ -373,6 +377,29 @@ fn describe_service(error: &ServiceError) -> Described {
             "tenant",
             "has no sink: set sink and sink_path for it in handoff.toml",
         )),
+        ServiceError::NotDelivered => Described::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_delivered",
+            "The secret is good, but it could not be stored right now, so nothing was kept. Send it again through the same link in a few minutes.",
+        ),
+        ServiceError::NotMailed(why) => match why {
+            NotMailed::MailOff => Described::new(
+                StatusCode::CONFLICT,
+                "mail_not_configured",
+                "This server sends no mail: set HANDOFF_MAIL_HOST and HANDOFF_MAIL_FROM (or [mail] in handoff.toml). Nothing was created.",
+            ),
+            NotMailed::NoContacts => Described::new(
+                StatusCode::CONFLICT,
+                "no_contacts",
+                "The tenant has no contacts to mail: set contacts = [\"…\"] for it in handoff.toml. Nothing was created.",
+            ),
+            NotMailed::CapReached { cap } => Described::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "mail_cap_reached",
+                format!("The tenant was sent {cap} mails in the last 24 hours, the most allowed (HANDOFF_MAIL_DAILY_CAP). Nothing was created."),
+            )
+            .with(json!({ "daily_cap": cap })),
+        },
         ServiceError::RequestClosed { state, at } => {
             let (status, code, message) = match state {
                 RequestState::Retrieved => (

@@ -18,7 +18,7 @@ use super::client::ClientAddr;
 use super::error::AppError;
 use super::extract::{NumberOrText, PageId, PageLanguage};
 use super::format::{human_time, rfc3339};
-use super::render::{Chrome, TenantRow, error_page_in, not_found_in, render, ttl_options};
+use super::render::{Chrome, MailRow, TenantRow, error_page_in, not_found_in, render, ttl_options};
 use super::state::AppState;
 use crate::domain::{Note, Passphrase, SecretText};
 use crate::locale::{Language, number};
@@ -108,6 +108,10 @@ struct TenantExpiryRow {
     pub hint: String,
     /// The sink's name, or empty.
     pub sink: String,
+    /// "Request sent automatically on …", with the request's state.
+    pub auto_request: Option<String>,
+    /// How the tenant's last mail went.
+    pub mail: Option<MailRow>,
 }
 
 /// `GET /staff`: the staff home page.
@@ -117,10 +121,23 @@ pub async fn staff_home(State(app): State<AppState>, StaffPage(staff): StaffPage
         Ok(statuses) => statuses,
         Err(error) => return error_page_in(app.staff_chrome(), error.into()),
     };
+    let mail_events = app.service.recent_mail_events().await.unwrap_or_default();
+    let requests = app.service.list_requests().await.unwrap_or_default();
     let tenants = statuses
         .iter()
         .map(|s| {
             let record = s.record.as_ref();
+            let auto_request = record.and_then(|r| r.auto_request.as_ref()).map(|auto| {
+                let state = requests
+                    .iter()
+                    .find(|r| r.id.to_string() == auto.request_id)
+                    .map_or("expired", |r| r.record.state.as_str());
+                format!(
+                    "Request sent automatically on {} (for the expiry on {}): {state}",
+                    human_time(auto.at),
+                    auto.for_expiry
+                )
+            });
             TenantExpiryRow {
                 slug: s.tenant.slug.clone(),
                 name: s.tenant.name.clone(),
@@ -143,6 +160,11 @@ pub async fn staff_home(State(app): State<AppState>, StaffPage(staff): StaffPage
                     .as_ref()
                     .map(|(sink, _)| sink.clone())
                     .unwrap_or_default(),
+                auto_request,
+                mail: mail_events
+                    .iter()
+                    .find(|e| e.tenant.as_deref() == Some(s.tenant.slug.as_str()))
+                    .map(MailRow::of),
             }
         })
         .collect();

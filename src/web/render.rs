@@ -243,6 +243,32 @@ impl From<&Tenant> for TenantRow {
     }
 }
 
+/// How a mail went, as the staff pages show it.
+pub struct MailRow {
+    /// `queued`, `sent` or `failed`.
+    pub kind: &'static str,
+    pub label: String,
+    pub detail: Option<String>,
+}
+
+impl MailRow {
+    /// From a `mail.*` audit event.
+    #[must_use]
+    pub fn of(event: &crate::audit::AuditEvent) -> Self {
+        let at = super::format::human_time(event.at);
+        let (kind, label) = match event.kind.as_str() {
+            "mail.sent" => ("sent", format!("Mailed {at}")),
+            "mail.failed" => ("failed", format!("Mail failed {at}")),
+            _ => ("queued", format!("Mail queued {at}")),
+        };
+        Self {
+            kind,
+            label,
+            detail: (kind == "failed").then(|| event.detail.clone()).flatten(),
+        }
+    }
+}
+
 /// Expiry choices offered in forms, up to the configured maximum: `(value
 /// in seconds, label, selected)`.
 #[must_use]

@@ -24,7 +24,7 @@ use super::json::{
     ActivatingJson, AnswerAcceptedJson, CreatedRequestLinks, RequestDetailsJson, RequestList,
     RequestViewJson, RetrievedAnswer,
 };
-use super::render::{Chrome, TenantRow, error_page, render, ttl_options};
+use super::render::{Chrome, MailRow, TenantRow, error_page, render, ttl_options};
 use super::state::AppState;
 use crate::domain::{AzureSecretId, ExpiryDate, LinkKey, Note, now};
 use crate::service::{Answer, AnswerOutcome, CreatedRequest, NewRequest, ServiceError};
@@ -46,6 +46,12 @@ pub struct CreateRequestBody {
     /// Deliver a verified answer to the tenant's sink at once (the
     /// tenant's setting when absent).
     auto_apply: Option<bool>,
+    /// Mail the customer's submit link to the tenant's configured
+    /// `contacts`, in the tenant's language (default false). The retrieve
+    /// link is never mailed. Refused with 409 `mail_not_configured` or
+    /// `no_contacts`, or 429 `mail_cap_reached`, before anything is created.
+    #[serde(default)]
+    notify: bool,
 }
 
 impl AppState {
@@ -56,6 +62,7 @@ impl AppState {
         note: Option<&str>,
         ttl: Option<NumberOrText>,
         auto_apply: Option<bool>,
+        notify: bool,
     ) -> Result<CreatedRequest, AppError> {
         let new = NewRequest {
             tenant,
@@ -63,6 +70,7 @@ impl AppState {
             ttl: self.settings.ttl(ttl)?,
             created_by: staff.name.clone(),
             auto_apply,
+            notify,
         };
         Ok(self.service.create_request(new).await?)
     }
@@ -74,9 +82,9 @@ impl AppState {
     tag = "requests",
     summary = "Create a request link for a tenant",
     request_body = CreateRequestBody,
-    responses((status = 201, description = "Created: the submit link for the customer, the retrieve link for staff", body = CreatedRequestLinks)),
+    responses((status = 201, description = "Created: the submit link for the customer, the retrieve link for staff; with `notify`, the submit link is also mailed to the tenant's contacts", body = CreatedRequestLinks)),
     security(("staff_token" = [])),
-    extensions(("x-error-codes" = json!(["bad_request", "too_large", "invalid_field", "unauthorized", "unavailable", "forbidden", "internal"]))),
+    extensions(("x-error-codes" = json!(["bad_request", "too_large", "invalid_field", "unauthorized", "unavailable", "forbidden", "mail_not_configured", "no_contacts", "mail_cap_reached", "internal"]))),
 )]
 /// `POST /api/v1/requests` (staff).
 pub async fn create_request(
@@ -91,6 +99,7 @@ pub async fn create_request(
             body.note.as_deref(),
             body.ttl,
             body.auto_apply,
+            body.notify,
         )
         .await?;
     let (submit_url, retrieve_url) = app.settings.request_links(&created);
@@ -219,7 +228,7 @@ pub struct AnswerQuery {
         (status = 202, description = "Microsoft refused a brand-new secret that it may still be activating: nothing was stored and no try counted. Send the same value again after `Retry-After` seconds, until `until`.", body = ActivatingJson),
     ),
     security((), ("link_key" = [])),
-    extensions(("x-error-codes" = json!(["bad_request", "too_large", "invalid_field", "secret_refused", "verification_failed", "not_found", "already_retrieved", "locked", "already_applied", "already_answered", "contended", "rate_limited", "vendor_misconfigured", "verifier_unreachable", "unavailable", "internal"]))),
+    extensions(("x-error-codes" = json!(["bad_request", "too_large", "invalid_field", "secret_refused", "verification_failed", "not_found", "already_retrieved", "locked", "already_applied", "already_answered", "contended", "rate_limited", "vendor_misconfigured", "verifier_unreachable", "not_delivered", "unavailable", "internal"]))),
 )]
 /// `POST /api/v1/requests/{id}/answer`: JSON `{"key", "secret",
 /// "expires_on"?, "secret_id"?}`, or — for rotation scripts — the secret as
@@ -371,6 +380,8 @@ struct RequestRow {
     pub answered_at: Option<String>,
     pub tries: u32,
     pub verification: Option<String>,
+    /// How its mail went, if it was mailed.
+    pub mail: Option<MailRow>,
 }
 
 #[derive(Template)]
@@ -384,6 +395,7 @@ struct StaffRequestsPage<'a> {
     ttl_options: Vec<(String, String, bool)>,
     error: Option<String>,
     requests: Vec<RequestRow>,
+    can_mail: bool,
 }
 
 async fn staff_requests(
@@ -396,10 +408,18 @@ async fn staff_requests(
         Ok(requests) => requests,
         Err(error) => return error_page(error.into()),
     };
+    // The newest mail event of each request.
+    let mut mails = std::collections::HashMap::new();
+    for event in app.service.recent_mail_events().await.unwrap_or_default() {
+        if let Some(subject) = event.subject.clone() {
+            mails.entry(subject).or_insert(event);
+        }
+    }
     let directory = app.directory.current();
     render(
         status,
         &StaffRequestsPage {
+            can_mail: app.service.mail_settings().is_some(),
             page: app.staff_chrome(),
             staff_name: &staff.name,
             csrf: staff.csrf.as_deref().unwrap_or(""),
@@ -427,6 +447,7 @@ async fn staff_requests(
                         .answer
                         .as_ref()
                         .map(|a| a.verification.message.clone()),
+                    mail: mails.get(&r.id.to_string()).map(MailRow::of),
                 })
                 .collect(),
         },
@@ -450,6 +471,9 @@ pub struct CreateRequestForm {
     note: String,
     #[serde(default)]
     ttl: String,
+    /// The checkbox: present (`on`) when ticked.
+    #[serde(default)]
+    notify: Option<String>,
 }
 
 #[derive(Template)]
@@ -460,6 +484,20 @@ struct RequestCreatedPage {
     submit_url: String,
     retrieve_url: String,
     expires_at: String,
+    /// The contacts the submit link was mailed to.
+    mailed_to: Option<String>,
+}
+
+fn mailed_to(created: &CreatedRequest) -> Option<String> {
+    created.mailed.then(|| {
+        created
+            .tenant
+            .contacts
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
 }
 
 /// `POST /staff/requests`: the create form.
@@ -478,6 +516,7 @@ pub async fn create_request_from_form(
             Some(&form.note),
             Some(NumberOrText::Text(form.ttl)),
             None,
+            form.notify.is_some(),
         )
         .await;
     match created {
@@ -491,6 +530,7 @@ pub async fn create_request_from_form(
                     submit_url,
                     retrieve_url,
                     expires_at: human_time(created.expires_at),
+                    mailed_to: mailed_to(&created),
                 },
             )
         }

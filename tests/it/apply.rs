@@ -329,6 +329,7 @@ async fn expiry_reminders_fire_once_each() {
         },
         sink: "files".into(),
         reminded: Vec::new(),
+        auto_request: None,
     };
     assert!(
         store

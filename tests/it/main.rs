@@ -17,6 +17,7 @@ mod healthcheck;
 mod layout;
 mod limits;
 mod logs;
+mod mail;
 mod openapi;
 mod outbox;
 mod pwpush;

@@ -950,6 +950,7 @@ fn tenant_record(hint: &str) -> TenantRecord {
         },
         sink: "vault".into(),
         reminded: Vec::new(),
+        auto_request: None,
     }
 }
 

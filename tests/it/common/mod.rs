@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod microsoft;
 mod servers;
+mod smtp;
 mod vendor;
 
 use std::net::TcpListener;
@@ -16,6 +17,7 @@ use serde_json::{Value, json};
 
 pub use microsoft::Microsoft;
 pub use servers::{Bao, RedisOptions, RedisServer, ServerProcess, TestCertificates, send_signal};
+pub use smtp::SmtpServer;
 pub use vendor::{Request, Vendor, VendorConfig};
 
 /// The vendor's customer, as configured in every vendor's `handoff.toml`.
