@@ -1,28 +1,49 @@
-//! Redis store, for several instances behind a load balancer. One secret is
-//! a hash `handoff:{<id>}`, a list `handoff:{<id>}:views` and, while it is
-//! live, a marker `handoff:{<id>}:live`; the hash tag keeps them in one
-//! Redis Cluster slot. Redis deletes the secret at its expiry by itself.
-//! Every change is a Lua script, which Redis runs atomically: that is the
-//! check-and-consume.
+//! Redis store, for several instances behind a load balancer, on one Redis
+//! node or a Redis Cluster (see [`connection`]). Every Lua script and
+//! every `MULTI` touches the keys of one hash slot: one secret is a hash
+//! `handoff:{<id>}`, a list `handoff:{<id>}:views` and, while it is live, a
+//! marker `handoff:{<id>}:live`, all tagged `{<id>}`. Redis deletes the
+//! secret at its expiry by itself. Every change is a Lua script, which
+//! Redis runs atomically: that is the check-and-consume.
 //!
-//! `handoff:expiring` (secrets and requests by expiry) lets the sweepers
-//! report what expired unused: the marker outlives the secret by a grace
-//! period, and only the sweeper whose `ZREM` succeeds reports an item.
-//! Audit events live in `handoff:audit` (by time) and, per secret or
-//! request, in `handoff:{<id>}:audit`. The webhook outbox is sharded into
-//! hash-tagged buckets, `handoff:{outbox:<n>}:due` (ids by due time) and
-//! `handoff:{outbox:<n>}:items` (id → item), each bucket's pair in one slot.
+//! What many secrets share is sharded into a fixed number of hash-tagged
+//! buckets (by an FNV-1a hash of the id), each bucket's keys in one slot,
+//! and every instance goes through every bucket:
+//!
+//! * `handoff:{exp:<n>}`: secrets (`s:<id>`) and requests (`r:<id>`) by
+//!   expiry, so that the sweepers report what expired unused. The live
+//!   marker outlives the secret by a grace period. A sweeper claims the due
+//!   members of a bucket with one script (range and remove in one step), so
+//!   no two instances report the same item. A new secret is indexed before
+//!   it is written: a crash between the two leaves an index entry pointing
+//!   at nothing, which the sweeper skips.
+//! * `handoff:{req:<n>}`: requests by expiry, for the staff list.
+//! * `handoff:{audit:<n>:<day>}`: the audit trail, one stream per bucket
+//!   (by tenant, or else by subject) and UTC day, expiring by itself
+//!   a day after the retention has passed; a tenant's events are all in
+//!   one bucket. A secret's or request's own events are also in
+//!   `handoff:{<id>}:audit`, which expires with it (plus the grace period).
+//! * `handoff:{outbox:<n>}:due` (ids by due time) and
+//!   `handoff:{outbox:<n>}:items` (id → item): the webhook outbox.
 //!
 //! A reveal made with an idempotency key leaves a field
 //! `replay:<key hash>` = `<until>:<views left>` in the secret's hash (the
 //! same slot, written by the same script), and the payload stays until the
 //! last such window has passed; `k:<id>` (secrets) and `a:<id>` (request
-//! answers) in `handoff:expiring` tell the sweeper when to delete it.
+//! answers) in the expiry buckets tell the sweeper when to delete it.
+//!
+//! With `wait_replicas` above 0, every acknowledged write is followed by
+//! `WAIT` on the node that holds its key, and a write that not enough
+//! replicas confirm in time is reported as unavailable (its outcome is
+//! unknown: the master has it, a failover might lose it).
+
+mod connection;
+
+pub use self::connection::{Patience, RedisConnection, cluster_seeds, is_cluster_url};
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands as _, Script};
 
 use base64::Engine as _;
@@ -176,15 +197,21 @@ redis.call('HDEL', KEYS[1], 'claim_id', 'claim_until')
 return 1
 ";
 
-/// Secrets (`s:<id>`) and requests (`r:<id>`) by expiry.
-const EXPIRING: &str = "handoff:expiring";
+/// Buckets of the expiry and request indexes and of the audit trail:
+/// enough to spread over a cluster's masters, few enough that a sweep over
+/// all of them stays cheap.
+const BUCKETS: u64 = 16;
 /// How long the live marker and request records outlive their expiry, so a
 /// sweeper can still tell what expired unused.
 const GRACE_SECS: i64 = 120;
 /// The slugs of tenants with a credential record.
 const TENANT_INDEX: &str = "handoff:tenants";
-/// Every audit event, scored by time.
-const AUDIT: &str = "handoff:audit";
+/// How far an audit event's time may be from the moment Redis appended it
+/// (the audit writer batches; clocks differ a little): stream ids are
+/// Redis's own time, so a query by time reads this much more on each side
+/// and filters on the event's own time.
+const AUDIT_SLACK_SECS: i64 = 600;
+const DAY_SECS: i64 = 86_400;
 /// Items a sweeper handles per batch, and batches per sweep at most.
 const SWEEP_BATCH: isize = 500;
 const SWEEP_ROUNDS: usize = 40;
@@ -200,9 +227,23 @@ redis.call('HSET', KEYS[1], 'version', ARGV[2], 'record', ARGV[3])
 return 1
 ";
 
-/// All requests by expiry, for the staff list; one key for all, pruned as
-/// it is read.
-const REQUEST_INDEX: &str = "handoff:requests";
+// KEYS: an expiry bucket. ARGV: now, limit. Removes and returns the due
+// members, so that of several sweepers exactly one gets each.
+const CLAIM_DUE: &str = r"
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+if #due > 0 then redis.call('ZREM', KEYS[1], unpack(due)) end
+return due
+";
+
+// KEYS: the subject's audit list, its secret record, its request record.
+// ARGV: events (compact JSON), grace in ms. The list lives as long as the
+// longer-lived of the two records, plus the grace period.
+const APPEND_OWN_AUDIT: &str = r"
+for i = 2, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
+local ttl = math.max(redis.call('PTTL', KEYS[2]), redis.call('PTTL', KEYS[3]), 0)
+redis.call('PEXPIRE', KEYS[1], ttl + tonumber(ARGV[1]))
+return 1
+";
 
 /// The fingerprint of the server key the records are sealed with: one key,
 /// never expiring (it must outlive every record). It is what stops an
@@ -213,7 +254,10 @@ const REQUEST_INDEX: &str = "handoff:requests";
 const KEY_FINGERPRINT: &str = "handoff:key-fingerprint";
 
 pub struct RedisStore {
-    connection: ConnectionManager,
+    connection: RedisConnection,
+    wait_replicas: u32,
+    claim_due: Script,
+    append_own_audit: Script,
     description: String,
     consume_view: Script,
     drop_lapsed_replays: Script,
@@ -234,6 +278,43 @@ fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(format!("redis record: {what}"))
 }
 
+/// FNV-1a, stable across instances and releases (std's hasher promises
+/// neither).
+fn bucket_of(text: &str, buckets: u64) -> u64 {
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    hash % buckets
+}
+
+fn expiry_key(bucket: u64) -> String {
+    format!("handoff:{{exp:{bucket}}}")
+}
+
+/// The expiry bucket of a secret or request.
+fn expiry_key_of(id: &SecretId) -> String {
+    expiry_key(bucket_of(&id.to_string(), BUCKETS))
+}
+
+fn request_index_key(bucket: u64) -> String {
+    format!("handoff:{{req:{bucket}}}")
+}
+
+fn audit_stream_key(bucket: u64, day: i64) -> String {
+    format!("handoff:{{audit:{bucket}:{day}}}")
+}
+
+/// The bucket an event goes to: its tenant's, so that a tenant's events
+/// are read from one bucket; otherwise its subject's or its own.
+fn audit_bucket(event: &AuditEvent) -> u64 {
+    let by = event
+        .tenant
+        .as_deref()
+        .or(event.subject.as_deref())
+        .unwrap_or(&event.event_id);
+    bucket_of(by, BUCKETS)
+}
+
 fn record_key(id: &SecretId) -> String {
     format!("handoff:{{{id}}}")
 }
@@ -250,7 +331,7 @@ fn live_key(id: &SecretId) -> String {
     format!("handoff:{{{id}}}:live")
 }
 
-fn audit_key(subject: &str) -> String {
+fn own_audit_key(subject: &str) -> String {
     format!("handoff:{{{subject}}}:audit")
 }
 
@@ -283,28 +364,47 @@ fn parse_replay(field: &str, value: &[u8]) -> Result<Replay, StoreError> {
     })
 }
 
+/// How long a write waits for its replicas' acknowledgement.
+const WAIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl RedisStore {
-    /// Connects to `redis://` or `rediss://` (TLS). The connection manager
-    /// reconnects by itself when Redis comes back after an outage.
-    /// `audit_retention` sets how long the per-secret audit lists live;
-    /// the global audit set is trimmed by [`AuditStore::purge_audit`].
+    /// Connects to `redis://` or `rediss://` (TLS), one node, or to
+    /// `redis+cluster://` or `rediss+cluster://`, a cluster. Either
+    /// reconnects by itself when Redis comes back after an outage, and a
+    /// cluster rides out a failover (commands retry for up to 10 s).
+    /// `audit_retention` sets how long audit events are kept.
     pub async fn connect(
         url: &str,
         audit_retention: std::time::Duration,
     ) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(|e| unavailable(&e))?;
-        let info = client.get_connection_info();
-        let description = format!("redis ({})", info.addr());
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(std::time::Duration::from_secs(2)))
-            .set_response_timeout(Some(std::time::Duration::from_secs(2)))
-            .set_number_of_retries(2)
-            .set_max_delay(std::time::Duration::from_millis(500));
-        let connection = ConnectionManager::new_with_config(client, config)
-            .await
-            .map_err(|e| unavailable(&e))?;
+        let description = if is_cluster_url(url) {
+            let seeds = cluster_seeds(url).unwrap_or_default();
+            let hosts: Vec<String> = seeds
+                .iter()
+                .filter_map(|seed| redis::Client::open(seed.as_str()).ok())
+                .map(|client| client.get_connection_info().addr().to_string())
+                .collect();
+            format!("redis cluster ({})", hosts.join(","))
+        } else {
+            let client = redis::Client::open(url).map_err(|e| unavailable(&e))?;
+            format!("redis ({})", client.get_connection_info().addr())
+        };
+        let connection = RedisConnection::open(
+            url,
+            Patience {
+                connect: std::time::Duration::from_secs(2),
+                response: std::time::Duration::from_secs(2),
+                retries: 2,
+                cluster_overall: std::time::Duration::from_secs(10),
+            },
+        )
+        .await
+        .map_err(|e| unavailable(&e))?;
         Ok(Self {
             connection,
+            wait_replicas: 0,
+            claim_due: Script::new(CLAIM_DUE),
+            append_own_audit: Script::new(APPEND_OWN_AUDIT),
             description,
             consume_view: with_replays(CONSUME_VIEW),
             drop_lapsed_replays: with_replays(DROP_LAPSED_REPLAYS),
@@ -316,6 +416,37 @@ impl RedisStore {
             release_claim: Script::new(RELEASE_CLAIM),
             audit_retention_secs: audit_retention.as_secs() as i64,
         })
+    }
+
+    /// Every acknowledged write waits until `replicas` replicas have it
+    /// (`WAIT`), or is reported unavailable after a second.
+    #[must_use]
+    pub fn wait_for_replicas(mut self, replicas: u32) -> Self {
+        self.wait_replicas = replicas;
+        self
+    }
+
+    /// After a write to `key`'s slot on `connection`: the replicas asked
+    /// for have it, or the write is not acknowledged.
+    async fn replicated(
+        &self,
+        connection: &mut RedisConnection,
+        key: &str,
+    ) -> Result<(), StoreError> {
+        if self.wait_replicas == 0 {
+            return Ok(());
+        }
+        let acknowledged = connection
+            .wait_for_replicas(key, self.wait_replicas, WAIT_TIMEOUT)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        if acknowledged < self.wait_replicas {
+            return Err(StoreError::Unavailable(format!(
+                "the write reached {acknowledged} of {} replicas in time",
+                self.wait_replicas
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -359,7 +490,7 @@ impl RedisStore {
             .map_err(|e| unavailable(&e))?;
         if latest > 0 {
             let () = connection
-                .zadd(EXPIRING, format!("k:{id}"), latest)
+                .zadd(expiry_key_of(id), format!("k:{id}"), latest)
                 .await
                 .map_err(|e| unavailable(&e))?;
         }
@@ -384,7 +515,7 @@ impl RedisStore {
                 if let Some(replay) = &request.value.replay {
                     let mut connection = self.connection.clone();
                     let () = connection
-                        .zadd(EXPIRING, format!("a:{id}"), replay.until)
+                        .zadd(expiry_key_of(id), format!("a:{id}"), replay.until)
                         .await
                         .map_err(|e| unavailable(&e))?;
                 }
@@ -400,23 +531,25 @@ impl RedisStore {
         Ok(())
     }
 
-    /// One batch of due secrets and requests; `true` if the batch was full.
-    async fn purge_batch(&self, now: UnixTime) -> Result<(Vec<Expired>, bool), StoreError> {
+    /// One batch of due secrets and requests from one bucket; `true` if
+    /// the batch was full.
+    async fn purge_batch(
+        &self,
+        bucket: u64,
+        now: UnixTime,
+    ) -> Result<(Vec<Expired>, bool), StoreError> {
         let mut connection = self.connection.clone();
-        let due: Vec<String> = connection
-            .zrangebyscore_limit(EXPIRING, "-inf", now, 0, SWEEP_BATCH)
+        let due: Vec<String> = self
+            .claim_due
+            .key(expiry_key(bucket))
+            .arg(now)
+            .arg(SWEEP_BATCH)
+            .invoke_async(&mut connection)
             .await
             .map_err(|e| unavailable(&e))?;
         let full = due.len() >= SWEEP_BATCH as usize;
         let mut expired = Vec::new();
         for member in due {
-            let removed: i64 = connection
-                .zrem(EXPIRING, &member)
-                .await
-                .map_err(|e| unavailable(&e))?;
-            if removed == 0 {
-                continue; // another instance took it
-            }
             let (kind, id) = member.split_at(2);
             let Ok(id) = SecretId::parse(id) else {
                 continue;
@@ -426,6 +559,9 @@ impl RedisStore {
             } else if kind == "a:" {
                 self.drop_lapsed_answer_replay(&id, now).await?;
             } else if kind == "s:" {
+                // An entry whose secret was never written (a create that
+                // failed after indexing it) finds no marker: not reported
+                // as unused, and the service reports only those.
                 let (was_live, (), ()): (i64, (), ()) = redis::pipe()
                     .del(live_key(&id))
                     .del(record_key(&id))
@@ -475,6 +611,12 @@ impl SecretStore for RedisStore {
         let key = record_key(id);
         let mut connection = self.connection.clone();
         let live = live_key(id);
+        // Indexed first (another slot): a crash in between leaves an entry
+        // the sweeper skips, never a secret it does not know of.
+        let () = connection
+            .zadd(expiry_key_of(id), format!("s:{id}"), record.meta.expires_at)
+            .await
+            .map_err(|e| unavailable(&e))?;
         redis::pipe()
             .atomic()
             .hset_multiple(&key, &fields)
@@ -485,11 +627,10 @@ impl SecretStore for RedisStore {
             .ignore()
             .expire_at(&live, record.meta.expires_at + GRACE_SECS)
             .ignore()
-            .zadd(EXPIRING, format!("s:{id}"), record.meta.expires_at)
-            .ignore()
             .query_async::<()>(&mut connection)
             .await
-            .map_err(|e| unavailable(&e))
+            .map_err(|e| unavailable(&e))?;
+        self.replicated(&mut connection, &key).await
     }
 
     async fn load(&self, id: &SecretId) -> Result<Option<Record>, StoreError> {
@@ -564,7 +705,7 @@ impl SecretStore for RedisStore {
             // sweeper still finds the payload it may have kept. NX keeps the
             // earliest time; the sweeper puts back what is still open then.
             let () = redis::cmd("ZADD")
-                .arg(EXPIRING)
+                .arg(expiry_key_of(id))
                 .arg("NX")
                 .arg(view.at + REPLAY_WINDOW_SECS)
                 .arg(format!("k:{id}"))
@@ -584,6 +725,11 @@ impl SecretStore for RedisStore {
             .invoke_async(&mut connection)
             .await
             .map_err(|e| unavailable(&e))?;
+        if outcome == 0 {
+            // A view taken but not on the replicas could come back after a
+            // failover: not delivered until they have it.
+            self.replicated(&mut connection, &record_key(id)).await?;
+        }
         let views_remaining = u32::try_from(remaining).map_err(|_| corrupt("remaining"))?;
         Ok(match outcome {
             0 => ConsumeOutcome::Consumed { views_remaining },
@@ -609,6 +755,9 @@ impl SecretStore for RedisStore {
             .invoke_async(&mut connection)
             .await
             .map_err(|e| unavailable(&e))?;
+        if outcome == 0 {
+            self.replicated(&mut connection, &record_key(id)).await?;
+        }
         match outcome {
             0 => match self.load(id).await? {
                 // While we hold the claim, only a revoke can have ended it.
@@ -639,6 +788,7 @@ impl SecretStore for RedisStore {
             .invoke_async(&mut connection)
             .await
             .map_err(|e| unavailable(&e))?;
+        self.replicated(&mut connection, &record_key(id)).await?;
         Ok(committed == 1)
     }
 
@@ -669,6 +819,7 @@ impl SecretStore for RedisStore {
             .invoke_async(&mut connection)
             .await
             .map_err(|e| unavailable(&e))?;
+        self.replicated(&mut connection, &record_key(id)).await?;
         Ok(match u32::try_from(failed) {
             Err(_) => PassphraseOutcome::NotLive,
             Ok(failed) if failed >= MAX_PASSPHRASE_ATTEMPTS => PassphraseOutcome::Destroyed,
@@ -686,6 +837,7 @@ impl SecretStore for RedisStore {
             .invoke_async(&mut connection)
             .await
             .map_err(|e| unavailable(&e))?;
+        self.replicated(&mut connection, &record_key(id)).await?;
         Ok(match outcome {
             1 => RevokeOutcome::Revoked,
             2 => RevokeOutcome::AlreadyEnded,
@@ -698,11 +850,13 @@ impl SecretStore for RedisStore {
         // one sweep never runs for long): under heavy load more than one
         // batch expires between sweeps.
         let mut expired = Vec::new();
-        for _ in 0..SWEEP_ROUNDS {
-            let (batch, full) = self.purge_batch(now).await?;
-            expired.extend(batch);
-            if !full {
-                break;
+        for bucket in 0..BUCKETS {
+            for _ in 0..SWEEP_ROUNDS {
+                let (batch, full) = self.purge_batch(bucket, now).await?;
+                expired.extend(batch);
+                if !full {
+                    break;
+                }
             }
         }
         Ok(expired)
@@ -719,19 +873,27 @@ impl RequestStore for RedisStore {
         let json = serde_json::to_string(record).expect("a request always serialises");
         let key = request_key(id);
         let mut connection = self.connection.clone();
+        // Indexed first, each index its own slot; the sweeper and the list
+        // skip an entry whose request was never written.
+        let bucket = bucket_of(&id.to_string(), BUCKETS);
+        let () = connection
+            .zadd(expiry_key(bucket), format!("r:{id}"), record.expires_at)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let () = connection
+            .zadd(request_index_key(bucket), id.to_string(), record.expires_at)
+            .await
+            .map_err(|e| unavailable(&e))?;
         redis::pipe()
             .atomic()
             .hset_multiple(&key, &[("version", "1"), ("record", json.as_str())])
             .ignore()
             .expire_at(&key, record.expires_at + GRACE_SECS)
             .ignore()
-            .zadd(REQUEST_INDEX, id.to_string(), record.expires_at)
-            .ignore()
-            .zadd(EXPIRING, format!("r:{id}"), record.expires_at)
-            .ignore()
             .query_async::<()>(&mut connection)
             .await
-            .map_err(|e| unavailable(&e))
+            .map_err(|e| unavailable(&e))?;
+        self.replicated(&mut connection, &key).await
     }
 
     async fn load_request(
@@ -756,7 +918,7 @@ impl RequestStore for RedisStore {
             // Indexed first, so that the sweeper deletes the kept answer
             // even if this answer is lost.
             let () = connection
-                .zadd(EXPIRING, format!("a:{id}"), replay.until)
+                .zadd(expiry_key_of(id), format!("a:{id}"), replay.until)
                 .await
                 .map_err(|e| unavailable(&e))?;
         }
@@ -769,19 +931,27 @@ impl RequestStore for RedisStore {
             .invoke_async(&mut connection)
             .await
             .map_err(|e| unavailable(&e))?;
+        if replaced == 1 {
+            self.replicated(&mut connection, &request_key(id)).await?;
+        }
         Ok(replaced == 1)
     }
 
     async fn list_requests(&self) -> Result<Vec<(SecretId, RequestRecord)>, StoreError> {
         let mut connection = self.connection.clone();
         let now = crate::domain::now();
-        let (ids,): (Vec<String>,) = redis::pipe()
-            .zrembyscore(REQUEST_INDEX, "-inf", now)
-            .ignore()
-            .zrangebyscore(REQUEST_INDEX, now, "+inf")
-            .query_async(&mut connection)
-            .await
-            .map_err(|e| unavailable(&e))?;
+        let mut ids = Vec::new();
+        for bucket in 0..BUCKETS {
+            let index = request_index_key(bucket);
+            let (found,): (Vec<String>,) = redis::pipe()
+                .zrembyscore(&index, "-inf", now)
+                .ignore()
+                .zrangebyscore(&index, now, "+inf")
+                .query_async(&mut connection)
+                .await
+                .map_err(|e| unavailable(&e))?;
+            ids.extend(found);
+        }
         let mut requests = Vec::with_capacity(ids.len());
         for id in ids {
             let Ok(id) = SecretId::parse(&id) else {
@@ -822,6 +992,8 @@ impl TenantStore for RedisStore {
             .await
             .map_err(|e| unavailable(&e))?;
         if replaced == 1 {
+            self.replicated(&mut connection, &tenant_key(tenant))
+                .await?;
             let _: i64 = connection
                 .sadd(TENANT_INDEX, tenant)
                 .await
@@ -846,68 +1018,249 @@ impl TenantStore for RedisStore {
     }
 }
 
+/// An audit event as Redis keeps it: short names, nothing for what is
+/// absent.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredEvent {
+    #[serde(rename = "i")]
+    event_id: String,
+    #[serde(rename = "t")]
+    at: UnixTime,
+    #[serde(rename = "k")]
+    kind: String,
+    #[serde(rename = "a")]
+    actor: String,
+    #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
+    ip: Option<String>,
+    #[serde(rename = "u", default, skip_serializing_if = "Option::is_none")]
+    user_agent: Option<String>,
+    #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
+    subject: Option<String>,
+    #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
+    tenant: Option<String>,
+    #[serde(rename = "d", default, skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+    #[serde(rename = "x", default, skip_serializing_if = "Option::is_none")]
+    aadsts: Option<u32>,
+}
+
+fn encode_event(event: &AuditEvent) -> String {
+    let stored = StoredEvent {
+        event_id: event.event_id.clone(),
+        at: event.at,
+        kind: event.kind.clone(),
+        actor: event.actor.clone(),
+        ip: event.ip.clone(),
+        user_agent: event.user_agent.clone(),
+        subject: event.subject.clone(),
+        tenant: event.tenant.clone(),
+        detail: event.detail.clone(),
+        aadsts: event.aadsts,
+    };
+    serde_json::to_string(&stored).expect("an audit event always serialises")
+}
+
+fn decode_event(text: &str) -> Option<AuditEvent> {
+    let stored: StoredEvent = serde_json::from_str(text).ok()?;
+    Some(AuditEvent {
+        event_id: stored.event_id,
+        at: stored.at,
+        kind: stored.kind,
+        actor: stored.actor,
+        ip: stored.ip,
+        user_agent: stored.user_agent,
+        subject: stored.subject,
+        tenant: stored.tenant,
+        detail: stored.detail,
+        aadsts: stored.aadsts,
+    })
+}
+
+/// Stream entries as `XRANGE` answers them: id and fields.
+type StreamEntries = Vec<(String, HashMap<String, String>)>;
+
+impl RedisStore {
+    /// Newest first, the events of one stream that match `query`, at most
+    /// `query.limit`.
+    async fn query_stream(
+        &self,
+        key: &str,
+        query: &AuditQuery,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let mut connection = self.connection.clone();
+        let mut end = format!("{}", (query.until + AUDIT_SLACK_SECS + 1) * 1000);
+        let start = format!("{}", ((query.since - AUDIT_SLACK_SECS) * 1000).max(0));
+        let mut found = Vec::new();
+        loop {
+            let page: StreamEntries = redis::cmd("XREVRANGE")
+                .arg(key)
+                .arg(&end)
+                .arg(&start)
+                .arg("COUNT")
+                .arg(SWEEP_BATCH)
+                .query_async(&mut connection)
+                .await
+                .map_err(|e| unavailable(&e))?;
+            let exhausted = page.len() < SWEEP_BATCH as usize;
+            if let Some((last, _)) = page.last() {
+                end = format!("({last}");
+            }
+            found.extend(
+                page.iter()
+                    .filter_map(|(_, fields)| decode_event(fields.get("e")?))
+                    .filter(|e| query.matches(e)),
+            );
+            if found.len() >= query.limit || exhausted {
+                return Ok(found);
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl AuditStore for RedisStore {
     async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
-        let mut pipe = redis::pipe();
+        // One pipeline per stream and one script per subject: in a cluster
+        // each is one slot.
+        let mut streams: std::collections::BTreeMap<String, (i64, Vec<String>)> =
+            std::collections::BTreeMap::new();
+        let mut own: std::collections::BTreeMap<&str, Vec<String>> =
+            std::collections::BTreeMap::new();
         for event in events {
-            let json = serde_json::to_string(event).expect("an audit event always serialises");
-            pipe.zadd(AUDIT, &json, event.at).ignore();
+            let encoded = encode_event(event);
+            let day = event.at.div_euclid(DAY_SECS);
+            let expires = (day + 2) * DAY_SECS + self.audit_retention_secs;
+            streams
+                .entry(audit_stream_key(audit_bucket(event), day))
+                .or_insert_with(|| (expires, Vec::new()))
+                .1
+                .push(encoded.clone());
             if let Some(subject) = &event.subject {
-                let key = audit_key(subject);
-                pipe.rpush(&key, &json)
-                    .ignore()
-                    .expire_at(&key, event.at + self.audit_retention_secs)
-                    .ignore();
+                own.entry(subject).or_default().push(encoded);
             }
         }
         let mut connection = self.connection.clone();
-        pipe.query_async::<()>(&mut connection)
-            .await
-            .map_err(|e| unavailable(&e))
+        for (key, (expires, entries)) in &streams {
+            let mut pipe = redis::pipe();
+            for entry in entries {
+                pipe.cmd("XADD")
+                    .arg(key)
+                    .arg("*")
+                    .arg("e")
+                    .arg(entry)
+                    .ignore();
+            }
+            pipe.expire_at(key, *expires).ignore();
+            pipe.query_async::<()>(&mut connection)
+                .await
+                .map_err(|e| unavailable(&e))?;
+        }
+        for (subject, entries) in own {
+            let mut invocation = self.append_own_audit.key(own_audit_key(subject));
+            invocation
+                .key(format!("handoff:{{{subject}}}"))
+                .key(format!("handoff:{{{subject}}}:request"))
+                .arg(GRACE_SECS * 1000);
+            for entry in entries {
+                invocation.arg(entry);
+            }
+            let _: i64 = invocation
+                .invoke_async(&mut connection)
+                .await
+                .map_err(|e| unavailable(&e))?;
+        }
+        Ok(())
     }
 
     async fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
-        let mut connection = self.connection.clone();
-        let parse = |json: &String| serde_json::from_str::<AuditEvent>(json).ok();
         if let Some(subject) = &query.subject {
+            let mut connection = self.connection.clone();
             let all: Vec<String> = connection
-                .lrange(audit_key(subject), 0, -1)
+                .lrange(own_audit_key(subject), 0, -1)
                 .await
                 .map_err(|e| unavailable(&e))?;
             let mut found: Vec<AuditEvent> = all
                 .iter()
-                .filter_map(parse)
+                .filter_map(|e| decode_event(e))
                 .filter(|e| query.matches(e))
                 .collect();
             AuditEvent::sort_newest_first(&mut found);
             found.truncate(query.limit);
             return Ok(found);
         }
-        // Newest first, a page at a time, until enough match the filters.
+        // A tenant's events are all in its bucket; otherwise every bucket.
+        let buckets: Vec<u64> = match &query.tenant {
+            Some(tenant) => vec![bucket_of(tenant, BUCKETS)],
+            None => (0..BUCKETS).collect(),
+        };
+        // Day by day, newest first: every event of a day is older than
+        // those of the day after, so once a day fills the page, stop.
         let mut found = Vec::new();
-        let mut offset = 0;
-        loop {
-            let page: Vec<String> = connection
-                .zrevrangebyscore_limit(AUDIT, query.until, query.since, offset, SWEEP_BATCH)
-                .await
-                .map_err(|e| unavailable(&e))?;
-            let exhausted = page.len() < SWEEP_BATCH as usize;
-            found.extend(page.iter().filter_map(parse).filter(|e| query.matches(e)));
-            if found.len() >= query.limit || exhausted {
-                found.truncate(query.limit);
-                return Ok(found);
+        let first_day = query.since.div_euclid(DAY_SECS);
+        let mut day = query.until.div_euclid(DAY_SECS);
+        while day >= first_day && found.len() < query.limit {
+            for bucket in &buckets {
+                found.extend(
+                    self.query_stream(&audit_stream_key(*bucket, day), query)
+                        .await?,
+                );
             }
-            offset += SWEEP_BATCH;
+            day -= 1;
         }
+        AuditEvent::sort_newest_first(&mut found);
+        found.truncate(query.limit);
+        Ok(found)
     }
 
     async fn purge_audit(&self, before: UnixTime) -> Result<u64, StoreError> {
+        // Whole days go by themselves (each stream expires a day after the
+        // retention); this trims the day `before` falls in, and the one
+        // before it for events appended late.
         let mut connection = self.connection.clone();
-        connection
-            .zrembyscore(AUDIT, "-inf", format!("({before}"))
-            .await
-            .map_err(|e| unavailable(&e))
+        let mut purged = 0;
+        let last_day = before.div_euclid(DAY_SECS);
+        for day in [last_day - 1, last_day] {
+            for bucket in 0..BUCKETS {
+                let key = audit_stream_key(bucket, day);
+                let mut start = "-".to_owned();
+                loop {
+                    let page: StreamEntries = redis::cmd("XRANGE")
+                        .arg(&key)
+                        .arg(&start)
+                        .arg((before + AUDIT_SLACK_SECS) * 1000)
+                        .arg("COUNT")
+                        .arg(SWEEP_BATCH)
+                        .query_async(&mut connection)
+                        .await
+                        .map_err(|e| unavailable(&e))?;
+                    let exhausted = page.len() < SWEEP_BATCH as usize;
+                    let old: Vec<&String> = page
+                        .iter()
+                        .filter(|(_, fields)| {
+                            fields
+                                .get("e")
+                                .and_then(|e| decode_event(e))
+                                .is_none_or(|e| e.at < before)
+                        })
+                        .map(|(id, _)| id)
+                        .collect();
+                    if !old.is_empty() {
+                        let deleted: u64 = redis::cmd("XDEL")
+                            .arg(&key)
+                            .arg(&old)
+                            .query_async(&mut connection)
+                            .await
+                            .map_err(|e| unavailable(&e))?;
+                        purged += deleted;
+                    }
+                    match page.last() {
+                        Some((last, _)) if !exhausted => start = format!("({last}"),
+                        _ => break,
+                    }
+                }
+            }
+        }
+        Ok(purged)
     }
 }
 
@@ -978,10 +1331,7 @@ static OUTBOX_SCRIPTS: std::sync::LazyLock<OutboxScripts> =
 /// The bucket of a `webhook-id`: FNV-1a, stable across instances and
 /// releases (std's hasher promises neither).
 fn outbox_bucket(id: &str) -> u64 {
-    let hash = id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    });
-    hash % OUTBOX_BUCKETS
+    bucket_of(id, OUTBOX_BUCKETS)
 }
 
 fn outbox_keys(bucket: u64) -> (String, String) {
@@ -1112,11 +1462,14 @@ impl Health for RedisStore {
         // Redis 7.) Whether records were here already only decides what
         // the start-up line says, so it need not be in the same step.
         for _ in 0..3 {
-            // Every secret and request is in the expiry index until swept.
-            let held: bool = connection
-                .exists(EXPIRING)
-                .await
-                .map_err(|e| unavailable(&e))?;
+            // Every secret and request is in an expiry bucket until swept.
+            let mut held = false;
+            for bucket in 0..BUCKETS {
+                held |= connection
+                    .exists::<_, bool>(expiry_key(bucket))
+                    .await
+                    .map_err(|e| unavailable(&e))?;
+            }
             let recorded: Option<String> = redis::cmd("SET")
                 .arg(KEY_FINGERPRINT)
                 .arg(fingerprint)

@@ -123,6 +123,16 @@ async fn redis_holds_no_secret_note_or_passphrase_in_clear() {
                 .query_async(&mut connection)
                 .await
                 .unwrap(),
+            "stream" => {
+                let entries: Vec<(String, Vec<Vec<u8>>)> = redis::cmd("XRANGE")
+                    .arg(name)
+                    .arg("-")
+                    .arg("+")
+                    .query_async(&mut connection)
+                    .await
+                    .unwrap();
+                entries.into_iter().flat_map(|(_, fields)| fields).collect()
+            }
             "string" => vec![
                 redis::cmd("GET")
                     .arg(name)
