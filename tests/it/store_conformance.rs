@@ -53,7 +53,11 @@ async fn redis_store() -> Fixture {
 async fn cluster_store() -> Fixture {
     let cluster = RedisCluster::start();
     Fixture {
-        store: Arc::new(RedisStore::connect(&cluster.url(), RETENTION).await.unwrap()),
+        store: Arc::new(
+            RedisStore::connect(&cluster.url(), RETENTION)
+                .await
+                .unwrap(),
+        ),
         _guard: Box::new(cluster),
     }
 }

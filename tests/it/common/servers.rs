@@ -554,21 +554,8 @@ impl RedisCluster {
         let children = ports
             .iter()
             .map(|port| {
-                let node_dir = dir.path().join(port.to_string());
-                std::fs::create_dir(&node_dir).unwrap();
-                let child = Command::new("redis-server")
-                    .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                    .args(["--cluster-enabled", "yes"])
-                    .args(["--cluster-node-timeout", "2000"])
-                    .args(["--save", "", "--appendonly", "no"])
-                    .arg("--dir")
-                    .arg(&node_dir)
-                    .stdout(Stdio::null())
-                    .spawn()
-                    .unwrap_or_else(|e| {
-                        panic!("cannot start redis-server ({e}): install it with `apt-get install redis-server`")
-                    });
-                Some(child)
+                std::fs::create_dir(dir.path().join(port.to_string())).unwrap();
+                Some(Self::spawn_node(dir.path(), *port))
             })
             .collect();
         let cluster = Self {
@@ -600,13 +587,43 @@ impl RedisCluster {
         cluster
     }
 
-    /// Waits until every running node says `cluster_state:ok` and knows
-    /// three masters with slots.
+    /// One node; its cluster state (`nodes.conf`) is kept in its own
+    /// folder, so that a node started again rejoins as it was.
+    fn spawn_node(dir: &std::path::Path, port: u16) -> Child {
+        Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--cluster-enabled", "yes"])
+            .args(["--cluster-node-timeout", "2000"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir.join(port.to_string()))
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start redis-server ({e}): install it with `apt-get install redis-server`")
+            })
+    }
+
+    /// Starts a killed node again; it rejoins the cluster (a master that
+    /// was replaced comes back as a replica of its successor).
+    pub fn restart(&mut self, port: u16) {
+        let at = self.ports.iter().position(|p| *p == port).unwrap();
+        self.kill(port);
+        self.children[at] = Some(Self::spawn_node(self._dir.path(), port));
+        wait_for_port(port, "redis-server (cluster node)");
+    }
+
+    /// Waits until every running node says `cluster_state:ok`.
     pub fn wait_until_ok(&self, within: Duration) {
         let deadline = Instant::now() + within;
         loop {
+            // And every master has a replica in sync, for writes that wait
+            // for one.
             let ok = self.running_ports().iter().all(|port| {
-                redis_cli(*port, &["cluster", "info"]).contains("cluster_state:ok")
+                redis_cli(*port, &["cluster", "info"]).contains("cluster_state:ok") && {
+                    let replication = redis_cli(*port, &["info", "replication"]);
+                    !replication.contains("role:master") || replication.contains("state=online")
+                }
             });
             if ok {
                 return;
