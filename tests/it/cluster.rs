@@ -154,6 +154,41 @@ async fn create_until(
     }
 }
 
+/// Reveals retried through the failover, as a recipient would: every
+/// answer.
+async fn keep_revealing(
+    http: &reqwest::Client,
+    bases: &[&str],
+    secret: &Pushed,
+) -> Vec<StatusCode> {
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        statuses.extend(revealed(http, bases, secret, 8).await);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    statuses
+}
+
+/// How many acknowledged secrets do not reveal their value.
+async fn lost(http: &reqwest::Client, base: &str, acknowledged: &[(Pushed, String)]) -> usize {
+    stream::iter(acknowledged)
+        .map(|(created, value)| async move {
+            let response = http
+                .post(format!("{base}/api/v1/secrets/{}/reveal", created.id))
+                .json(&json!({ "key": created.key }))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            status != StatusCode::OK || body["secret"] != *value
+        })
+        .buffer_unordered(16)
+        .filter(|lost| std::future::ready(*lost))
+        .count()
+        .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_master_killed_under_load_fails_over_with_no_acknowledged_secret_lost_or_revealed_twice()
 {
@@ -190,15 +225,11 @@ async fn a_master_killed_under_load_fails_over_with_no_acknowledged_secret_lost_
     }));
     let reveals = async {
         tokio::time::sleep(Duration::from_millis(700)).await;
-        join_all(contested.iter().map(|secret| async {
-            let mut statuses = Vec::new();
-            // Retried through the failover, as a recipient would.
-            for _ in 0..20 {
-                statuses.extend(revealed(&http, &bases, secret, 8).await);
-                tokio::time::sleep(Duration::from_millis(400)).await;
-            }
-            statuses
-        }))
+        join_all(
+            contested
+                .iter()
+                .map(|secret| keep_revealing(&http, &bases, secret)),
+        )
         .await
     };
     let faults = async {
@@ -238,26 +269,7 @@ async fn a_master_killed_under_load_fails_over_with_no_acknowledged_secret_lost_
     let (_, contested_statuses, answering) = tokio::join!(load, reveals, faults);
 
     let acknowledged = std::mem::take(&mut *figures.acknowledged.lock().unwrap());
-    let lost = stream::iter(&acknowledged)
-        .map(|(created, value)| {
-            let http = &http;
-            let base = bases[0];
-            async move {
-                let response = http
-                    .post(format!("{base}/api/v1/secrets/{}/reveal", created.id))
-                    .json(&json!({ "key": created.key }))
-                    .send()
-                    .await
-                    .unwrap();
-                let status = response.status();
-                let body: Value = response.json().await.unwrap_or(Value::Null);
-                status != StatusCode::OK || body["secret"] != *value
-            }
-        })
-        .buffer_unordered(16)
-        .filter(|lost| std::future::ready(*lost))
-        .count()
-        .await;
+    let lost = lost(&http, bases[0], &acknowledged).await;
     let wrong = figures.wrong.lock().unwrap().clone();
     let most_reveals = contested_statuses
         .iter()

@@ -504,7 +504,7 @@ impl Drop for Bao {
 pub struct RedisCluster {
     pub ports: Vec<u16>,
     children: Vec<Option<Child>>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 /// A port whose cluster bus port (port + 10000) is free too.
@@ -561,7 +561,7 @@ impl RedisCluster {
         let cluster = Self {
             ports,
             children,
-            _dir: dir,
+            dir,
         };
         for port in &cluster.ports {
             wait_for_port(*port, "redis-server (cluster node)");
@@ -609,7 +609,7 @@ impl RedisCluster {
     pub fn restart(&mut self, port: u16) {
         let at = self.ports.iter().position(|p| *p == port).unwrap();
         self.kill(port);
-        self.children[at] = Some(Self::spawn_node(self._dir.path(), port));
+        self.children[at] = Some(Self::spawn_node(self.dir.path(), port));
         wait_for_port(port, "redis-server (cluster node)");
     }
 
