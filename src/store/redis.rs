@@ -584,6 +584,11 @@ impl RedisStore {
                     .del(request_key(&id))
                     .await
                     .map_err(|e| unavailable(&e))?;
+                // Out of the staff list's index too, listed or not.
+                let _: i64 = connection
+                    .zrem(request_index_key(bucket), id.to_string())
+                    .await
+                    .map_err(|e| unavailable(&e))?;
                 if let Some(record) =
                     record.and_then(|r| serde_json::from_str::<RequestRecord>(&r).ok())
                 {
