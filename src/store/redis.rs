@@ -235,13 +235,17 @@ if #due > 0 then redis.call('ZREM', KEYS[1], unpack(due)) end
 return due
 ";
 
-// KEYS: the subject's audit list, its secret record, its request record.
-// ARGV: events (compact JSON), grace in ms. The list lives as long as the
-// longer-lived of the two records, plus the grace period.
+// KEYS: the subject's own events, its secret record, its request record.
+// ARGV: grace in ms, events (compact JSON, one line each). One string of
+// lines, rewritten whole (a list or `APPEND` would keep spare room), that
+// lives as long as the longer-lived of the two records plus the grace.
 const APPEND_OWN_AUDIT: &str = r"
-for i = 2, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
+local kept = redis.call('GET', KEYS[1])
+local lines = {}
+if kept then lines[1] = kept end
+for i = 2, #ARGV do lines[#lines + 1] = ARGV[i] end
 local ttl = math.max(redis.call('PTTL', KEYS[2]), redis.call('PTTL', KEYS[3]), 0)
-redis.call('PEXPIRE', KEYS[1], ttl + tonumber(ARGV[1]))
+redis.call('SET', KEYS[1], table.concat(lines, '\n'), 'PX', ttl + tonumber(ARGV[1]))
 return 1
 ";
 
@@ -1141,7 +1145,10 @@ impl AuditStore for RedisStore {
                 .1
                 .push(encoded.clone());
             if let Some(subject) = &event.subject {
-                own.entry(subject).or_default().push(encoded);
+                // The subject is the key's: not repeated in each line.
+                let mut line = event.clone();
+                line.subject = None;
+                own.entry(subject).or_default().push(encode_event(&line));
             }
         }
         let mut connection = self.connection.clone();
@@ -1180,13 +1187,18 @@ impl AuditStore for RedisStore {
     async fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
         if let Some(subject) = &query.subject {
             let mut connection = self.connection.clone();
-            let all: Vec<String> = connection
-                .lrange(own_audit_key(subject), 0, -1)
+            let all: Option<String> = connection
+                .get(own_audit_key(subject))
                 .await
                 .map_err(|e| unavailable(&e))?;
             let mut found: Vec<AuditEvent> = all
-                .iter()
-                .filter_map(|e| decode_event(e))
+                .unwrap_or_default()
+                .lines()
+                .filter_map(decode_event)
+                .map(|mut e| {
+                    e.subject = Some(subject.clone());
+                    e
+                })
                 .filter(|e| query.matches(e))
                 .collect();
             AuditEvent::sort_newest_first(&mut found);
