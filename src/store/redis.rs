@@ -91,16 +91,25 @@ end
 local function replay_now(at)
   return math.max(tonumber(at), tonumber(redis.call('TIME')[1]))
 end
+-- The sealed payload is its own key; records written before it was (a
+-- `payload` field) are handled alike.
+local function has_payload(record, payload)
+  return redis.call('EXISTS', payload) == 1 or redis.call('HEXISTS', record, 'payload') == 1
+end
+local function drop_payload(record, payload)
+  redis.call('DEL', payload)
+  redis.call('HDEL', record, 'payload')
+end
 ";
 
-// KEYS: record, views, live marker. ARGV: view, at, replay key ('' for
+// KEYS: record, views, live marker, payload. ARGV: view, at, replay key ('' for
 // none), replay window. Returns {outcome, views left}: 0 consumed,
 // 1 replayed, -1 not live, -2 claimed by an apply.
 const CONSUME_VIEW: &str = r"
 local now = replay_now(ARGV[2])
 if ARGV[3] ~= '' then
   local kept = redis.call('HGET', KEYS[1], 'replay:' .. ARGV[3])
-  if kept and replay_until(kept) > now and redis.call('HEXISTS', KEYS[1], 'payload') == 1 then
+  if kept and replay_until(kept) > now and has_payload(KEYS[1], KEYS[4]) then
     return {1, tonumber(string.sub(kept, string.find(kept, ':', 1, true) + 1))}
   end
 end
@@ -124,43 +133,43 @@ if ARGV[3] ~= '' then
 end
 if remaining == 0 then
   redis.call('HSET', KEYS[1], 'state', 'revealed', 'ended_at', ARGV[2])
-  if kept == 0 then redis.call('HDEL', KEYS[1], 'payload') end
+  if kept == 0 then drop_payload(KEYS[1], KEYS[4]) end
   redis.call('DEL', KEYS[3])
 end
 return {0, remaining}
 ";
 
-// KEYS: record. ARGV: now. Deletes passed replay windows and, when an ended
+// KEYS: record, payload. ARGV: now. Deletes passed replay windows and, when an ended
 // secret has none left, its kept payload; returns the latest window still
 // open (0 if none).
 const DROP_LAPSED_REPLAYS: &str = r"
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return 0 end
 local left, latest = drop_lapsed_replays(KEYS[1], replay_now(ARGV[1]))
-if state ~= 'live' and left == 0 then redis.call('HDEL', KEYS[1], 'payload') end
+if state ~= 'live' and left == 0 then drop_payload(KEYS[1], KEYS[2]) end
 return latest
 ";
 
-// KEYS: record, live marker.
+// KEYS: record, live marker, payload.
 const FAIL_PASSPHRASE: &str = r"
 local state = redis.call('HGET', KEYS[1], 'state')
 if state ~= 'live' then return -1 end
 local failed = redis.call('HINCRBY', KEYS[1], 'failed', 1)
 if failed >= tonumber(ARGV[1]) then
   redis.call('HSET', KEYS[1], 'state', 'destroyed', 'ended_at', ARGV[2])
-  redis.call('HDEL', KEYS[1], 'payload')
+  drop_payload(KEYS[1], KEYS[3])
   drop_all_replays(KEYS[1])
   redis.call('DEL', KEYS[2])
 end
 return failed
 ";
 
-// KEYS: record, live marker. On a secret already revealed, still deletes a
+// KEYS: record, live marker, payload. On a secret already revealed, still deletes a
 // payload kept for a replay.
 const REVOKE: &str = r"
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return 0 end
-redis.call('HDEL', KEYS[1], 'payload')
+drop_payload(KEYS[1], KEYS[3])
 drop_all_replays(KEYS[1])
 if state ~= 'live' then return 2 end
 redis.call('HSET', KEYS[1], 'state', 'revoked', 'ended_at', ARGV[1])
@@ -179,12 +188,13 @@ redis.call('HSET', KEYS[1], 'claim_id', ARGV[1], 'claim_until', ARGV[2])
 return 0
 ";
 
-// KEYS: record, live marker. ARGV: claim id, at.
+// KEYS: record, live marker, payload. ARGV: claim id, at.
 const COMMIT_CLAIM: &str = r"
 if redis.call('HGET', KEYS[1], 'state') ~= 'live' then return 0 end
 if redis.call('HGET', KEYS[1], 'claim_id') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'state', 'applied', 'ended_at', ARGV[2])
-redis.call('HDEL', KEYS[1], 'payload', 'claim_id', 'claim_until')
+redis.call('HDEL', KEYS[1], 'claim_id', 'claim_until')
+drop_payload(KEYS[1], KEYS[3])
 drop_all_replays(KEYS[1])
 redis.call('DEL', KEYS[2])
 return 1
@@ -339,8 +349,62 @@ fn own_audit_key(subject: &str) -> String {
     format!("handoff:{{{subject}}}:audit")
 }
 
+fn payload_key(id: &SecretId) -> String {
+    format!("handoff:{{{id}}}:p")
+}
+
 fn views_key(id: &SecretId) -> String {
     format!("handoff:{{{id}}}:views")
+}
+
+/// A secret's metadata as fields of its hash, each short enough for Redis
+/// to keep the hash compact (a listpack, which values over 64 bytes end):
+/// `c` = `<created>:<expires>:<views allowed>`, then the byte fields as
+/// they are. The sealed payload is a key of its own for the same reason.
+fn meta_fields(meta: &SecretMeta) -> Vec<(&'static str, Vec<u8>)> {
+    let mut fields = vec![
+        (
+            "c",
+            format!(
+                "{}:{}:{}",
+                meta.created_at, meta.expires_at, meta.views_allowed
+            )
+            .into_bytes(),
+        ),
+        ("kc", meta.key_check.clone()),
+        ("mh", meta.manage_token_hash.clone()),
+    ];
+    for (name, value) in [
+        ("ps", &meta.passphrase_salt),
+        ("sn", &meta.sealed_note),
+        ("kf", &meta.key_fingerprint),
+    ] {
+        if let Some(value) = value {
+            fields.push((name, value.clone()));
+        }
+    }
+    fields
+}
+
+fn meta_from_fields(fields: &mut HashMap<String, Vec<u8>>) -> Result<SecretMeta, StoreError> {
+    let times = fields.remove("c").ok_or_else(|| corrupt("missing c"))?;
+    let times = String::from_utf8(times).map_err(|_| corrupt("c"))?;
+    let mut parts = times.split(':');
+    let mut number = || parts.next().and_then(|n| n.parse::<i64>().ok());
+    let (Some(created_at), Some(expires_at), Some(views_allowed)) = (number(), number(), number())
+    else {
+        return Err(corrupt("c"));
+    };
+    Ok(SecretMeta {
+        created_at,
+        expires_at,
+        views_allowed: u32::try_from(views_allowed).map_err(|_| corrupt("c"))?,
+        key_check: fields.remove("kc").ok_or_else(|| corrupt("missing kc"))?,
+        manage_token_hash: fields.remove("mh").ok_or_else(|| corrupt("missing mh"))?,
+        passphrase_salt: fields.remove("ps"),
+        sealed_note: fields.remove("sn"),
+        key_fingerprint: fields.remove("kf"),
+    })
 }
 
 /// A script that uses the replay helpers.
@@ -488,6 +552,7 @@ impl RedisStore {
         let latest: i64 = self
             .drop_lapsed_replays
             .key(record_key(id))
+            .key(payload_key(id))
             .arg(now)
             .invoke_async(&mut connection)
             .await
@@ -566,10 +631,11 @@ impl RedisStore {
                 // An entry whose secret was never written (a create that
                 // failed after indexing it) finds no marker: not reported
                 // as unused, and the service reports only those.
-                let (was_live, (), ()): (i64, (), ()) = redis::pipe()
+                let (was_live, (), (), ()): (i64, (), (), ()) = redis::pipe()
                     .del(live_key(&id))
                     .del(record_key(&id))
                     .del(views_key(&id))
+                    .del(payload_key(&id))
                     .query_async(&mut connection)
                     .await
                     .map_err(|e| unavailable(&e))?;
@@ -607,17 +673,14 @@ impl RedisStore {
 #[async_trait]
 impl SecretStore for RedisStore {
     async fn insert(&self, id: &SecretId, record: &Record) -> Result<(), StoreError> {
-        let meta = serde_json::to_string(&record.meta).expect("metadata always serialises");
-        let mut fields: Vec<(&str, Vec<u8>)> = vec![
-            ("meta", meta.into_bytes()),
+        let mut fields = meta_fields(&record.meta);
+        fields.extend([
             ("state", record.state.as_str().into()),
             ("remaining", record.views_remaining.to_string().into_bytes()),
             ("failed", record.failed_passphrases.to_string().into_bytes()),
-        ];
-        if let Some(sealed) = &record.sealed_secret {
-            fields.push(("payload", sealed.clone()));
-        }
+        ]);
         let key = record_key(id);
+        let payload = payload_key(id);
         let mut connection = self.connection.clone();
         let live = live_key(id);
         // Indexed first (another slot): a crash in between leaves an entry
@@ -626,8 +689,8 @@ impl SecretStore for RedisStore {
             .zadd(expiry_key_of(id), format!("s:{id}"), record.meta.expires_at)
             .await
             .map_err(|e| unavailable(&e))?;
-        redis::pipe()
-            .atomic()
+        let mut pipe = redis::pipe();
+        pipe.atomic()
             .hset_multiple(&key, &fields)
             .ignore()
             .expire_at(&key, record.meta.expires_at)
@@ -635,8 +698,18 @@ impl SecretStore for RedisStore {
             .set(&live, 1)
             .ignore()
             .expire_at(&live, record.meta.expires_at + GRACE_SECS)
-            .ignore()
-            .query_async::<()>(&mut connection)
+            .ignore();
+        if let Some(sealed) = &record.sealed_secret {
+            pipe.set_options(
+                &payload,
+                sealed,
+                redis::SetOptions::default().with_expiration(redis::SetExpiry::EXAT(
+                    u64::try_from(record.meta.expires_at).unwrap_or(0),
+                )),
+            )
+            .ignore();
+        }
+        pipe.query_async::<()>(&mut connection)
             .await
             .map_err(|e| unavailable(&e))?;
         self.replicated(&mut connection, &key).await
@@ -644,24 +717,29 @@ impl SecretStore for RedisStore {
 
     async fn load(&self, id: &SecretId) -> Result<Option<Record>, StoreError> {
         let mut connection = self.connection.clone();
-        let (mut fields, views): (HashMap<String, Vec<u8>>, Vec<String>) = redis::pipe()
-            .atomic()
-            .hgetall(record_key(id))
-            .lrange(views_key(id), 0, -1)
-            .query_async(&mut connection)
-            .await
-            .map_err(|e| unavailable(&e))?;
+        let (mut fields, views, payload): (HashMap<String, Vec<u8>>, Vec<String>, Option<Vec<u8>>) =
+            redis::pipe()
+                .atomic()
+                .hgetall(record_key(id))
+                .lrange(views_key(id), 0, -1)
+                .get(payload_key(id))
+                .query_async(&mut connection)
+                .await
+                .map_err(|e| unavailable(&e))?;
         if fields.is_empty() {
             return Ok(None);
         }
+        let meta: SecretMeta = match fields.remove("meta") {
+            // Written before the metadata had fields of its own.
+            Some(json) => serde_json::from_slice(&json).map_err(|e| corrupt(&e.to_string()))?,
+            None => meta_from_fields(&mut fields)?,
+        };
         let mut text = |name: &str| -> Result<String, StoreError> {
             let bytes = fields
                 .remove(name)
                 .ok_or_else(|| corrupt(&format!("missing {name}")))?;
             String::from_utf8(bytes).map_err(|_| corrupt(name))
         };
-        let meta: SecretMeta =
-            serde_json::from_str(&text("meta")?).map_err(|e| corrupt(&e.to_string()))?;
         let state = SecretState::parse(&text("state")?)?;
         let views_remaining = text("remaining")?
             .parse()
@@ -694,7 +772,7 @@ impl SecretStore for RedisStore {
             views_remaining,
             failed_passphrases,
             ended_at,
-            sealed_secret: fields.remove("payload"),
+            sealed_secret: payload.or_else(|| fields.remove("payload")),
             views,
             claim,
             replays,
@@ -727,6 +805,7 @@ impl SecretStore for RedisStore {
             .key(record_key(id))
             .key(views_key(id))
             .key(live_key(id))
+            .key(payload_key(id))
             .arg(view_json)
             .arg(view.at)
             .arg(replay.map(replay_name).unwrap_or_default())
@@ -792,6 +871,7 @@ impl SecretStore for RedisStore {
             .commit_claim
             .key(record_key(id))
             .key(live_key(id))
+            .key(payload_key(id))
             .arg(claim_id)
             .arg(at)
             .invoke_async(&mut connection)
@@ -823,6 +903,7 @@ impl SecretStore for RedisStore {
             .fail_passphrase
             .key(record_key(id))
             .key(live_key(id))
+            .key(payload_key(id))
             .arg(MAX_PASSPHRASE_ATTEMPTS)
             .arg(at)
             .invoke_async(&mut connection)
@@ -842,6 +923,7 @@ impl SecretStore for RedisStore {
             .revoke
             .key(record_key(id))
             .key(live_key(id))
+            .key(payload_key(id))
             .arg(at)
             .invoke_async(&mut connection)
             .await
