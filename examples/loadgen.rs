@@ -61,6 +61,11 @@ struct Args {
     /// Size of each secret in bytes.
     #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u32).range(1..))]
     secret_bytes: u32,
+    /// Stop after this many iterations in all (creates, or handoffs),
+    /// within `--duration`; for filling a store with a known number of
+    /// secrets (bench/redis-memory.sh).
+    #[arg(long)]
+    iterations: Option<u64>,
     /// Runtime threads for the load generator. One is usually enough and
     /// leaves the other cores to the server (and its store) on a small machine.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
@@ -262,6 +267,8 @@ struct Run {
     measure_from: Instant,
     /// No iteration starts at or after this.
     end: Instant,
+    /// Iterations left, when their number is bounded.
+    budget: Option<std::sync::atomic::AtomicU64>,
 }
 
 /// One keep-alive connection, (re)opened lazily.
@@ -446,6 +453,17 @@ async fn drive(run: Arc<Run>, task: u16) -> Stats {
         if started >= run.end {
             break;
         }
+        if let Some(budget) = &run.budget
+            && budget
+                .fetch_update(
+                    std::sync::atomic::Ordering::Relaxed,
+                    std::sync::atomic::Ordering::Relaxed,
+                    |left| left.checked_sub(1),
+                )
+                .is_err()
+        {
+            break;
+        }
         // An iteration counts as a whole, by when it starts, so a handoff is
         // never split between warm-up and measurement.
         let recording = started >= run.measure_from;
@@ -529,6 +547,7 @@ async fn run(args: Args) -> Result<bool, String> {
         secret_bytes,
         measure_from,
         end: measure_from + args.duration,
+        budget: args.iterations.map(std::sync::atomic::AtomicU64::new),
     });
 
     let tasks: Vec<_> = (0..args.connections)

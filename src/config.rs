@@ -51,7 +51,8 @@ pub struct ServeArgs {
     /// Base URL used in every link [default: from the listen address].
     #[arg(long, env = "HANDOFF_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
-    /// `memory`, a `redis://` or `rediss://` URL, or a folder [default: ./data].
+    /// `memory`, a `redis://` or `rediss://` URL, a `redis+cluster://` or
+    /// `rediss+cluster://` URL naming cluster nodes, or a folder [default: ./data].
     #[arg(
         long,
         env = "HANDOFF_STORE",
@@ -87,6 +88,10 @@ pub struct ServeArgs {
     /// Failed reveal attempts per client IP per minute; 0 = no limit [default: 30].
     #[arg(long, env = "HANDOFF_FAILED_REVEALS_PER_MINUTE", value_name = "N")]
     pub failed_reveals_per_minute: Option<String>,
+    /// With Redis: replicas that must confirm each write (`WAIT`) before it
+    /// is acknowledged; 0 = do not wait [default: 0].
+    #[arg(long, env = "HANDOFF_REDIS_WAIT_REPLICAS", value_name = "N")]
+    pub redis_wait_replicas: Option<String>,
     /// Comma-separated IPs or CIDRs whose X-Forwarded-For is believed [default: none].
     #[arg(long, env = "HANDOFF_TRUSTED_PROXIES", value_name = "LIST")]
     pub trusted_proxies: Option<String>,
@@ -326,6 +331,7 @@ struct FileSettings {
     max_views: Option<TomlValue>,
     max_secret_bytes: Option<TomlValue>,
     failed_reveals_per_minute: Option<TomlValue>,
+    redis_wait_replicas: Option<TomlValue>,
     trusted_proxies: Option<TrustedProxiesValue>,
     trusted_user_header: Option<String>,
     require_staff_to_push: Option<bool>,
@@ -409,8 +415,9 @@ pub enum StoreSetting {
     Redis(RedisUrl),
 }
 
-/// A `redis://` or `rediss://` URL, which may carry a password: `Debug`
-/// prints `***`, and the text is wiped on drop.
+/// A `redis://` or `rediss://` URL, or a `redis+cluster://` or
+/// `rediss+cluster://` one listing cluster nodes; it may carry a password:
+/// `Debug` prints `***`, and the text is wiped on drop.
 #[derive(Clone)]
 pub struct RedisUrl(SecretString);
 
@@ -418,6 +425,12 @@ impl RedisUrl {
     /// The only way in: a URL the Redis client accepts.
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
+        if crate::store::is_cluster_url(text) {
+            crate::store::cluster_seeds(text).ok_or(
+                "is not a valid redis+cluster:// URL (redis+cluster://[user:password@]host:port[,host:port…])",
+            )?;
+            return Ok(Self(SecretString::from(text)));
+        }
         if !(text.starts_with("redis://") || text.starts_with("rediss://")) {
             return Err("must be a redis:// or rediss:// URL".to_owned());
         }
@@ -541,6 +554,8 @@ pub struct Settings {
     pub max_views: Views,
     pub max_secret_bytes: usize,
     pub failed_reveals_per_minute: u32,
+    /// Replicas each Redis write waits for (0: none).
+    pub redis_wait_replicas: u32,
     pub trusted_proxies: Vec<IpNet>,
     pub trusted_user_header: Option<HeaderName>,
     pub require_staff_to_push: bool,
@@ -713,6 +728,20 @@ impl Settings {
             )
         })?;
 
+        let wait_replicas =
+            pick(args.redis_wait_replicas, file.redis_wait_replicas).unwrap_or_else(|| "0".into());
+        let redis_wait_replicas = wait_replicas
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n <= 16)
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "HANDOFF_REDIS_WAIT_REPLICAS",
+                    format!("'{wait_replicas}' must be a whole number from 0 to 16"),
+                )
+            })?;
+
         let proxies: Vec<String> = match (args.trusted_proxies, file.trusted_proxies) {
             (Some(text), _) | (None, Some(TrustedProxiesValue::Text(text))) => {
                 text.split(',').map(str::to_owned).collect()
@@ -883,6 +912,7 @@ impl Settings {
             max_views,
             max_secret_bytes,
             failed_reveals_per_minute,
+            redis_wait_replicas,
             trusted_proxies,
             trusted_user_header,
             require_staff_to_push,
@@ -1075,14 +1105,17 @@ fn parse_store(text: &str) -> Result<StoreSetting, ConfigError> {
     let text = text.trim();
     if text == "memory" {
         Ok(StoreSetting::Memory)
-    } else if text.starts_with("redis://") || text.starts_with("rediss://") {
+    } else if text.starts_with("redis://")
+        || text.starts_with("rediss://")
+        || crate::store::is_cluster_url(text)
+    {
         RedisUrl::parse(text)
             .map(StoreSetting::Redis)
             .map_err(|reason| ConfigError::new("HANDOFF_STORE", reason))
     } else if text.contains("://") {
         Err(ConfigError::new(
             "HANDOFF_STORE",
-            "must be `memory`, a redis:// or rediss:// URL, or a folder path",
+            "must be `memory`, a redis://, rediss://, redis+cluster:// or rediss+cluster:// URL, or a folder path",
         ))
     } else if text.is_empty() {
         Err(ConfigError::new("HANDOFF_STORE", "must not be empty"))
@@ -1339,7 +1372,7 @@ secret_id = "{approle}"
         // (The *_file settings are left out: each would only ever meet the
         // missing folder.)
         const TOP: &str = "listen public_url store server_key default_ttl max_ttl max_views \
-            max_secret_bytes failed_reveals_per_minute trusted_proxies trusted_user_header \
+            max_secret_bytes failed_reveals_per_minute redis_wait_replicas trusted_proxies trusted_user_header \
             require_staff_to_push audit_retention webhook_url webhook_secret webhook_retries \
             metrics_token expiry_reminders vendor_name";
         const TENANT: (&str, &str) = (
@@ -1414,6 +1447,7 @@ secret_id = "{approle}"
                 "max_views" => &["10", "1"],
                 "max_secret_bytes" => &["65536"],
                 "failed_reveals_per_minute" => &["30", "0"],
+                "redis_wait_replicas" => &["0", "1"],
                 "trusted_proxies" => &["127.0.0.1", "10.0.0.0/8,::1"],
                 "trusted_user_header" => &["X-Forwarded-User", ""],
                 "webhook_url" | "url" | "after_apply" => &["https://hooks.example.com/in"],
@@ -1455,6 +1489,7 @@ secret_id = "{approle}"
                 | "max_views"
                 | "max_secret_bytes"
                 | "failed_reveals_per_minute"
+                | "redis_wait_replicas"
                 | "audit_retention" => prop_oneof![
                     string(),
                     any::<i64>().prop_map(|n| n.to_string()),

@@ -21,7 +21,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use redis::Script;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::store::{Patience, RedisConnection};
 
 const WINDOW: Duration = Duration::from_secs(60);
 
@@ -55,7 +56,7 @@ pub struct FailureLimiter {
 enum Counter {
     Local(Mutex<HashMap<IpAddr, Window>>),
     Redis {
-        connection: ConnectionManager,
+        connection: RedisConnection,
         record_failure: Script,
     },
 }
@@ -75,18 +76,24 @@ impl FailureLimiter {
         }
     }
 
-    /// Counts in the Redis at `url`, shared by every instance using it.
+    /// Counts in the Redis (node or cluster) at `url`, shared by every
+    /// instance using it.
     pub async fn shared(per_minute: u32, url: &str) -> Result<Self, redis::RedisError> {
         if per_minute == 0 {
             return Ok(Self::new(0));
         }
-        let client = redis::Client::open(url)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(REDIS_TIMEOUT))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(200));
-        let connection = ConnectionManager::new_with_config(client, config).await?;
+        let connection = RedisConnection::open(
+            url,
+            Patience {
+                connect: Duration::from_secs(2),
+                response: REDIS_TIMEOUT,
+                retries: 1,
+                // Advice only: during a failover, let attempts through
+                // rather than stall them.
+                cluster_overall: REDIS_TIMEOUT,
+            },
+        )
+        .await?;
         Ok(Self {
             per_minute,
             counter: Counter::Redis {

@@ -265,7 +265,8 @@ async fn open_store(settings: &Settings) -> anyhow::Result<(SharedStore, ServerK
             let retention = std::time::Duration::from_secs(settings.audit_retention_secs);
             let store = RedisStore::connect(url.expose(), retention)
                 .await
-                .context("HANDOFF_STORE: cannot connect to Redis")?;
+                .context("HANDOFF_STORE: cannot connect to Redis")?
+                .wait_for_replicas(settings.redis_wait_replicas);
             (Arc::new(store), key)
         }
     };

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::embedded::EmbeddedStore;
 pub use self::memory::MemoryStore;
-pub use self::redis::RedisStore;
+pub use self::redis::{Patience, RedisConnection, RedisStore, cluster_seeds, is_cluster_url};
 use crate::domain::audit::{AuditEvent, AuditQuery};
 use crate::domain::{SecretId, UnixTime};
 

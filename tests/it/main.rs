@@ -9,6 +9,7 @@ mod api;
 mod apply;
 mod browser;
 mod cli;
+mod cluster;
 mod connections;
 mod embedded_crash;
 mod faults;

@@ -123,6 +123,16 @@ async fn redis_holds_no_secret_note_or_passphrase_in_clear() {
                 .query_async(&mut connection)
                 .await
                 .unwrap(),
+            "stream" => {
+                let entries: Vec<(String, Vec<Vec<u8>>)> = redis::cmd("XRANGE")
+                    .arg(name)
+                    .arg("-")
+                    .arg("+")
+                    .query_async(&mut connection)
+                    .await
+                    .unwrap();
+                entries.into_iter().flat_map(|(_, fields)| fields).collect()
+            }
             "string" => vec![
                 redis::cmd("GET")
                     .arg(name)
@@ -233,4 +243,74 @@ async fn rediss_urls_use_tls_and_trust_the_system_certificate_store() {
     ]);
     let created = create(&app.base, json!({ "secret": "over tls" })).await;
     assert_eq!(reveal_statuses(&[&app.base], &created, 1).await, (1, 0));
+}
+
+/// Keys that may live without a TTL: each is bounded by something other
+/// than traffic (one per deployment, per tenant, per bucket), and the
+/// bucket indexes are trimmed by the sweeper.
+fn bounded_without_ttl(name: &str) -> bool {
+    name == "handoff:key-fingerprint"
+        || name == "handoff:tenants"
+        || name.starts_with("handoff:tenant:{")
+        || name.starts_with("handoff:{exp:")
+        || name.starts_with("handoff:{req:")
+        || name.starts_with("handoff:{outbox:")
+}
+
+#[tokio::test]
+async fn every_redis_key_has_a_ttl_or_is_a_bounded_index() {
+    let redis = RedisServer::start();
+    let key = ServerKey::generate().encode();
+    let app = server(&redis, &key);
+    let http = client();
+    for n in 0..6 {
+        let secret = create(&app.base, json!({ "secret": format!("s{n}"), "views": 2 })).await;
+        if n % 2 == 0 {
+            assert_eq!(reveal_statuses(&[&app.base], &secret, 1).await, (1, 0));
+        }
+        // A wrong key: counted, audited, refused.
+        let wrong = http
+            .post(format!("{}/api/v1/secrets/{}/reveal", app.base, secret.id))
+            .json(&json!({ "key": "AAAAAAAAAAAAAAAAAAAAAA" }))
+            .send()
+            .await
+            .unwrap();
+        assert!(wrong.status().is_client_error());
+        let revoked = http
+            .delete(format!("{}/api/v1/secrets/{}", app.base, secret.id))
+            .bearer_auth(&secret.manage_token)
+            .send()
+            .await
+            .unwrap();
+        assert!(revoked.status().is_success() || revoked.status().is_client_error());
+    }
+    // The audit writer flushes in the background.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let mut connection = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert!(
+        keys.iter().any(|k| k.starts_with("handoff:{audit:")),
+        "the workload left audit events: {keys:?}"
+    );
+    let mut forever = Vec::new();
+    for name in &keys {
+        let ttl: i64 = redis::cmd("TTL")
+            .arg(name)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        if ttl < 0 && !bounded_without_ttl(name) {
+            forever.push(name.clone());
+        }
+    }
+    assert!(forever.is_empty(), "keys without a TTL: {forever:?}");
 }

@@ -19,7 +19,7 @@ use handoff::store::{
 };
 use zeroize::Zeroizing;
 
-use crate::common::RedisServer;
+use crate::common::{RedisCluster, RedisServer};
 
 /// A store under test plus whatever keeps it alive (temp folder, Redis).
 struct Fixture {
@@ -47,6 +47,18 @@ async fn redis_store() -> Fixture {
     Fixture {
         store: Arc::new(RedisStore::connect(&server.url(), RETENTION).await.unwrap()),
         _guard: Box::new(server),
+    }
+}
+
+async fn cluster_store() -> Fixture {
+    let cluster = RedisCluster::start();
+    Fixture {
+        store: Arc::new(
+            RedisStore::connect(&cluster.url(), RETENTION)
+                .await
+                .unwrap(),
+        ),
+        _guard: Box::new(cluster),
     }
 }
 
@@ -1281,7 +1293,12 @@ macro_rules! conformance {
     };
 }
 
-conformance!(memory => memory_store, embedded => embedded_store, redis => redis_store);
+conformance!(
+    memory => memory_store,
+    embedded => embedded_store,
+    redis => redis_store,
+    redis_cluster => cluster_store
+);
 
 #[tokio::test]
 async fn embedded_store_keeps_unrevealed_secrets_across_a_restart() {

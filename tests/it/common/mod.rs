@@ -16,7 +16,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 pub use microsoft::Microsoft;
-pub use servers::{Bao, RedisOptions, RedisServer, ServerProcess, TestCertificates, send_signal};
+pub use servers::{
+    Bao, RedisCluster, RedisOptions, RedisServer, ServerProcess, TestCertificates, send_signal,
+};
 pub use smtp::SmtpServer;
 pub use vendor::{Request, Vendor, VendorConfig};
 

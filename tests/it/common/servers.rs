@@ -497,3 +497,206 @@ impl Drop for Bao {
         self.stop();
     }
 }
+
+/// A private Redis Cluster: six `redis-server` processes in cluster mode
+/// (three masters, three replicas) on free ports, joined with
+/// `redis-cli --cluster create`; every process is killed on drop.
+pub struct RedisCluster {
+    pub ports: Vec<u16>,
+    children: Vec<Option<Child>>,
+    dir: tempfile::TempDir,
+}
+
+/// A port whose cluster bus port (port + 10000) is free too.
+fn free_cluster_port(taken: &[u16]) -> u16 {
+    use std::net::TcpListener;
+    for attempt in 0..1000u32 {
+        let seed = std::process::id()
+            .wrapping_mul(7919)
+            .wrapping_add(attempt.wrapping_mul(104_729))
+            .wrapping_add(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .subsec_nanos(),
+            );
+        let port = 20_000 + (seed % 25_000) as u16;
+        if taken.contains(&port) {
+            continue;
+        }
+        let bound = TcpListener::bind(("127.0.0.1", port))
+            .and_then(|a| TcpListener::bind(("127.0.0.1", port + 10_000)).map(|b| (a, b)));
+        if bound.is_ok() {
+            return port;
+        }
+    }
+    panic!("found no free port pair for a Redis Cluster node");
+}
+
+fn redis_cli(port: u16, args: &[&str]) -> String {
+    let output = Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run redis-cli ({e}): install redis-tools"));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+impl RedisCluster {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ports = Vec::new();
+        for _ in 0..6 {
+            let port = free_cluster_port(&ports);
+            ports.push(port);
+        }
+        let children = ports
+            .iter()
+            .map(|port| {
+                std::fs::create_dir(dir.path().join(port.to_string())).unwrap();
+                Some(Self::spawn_node(dir.path(), *port))
+            })
+            .collect();
+        let cluster = Self {
+            ports,
+            children,
+            dir,
+        };
+        for port in &cluster.ports {
+            wait_for_port(*port, "redis-server (cluster node)");
+        }
+        let nodes: Vec<String> = cluster
+            .ports
+            .iter()
+            .map(|p| format!("127.0.0.1:{p}"))
+            .collect();
+        let output = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&nodes)
+            .args(["--cluster-replicas", "1", "--cluster-yes"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run redis-cli ({e}): install redis-tools"));
+        assert!(
+            output.status.success(),
+            "redis-cli --cluster create failed: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        cluster.wait_until_ok(Duration::from_secs(20));
+        cluster
+    }
+
+    /// One node; its cluster state (`nodes.conf`) is kept in its own
+    /// folder, so that a node started again rejoins as it was.
+    fn spawn_node(dir: &std::path::Path, port: u16) -> Child {
+        Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--cluster-enabled", "yes"])
+            .args(["--cluster-node-timeout", "2000"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir.join(port.to_string()))
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start redis-server ({e}): install it with `apt-get install redis-server`")
+            })
+    }
+
+    /// Starts a killed node again; it rejoins the cluster (a master that
+    /// was replaced comes back as a replica of its successor).
+    pub fn restart(&mut self, port: u16) {
+        let at = self.ports.iter().position(|p| *p == port).unwrap();
+        self.kill(port);
+        self.children[at] = Some(Self::spawn_node(self.dir.path(), port));
+        wait_for_port(port, "redis-server (cluster node)");
+    }
+
+    /// Waits until every running node says `cluster_state:ok`.
+    pub fn wait_until_ok(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            // And every master has a replica in sync, for writes that wait
+            // for one.
+            let ok = self.running_ports().iter().all(|port| {
+                redis_cli(*port, &["cluster", "info"]).contains("cluster_state:ok") && {
+                    let replication = redis_cli(*port, &["info", "replication"]);
+                    !replication.contains("role:master") || replication.contains("state=online")
+                }
+            });
+            if ok {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the Redis Cluster did not reach cluster_state:ok"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn running_ports(&self) -> Vec<u16> {
+        self.ports
+            .iter()
+            .zip(&self.children)
+            .filter(|(_, child)| child.is_some())
+            .map(|(port, _)| *port)
+            .collect()
+    }
+
+    /// `redis+cluster://` naming every node as a seed.
+    pub fn url(&self) -> String {
+        let hosts: Vec<String> = self
+            .ports
+            .iter()
+            .map(|p| format!("127.0.0.1:{p}"))
+            .collect();
+        format!("redis+cluster://{}", hosts.join(","))
+    }
+
+    /// The port of the master that holds `key`'s slot now.
+    pub fn master_of(&self, key: &str) -> u16 {
+        let port = self.running_ports()[0];
+        let slot: u16 = redis_cli(port, &["cluster", "keyslot", key])
+            .trim()
+            .parse()
+            .unwrap();
+        for line in redis_cli(port, &["cluster", "nodes"]).lines() {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            if fields.len() < 9 || !fields[2].contains("master") || fields[2].contains("fail") {
+                continue;
+            }
+            let holds = fields[8..].iter().any(|range| {
+                let (from, to) = range.split_once('-').unwrap_or((range, range));
+                match (from.parse::<u16>(), to.parse::<u16>()) {
+                    (Ok(from), Ok(to)) => (from..=to).contains(&slot),
+                    _ => false,
+                }
+            });
+            if holds {
+                let address = fields[1].split('@').next().unwrap();
+                return address.rsplit(':').next().unwrap().parse().unwrap();
+            }
+        }
+        panic!("no master holds slot {slot}");
+    }
+
+    /// SIGKILL the node on `port`: no chance to hand anything over.
+    pub fn kill(&mut self, port: u16) {
+        let at = self.ports.iter().position(|p| *p == port).unwrap();
+        if let Some(mut child) = self.children[at].take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        for child in self.children.iter_mut().flatten() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
