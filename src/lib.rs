@@ -5,6 +5,7 @@
 //! and open secrets and a `store` to keep them.
 
 pub mod audit;
+pub mod certificate;
 pub mod cli;
 pub mod config;
 pub mod config_error;

@@ -311,6 +311,7 @@ mod tests {
 
     fn credential(secret: &str) -> Credential<'_> {
         Credential {
+            certificate: None,
             tenant: "contoso",
             client_secret: secret,
             client_id: "6f1c2b7e-0d4f-4c52-9a43-5a7e1e0c9b11",

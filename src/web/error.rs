@@ -253,6 +253,8 @@ pub fn catalogue() -> Vec<(StatusCode, &'static str)> {
             cause: String::new(),
         },
         ServiceError::KeyDerivationBusy,
+        ServiceError::WrongKind { certificate: true },
+        ServiceError::SinkTakesNoCertificates,
         ServiceError::Store(StoreError::Unavailable(String::new())),
         ServiceError::Store(StoreError::Corrupt(String::new())),
         apply_failed(ApplyStep::Verify, "refused"),
@@ -509,7 +511,20 @@ fn describe_service(error: &ServiceError) -> Described {
             "contended",
             "Too many changes to this record arrived at once; nothing was changed by this one. Try again.",
         ),
-        ServiceError::Store(StoreError::Corrupt(_)) => {
+        ServiceError::WrongKind { certificate } => Described::new(
+            StatusCode::CONFLICT,
+            "wrong_kind",
+            if *certificate {
+                "This request asks for a certificate credential: upload the certificate offered on the page, then check it; no secret is needed."
+            } else {
+                "This request asks for a client secret, not a certificate."
+            },
+        ),
+        ServiceError::SinkTakesNoCertificates => describe_invalid(&InvalidInput::new(
+            "kind",
+            "certificate credentials cannot be delivered to this tenant's sink (azure-keyvault and file sinks take secrets only) yet: ask for a secret, or use a vault-kv2 or webhook sink",
+        )),
+        ServiceError::Certificate(_) | ServiceError::Store(StoreError::Corrupt(_)) => {
             Described::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",

@@ -27,7 +27,8 @@ use super::json::{
 };
 use super::render::{TenantRow, error_page, render, ttl_options};
 use super::state::AppState;
-use crate::domain::{AzureSecretId, ExpiryDate, LinkKey, Note, now};
+use crate::certificate::ValidFor;
+use crate::domain::{AzureSecretId, ExpiryDate, InvalidInput, LinkKey, Note, now};
 use crate::service::{Answer, AnswerOutcome, CreatedRequest, NewRequest, ServiceError};
 
 fn parse_key(key: &str) -> Result<LinkKey, ServiceError> {
@@ -47,6 +48,32 @@ pub struct CreateRequestBody {
     /// Deliver a verified answer to the tenant's sink at once (the
     /// tenant's setting when absent).
     auto_apply: Option<bool>,
+    /// `secret` (the default) or `certificate`: a key pair made here, whose
+    /// public certificate the customer uploads to the app.
+    kind: Option<String>,
+    /// A certificate's validity: `12mo` (the default), `365d`; at most 24
+    /// months.
+    valid_for: Option<String>,
+}
+
+/// `kind` and `valid_for` of a new request: the certificate's validity, or
+/// none for a secret.
+fn requested_kind(
+    kind: Option<&str>,
+    valid_for: Option<&str>,
+) -> Result<Option<ValidFor>, InvalidInput> {
+    let valid_for = valid_for.map(str::trim).filter(|v| !v.is_empty());
+    match kind.map(str::trim).filter(|k| !k.is_empty()) {
+        None | Some("secret") if valid_for.is_none() => Ok(None),
+        None | Some("secret") => Err(InvalidInput::new(
+            "valid_for",
+            "is for certificate requests only (kind: certificate)",
+        )),
+        Some("certificate") => valid_for
+            .map_or_else(|| Ok(ValidFor::default()), ValidFor::parse)
+            .map(Some),
+        Some(_) => Err(InvalidInput::new("kind", "must be secret or certificate")),
+    }
 }
 
 impl AppState {
@@ -57,6 +84,7 @@ impl AppState {
         note: Option<&str>,
         ttl: Option<NumberOrText>,
         auto_apply: Option<bool>,
+        certificate: Option<ValidFor>,
     ) -> Result<CreatedRequest, AppError> {
         let new = NewRequest {
             tenant,
@@ -64,6 +92,7 @@ impl AppState {
             ttl: self.settings.ttl(ttl)?,
             created_by: staff.name.clone(),
             auto_apply,
+            certificate,
         };
         Ok(self.service.create_request(new).await?)
     }
@@ -92,6 +121,7 @@ pub async fn create_request(
             body.note.as_deref(),
             body.ttl,
             body.auto_apply,
+            requested_kind(body.kind.as_deref(), body.valid_for.as_deref())?,
         )
         .await?;
     let (submit_url, retrieve_url) = app.settings.request_links(&created);
@@ -173,6 +203,42 @@ pub async fn request_view(
         })
         .await?;
     Ok(Json(RequestViewJson::from(&view)).into_response())
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/requests/{id}/check",
+    tag = "requests",
+    summary = "Check a certificate request with Microsoft",
+    description = "For a request of kind `certificate`, once the customer has uploaded its certificate to the app: the server signs a client assertion with the request's private key and asks Microsoft for a token. Accepted, the key becomes the answer (applied to the tenant's sink, or retrieved by staff once). Refused, the answer says in words why; `certificate_not_uploaded` counts no try.",
+    params(("id" = String, Path, description = "The id in the link")),
+    responses((status = 201, description = "Microsoft accepted the certificate", body = AnswerAcceptedJson)),
+    security(("link_key" = [])),
+    extensions(("x-error-codes" = json!(["bad_request", "wrong_kind", "verification_failed", "not_found", "already_retrieved", "locked", "already_applied", "already_answered", "contended", "rate_limited", "vendor_misconfigured", "verifier_unreachable", "unavailable", "internal"]))),
+)]
+/// `POST /api/v1/requests/{id}/check`: the submit key in `X-Handoff-Key`.
+pub async fn check_certificate(
+    State(app): State<AppState>,
+    client: ClientAddr,
+    IdPath(id): IdPath,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let key = link_key_header(&headers)?;
+    let outcome = app
+        .guarded(client.ip, async {
+            app.service
+                .check_certificate(&id, &parse_key(key)?, &client.to_client())
+                .await
+        })
+        .await?;
+    match outcome {
+        AnswerOutcome::Accepted(accepted) => Ok((
+            StatusCode::CREATED,
+            Json(AnswerAcceptedJson::from(&accepted)),
+        )
+            .into_response()),
+        AnswerOutcome::Activating(_) => Err(ServiceError::Contended.into()),
+    }
 }
 
 /// The customer's answer, as JSON.
@@ -442,6 +508,10 @@ pub struct CreateRequestForm {
     note: String,
     #[serde(default)]
     ttl: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    valid_for: String,
 }
 
 #[derive(Template)]
@@ -463,15 +533,23 @@ pub async fn create_request_from_form(
     if let Err(error) = check_csrf(&staff, &form.csrf) {
         return error_page(error);
     }
-    let created = app
-        .create_request_for(
-            &staff,
-            form.tenant,
-            Some(&form.note),
-            Some(NumberOrText::Text(form.ttl)),
-            None,
-        )
-        .await;
+    let created = match requested_kind(
+        Some(&form.kind),
+        (form.kind == "certificate").then_some(form.valid_for.as_str()),
+    ) {
+        Ok(certificate) => {
+            app.create_request_for(
+                &staff,
+                form.tenant,
+                Some(&form.note),
+                Some(NumberOrText::Text(form.ttl)),
+                None,
+                certificate,
+            )
+            .await
+        }
+        Err(invalid) => Err(invalid.into()),
+    };
     match created {
         Ok(created) => {
             let (submit_url, retrieve_url) = app.settings.request_links(&created);

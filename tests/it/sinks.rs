@@ -28,6 +28,7 @@ const EXPIRES_AT: i64 = 1_811_721_600;
 
 fn credential(secret: &str) -> Credential<'_> {
     Credential {
+        certificate: None,
         tenant: "contoso",
         client_secret: secret,
         client_id: CONTOSO_APP,
