@@ -1,7 +1,7 @@
 //! Certificate credentials: the vendor makes the key pair, the customer
 //! uploads only the public certificate to their app registration, and the
 //! private key signs client assertions (RFC 7523) without leaving the
-//! vendor. Key generation is RustCrypto's `rsa` (ring cannot generate RSA
+//! vendor. Key generation is the `rsa` crate (`ring` cannot generate RSA
 //! keys); the certificate and every signature are ring's, through `rcgen`.
 
 use base64::Engine as _;

@@ -128,6 +128,19 @@ fn retrieve_public_key(record: &RequestRecord) -> Result<[u8; 32], ServiceError>
         .map_err(|_| StoreError::Corrupt("request public key has the wrong length".to_owned()))?)
 }
 
+/// A request still open to the customer, and of the kind they answer.
+fn open_for(record: &RequestRecord, certificate: bool) -> Result<(), ServiceError> {
+    if record.state != RequestState::Open {
+        return Err(closed_for_customer(record));
+    }
+    if record.certificate.is_some() != certificate {
+        return Err(ServiceError::WrongKind {
+            certificate: record.certificate.is_some(),
+        });
+    }
+    Ok(())
+}
+
 fn tries_remaining(record: &RequestRecord) -> u32 {
     MAX_ANSWER_TRIES.saturating_sub(record.tries)
 }
@@ -379,12 +392,7 @@ impl Service {
         let record = self
             .load_request_with(id, submit_key, |r| &r.submit_check)
             .await?;
-        if record.state != RequestState::Open {
-            return Err(closed_for_customer(&record));
-        }
-        if record.certificate.is_some() {
-            return Err(ServiceError::WrongKind { certificate: true });
-        }
+        open_for(&record, false)?;
         let tenant = self.tenant(&record.tenant)?;
 
         let input = self
@@ -525,9 +533,7 @@ impl Service {
         let record = self
             .load_request_with(id, submit_key, |r| &r.submit_check)
             .await?;
-        if record.state != RequestState::Open {
-            return Err(closed_for_customer(&record));
-        }
+        open_for(&record, true)?;
         let Some(certificate) = &record.certificate else {
             return Err(ServiceError::WrongKind { certificate: false });
         };
@@ -542,47 +548,9 @@ impl Service {
             private_key_pem: &private_key_pem,
             certificate_der: &certificate.der,
         };
-        let verification = match self.judge(&tenant, proof).await {
-            Judgement::Accept(verification) => verification,
-            Judgement::VendorFault {
-                code,
-                message,
-                aadsts,
-            } => {
-                return Err(self
-                    .vendor_fault(id, &tenant, code, message, aadsts, client)
-                    .await);
-            }
-            Judgement::Refuse {
-                code,
-                message,
-                aadsts,
-            } => {
-                let event = client
-                    .event(Kind::VerificationFailed, &Actor::Customer)
-                    .subject(id)
-                    .tenant(&tenant.slug)
-                    .detail(code)
-                    .aadsts(aadsts);
-                self.audit.record(event).await;
-                // Checking before the upload (or while Microsoft is still
-                // propagating it) is the expected first answer, not a guess.
-                let tries_remaining = if code == "certificate_not_uploaded" {
-                    tries_remaining(&record)
-                } else {
-                    self.refuse_answer(id, client).await?
-                };
-                return Err(ServiceError::VerificationFailed {
-                    code,
-                    message,
-                    aadsts,
-                    tries_remaining,
-                });
-            }
-            Judgement::RetryLater { message } => {
-                return Err(ServiceError::VerifierUnreachable { message });
-            }
-        };
+        let verification = self
+            .judge_certificate(id, &tenant, &record, proof, client)
+            .await?;
 
         let bundle = Bundle::join(&private_key_pem, &certificate.der);
         let sealed = crypto::seal_to_request(
@@ -656,6 +624,54 @@ impl Service {
             hint,
             delivery,
         }))
+    }
+
+    /// Microsoft's answer to a certificate's Check: accepted, or why not.
+    async fn judge_certificate(
+        &self,
+        id: &SecretId,
+        tenant: &Tenant,
+        record: &RequestRecord,
+        proof: Proof<'_>,
+        client: &Client,
+    ) -> Result<VerificationRecord, ServiceError> {
+        match self.judge(tenant, proof).await {
+            Judgement::Accept(verification) => Ok(verification),
+            Judgement::VendorFault {
+                code,
+                message,
+                aadsts,
+            } => Err(self
+                .vendor_fault(id, tenant, code, message, aadsts, client)
+                .await),
+            Judgement::Refuse {
+                code,
+                message,
+                aadsts,
+            } => {
+                let event = client
+                    .event(Kind::VerificationFailed, &Actor::Customer)
+                    .subject(id)
+                    .tenant(&tenant.slug)
+                    .detail(code)
+                    .aadsts(aadsts);
+                self.audit.record(event).await;
+                // Checking before the upload (or while Microsoft is still
+                // propagating it) is the expected first answer, not a guess.
+                let tries_remaining = if code == "certificate_not_uploaded" {
+                    tries_remaining(record)
+                } else {
+                    self.refuse_answer(id, client).await?
+                };
+                Err(ServiceError::VerificationFailed {
+                    code,
+                    message,
+                    aadsts,
+                    tries_remaining,
+                })
+            }
+            Judgement::RetryLater { message } => Err(ServiceError::VerifierUnreachable { message }),
+        }
     }
 
     /// Within the new-secret window (from Microsoft's first refusal of this

@@ -211,7 +211,7 @@ struct AssertionChecker {
 }
 
 impl AssertionChecker {
-    fn check(&self, request: &Request) -> Result<(), ResponseTemplate> {
+    fn check(&self, request: &Request) -> ResponseTemplate {
         let form: HashMap<String, String> = url::form_urlencoded::parse(&request.body)
             .into_owned()
             .collect();
@@ -219,18 +219,18 @@ impl AssertionChecker {
         if field("client_assertion_type")
             != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
         {
-            return Err(invalid_secret());
+            return invalid_secret();
         }
         let not_valid = |why: &str| error(401, "invalid_client", 50_012, why);
         let parts: Vec<&str> = field("client_assertion").split('.').collect();
         let [header, claims, signature] = parts[..] else {
-            return Err(not_valid("The client assertion is not a JWT."));
+            return not_valid("The client assertion is not a JWT.");
         };
         let decode = |part: &str| -> Option<Value> {
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).ok()?).ok()
         };
         let (Some(header), Some(claims)) = (decode(header), decode(claims)) else {
-            return Err(not_valid("The client assertion is not a JWT."));
+            return not_valid("The client assertion is not a JWT.");
         };
         let thumbprint = header["x5t#S256"].as_str().unwrap_or_default().to_owned();
         let not_found = || {
@@ -250,7 +250,7 @@ impl AssertionChecker {
         let Some(der) = uploaded.iter().find(|der| {
             URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, der)) == thumbprint
         }) else {
-            return Err(not_found());
+            return not_found();
         };
         let certificate = x509_cert::Certificate::from_der(der).expect("an uploaded certificate");
         let public_key = certificate
@@ -269,7 +269,7 @@ impl AssertionChecker {
             .verify(signed.as_bytes(), &signature)
             .is_err()
         {
-            return Err(not_found());
+            return not_found();
         }
         let client_id = field("client_id");
         let endpoint = format!("{}{}", self.authority, request.url.path());
@@ -278,10 +278,10 @@ impl AssertionChecker {
             || claims["sub"] != client_id
             || claims["jti"].as_str().is_none_or(str::is_empty)
         {
-            return Err(not_valid(&format!(
+            return not_valid(&format!(
                 "The client assertion's aud ({}; the endpoint is {}), iss, sub or jti is wrong.",
                 claims["aud"], endpoint
-            )));
+            ));
         }
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -289,23 +289,22 @@ impl AssertionChecker {
             .as_secs() as i64;
         let (nbf, exp) = (claims["nbf"].as_i64(), claims["exp"].as_i64());
         match (nbf, exp) {
-            (Some(nbf), Some(exp)) if nbf <= now + 300 && now < exp && exp - nbf <= 600 => Ok(()),
-            _ => Err(error(
+            (Some(nbf), Some(exp)) if nbf <= now + 300 && now < exp && exp - nbf <= 600 => {
+                token_answer(&v1_claims(CONTOSO_TENANT_ID, CONTOSO_APP))
+            }
+            _ => error(
                 401,
                 "invalid_client",
                 700_024,
                 "Client assertion is not within its valid time range.",
-            )),
+            ),
         }
     }
 }
 
 impl Respond for AssertionChecker {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        match self.check(request) {
-            Ok(()) => token_answer(&v1_claims(CONTOSO_TENANT_ID, CONTOSO_APP)),
-            Err(answer) => answer,
-        }
+        self.check(request)
     }
 }
 
