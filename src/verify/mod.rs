@@ -106,10 +106,9 @@ impl Verifier {
         let verification = loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             let Ok(attempt) = tokio::time::timeout(left, self.ask(app, proof)).await else {
-                break unreachable(format!(
-                    "no answer within the {}s budget",
-                    self.timeout.as_secs()
-                ));
+                // The same words as the HTTP client's own timeout, which
+                // races this one when a single slow answer takes it all.
+                break unreachable(format!("no answer within {} ms", self.timeout.as_millis()));
             };
             let (detail, retry_after) = match attempt {
                 Attempt::Done(verification) => break verification,
