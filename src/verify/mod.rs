@@ -840,6 +840,28 @@ mod tests {
     }
 
     #[test]
+    fn certificate_answers_are_told_apart_and_put_in_words() {
+        let not_uploaded = reject("invalid_client", Some(700_027), "");
+        assert_eq!(
+            not_uploaded,
+            Rejection::CertificateNotUploaded { aadsts: 700_027 }
+        );
+        let sentence = Verification::Rejected(not_uploaded).sentence("app-1", "contoso");
+        assert!(
+            sentence.contains("has not been uploaded to this app yet"),
+            "{sentence}"
+        );
+        let late = reject("invalid_client", Some(700_024), "");
+        assert!(late.is_vendors(), "the vendor's clock, not the customer");
+        assert_eq!(Verification::Rejected(late).code(), "assertion_out_of_time");
+        let invalid = Verification::Rejected(reject("invalid_client", Some(50_012), ""));
+        assert_eq!(
+            (invalid.code(), invalid.aadsts()),
+            ("invalid_assertion", Some(50_012))
+        );
+    }
+
+    #[test]
     fn codes_and_aadsts_numbers_follow_the_outcome() {
         let expired = Verification::Rejected(Rejection::Expired { aadsts: 7_000_222 });
         assert_eq!(
