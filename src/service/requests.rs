@@ -254,7 +254,7 @@ impl Service {
         if let Some((sink, _)) = &tenant.sink
             && directory
                 .sink(sink)
-                .is_some_and(|s| matches!(s.kind(), "azure-keyvault" | "file"))
+                .is_some_and(|s| s.kind() == "azure-keyvault")
         {
             return Err(ServiceError::SinkTakesNoCertificates);
         }

@@ -522,7 +522,7 @@ fn describe_service(error: &ServiceError) -> Described {
         ),
         ServiceError::SinkTakesNoCertificates => describe_invalid(&InvalidInput::new(
             "kind",
-            "certificate credentials cannot be delivered to this tenant's sink (azure-keyvault and file sinks take secrets only) yet: ask for a secret, or use a vault-kv2 or webhook sink",
+            "certificate credentials cannot be delivered to this tenant's sink (azure-keyvault takes secrets only) yet: ask for a secret, or use a vault-kv2, file or webhook sink",
         )),
         ServiceError::Certificate(_) | ServiceError::Store(StoreError::Corrupt(_)) => {
             Described::new(
