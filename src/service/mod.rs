@@ -112,9 +112,6 @@ pub enum ServiceError {
     /// the other way round.
     #[error("the request is for another kind of credential")]
     WrongKind { certificate: bool },
-    /// The tenant's sink cannot take certificate credentials.
-    #[error("the tenant's sink takes no certificate credentials")]
-    SinkTakesNoCertificates,
     /// Generating or using a certificate credential failed on the server.
     #[error(transparent)]
     Certificate(#[from] crate::certificate::CertificateError),

@@ -251,13 +251,6 @@ impl Service {
         now: UnixTime,
     ) -> Result<CertificateRecord, ServiceError> {
         let directory = self.directory.current();
-        if let Some((sink, _)) = &tenant.sink
-            && directory
-                .sink(sink)
-                .is_some_and(|s| s.kind() == "azure-keyvault")
-        {
-            return Err(ServiceError::SinkTakesNoCertificates);
-        }
         let vendor = directory.vendor_name.clone();
         let tenant_name = tenant.name.clone();
         // RSA key generation is CPU work for a fraction of a second.

@@ -254,7 +254,6 @@ pub fn catalogue() -> Vec<(StatusCode, &'static str)> {
         },
         ServiceError::KeyDerivationBusy,
         ServiceError::WrongKind { certificate: true },
-        ServiceError::SinkTakesNoCertificates,
         ServiceError::Store(StoreError::Unavailable(String::new())),
         ServiceError::Store(StoreError::Corrupt(String::new())),
         apply_failed(ApplyStep::Verify, "refused"),
@@ -520,10 +519,6 @@ fn describe_service(error: &ServiceError) -> Described {
                 "This request asks for a client secret, not a certificate."
             },
         ),
-        ServiceError::SinkTakesNoCertificates => describe_invalid(&InvalidInput::new(
-            "kind",
-            "certificate credentials cannot be delivered to this tenant's sink (azure-keyvault takes secrets only) yet: ask for a secret, or use a vault-kv2, file or webhook sink",
-        )),
         ServiceError::Certificate(_) | ServiceError::Store(StoreError::Corrupt(_)) => {
             Described::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
