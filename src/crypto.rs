@@ -208,6 +208,13 @@ pub fn derive_data_key(
     hkdf_expand(&ikm, server, b"data", id)
 }
 
+/// The key that seals a certificate request's private key: the submit key,
+/// S and the id, so that only the customer's Check can use it to sign.
+#[must_use]
+pub fn derive_certificate_key(server: &ServerKey, submit_key: &LinkKey, id: &SecretId) -> DataKey {
+    hkdf_expand(submit_key.as_bytes(), server, b"certificate", id)
+}
+
 /// The note's key: K, S and the id only, so the recipient can read the note
 /// before typing the passphrase.
 #[must_use]

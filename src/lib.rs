@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod branding;
+pub mod certificate;
 pub mod cli;
 pub mod config;
 pub mod config_error;

@@ -235,6 +235,65 @@ function fillOpen(data) {
   setTries(data.tries_remaining);
 }
 
+// A certificate request: the customer uploads the certificate and presses
+// Check; the server signs with a key that never reaches this page.
+const CERT_MSG = {
+  heading: (vendor) => `${vendor} asks you to upload a certificate`,
+  checking: "Checking with Microsoft…",
+  check: "Check",
+};
+
+function downloadLink(id, bytes, type) {
+  const url = URL.createObjectURL(new Blob([bytes], { type }));
+  $(id).href = url;
+}
+
+function fillCertificate(data) {
+  const cert = data.certificate;
+  $("open-heading").textContent = CERT_MSG.heading(info.vendor);
+  for (const id of ["secret-heading", "secret-steps", "answer-form"]) {
+    $(id).hidden = true;
+  }
+  $("certificate-part").hidden = false;
+  $("cert-step-client-id").textContent = info.clientId;
+  $("cert-thumbprint").textContent = String(cert.thumbprint || "");
+  $("cert-sha256").textContent = String(cert.sha256 || "");
+  $("cert-not-after").textContent = formatLocal(parseTime(cert.not_after));
+  const der = Uint8Array.from(atob(String(cert.der_base64 || "")), (c) => c.charCodeAt(0));
+  downloadLink("download-cer", der, "application/pkix-cert");
+  downloadLink("download-pem", String(cert.pem || ""), "application/x-pem-file");
+}
+
+const checkButton = $("check-certificate");
+if (checkButton) {
+  checkButton.addEventListener("click", async () => {
+    if (checkButton.disabled) {
+      return;
+    }
+    const box = $("cert-error");
+    box.hidden = true;
+    checkButton.disabled = true;
+    checkButton.textContent = CERT_MSG.checking;
+    let result;
+    try {
+      result = await request(`${apiUrl}/check`, { method: "POST", headers: { "X-Handoff-Key": key } });
+    } catch {
+      result = { status: 0, body: { message: NETWORK_MESSAGE } };
+    }
+    checkButton.disabled = false;
+    checkButton.textContent = CERT_MSG.check;
+    if (result.status === 201 && result.body) {
+      accepted(result.body);
+      return;
+    }
+    box.textContent = messageOf(result.body);
+    box.hidden = false;
+    if (result.body && result.body.tries_remaining !== undefined) {
+      setTries(result.body.tries_remaining);
+    }
+  });
+}
+
 async function load() {
   if (key === null) {
     showClosed("This link is incomplete", MSG.incomplete);
@@ -261,6 +320,9 @@ async function load() {
       showLocked();
     } else {
       fillOpen(body);
+      if (body.kind === "certificate" && body.certificate) {
+        fillCertificate(body);
+      }
       show("open");
     }
   } else if (status === 404) {
@@ -356,7 +418,11 @@ function accepted(body) {
       }
     }
   }
-  if (typeof body.hint === "string" && body.hint !== "") {
+  if (typeof body.hint === "string" && body.hint.startsWith("certificate ")) {
+    const li = document.createElement("li");
+    li.textContent = `Certificate ${body.hint.slice(12)} was accepted.`;
+    messages.push(li);
+  } else if (typeof body.hint === "string" && body.hint !== "") {
     const li = document.createElement("li");
     li.textContent = `The secret received starts with ${body.hint}.`;
     messages.push(li);

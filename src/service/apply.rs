@@ -12,15 +12,17 @@ use zeroize::Zeroizing;
 use super::requests::{Judgement, closed};
 use super::{Client, Service, ServiceError, Unconfirmed};
 use crate::audit::{Actor, Kind};
+use crate::certificate::{self, Bundle};
 use crate::crypto;
 use crate::directory::Tenant;
 use crate::domain::{
     AzureSecretId, ClientSecretInput, ExpiryDate, LinkKey, Passphrase, SecretId, UnixTime, now,
 };
-use crate::sinks::{Credential, WriteOutcome};
+use crate::sinks::{CertificateParts, Credential, WriteOutcome};
 use crate::store::{
     Claim, ClaimOutcome, RequestState, SecretState, TenantRecord, VerificationRecord,
 };
+use crate::verify::Proof;
 use crate::webhook::Destination;
 
 /// How long an apply may hold a secret before others may take it again.
@@ -97,15 +99,30 @@ impl Service {
         expires_on: Option<&str>,
         verified: Option<VerificationRecord>,
     ) -> Result<(WriteOutcome, VerificationRecord, String), ApplyFailure> {
-        let input = ClientSecretInput::parse(secret, &tenant.client_id, &tenant.entra_tenant)
-            .map_err(|refusal| ApplyFailure {
-                step: ApplyStep::Verify,
-                code: refusal.code(),
-                message: refusal.to_string(),
-            })?;
+        let bundle = Bundle::parse(secret);
+        let input = match &bundle {
+            Some(_) => None,
+            None => Some(
+                ClientSecretInput::parse(secret, &tenant.client_id, &tenant.entra_tenant).map_err(
+                    |refusal| ApplyFailure {
+                        step: ApplyStep::Verify,
+                        code: refusal.code(),
+                        message: refusal.to_string(),
+                    },
+                )?,
+            ),
+        };
+        let proof = match (&bundle, &input) {
+            (Some(bundle), _) => Proof::Certificate {
+                private_key_pem: bundle.private_key_pem,
+                certificate_der: &bundle.certificate_der,
+            },
+            (None, Some(input)) => Proof::Secret(input.value()),
+            (None, None) => Proof::Secret(secret),
+        };
         let verification = match verified {
             Some(verification) => verification,
-            None => match self.judge(tenant, input.value()).await {
+            None => match self.judge(tenant, proof).await {
                 Judgement::Accept(verification) => verification,
                 Judgement::Refuse { code, message, .. }
                 | Judgement::VendorFault { code, message, .. } => {
@@ -139,12 +156,28 @@ impl Service {
                 code: "misconfigured",
                 message: format!("There is no sink named {sink_name}."),
             })?;
+        let thumbprint = bundle
+            .as_ref()
+            .map(|b| certificate::thumbprint_sha1(&b.certificate_der));
+        let (client_secret, certificate, hint) = match (&bundle, &input, &thumbprint) {
+            (Some(bundle), _, Some(thumbprint)) => (
+                bundle.private_key_pem,
+                Some(CertificateParts {
+                    pem: bundle.certificate_pem,
+                    thumbprint,
+                }),
+                certificate::hint(thumbprint),
+            ),
+            (_, Some(input), _) => (input.value(), None, input.hint()),
+            _ => (secret, None, String::new()),
+        };
         let credential = Credential {
             tenant: &tenant.slug,
-            client_secret: input.value(),
+            client_secret,
             client_id: &tenant.client_id,
             tenant_id: &tenant.entra_tenant,
             expires_on,
+            certificate,
         };
         let outcome = sink
             .write(&path, &credential)
@@ -154,7 +187,7 @@ impl Service {
                 code: error.code(),
                 message: format!("{sink_name} ({}): {error}", sink.kind()),
             })?;
-        Ok((outcome, verification, input.hint()))
+        Ok((outcome, verification, hint))
     }
 
     /// Remembers the tenant's new credential (for expiry tracking) and tells

@@ -445,6 +445,9 @@ impl Service {
                         created_by: AUTOMATIC.to_owned(),
                         auto_apply: Some(true),
                         notify: false,
+                        // An automatic request asks for a secret, whatever
+                        // the tenant's current credential is.
+                        certificate: None,
                     },
                 )
                 .await?;

@@ -117,6 +117,13 @@ pub enum ServiceError {
     /// nothing was stored or consumed; try again in a moment.
     #[error("too many passphrase-protected secrets at once")]
     KeyDerivationBusy,
+    /// The request asks for a certificate and this asked for a secret, or
+    /// the other way round.
+    #[error("the request is for another kind of credential")]
+    WrongKind { certificate: bool },
+    /// Generating or using a certificate credential failed on the server.
+    #[error(transparent)]
+    Certificate(#[from] crate::certificate::CertificateError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 
 use super::{Client, Service, ServiceError, Unconfirmed};
 use crate::audit::{Actor, AuditEvent, Kind};
+use crate::certificate::{self, Bundle, CertificateError, ValidFor};
 use crate::crypto;
 use crate::directory::{Tenant, VerifyMode};
 use crate::domain::{
@@ -18,10 +19,10 @@ use crate::domain::{
     SecretText, Ttl, UnixTime, now,
 };
 use crate::store::{
-    AnswerRecord, Claim, REPLAY_WINDOW_SECS, Replay, RequestRecord, RequestState, StoreError,
-    TenantRecord, VerificationRecord,
+    AnswerRecord, CertificateRecord, Claim, REPLAY_WINDOW_SECS, Replay, RequestRecord,
+    RequestState, StoreError, TenantRecord, VerificationRecord,
 };
-use crate::verify::{EntraApp, Verification};
+use crate::verify::{EntraApp, Proof, Verification};
 
 /// Refused answers (format or Microsoft) before a request locks.
 pub const MAX_ANSWER_TRIES: u32 = 10;
@@ -38,6 +39,9 @@ pub struct NewRequest {
     pub auto_apply: Option<bool>,
     /// Mail the submit link to the tenant's contacts.
     pub notify: bool,
+    /// Ask for a certificate credential, valid this long, instead of a
+    /// secret.
+    pub certificate: Option<ValidFor>,
 }
 
 #[derive(Debug)]
@@ -63,6 +67,9 @@ pub struct RequestView {
     pub state: RequestState,
     pub tries_remaining: u32,
     pub answered_at: Option<UnixTime>,
+    /// A certificate request: the public certificate (DER) and its
+    /// `notAfter`.
+    pub certificate: Option<(Vec<u8>, UnixTime)>,
 }
 
 pub struct Answer {
@@ -115,6 +122,27 @@ pub struct Retrieved {
     pub secret: SecretText,
     pub tenant: String,
     pub answer: AnswerRecord,
+}
+
+fn retrieve_public_key(record: &RequestRecord) -> Result<[u8; 32], ServiceError> {
+    Ok(record
+        .retrieve_public_key
+        .as_slice()
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("request public key has the wrong length".to_owned()))?)
+}
+
+/// A request still open to the customer, and of the kind they answer.
+fn open_for(record: &RequestRecord, certificate: bool) -> Result<(), ServiceError> {
+    if record.state != RequestState::Open {
+        return Err(closed_for_customer(record));
+    }
+    if record.certificate.is_some() != certificate {
+        return Err(ServiceError::WrongKind {
+            certificate: record.certificate.is_some(),
+        });
+    }
+    Ok(())
 }
 
 fn tries_remaining(record: &RequestRecord) -> u32 {
@@ -200,6 +228,13 @@ impl Service {
         let retrieve_key = LinkKey::generate();
         let created_at = now();
         let expires_at = created_at + new.ttl.as_unix_secs();
+        let certificate = match new.certificate {
+            Some(valid_for) => Some(
+                self.new_certificate(&tenant, valid_for, &id, &submit_key, created_at)
+                    .await?,
+            ),
+            None => None,
+        };
         let record = RequestRecord {
             tenant: tenant.slug.clone(),
             note: new.note.map(|n| n.as_str().to_owned()),
@@ -218,6 +253,7 @@ impl Service {
             claim: None,
             replay: None,
             activating_since: None,
+            certificate,
         };
         self.store.insert_request(&id, &record).await?;
         tracing::info!(request_id = %id, created_by = %record.created_by, "request created");
@@ -240,6 +276,33 @@ impl Service {
             expires_at,
             tenant,
             mailed: false,
+        })
+    }
+
+    /// The key pair and certificate of a certificate request, the private
+    /// key sealed at once so that only the customer's Check can use it.
+    async fn new_certificate(
+        &self,
+        tenant: &Tenant,
+        valid_for: ValidFor,
+        id: &SecretId,
+        submit_key: &LinkKey,
+        now: UnixTime,
+    ) -> Result<CertificateRecord, ServiceError> {
+        let directory = self.directory.current();
+        let vendor = directory.vendor_name.clone();
+        let tenant_name = tenant.name.clone();
+        // RSA key generation is CPU work for a fraction of a second.
+        let new = tokio::task::spawn_blocking(move || {
+            certificate::generate(&vendor, &tenant_name, valid_for, now)
+        })
+        .await
+        .map_err(|e| CertificateError::KeyGeneration(e.to_string()))??;
+        let key = crypto::derive_certificate_key(&self.server_key, submit_key, id);
+        Ok(CertificateRecord {
+            der: new.certificate_der,
+            not_after: new.not_after,
+            sealed_key: crypto::seal(&key, id, new.private_key_pem.as_bytes()),
         })
     }
 
@@ -310,6 +373,10 @@ impl Service {
             },
             tries_remaining: tries_remaining(&record),
             answered_at: record.answer.as_ref().map(|a| a.answered_at),
+            certificate: record
+                .certificate
+                .as_ref()
+                .map(|c| (c.der.clone(), c.not_after)),
             tenant,
         })
     }
@@ -357,9 +424,7 @@ impl Service {
         let record = self
             .load_request_with(id, submit_key, |r| &r.submit_check)
             .await?;
-        if record.state != RequestState::Open {
-            return Err(closed_for_customer(&record));
-        }
+        open_for(&record, false)?;
         let tenant = self.tenant(&record.tenant)?;
 
         let input = self
@@ -373,7 +438,7 @@ impl Service {
                 .flatten();
         }
 
-        let judgement = self.judge(&tenant, input.value()).await;
+        let judgement = self.judge(&tenant, Proof::Secret(input.value())).await;
         if let Judgement::Refuse {
             code: "invalid_secret",
             ..
@@ -488,6 +553,161 @@ impl Service {
         }
     }
 
+    /// The customer's Check of a certificate request: a client assertion
+    /// signed with the request's private key asks Microsoft for a token.
+    /// Once Microsoft accepts, the key (with its certificate) becomes the
+    /// answer, sealed to the retrieve key, and is applied like a secret.
+    #[tracing::instrument(skip_all, fields(request_id = %id))]
+    pub async fn check_certificate(
+        &self,
+        id: &SecretId,
+        submit_key: &LinkKey,
+        client: &Client,
+    ) -> Result<AnswerOutcome, ServiceError> {
+        let record = self
+            .load_request_with(id, submit_key, |r| &r.submit_check)
+            .await?;
+        open_for(&record, true)?;
+        let Some(certificate) = &record.certificate else {
+            return Err(ServiceError::WrongKind { certificate: false });
+        };
+        let tenant = self.tenant(&record.tenant)?;
+        let key = crypto::derive_certificate_key(&self.server_key, submit_key, id);
+        let private_key_pem = crypto::open(&key, id, &certificate.sealed_key)
+            .ok()
+            .and_then(|pem| String::from_utf8(pem.to_vec()).ok())
+            .map(Zeroizing::new)
+            .ok_or(ServiceError::Undecryptable)?;
+        let proof = Proof::Certificate {
+            private_key_pem: &private_key_pem,
+            certificate_der: &certificate.der,
+        };
+        let verification = self
+            .judge_certificate(id, &tenant, &record, proof, client)
+            .await?;
+
+        let bundle = Bundle::join(&private_key_pem, &certificate.der);
+        let sealed = crypto::seal_to_request(
+            &self.server_key,
+            &retrieve_public_key(&record)?,
+            id,
+            bundle.as_bytes(),
+        );
+        let hint = certificate::hint(&certificate::thumbprint_sha1(&certificate.der));
+        let expires_on = time::OffsetDateTime::from_unix_timestamp(certificate.not_after)
+            .ok()
+            .and_then(|t| ExpiryDate::parse(&t.date().to_string(), now()).ok());
+        let answer_record = AnswerRecord {
+            answered_at: now(),
+            sealed_secret: Some(sealed),
+            expires_on: expires_on.map(|d| d.to_string()),
+            secret_id: None,
+            hint: hint.clone(),
+            verification: verification.clone(),
+        };
+        let claim = record.auto_apply.then(|| Claim {
+            id: SecretId::generate().to_string(),
+            until: now() + super::LEASE_SECS,
+        });
+        self.update_request(id, |record| {
+            if record.state != RequestState::Open {
+                return Err(closed_for_customer(record));
+            }
+            record.state = RequestState::Answered;
+            record.answer = Some(answer_record.clone());
+            record.claim.clone_from(&claim);
+            // From here on only the retrieve key opens the private key.
+            if let Some(certificate) = &mut record.certificate {
+                certificate.sealed_key.clear();
+            }
+            Ok(())
+        })
+        .await?;
+        self.announce_answer(id, &tenant, &answer_record, client)
+            .await;
+        self.metrics
+            .request_answered(&tenant.slug, &verification.code);
+        let delivery = match &claim {
+            Some(claim) => {
+                let details = super::ApplyDetails {
+                    expires_on,
+                    secret_id: None,
+                };
+                Some(
+                    self.apply_claimed_request(
+                        id,
+                        &tenant,
+                        claim,
+                        &bundle,
+                        &details,
+                        Some(verification.clone()),
+                        client,
+                        &Actor::System,
+                    )
+                    .await
+                    .map(|_| ())
+                    .map_err(|error| error.to_string()),
+                )
+            }
+            None => None,
+        };
+        Ok(AnswerOutcome::Accepted(AnswerAccepted {
+            verification,
+            notices: Vec::new(),
+            warnings: Vec::new(),
+            hint,
+            delivery,
+        }))
+    }
+
+    /// Microsoft's answer to a certificate's Check: accepted, or why not.
+    async fn judge_certificate(
+        &self,
+        id: &SecretId,
+        tenant: &Tenant,
+        record: &RequestRecord,
+        proof: Proof<'_>,
+        client: &Client,
+    ) -> Result<VerificationRecord, ServiceError> {
+        match self.judge(tenant, proof).await {
+            Judgement::Accept(verification) => Ok(verification),
+            Judgement::VendorFault {
+                code,
+                message,
+                aadsts,
+            } => Err(self
+                .vendor_fault(id, tenant, code, message, aadsts, client)
+                .await),
+            Judgement::Refuse {
+                code,
+                message,
+                aadsts,
+            } => {
+                let event = client
+                    .event(Kind::VerificationFailed, &Actor::Customer)
+                    .subject(id)
+                    .tenant(&tenant.slug)
+                    .detail(code)
+                    .aadsts(aadsts);
+                self.audit.record(event).await;
+                // Checking before the upload (or while Microsoft is still
+                // propagating it) is the expected first answer, not a guess.
+                let tries_remaining = if code == "certificate_not_uploaded" {
+                    tries_remaining(record)
+                } else {
+                    self.refuse_answer(id, client).await?
+                };
+                Err(ServiceError::VerificationFailed {
+                    code,
+                    message,
+                    aadsts,
+                    tries_remaining,
+                })
+            }
+            Judgement::RetryLater { message } => Err(ServiceError::VerifierUnreachable { message }),
+        }
+    }
+
     /// Within the new-secret window (from Microsoft's first refusal of this
     /// request's new-format secret), the answer is still activating; after
     /// it, the refusal counts, and a later new secret gets a window again.
@@ -591,16 +811,12 @@ impl Service {
         answer: &Answer,
         verification: &VerificationRecord,
     ) -> Result<AnswerRecord, ServiceError> {
-        let public_key: [u8; 32] =
-            record
-                .retrieve_public_key
-                .as_slice()
-                .try_into()
-                .map_err(|_| {
-                    StoreError::Corrupt("request public key has the wrong length".to_owned())
-                })?;
-        let sealed =
-            crypto::seal_to_request(&self.server_key, &public_key, id, input.value().as_bytes());
+        let sealed = crypto::seal_to_request(
+            &self.server_key,
+            &retrieve_public_key(record)?,
+            id,
+            input.value().as_bytes(),
+        );
         Ok(AnswerRecord {
             answered_at: now(),
             sealed_secret: Some(sealed),
@@ -709,7 +925,7 @@ pub(super) enum Judgement {
 }
 
 impl Service {
-    pub(super) async fn judge(&self, tenant: &Tenant, secret: &str) -> Judgement {
+    pub(super) async fn judge(&self, tenant: &Tenant, proof: Proof<'_>) -> Judgement {
         if tenant.verify == VerifyMode::Off {
             return Judgement::Accept(VerificationRecord {
                 verified: false,
@@ -725,7 +941,7 @@ impl Service {
             client_id: &tenant.client_id,
             scope: &tenant.scope,
         };
-        let verification = self.verifier.verify(&app, secret).await;
+        let verification = self.verifier.verify_proof(&app, proof).await;
         let message = verification.sentence(&tenant.client_id, &tenant.entra_tenant);
         match (&verification, tenant.verify) {
             (Verification::Verified, _) => Judgement::Accept(VerificationRecord {

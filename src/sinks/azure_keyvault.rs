@@ -19,8 +19,8 @@ use subtle::ConstantTimeEq as _;
 use zeroize::Zeroizing;
 
 use super::{
-    Credential, Http, Sink, SinkError, WriteOutcome, base_url, clip, expiry_timestamp, join,
-    read_capped, secret_setting, setting, timeout_setting,
+    CertificateParts, Credential, Http, Sink, SinkError, WriteOutcome, base_url, clip,
+    expiry_timestamp, join, read_capped, secret_setting, setting, timeout_setting,
 };
 use crate::config_error::ConfigError;
 use crate::domain::is_guid;
@@ -292,6 +292,92 @@ impl AzureKeyVaultSink {
         }
     }
 
+    /// `certificates/<name>`, or one of its operations (`import`).
+    fn certificate_url(&self, name: &str, operation: Option<&str>) -> reqwest::Url {
+        let mut segments = vec!["certificates", name];
+        segments.extend(operation);
+        let mut url = join(&self.vault_url, &segments);
+        url.query_pairs_mut()
+            .append_pair("api-version", API_VERSION);
+        url
+    }
+
+    /// A certificate credential is imported as a Key Vault certificate (PEM:
+    /// key and certificate), named as a secret would be. Key Vault names a
+    /// certificate by `x5t`, the base64url SHA-1 thumbprint: the same one
+    /// already there is not imported again.
+    async fn import_certificate(
+        &self,
+        path: &str,
+        credential: &Credential<'_>,
+        certificate: CertificateParts<'_>,
+    ) -> Result<WriteOutcome, SinkError> {
+        #[derive(Deserialize)]
+        struct Imported {
+            id: Option<String>,
+            x5t: Option<String>,
+        }
+        let name = self.secret_name(path, credential.tenant)?;
+        let ours = thumbprint_x5t(certificate.thumbprint);
+        let current = self
+            .call(Method::GET, self.certificate_url(&name, None), None)
+            .await?;
+        match current.status {
+            StatusCode::OK => {
+                let held = serde_json::from_slice::<Imported>(&current.body)
+                    .ok()
+                    .and_then(|c| c.x5t);
+                if held.is_some() && held == ours {
+                    return Ok(WriteOutcome::AlreadyApplied);
+                }
+            }
+            StatusCode::NOT_FOUND => {}
+            status => {
+                return Err(self.refusal(
+                    status,
+                    &current.body,
+                    &format!("reading the certificate {name}"),
+                ));
+            }
+        }
+        let value = Zeroizing::new(format!("{}{}", credential.client_secret, certificate.pem));
+        let body = Zeroizing::new(
+            serde_json::to_vec(&json!({
+                "value": value.as_str(),
+                "policy": {
+                    "secret_props": { "contentType": "application/x-pem-file" },
+                    "key_props": { "exportable": true, "kty": "RSA", "reuse_key": false },
+                },
+                "tags": {
+                    "client_id": credential.client_id,
+                    "tenant_id": credential.tenant_id,
+                    "handoff": "1",
+                },
+            }))
+            .map_err(|_| SinkError::Misconfigured("could not encode the certificate".into()))?,
+        );
+        let answer = self
+            .call(
+                Method::POST,
+                self.certificate_url(&name, Some("import")),
+                Some(&body),
+            )
+            .await?;
+        if answer.status != StatusCode::OK {
+            return Err(self.refusal(
+                answer.status,
+                &answer.body,
+                &format!("importing the certificate {name}"),
+            ));
+        }
+        let version = serde_json::from_slice::<Imported>(&answer.body)
+            .ok()
+            .and_then(|imported| imported.id)
+            .as_deref()
+            .and_then(version_of);
+        Ok(WriteOutcome::Written { version })
+    }
+
     fn secret_url(&self, name: &str) -> reqwest::Url {
         let mut url = join(&self.vault_url, &["secrets", name]);
         url.query_pairs_mut()
@@ -361,6 +447,20 @@ fn is_name_byte(byte: u8) -> bool {
 
 /// The version at the end of a secret's id,
 /// `https://x.vault.azure.net/secrets/<name>/<version>`.
+/// Key Vault's `x5t`: the SHA-1 thumbprint (hex, as the portal shows it)
+/// as base64url without padding.
+fn thumbprint_x5t(hex: &str) -> Option<String> {
+    use base64::Engine as _;
+    let bytes = (0..hex.len())
+        .step_by(2)
+        .map(|at| {
+            hex.get(at..at + 2)
+                .and_then(|b| u8::from_str_radix(b, 16).ok())
+        })
+        .collect::<Option<Vec<u8>>>()?;
+    Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
 fn version_of(id: &str) -> Option<String> {
     id.rsplit('/')
         .next()
@@ -404,6 +504,9 @@ impl Sink for AzureKeyVaultSink {
         #[derive(Default, Deserialize)]
         struct Attributes {
             exp: Option<i64>,
+        }
+        if let Some(certificate) = credential.certificate {
+            return self.import_certificate(path, credential, certificate).await;
         }
         let name = self.secret_name(path, credential.tenant)?;
         let exp = credential.expires_on.map(expiry_timestamp).transpose()?;

@@ -114,18 +114,50 @@ fn is_stem(stem: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
 }
 
-/// The file's content, in a buffer that is wiped when dropped.
+/// A certificate credential's PEM files beside the tenant's file:
+/// `<name>.key.pem` (the private key) and `<name>.crt.pem`.
+struct PemFiles {
+    key: PathBuf,
+    certificate: PathBuf,
+}
+
+impl PemFiles {
+    fn beside(target: &Path) -> Self {
+        Self {
+            key: target.with_extension("key.pem"),
+            certificate: target.with_extension("crt.pem"),
+        }
+    }
+}
+
+/// The file's content, in a buffer that is wiped when dropped. With a
+/// certificate, it names the PEM files instead of holding a secret.
 fn render(
     format: FileFormat,
     credential: &Credential<'_>,
+    pem_files: Option<&PemFiles>,
 ) -> Result<Zeroizing<Vec<u8>>, SinkError> {
+    let file_names = pem_files.map(|files| {
+        (
+            files.key.to_string_lossy().into_owned(),
+            files.certificate.to_string_lossy().into_owned(),
+        )
+    });
+    let certificate = credential.certificate.zip(file_names.as_ref());
     match format {
         FileFormat::Env => {
             let mut lines = vec![
                 ("CLIENT_ID", credential.client_id),
                 ("TENANT_ID", credential.tenant_id),
-                ("CLIENT_SECRET", credential.client_secret),
             ];
+            match certificate {
+                Some((parts, (key, certificate))) => lines.extend([
+                    ("PRIVATE_KEY_FILE", key.as_str()),
+                    ("CERTIFICATE_FILE", certificate.as_str()),
+                    ("CERTIFICATE_THUMBPRINT", parts.thumbprint),
+                ]),
+                None => lines.push(("CLIENT_SECRET", credential.client_secret)),
+            }
             if let Some(expires_on) = credential.expires_on {
                 lines.push(("EXPIRES_ON", expires_on));
             }
@@ -156,7 +188,14 @@ fn render(
             struct Content<'a> {
                 client_id: &'a str,
                 tenant_id: &'a str,
-                client_secret: &'a str,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                client_secret: Option<&'a str>,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                private_key_file: Option<&'a str>,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                certificate_file: Option<&'a str>,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                certificate_thumbprint: Option<&'a str>,
                 expires_on: Option<&'a str>,
             }
             let mut text = Zeroizing::new(Vec::with_capacity(256));
@@ -165,7 +204,10 @@ fn render(
                 &Content {
                     client_id: credential.client_id,
                     tenant_id: credential.tenant_id,
-                    client_secret: credential.client_secret,
+                    client_secret: certificate.is_none().then_some(credential.client_secret),
+                    private_key_file: certificate.map(|(_, (key, _))| key.as_str()),
+                    certificate_file: certificate.map(|(_, (_, cert))| cert.as_str()),
+                    certificate_thumbprint: certificate.map(|(parts, _)| parts.thumbprint),
                     expires_on: credential.expires_on,
                 },
             )
@@ -272,12 +314,42 @@ impl Sink for FileSink {
         credential: &Credential<'_>,
     ) -> Result<WriteOutcome, SinkError> {
         let target = self.target(path, credential.tenant)?;
-        let content = render(self.format, credential)?;
+        let pem_files = credential.certificate.map(|_| PemFiles::beside(&target));
+        let content = render(self.format, credential, pem_files.as_ref())?;
+        // The PEM files first: the tenant's file names them only once they
+        // are in place.
+        let pems = match (credential.certificate, pem_files) {
+            (Some(parts), Some(files)) => vec![
+                (
+                    files.key,
+                    Zeroizing::new(credential.client_secret.as_bytes().to_vec()),
+                ),
+                (
+                    files.certificate,
+                    Zeroizing::new(parts.pem.as_bytes().to_vec()),
+                ),
+            ],
+            _ => Vec::new(),
+        };
         let doing = format!("write {}", target.display());
-        tokio::task::spawn_blocking(move || write_atomically(&target, &content))
-            .await
-            .map_err(interrupted)?
-            .map_err(|error| io_error(&doing, &error))
+        tokio::task::spawn_blocking(move || {
+            let mut written = false;
+            for (path, pem) in pems
+                .iter()
+                .map(|(p, c)| (p, c))
+                .chain([(&target, &content)])
+            {
+                written |= write_atomically(path, pem)? != WriteOutcome::AlreadyApplied;
+            }
+            Ok(if written {
+                WriteOutcome::Written { version: None }
+            } else {
+                WriteOutcome::AlreadyApplied
+            })
+        })
+        .await
+        .map_err(interrupted)?
+        .map_err(|error: io::Error| io_error(&doing, &error))
     }
 
     async fn check(&self, path: Option<&str>) -> Result<String, SinkError> {
@@ -311,6 +383,7 @@ mod tests {
 
     fn credential(secret: &str) -> Credential<'_> {
         Credential {
+            certificate: None,
             tenant: "contoso",
             client_secret: secret,
             client_id: "6f1c2b7e-0d4f-4c52-9a43-5a7e1e0c9b11",
@@ -321,7 +394,7 @@ mod tests {
 
     #[test]
     fn env_files_single_quote_every_value() {
-        let text = render(FileFormat::Env, &credential("abc8Q~Zy$1")).unwrap();
+        let text = render(FileFormat::Env, &credential("abc8Q~Zy$1"), None).unwrap();
         assert_eq!(
             std::str::from_utf8(&text).unwrap(),
             "CLIENT_ID='6f1c2b7e-0d4f-4c52-9a43-5a7e1e0c9b11'\n\
@@ -334,11 +407,53 @@ mod tests {
     #[test]
     fn env_files_refuse_values_they_cannot_carry() {
         for bad in ["it's", "a\nb", "a\\b"] {
-            let error = render(FileFormat::Env, &credential(bad)).unwrap_err();
+            let error = render(FileFormat::Env, &credential(bad), None).unwrap_err();
             assert!(matches!(error, SinkError::Misconfigured(_)));
             assert!(!error.to_string().contains(bad));
         }
-        assert!(render(FileFormat::Json, &credential("it's")).is_ok());
+        assert!(render(FileFormat::Json, &credential("it's"), None).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_certificate_goes_into_pem_files_the_tenants_file_names() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let entry = FileEntry {
+            dir: dir.path().to_owned(),
+            format: FileFormat::Env,
+        };
+        let sink = FileSink::new("files", &entry).unwrap();
+        let key = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n";
+        let pem = "-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n";
+        let credential = Credential {
+            certificate: Some(crate::sinks::CertificateParts {
+                pem,
+                thumbprint: "AB12",
+            }),
+            ..credential(key)
+        };
+        let outcome = sink.write("", &credential).await.unwrap();
+        assert_eq!(outcome, WriteOutcome::Written { version: None });
+        let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+        assert_eq!(read("contoso.key.pem"), key);
+        assert_eq!(read("contoso.crt.pem"), pem);
+        let env = read("contoso.env");
+        assert!(env.contains("CERTIFICATE_THUMBPRINT='AB12'"), "{env}");
+        assert!(
+            env.contains("contoso.key.pem'") && !env.contains("PRIVATE KEY"),
+            "{env}"
+        );
+        for name in ["contoso.key.pem", "contoso.crt.pem", "contoso.env"] {
+            let mode = std::fs::metadata(dir.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
+        assert_eq!(
+            sink.write("", &credential).await.unwrap(),
+            WriteOutcome::AlreadyApplied
+        );
     }
 
     #[test]

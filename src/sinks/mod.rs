@@ -48,6 +48,18 @@ pub struct Credential<'a> {
     pub tenant_id: &'a str,
     /// When the secret expires, `YYYY-MM-DD`.
     pub expires_on: Option<&'a str>,
+    /// A certificate credential: then `client_secret` holds its private
+    /// key (PKCS#8 PEM).
+    pub certificate: Option<CertificateParts<'a>>,
+}
+
+/// The public half of a certificate credential.
+#[derive(Debug, Clone, Copy)]
+pub struct CertificateParts<'a> {
+    /// The certificate, PEM.
+    pub pem: &'a str,
+    /// SHA-1 thumbprint, upper-case hex, as the Entra portal shows it.
+    pub thumbprint: &'a str,
 }
 
 impl fmt::Debug for Credential<'_> {
@@ -58,6 +70,7 @@ impl fmt::Debug for Credential<'_> {
             .field("client_id", &self.client_id)
             .field("tenant_id", &self.tenant_id)
             .field("expires_on", &self.expires_on)
+            .field("certificate", &self.certificate)
             .finish()
     }
 }
@@ -362,6 +375,7 @@ mod tests {
     #[test]
     fn a_credential_prints_without_its_secret() {
         let credential = Credential {
+            certificate: None,
             tenant: "contoso",
             client_secret: "abc8Q~Zy1_x.w-v~U9t8S7r6Q5p4O3n2M1l0KkJj",
             client_id: "6f1c2b7e-0d4f-4c52-9a43-5a7e1e0c9b11",

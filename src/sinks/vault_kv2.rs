@@ -108,7 +108,15 @@ impl Current {
             return false;
         };
         let has = |key: &str, value: &str| data.get(key).and_then(Value::as_str) == Some(value);
-        has("client_secret", credential.client_secret)
+        let secret = match credential.certificate {
+            Some(certificate) => {
+                has("private_key", credential.client_secret)
+                    && has("certificate", certificate.pem)
+                    && has("thumbprint", certificate.thumbprint)
+            }
+            None => has("client_secret", credential.client_secret),
+        };
+        secret
             && has("client_id", credential.client_id)
             && has("tenant_id", credential.tenant_id)
             && match credential.expires_on {
@@ -181,7 +189,18 @@ impl VaultKv2Sink {
         // The other keys go back as they came; serde_json's strings cannot
         // be wiped, which is as far as the secret at rest in Vault goes.
         let mut data = current.data.unwrap_or_default();
-        data.insert("client_secret".into(), credential.client_secret.into());
+        match credential.certificate {
+            Some(certificate) => {
+                // A secret left from before would be a second, stale credential.
+                data.remove("client_secret");
+                data.insert("private_key".into(), credential.client_secret.into());
+                data.insert("certificate".into(), certificate.pem.into());
+                data.insert("thumbprint".into(), certificate.thumbprint.into());
+            }
+            None => {
+                data.insert("client_secret".into(), credential.client_secret.into());
+            }
+        }
         data.insert("client_id".into(), credential.client_id.into());
         data.insert("tenant_id".into(), credential.tenant_id.into());
         match credential.expires_on {

@@ -208,14 +208,28 @@ impl Sink for WebhookSink {
         let path = path.trim();
         let message_id = self.message_id(path, credential)?;
         // serde_json's strings cannot be wiped; the encoded body can.
-        let data = json!({
-            "tenant": credential.tenant,
-            "path": path,
-            "client_id": credential.client_id,
-            "tenant_id": credential.tenant_id,
-            "client_secret": credential.client_secret,
-            "expires_on": credential.expires_on,
-        });
+        let data = match credential.certificate {
+            // A certificate credential: its private key and certificate in
+            // PEM, instead of a secret.
+            Some(certificate) => json!({
+                "tenant": credential.tenant,
+                "path": path,
+                "client_id": credential.client_id,
+                "tenant_id": credential.tenant_id,
+                "private_key": credential.client_secret,
+                "certificate": certificate.pem,
+                "thumbprint": certificate.thumbprint,
+                "expires_on": credential.expires_on,
+            }),
+            None => json!({
+                "tenant": credential.tenant,
+                "path": path,
+                "client_id": credential.client_id,
+                "tenant_id": credential.tenant_id,
+                "client_secret": credential.client_secret,
+                "expires_on": credential.expires_on,
+            }),
+        };
         let body = envelope("tenant.credential", &data)?;
         drop(data);
         self.post(&message_id, &body, "the credential").await?;
@@ -254,6 +268,7 @@ mod tests {
 
     fn credential(secret: &str) -> Credential<'_> {
         Credential {
+            certificate: None,
             tenant: "contoso",
             client_secret: secret,
             client_id: "6f1c2b7e-0d4f-4c52-9a43-5a7e1e0c9b11",

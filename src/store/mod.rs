@@ -561,6 +561,24 @@ pub struct RequestRecord {
     /// be propagating: re-checks within the window count no try.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activating_since: Option<UnixTime>,
+    /// A request for a certificate credential instead of a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<CertificateRecord>,
+}
+
+/// The certificate a request asks the customer to upload, and its private
+/// key, sealed with a key derived from the submit key so that the
+/// customer's Check can sign an assertion and nobody can read it. Once
+/// Microsoft accepts it, the key moves into the answer (sealed to the
+/// retrieve key) and `sealed_key` is emptied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateRecord {
+    /// The public certificate, DER.
+    #[serde(with = "base64_bytes")]
+    pub der: Vec<u8>,
+    pub not_after: UnixTime,
+    #[serde(with = "base64_bytes")]
+    pub sealed_key: Vec<u8>,
 }
 
 impl RequestRecord {

@@ -95,15 +95,20 @@ impl Verifier {
     /// verifier's time budget (its timeout) allows; the whole check never
     /// takes longer than that.
     pub async fn verify(&self, app: &EntraApp<'_>, secret: &str) -> Verification {
+        self.verify_proof(app, Proof::Secret(secret)).await
+    }
+
+    /// Asks Microsoft for a token with the proof of a client secret or a
+    /// certificate; see [`Self::verify`].
+    pub async fn verify_proof(&self, app: &EntraApp<'_>, proof: Proof<'_>) -> Verification {
         let deadline = tokio::time::Instant::now() + self.timeout;
         let mut backoff = FIRST_BACKOFF;
         let verification = loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let Ok(attempt) = tokio::time::timeout(left, self.ask(app, secret)).await else {
-                break unreachable(format!(
-                    "no answer within the {}s budget",
-                    self.timeout.as_secs()
-                ));
+            let Ok(attempt) = tokio::time::timeout(left, self.ask(app, proof)).await else {
+                // The same words as the HTTP client's own timeout, which
+                // races this one when a single slow answer takes it all.
+                break unreachable(format!("no answer within {} ms", self.timeout.as_millis()));
             };
             let (detail, retry_after) = match attempt {
                 Attempt::Done(verification) => break verification,
@@ -124,12 +129,12 @@ impl Verifier {
         tracing::debug!(
             outcome = verification.code(),
             aadsts = verification.aadsts(),
-            "checked a client secret with Entra ID"
+            "checked a credential with Entra ID"
         );
         verification
     }
 
-    async fn ask(&self, app: &EntraApp<'_>, secret: &str) -> Attempt {
+    async fn ask(&self, app: &EntraApp<'_>, proof: Proof<'_>) -> Attempt {
         let client = match &self.client {
             Ok(client) => client,
             Err(reason) => return Attempt::Done(unreachable(format!("no HTTPS client: {reason}"))),
@@ -140,12 +145,40 @@ impl Verifier {
                 app.authority
             )));
         };
-        let form = [
-            ("client_id", app.client_id),
-            ("client_secret", secret),
-            ("scope", app.scope),
-            ("grant_type", "client_credentials"),
-        ];
+        // Each attempt signs a fresh assertion (its own `jti` and times).
+        let assertion;
+        let form = match proof {
+            Proof::Secret(secret) => [
+                ("client_id", app.client_id),
+                ("client_secret", secret),
+                ("scope", app.scope),
+                ("grant_type", "client_credentials"),
+                ("", ""),
+            ],
+            Proof::Certificate {
+                private_key_pem,
+                certificate_der,
+            } => {
+                assertion = match crate::certificate::client_assertion(
+                    private_key_pem,
+                    certificate_der,
+                    url.as_str(),
+                    app.client_id,
+                    crate::domain::now(),
+                ) {
+                    Ok(assertion) => assertion,
+                    Err(error) => return Attempt::Done(unreachable(error.to_string())),
+                };
+                [
+                    ("client_id", app.client_id),
+                    ("client_assertion_type", ASSERTION_TYPE),
+                    ("client_assertion", assertion.as_str()),
+                    ("scope", app.scope),
+                    ("grant_type", "client_credentials"),
+                ]
+            }
+        };
+        let form: Vec<_> = form.into_iter().filter(|(k, _)| !k.is_empty()).collect();
         let response = match client.post(url).form(&form).send().await {
             Ok(response) => response,
             Err(error) => return Attempt::Done(unreachable(self.describe(&error))),
@@ -248,6 +281,21 @@ async fn read_capped(
     Ok(body)
 }
 
+/// RFC 7523's client assertion type.
+const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// What proves the app's identity to Microsoft.
+#[derive(Clone, Copy)]
+pub enum Proof<'a> {
+    /// A client secret.
+    Secret(&'a str),
+    /// A certificate credential: a client assertion signed with its key.
+    Certificate {
+        private_key_pem: &'a str,
+        certificate_der: &'a [u8],
+    },
+}
+
 /// What Microsoft said about a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verification {
@@ -288,6 +336,14 @@ pub enum Rejection {
     /// secret sent (AADSTS7000218) or an invalid scope (AADSTS1002012,
     /// AADSTS70011).
     VendorMisconfigured { aadsts: u32 },
+    /// AADSTS700027: no certificate of the app has the assertion's
+    /// thumbprint (or the signature does not match it).
+    CertificateNotUploaded { aadsts: u32 },
+    /// AADSTS700024: the assertion is not within its valid time range (the
+    /// vendor's clock).
+    AssertionOutOfTime { aadsts: u32 },
+    /// AADSTS50012 and kin: Microsoft cannot use the client assertion.
+    InvalidAssertion { aadsts: u32 },
     /// Any other error Microsoft documents; `error` is its OAuth error code.
     Other { error: String, aadsts: Option<u32> },
 }
@@ -343,7 +399,9 @@ impl Rejection {
     pub fn is_vendors(&self) -> bool {
         matches!(
             self,
-            Self::VendorMisconfigured { .. } | Self::OtherCloud { .. }
+            Self::VendorMisconfigured { .. }
+                | Self::OtherCloud { .. }
+                | Self::AssertionOutOfTime { .. }
         )
     }
 }
@@ -408,6 +466,21 @@ impl Verification {
                  secret could not be checked. This is not your fault and no attempt was \
                  counted; the vendor has been told."
             ),
+            Self::Rejected(Rejection::CertificateNotUploaded { .. }) => format!(
+                "Microsoft does not know this certificate for app {app_label}: the certificate \
+                 has not been uploaded to this app yet (App registrations → the app → \
+                 Certificates & secrets → Certificates → Upload certificate). Just uploaded? \
+                 Give Microsoft a minute, then check again."
+            ),
+            Self::Rejected(Rejection::AssertionOutOfTime { aadsts }) => format!(
+                "Microsoft says the vendor's signed request for app {app_label} is not within \
+                 its valid time range (AADSTS{aadsts}): the vendor's server clock is off. This \
+                 is not your fault and no attempt was counted; the vendor has been told."
+            ),
+            Self::Rejected(Rejection::InvalidAssertion { aadsts }) => format!(
+                "Microsoft refused the signed request for app {app_label} (AADSTS{aadsts}): \
+                 check that the certificate uploaded to the app is the one offered here."
+            ),
             Self::Rejected(Rejection::Other { error, aadsts }) => {
                 let code = aadsts.map_or_else(String::new, |code| format!(" AADSTS{code}"));
                 format!(
@@ -428,7 +501,10 @@ impl Verification {
                 | Rejection::AppNotFound { aadsts }
                 | Rejection::TenantNotFound { aadsts }
                 | Rejection::AppDisabled { aadsts }
-                | Rejection::VendorMisconfigured { aadsts },
+                | Rejection::VendorMisconfigured { aadsts }
+                | Rejection::CertificateNotUploaded { aadsts }
+                | Rejection::AssertionOutOfTime { aadsts }
+                | Rejection::InvalidAssertion { aadsts },
             ) => Some(*aadsts),
             Self::Rejected(Rejection::OtherCloud { .. }) => Some(90_038),
             Self::Rejected(Rejection::Other { aadsts, .. }) => *aadsts,
@@ -451,6 +527,9 @@ impl Verification {
             Self::Rejected(Rejection::AppDisabled { .. }) => "app_disabled",
             Self::Rejected(Rejection::OtherCloud { .. }) => "other_cloud",
             Self::Rejected(Rejection::VendorMisconfigured { .. }) => "vendor_misconfigured",
+            Self::Rejected(Rejection::CertificateNotUploaded { .. }) => "certificate_not_uploaded",
+            Self::Rejected(Rejection::AssertionOutOfTime { .. }) => "assertion_out_of_time",
+            Self::Rejected(Rejection::InvalidAssertion { .. }) => "invalid_assertion",
             Self::Rejected(Rejection::Other { .. }) => "rejected",
             Self::Unreachable { .. } => "unreachable",
         }
@@ -534,6 +613,11 @@ fn reject(error: &str, aadsts: Option<u32>, description: &str) -> Rejection {
             Rejection::VendorMisconfigured { aadsts }
         }
         ("invalid_client", Some(aadsts @ 7_000_215)) => Rejection::InvalidSecret { aadsts },
+        ("invalid_client", Some(aadsts @ 700_027)) => Rejection::CertificateNotUploaded { aadsts },
+        (_, Some(aadsts @ 700_024)) => Rejection::AssertionOutOfTime { aadsts },
+        ("invalid_client" | "invalid_request", Some(aadsts @ (50_012 | 700_023 | 700_021))) => {
+            Rejection::InvalidAssertion { aadsts }
+        }
         ("invalid_client", Some(aadsts @ 7_000_222)) => Rejection::Expired { aadsts },
         ("unauthorized_client", Some(aadsts @ 700_016)) => Rejection::AppNotFound { aadsts },
         ("invalid_tenant" | "invalid_request", Some(aadsts @ (90_002 | 900_023))) => {
@@ -752,6 +836,28 @@ mod tests {
             sentence_of(&verification),
             "Microsoft refused this secret for app Payroll in tenant contoso.com \
              (invalid_client AADSTS7000112)."
+        );
+    }
+
+    #[test]
+    fn certificate_answers_are_told_apart_and_put_in_words() {
+        let not_uploaded = reject("invalid_client", Some(700_027), "");
+        assert_eq!(
+            not_uploaded,
+            Rejection::CertificateNotUploaded { aadsts: 700_027 }
+        );
+        let sentence = Verification::Rejected(not_uploaded).sentence("app-1", "contoso");
+        assert!(
+            sentence.contains("has not been uploaded to this app yet"),
+            "{sentence}"
+        );
+        let late = reject("invalid_client", Some(700_024), "");
+        assert!(late.is_vendors(), "the vendor's clock, not the customer");
+        assert_eq!(Verification::Rejected(late).code(), "assertion_out_of_time");
+        let invalid = Verification::Rejected(reject("invalid_client", Some(50_012), ""));
+        assert_eq!(
+            (invalid.code(), invalid.aadsts()),
+            ("invalid_assertion", Some(50_012))
         );
     }
 

@@ -257,6 +257,7 @@ pub fn catalogue() -> Vec<(StatusCode, &'static str)> {
             cause: String::new(),
         },
         ServiceError::KeyDerivationBusy,
+        ServiceError::WrongKind { certificate: true },
         ServiceError::Store(StoreError::Unavailable(String::new())),
         ServiceError::Store(StoreError::Corrupt(String::new())),
         apply_failed(ApplyStep::Verify, "refused"),
@@ -536,7 +537,16 @@ fn describe_service(error: &ServiceError) -> Described {
             "contended",
             "Too many changes to this record arrived at once; nothing was changed by this one. Try again.",
         ),
-        ServiceError::Store(StoreError::Corrupt(_)) => {
+        ServiceError::WrongKind { certificate } => Described::new(
+            StatusCode::CONFLICT,
+            "wrong_kind",
+            if *certificate {
+                "This request asks for a certificate credential: upload the certificate offered on the page, then check it; no secret is needed."
+            } else {
+                "This request asks for a client secret, not a certificate."
+            },
+        ),
+        ServiceError::Certificate(_) | ServiceError::Store(StoreError::Corrupt(_)) => {
             Described::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",

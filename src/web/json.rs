@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 use super::format::rfc3339;
 use crate::audit::AuditEvent;
+use crate::certificate;
 use crate::domain::{Note, SecretId};
 use crate::service::{
     AnswerAccepted, Applied, Metadata, RequestDetails, RequestView, Retrieved, Status, TenantStatus,
@@ -244,6 +245,25 @@ pub struct RequestViewJson<'a> {
     tries_remaining: u32,
     answered_at: Option<String>,
     verify: &'static str,
+    /// `secret` or `certificate`.
+    kind: &'static str,
+    /// A certificate request: the certificate to upload to the app.
+    certificate: Option<CertificateJson>,
+}
+
+/// The public certificate of a certificate request (never its key).
+#[derive(Serialize, ToSchema)]
+struct CertificateJson {
+    /// PEM, for a `.pem` file.
+    pem: String,
+    /// The DER, base64, for a `.cer` file.
+    der_base64: String,
+    /// SHA-1 of the DER, upper-case hex: the thumbprint the portal shows.
+    thumbprint: String,
+    /// SHA-256 of the DER, upper-case hex.
+    sha256: String,
+    /// The certificate's notAfter, RFC 3339.
+    not_after: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -277,6 +297,21 @@ impl<'a> From<&'a RequestView> for RequestViewJson<'a> {
             tries_remaining: view.tries_remaining,
             answered_at: view.answered_at.map(rfc3339),
             verify: view.tenant.verify.as_str(),
+            kind: if view.certificate.is_some() {
+                "certificate"
+            } else {
+                "secret"
+            },
+            certificate: view.certificate.as_ref().map(|(der, not_after)| {
+                use base64::Engine as _;
+                CertificateJson {
+                    pem: certificate::certificate_pem(der),
+                    der_base64: base64::engine::general_purpose::STANDARD.encode(der),
+                    thumbprint: certificate::thumbprint_sha1(der),
+                    sha256: certificate::thumbprint_sha256(der),
+                    not_after: rfc3339(*not_after),
+                }
+            }),
         }
     }
 }

@@ -68,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/requests/{id}", get(requests::request_view))
         .route("/requests/{id}/answer", post(requests::answer_request))
+        .route("/requests/{id}/check", post(requests::check_certificate))
         .route("/requests/{id}/details", get(requests::request_details))
         .route("/requests/{id}/retrieve", post(requests::retrieve_answer))
         .route("/audit", get(audit::audit_api))

@@ -45,6 +45,7 @@ const ERROR_CODES: &str = "x-error-codes";
         requests::list_requests,
         requests::request_view,
         requests::answer_request,
+        requests::check_certificate,
         requests::request_details,
         requests::retrieve_answer,
         audit::audit_api,

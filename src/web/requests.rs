@@ -26,7 +26,8 @@ use super::json::{
 };
 use super::render::{Chrome, MailRow, TenantRow, error_page, render, ttl_options};
 use super::state::AppState;
-use crate::domain::{AzureSecretId, ExpiryDate, LinkKey, Note, now};
+use crate::certificate::ValidFor;
+use crate::domain::{AzureSecretId, ExpiryDate, InvalidInput, LinkKey, Note, now};
 use crate::service::{Answer, AnswerOutcome, CreatedRequest, NewRequest, ServiceError};
 
 fn parse_key(key: &str) -> Result<LinkKey, ServiceError> {
@@ -52,25 +53,59 @@ pub struct CreateRequestBody {
     /// `no_contacts`, or 429 `mail_cap_reached`, before anything is created.
     #[serde(default)]
     notify: bool,
+    /// `secret` (the default) or `certificate`: a key pair made here, whose
+    /// public certificate the customer uploads to the app.
+    kind: Option<String>,
+    /// A certificate's validity: `12mo` (the default), `365d`; at most 24
+    /// months.
+    valid_for: Option<String>,
+}
+
+/// `kind` and `valid_for` of a new request: the certificate's validity, or
+/// none for a secret.
+fn requested_kind(
+    kind: Option<&str>,
+    valid_for: Option<&str>,
+) -> Result<Option<ValidFor>, InvalidInput> {
+    let valid_for = valid_for.map(str::trim).filter(|v| !v.is_empty());
+    match kind.map(str::trim).filter(|k| !k.is_empty()) {
+        None | Some("secret") if valid_for.is_none() => Ok(None),
+        None | Some("secret") => Err(InvalidInput::new(
+            "valid_for",
+            "is for certificate requests only (kind: certificate)",
+        )),
+        Some("certificate") => valid_for
+            .map_or_else(|| Ok(ValidFor::default()), ValidFor::parse)
+            .map(Some),
+        Some(_) => Err(InvalidInput::new("kind", "must be secret or certificate")),
+    }
+}
+
+/// A new request as staff asked for it, from the API or the form, before
+/// its note and expiry are checked.
+struct AskedFor<'a> {
+    tenant: String,
+    note: Option<&'a str>,
+    ttl: Option<NumberOrText>,
+    auto_apply: Option<bool>,
+    notify: bool,
+    certificate: Option<ValidFor>,
 }
 
 impl AppState {
     async fn create_request_for(
         &self,
         staff: &Staff,
-        tenant: String,
-        note: Option<&str>,
-        ttl: Option<NumberOrText>,
-        auto_apply: Option<bool>,
-        notify: bool,
+        asked: AskedFor<'_>,
     ) -> Result<CreatedRequest, AppError> {
         let new = NewRequest {
-            tenant,
-            note: Note::parse_optional(note)?,
-            ttl: self.settings.ttl(ttl)?,
+            tenant: asked.tenant,
+            note: Note::parse_optional(asked.note)?,
+            ttl: self.settings.ttl(asked.ttl)?,
             created_by: staff.name.clone(),
-            auto_apply,
-            notify,
+            auto_apply: asked.auto_apply,
+            notify: asked.notify,
+            certificate: asked.certificate,
         };
         Ok(self.service.create_request(new).await?)
     }
@@ -95,11 +130,14 @@ pub async fn create_request(
     let created = app
         .create_request_for(
             &staff,
-            body.tenant,
-            body.note.as_deref(),
-            body.ttl,
-            body.auto_apply,
-            body.notify,
+            AskedFor {
+                tenant: body.tenant,
+                note: body.note.as_deref(),
+                ttl: body.ttl,
+                auto_apply: body.auto_apply,
+                notify: body.notify,
+                certificate: requested_kind(body.kind.as_deref(), body.valid_for.as_deref())?,
+            },
         )
         .await?;
     let (submit_url, retrieve_url) = app.settings.request_links(&created);
@@ -181,6 +219,42 @@ pub async fn request_view(
         })
         .await?;
     Ok(Json(RequestViewJson::from(&view)).into_response())
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/requests/{id}/check",
+    tag = "requests",
+    summary = "Check a certificate request with Microsoft",
+    description = "For a request of kind `certificate`, once the customer has uploaded its certificate to the app: the server signs a client assertion with the request's private key and asks Microsoft for a token. Accepted, the key becomes the answer (applied to the tenant's sink, or retrieved by staff once). Refused, the answer says in words why; `certificate_not_uploaded` counts no try.",
+    params(("id" = String, Path, description = "The id in the link")),
+    responses((status = 201, description = "Microsoft accepted the certificate", body = AnswerAcceptedJson)),
+    security(("link_key" = [])),
+    extensions(("x-error-codes" = json!(["bad_request", "wrong_kind", "verification_failed", "not_found", "already_retrieved", "locked", "already_applied", "already_answered", "contended", "rate_limited", "vendor_misconfigured", "verifier_unreachable", "unavailable", "internal"]))),
+)]
+/// `POST /api/v1/requests/{id}/check`: the submit key in `X-Handoff-Key`.
+pub async fn check_certificate(
+    State(app): State<AppState>,
+    client: ClientAddr,
+    IdPath(id): IdPath,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let key = link_key_header(&headers)?;
+    let outcome = app
+        .guarded(client.ip, async {
+            app.service
+                .check_certificate(&id, &parse_key(key)?, &client.to_client())
+                .await
+        })
+        .await?;
+    match outcome {
+        AnswerOutcome::Accepted(accepted) => Ok((
+            StatusCode::CREATED,
+            Json(AnswerAcceptedJson::from(&accepted)),
+        )
+            .into_response()),
+        AnswerOutcome::Activating(_) => Err(ServiceError::Contended.into()),
+    }
 }
 
 /// The customer's answer, as JSON.
@@ -474,6 +548,10 @@ pub struct CreateRequestForm {
     /// The checkbox: present (`on`) when ticked.
     #[serde(default)]
     notify: Option<String>,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    valid_for: String,
 }
 
 #[derive(Template)]
@@ -509,16 +587,26 @@ pub async fn create_request_from_form(
     if let Err(error) = check_csrf(&staff, &form.csrf) {
         return error_page(error);
     }
-    let created = app
-        .create_request_for(
-            &staff,
-            form.tenant,
-            Some(&form.note),
-            Some(NumberOrText::Text(form.ttl)),
-            None,
-            form.notify.is_some(),
-        )
-        .await;
+    let created = match requested_kind(
+        Some(&form.kind),
+        (form.kind == "certificate").then_some(form.valid_for.as_str()),
+    ) {
+        Ok(certificate) => {
+            app.create_request_for(
+                &staff,
+                AskedFor {
+                    tenant: form.tenant,
+                    note: Some(&form.note),
+                    ttl: Some(NumberOrText::Text(form.ttl)),
+                    auto_apply: None,
+                    notify: form.notify.is_some(),
+                    certificate,
+                },
+            )
+            .await
+        }
+        Err(invalid) => Err(invalid.into()),
+    };
     match created {
         Ok(created) => {
             let (submit_url, retrieve_url) = app.settings.request_links(&created);

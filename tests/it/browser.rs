@@ -927,7 +927,7 @@ async fn a_german_customer_reads_the_request_page_in_german_under_the_vendors_na
         note.contains("Hinweis von Fabrikam") && note.contains("Q4 rotation"),
         "{note}"
     );
-    let steps = browser.visible(".steps").await.text().await.unwrap();
+    let steps = browser.visible("#secret-steps").await.text().await.unwrap();
     assert!(steps.contains("Spalte „Wert“"), "{steps}");
     assert!(browser.title().await.unwrap().contains("Fabrikam"));
     assert!(!browser.overflows_sideways().await);
@@ -979,5 +979,144 @@ async fn the_audit_trail_names_events_in_words_and_fits_a_phone_as_cards() {
 
     let problems = browser.console_problems().await;
     assert!(problems.is_empty(), "{problems:#?}");
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // staff, customer and Microsoft, step by step
+async fn a_certificate_asked_for_in_the_browser_is_uploaded_checked_and_lands_in_openbao() {
+    use base64::Engine as _;
+    let bao = Bao::start().await;
+    let sink = format!(
+        "sink = \"vault\"\nsink_path = \"tenants/contoso/entra\"\n\n[sinks.vault]\nkind = \"vault-kv2\"\naddress = \"{}\"\ntoken = \"{}\"\n",
+        bao.address, bao.root
+    );
+    let vendor = Vendor::start("", &sink).await;
+    vendor.microsoft.checks_client_assertions().await;
+    let browser = Browser::start().await;
+
+    // Staff ask for a certificate on the request form.
+    browser.sign_in(&vendor, "/staff/requests").await;
+    browser.visible("#create-request").await;
+    browser
+        .find(Locator::Css("#request-kind option[value='certificate']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser
+        .find(Locator::Id("create-request"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.visible("#submit-url").await;
+    let submit_url = browser.value_of("submit-url").await;
+
+    // The customer is told to upload a certificate, offered as files.
+    browser.goto(&submit_url).await.unwrap();
+    browser.visible("#certificate-part").await;
+    let thumbprint = browser
+        .find(Locator::Id("cert-thumbprint"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(thumbprint.len(), 40, "{thumbprint}");
+    for id in ["download-cer", "download-pem"] {
+        let href = browser
+            .find(Locator::Id(id))
+            .await
+            .unwrap()
+            .attr("href")
+            .await
+            .unwrap()
+            .unwrap_or_default();
+        assert!(href.starts_with("blob:"), "{id}: {href}");
+    }
+    assert!(
+        !browser
+            .find(Locator::Id("secret"))
+            .await
+            .unwrap()
+            .is_displayed()
+            .await
+            .unwrap(),
+        "no secret is asked for"
+    );
+
+    // Check before the upload: Microsoft does not know it yet.
+    browser
+        .visible("#check-certificate")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let refused = browser.visible("#cert-error").await.text().await.unwrap();
+    assert!(
+        refused.contains("has not been uploaded to this app yet"),
+        "{refused}"
+    );
+
+    // The admin uploads the certificate the page offers, then checks again.
+    let (id, key) = submit_url
+        .rsplit_once('/')
+        .unwrap()
+        .1
+        .split_once('#')
+        .unwrap();
+    let view: Value = vendor
+        .app
+        .http
+        .get(vendor.app.url(&format!("/api/v1/requests/{id}")))
+        .header("x-handoff-key", key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["certificate"]["thumbprint"], thumbprint.as_str());
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(view["certificate"]["der_base64"].as_str().unwrap())
+        .unwrap();
+    vendor.microsoft.upload_certificate(der);
+    browser
+        .visible("#check-certificate")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let accepted = browser.visible("#accepted").await.text().await.unwrap();
+    assert!(accepted.contains("delivered to Fabrikam"), "{accepted}");
+
+    // The private key is in OpenBao, never on the page; staff see the expiry.
+    let stored = bao.kv("tenants/contoso/entra").await;
+    let private_key = stored["data"]["private_key"].as_str().unwrap().to_owned();
+    assert!(private_key.starts_with("-----BEGIN PRIVATE KEY-----"));
+    assert!(!browser.source().await.unwrap().contains("PRIVATE KEY"));
+    let expires_on = stored["data"]["expires_on"].as_str().unwrap().to_owned();
+    browser.sign_in(&vendor, "/staff").await;
+    let row = browser.visible("#tenants").await.text().await.unwrap();
+    assert!(row.contains(&expires_on), "{row}");
+
+    // The early Check's refusal is an answer the page shows, not a fault.
+    let problems: Vec<String> = browser
+        .console_problems()
+        .await
+        .into_iter()
+        .filter(|p| {
+            !p.contains(
+                "/check - Failed to load resource: the server responded with a status of 422",
+            )
+        })
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "console errors or CSP violations: {problems:#?}"
+    );
     browser.close().await.unwrap();
 }

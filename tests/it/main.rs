@@ -8,6 +8,7 @@ mod common;
 mod api;
 mod apply;
 mod browser;
+mod certificates;
 mod cli;
 mod cluster;
 mod connections;

@@ -192,6 +192,7 @@ async fn a_request_answer_that_does_not_open_during_an_apply_is_given_back_at_on
             created_by: "alice".into(),
             auto_apply: Some(false),
             notify: false,
+            certificate: None,
         })
         .await
         .unwrap();

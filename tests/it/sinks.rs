@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use handoff::sinks::{
-    Credential, Sink, SinkEntry, SinkError, VaultKv2Entry, VaultKv2Sink, WriteOutcome, build,
+    CertificateParts, Credential, Sink, SinkEntry, SinkError, VaultKv2Entry, VaultKv2Sink,
+    WriteOutcome, build,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -28,6 +29,7 @@ const EXPIRES_AT: i64 = 1_811_721_600;
 
 fn credential(secret: &str) -> Credential<'_> {
     Credential {
+        certificate: None,
         tenant: "contoso",
         client_secret: secret,
         client_id: CONTOSO_APP,
@@ -564,6 +566,71 @@ async fn a_key_vault_write_puts_the_value_expiry_and_tags() {
             "tags": { "client_id": CONTOSO_APP, "tenant_id": CONTOSO_TENANT_ID, "handoff": "1" },
         })
     );
+}
+
+#[tokio::test]
+async fn a_certificate_credential_is_imported_into_key_vault_once() {
+    const KEY: &str = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n";
+    const PEM: &str = "-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n";
+    // SHA-1 0x00 0x01 … 0x13, as hex and as Key Vault's base64url x5t.
+    const THUMBPRINT: &str = "000102030405060708090A0B0C0D0E0F10111213";
+    const X5T: &str = "AAECAwQFBgcICQoLDA0ODxAREhM";
+    let azure = FakeAzure::start().await;
+    Mock::given(method("GET"))
+        .and(path("/certificates/contoso"))
+        .and(query_param("api-version", "7.4"))
+        .respond_with(not_found())
+        .up_to_n_times(1)
+        .mount(&azure.microsoft.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/certificates/contoso"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "x5t": X5T })))
+        .mount(&azure.microsoft.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/certificates/contoso/import"))
+        .and(header("authorization", format!("Bearer {ACCESS_TOKEN}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "https://fabrikam-kv.vault.azure.net/certificates/contoso/9f1e",
+            "x5t": X5T,
+        })))
+        .expect(1)
+        .mount(&azure.microsoft.server)
+        .await;
+    let credential = Credential {
+        certificate: Some(CertificateParts {
+            pem: PEM,
+            thumbprint: THUMBPRINT,
+        }),
+        ..credential(KEY)
+    };
+    let sink = azure.sink();
+
+    let first = sink.write("", &credential).await.unwrap();
+    let second = sink.write("", &credential).await.unwrap();
+
+    assert_eq!(
+        first,
+        WriteOutcome::Written {
+            version: Some("9f1e".into())
+        }
+    );
+    assert_eq!(second, WriteOutcome::AlreadyApplied, "same thumbprint");
+    let import = azure
+        .microsoft
+        .received()
+        .await
+        .into_iter()
+        .find(|r| r.url.path() == "/certificates/contoso/import")
+        .unwrap();
+    let body: Value = serde_json::from_slice(&import.body).unwrap();
+    assert_eq!(body["value"], format!("{KEY}{PEM}"));
+    assert_eq!(
+        body["policy"]["secret_props"]["contentType"],
+        "application/x-pem-file"
+    );
+    assert_eq!(body["tags"]["client_id"], CONTOSO_APP);
 }
 
 #[tokio::test]

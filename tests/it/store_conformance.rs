@@ -771,6 +771,7 @@ fn request_record(expires_at: i64) -> RequestRecord {
         claim: None,
         replay: None,
         activating_since: None,
+        certificate: None,
     }
 }
 

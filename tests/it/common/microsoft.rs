@@ -1,7 +1,11 @@
 //! Microsoft's token endpoint (Entra ID), played by wiremock. Answers have
 //! the shape Microsoft documents; nothing here touches the internet.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use x509_cert::der::Decode as _;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -17,6 +21,8 @@ const TIMESTAMP: &str = "2026-11-22 10:32:01Z";
 pub struct Microsoft {
     pub server: MockServer,
     pub authority: String,
+    /// Certificates (DER) "uploaded" to the app registration.
+    uploaded: Arc<Mutex<Vec<Vec<u8>>>>,
 }
 
 impl Microsoft {
@@ -24,7 +30,11 @@ impl Microsoft {
     pub async fn start() -> Self {
         let server = MockServer::start().await;
         let authority = server.uri();
-        Self { server, authority }
+        Self {
+            server,
+            authority,
+            uploaded: Arc::default(),
+        }
     }
 
     pub async fn answering(answer: ResponseTemplate) -> Self {
@@ -157,6 +167,26 @@ impl Microsoft {
         .await;
     }
 
+    /// Client assertions are checked as Entra ID checks them: signed (RS256)
+    /// by the key of an uploaded certificate named by its `x5t#S256`, for
+    /// this token endpoint, issued by and for the client ID, not expired.
+    pub async fn checks_client_assertions(&self) {
+        Mock::given(method("POST"))
+            .and(path_regex(r"^/[^/]+/oauth2/v2\.0/token$"))
+            .respond_with(AssertionChecker {
+                uploaded: Arc::clone(&self.uploaded),
+                authority: self.authority.clone(),
+            })
+            .mount(&self.server)
+            .await;
+    }
+
+    /// What a tenant admin does under Certificates & secrets → Certificates
+    /// → Upload certificate.
+    pub fn upload_certificate(&self, der: Vec<u8>) {
+        self.uploaded.lock().unwrap().push(der);
+    }
+
     pub async fn is_down(&self) {
         self.answers(ResponseTemplate::new(503).set_body_string("Service Unavailable"))
             .await;
@@ -171,6 +201,110 @@ impl Microsoft {
             .received_requests()
             .await
             .expect("wiremock records requests")
+    }
+}
+
+struct AssertionChecker {
+    uploaded: Arc<Mutex<Vec<Vec<u8>>>>,
+    /// The request's URL as wiremock sees it names no port.
+    authority: String,
+}
+
+impl AssertionChecker {
+    fn check(&self, request: &Request) -> ResponseTemplate {
+        let form: HashMap<String, String> = url::form_urlencoded::parse(&request.body)
+            .into_owned()
+            .collect();
+        let field = |name: &str| form.get(name).map(String::as_str).unwrap_or_default();
+        if field("client_assertion_type")
+            != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+        {
+            return invalid_secret();
+        }
+        let not_valid = |why: &str| error(401, "invalid_client", 50_012, why);
+        let parts: Vec<&str> = field("client_assertion").split('.').collect();
+        let [header, claims, signature] = parts[..] else {
+            return not_valid("The client assertion is not a JWT.");
+        };
+        let decode = |part: &str| -> Option<Value> {
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).ok()?).ok()
+        };
+        let (Some(header), Some(claims)) = (decode(header), decode(claims)) else {
+            return not_valid("The client assertion is not a JWT.");
+        };
+        let thumbprint = header["x5t#S256"].as_str().unwrap_or_default().to_owned();
+        let not_found = || {
+            error(
+                401,
+                "invalid_client",
+                700_027,
+                &format!(
+                    "Client assertion failed signature validation. [Reason - The key was not \
+                     found., Thumbprint of key used by client: '{thumbprint}', Please visit \
+                     the Azure Portal, Graph Explorer or directly use MS Graph to see \
+                     configured keys for app Id '{CONTOSO_APP}'.]"
+                ),
+            )
+        };
+        let uploaded = self.uploaded.lock().unwrap().clone();
+        let Some(der) = uploaded.iter().find(|der| {
+            URL_SAFE_NO_PAD.encode(ring::digest::digest(&ring::digest::SHA256, der)) == thumbprint
+        }) else {
+            return not_found();
+        };
+        let certificate = x509_cert::Certificate::from_der(der).expect("an uploaded certificate");
+        let public_key = certificate
+            .tbs_certificate()
+            .subject_public_key_info()
+            .subject_public_key
+            .raw_bytes()
+            .to_vec();
+        let signed = format!("{}.{}", parts[0], parts[1]);
+        let signature = URL_SAFE_NO_PAD.decode(signature).unwrap_or_default();
+        if header["alg"] != "RS256"
+            || ring::signature::UnparsedPublicKey::new(
+                &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+                &public_key,
+            )
+            .verify(signed.as_bytes(), &signature)
+            .is_err()
+        {
+            return not_found();
+        }
+        let client_id = field("client_id");
+        let endpoint = format!("{}{}", self.authority, request.url.path());
+        if claims["aud"] != endpoint.as_str()
+            || claims["iss"] != client_id
+            || claims["sub"] != client_id
+            || claims["jti"].as_str().is_none_or(str::is_empty)
+        {
+            return not_valid(&format!(
+                "The client assertion's aud ({}; the endpoint is {}), iss, sub or jti is wrong.",
+                claims["aud"], endpoint
+            ));
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let (nbf, exp) = (claims["nbf"].as_i64(), claims["exp"].as_i64());
+        match (nbf, exp) {
+            (Some(nbf), Some(exp)) if nbf <= now + 300 && now < exp && exp - nbf <= 600 => {
+                token_answer(&v1_claims(CONTOSO_TENANT_ID, CONTOSO_APP))
+            }
+            _ => error(
+                401,
+                "invalid_client",
+                700_024,
+                "Client assertion is not within its valid time range.",
+            ),
+        }
+    }
+}
+
+impl Respond for AssertionChecker {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        self.check(request)
     }
 }
 
