@@ -935,6 +935,76 @@ async fn a_german_customer_reads_the_request_page_in_german_under_the_vendors_na
         .assert_accessible("the German request page on a phone")
         .await;
 
+    // The Secret ID pasted as the Value is refused in German, before
+    // anything is sent.
+    type_into(&browser, "secret", "3f2504e0-4f89-11d3-9a0c-0305e82c3301").await;
+    text_with(
+        &browser,
+        "#secret-check",
+        "Das ist die Geheime ID, nicht der Wert",
+    )
+    .await;
+    // A value with a label and quotes copied along: told in German what
+    // will be taken off.
+    type_into(
+        &browser,
+        "secret",
+        &format!("Value: \u{201C}{GOOD_SECRET}\u{201D}"),
+    )
+    .await;
+    let check = text_with(
+        &browser,
+        "#secret-check",
+        "Die Beschriftung vor dem Wert wird entfernt.",
+    )
+    .await;
+    assert!(
+        check.contains("Die Anführungszeichen um den Wert werden entfernt."),
+        "{check}"
+    );
+    browser
+        .assert_accessible("the German paste check on a phone")
+        .await;
+    // A Secret ID that is no GUID is named in German.
+    type_into(&browser, "secret-id", "not-a-guid").await;
+    click(&browser, "#submit-answer").await;
+    text_with(&browser, "#error", "Die Geheime ID ist eine GUID").await;
+    type_into(&browser, "secret-id", "").await;
+
+    // Microsoft's answer, worded from its code: the secret has expired.
+    vendor.microsoft.reset().await;
+    vendor.microsoft.says_the_secret_expired().await;
+    click(&browser, "#submit-answer").await;
+    let refused = text_with(&browser, "#error", "bereits abgelaufen").await;
+    assert!(!refused.contains("expired"), "{refused}");
+    text_with(&browser, "#tries", "Versuche").await;
+    // The log is read (and emptied) here: the 422 is the expected answer.
+    let logged = browser.console_problems().await;
+    assert!(
+        logged.iter().all(|m| m.contains("status of 422")),
+        "{logged:#?}"
+    );
+
+    // Then Microsoft takes it: the answer and what was cleaned, in German.
+    vendor.microsoft.reset().await;
+    vendor.microsoft.accepts().await;
+    click(&browser, "#submit-answer").await;
+    let accepted = text_with(
+        &browser,
+        "#accepted",
+        "Geprüft: Microsoft hat den Schlüssel angenommen.",
+    )
+    .await;
+    assert!(
+        accepted.contains("Die Beschriftung vor dem Wert wurde entfernt.")
+            && accepted.contains("Sie können diese Seite schließen.")
+            && !accepted.contains("Removed"),
+        "{accepted}"
+    );
+    browser
+        .assert_accessible("the German accepted answer on a phone")
+        .await;
+
     let problems = browser.console_problems().await;
     assert!(problems.is_empty(), "{problems:#?}");
     browser.close().await.unwrap();
