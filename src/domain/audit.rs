@@ -36,6 +36,7 @@ pub enum Kind {
     RequestLocked,
     RequestRetrieved,
     RequestExpired,
+    RequestCancelled,
     SecretApplied,
     ApplyFailed,
     SecretExpiring,
@@ -48,7 +49,7 @@ pub enum Kind {
 impl Kind {
     /// Every kind (a new one belongs here too: the audit page's labels are
     /// tested against this list).
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 23] = [
         Self::SecretCreated,
         Self::SecretViewed,
         Self::SecretRevealed,
@@ -64,6 +65,7 @@ impl Kind {
         Self::RequestLocked,
         Self::RequestRetrieved,
         Self::RequestExpired,
+        Self::RequestCancelled,
         Self::SecretApplied,
         Self::ApplyFailed,
         Self::SecretExpiring,
@@ -91,6 +93,7 @@ impl Kind {
             Self::RequestLocked => "request.locked",
             Self::RequestRetrieved => "request.retrieved",
             Self::RequestExpired => "request.expired",
+            Self::RequestCancelled => "request.cancelled",
             Self::SecretApplied => "secret.applied",
             Self::ApplyFailed => "apply.failed",
             Self::SecretExpiring => "tenant.secret_expiring",

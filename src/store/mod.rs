@@ -473,6 +473,9 @@ pub enum RequestState {
     Retrieved,
     /// The answer went into the tenant's sink; it is deleted.
     Applied,
+    /// Staff cancelled it; its links no longer work and an answer it held
+    /// is deleted.
+    Cancelled,
 }
 
 impl RequestState {
@@ -484,6 +487,7 @@ impl RequestState {
             Self::Locked => "locked",
             Self::Retrieved => "retrieved",
             Self::Applied => "applied",
+            Self::Cancelled => "cancelled",
         }
     }
 }

@@ -119,6 +119,10 @@ pub fn router(state: AppState) -> Router {
             get(requests::staff_requests_page).post(requests::create_request_from_form),
         )
         .route("/staff/requests/{id}", get(requests::retrieve_page))
+        .route(
+            "/staff/requests/{id}/cancel",
+            post(requests::cancel_request_from_form),
+        )
         .route("/staff/audit", get(audit::audit_page))
         .route(
             "/staff/sign-in",

@@ -28,6 +28,7 @@ use super::render::{Chrome, TenantRow, error_page, render, ttl_options};
 use super::state::AppState;
 use crate::domain::{AzureSecretId, ExpiryDate, LinkKey, Note, now};
 use crate::service::{Answer, AnswerOutcome, CreatedRequest, NewRequest, ServiceError};
+use crate::store::RequestState;
 
 fn parse_key(key: &str) -> Result<LinkKey, ServiceError> {
     LinkKey::parse(key).map_err(|_| ServiceError::NotFound)
@@ -363,6 +364,10 @@ pub async fn customer_page(
 }
 
 struct RequestRow {
+    pub id: String,
+    pub note: Option<String>,
+    /// Open, locked or answered: it can still be cancelled.
+    pub cancellable: bool,
     pub tenant_name: String,
     pub state: &'static str,
     pub created_by: String,
@@ -415,6 +420,12 @@ async fn staff_requests(
             requests: requests
                 .iter()
                 .map(|r| RequestRow {
+                    id: r.id.to_string(),
+                    note: r.record.note.clone(),
+                    cancellable: matches!(
+                        r.record.state,
+                        RequestState::Open | RequestState::Locked | RequestState::Answered
+                    ),
                     tenant_name: r.tenant_name.clone(),
                     state: r.record.state.as_str(),
                     created_by: r.record.created_by.clone(),
@@ -506,6 +517,61 @@ pub async fn create_request_from_form(
             }
             None => error_page(error),
         },
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CancelRequestForm {
+    #[serde(default)]
+    csrf: String,
+    /// Present ("1"): ask again at once, for the same tenant with the same
+    /// note, and show the new links.
+    #[serde(default)]
+    again: Option<String>,
+}
+
+/// `POST /staff/requests/{id}/cancel`: cancels a request; with `again`, also
+/// creates its replacement (the answer to a lost retrieve link).
+pub async fn cancel_request_from_form(
+    State(app): State<AppState>,
+    StaffPage(staff): StaffPage,
+    PageId(id): PageId,
+    Form(form): Form<CancelRequestForm>,
+) -> Response {
+    if let Err(error) = check_csrf(&staff, &form.csrf) {
+        return error_page(error);
+    }
+    let cancelled = match app.service.cancel_request(&id, &staff.name).await {
+        Ok(record) => record,
+        Err(error) => return error_page(error.into()),
+    };
+    if form.again.is_none() {
+        return axum::response::Redirect::to("/staff/requests").into_response();
+    }
+    let created = app
+        .create_request_for(
+            &staff,
+            cancelled.tenant,
+            cancelled.note.as_deref(),
+            None,
+            Some(cancelled.auto_apply),
+        )
+        .await;
+    match created {
+        Ok(created) => {
+            let (submit_url, retrieve_url) = app.settings.request_links(&created);
+            render(
+                StatusCode::CREATED,
+                &RequestCreatedPage {
+                    page: app.staff_chrome(),
+                    tenant_name: created.tenant.name.clone(),
+                    submit_url,
+                    retrieve_url,
+                    expires_at: human_time(created.expires_at),
+                },
+            )
+        }
+        Err(error) => error_page(error),
     }
 }
 

@@ -1051,3 +1051,106 @@ async fn the_audit_trail_names_events_in_words_and_fits_a_phone_as_cards() {
     assert!(problems.is_empty(), "{problems:#?}");
     browser.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_see_each_requests_note_and_state_and_answer_a_lost_retrieve_link_in_one_click() {
+    let vendor = vendor("").await;
+    let lost = vendor.request().await;
+    let browser = Browser::start().await;
+    browser.sign_in(&vendor, "/staff/requests").await;
+
+    // The row shows the note and the state, and opens to its details.
+    let row = browser
+        .visible("#requests tbody tr")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        row.contains("Q4 rotation") && row.contains("Waiting"),
+        "{row}"
+    );
+    click(&browser, &format!("#details-{} summary", lost.id)).await;
+    let details = text_with(
+        &browser,
+        &format!("#details-{}", lost.id),
+        "Cancel and ask again",
+    )
+    .await;
+    assert!(details.contains(&lost.id), "{details}");
+    browser
+        .assert_accessible("a request's details in the staff list")
+        .await;
+
+    // One click: the lost request is cancelled and a new one shows its links once.
+    click(
+        &browser,
+        &format!("#details-{} button[name='again']", lost.id),
+    )
+    .await;
+    browser.visible("#submit-url").await;
+    let submit_url = browser.value_of("submit-url").await;
+    let retrieve_url = browser.value_of("retrieve-url").await;
+    assert!(!submit_url.contains(&lost.id) && submit_url.contains('#'));
+    assert!(retrieve_url.contains('#'), "{retrieve_url}");
+    click(&browser, "#saved").await;
+    click(&browser, "#saved-done").await;
+    browser.visible("#create-request").await;
+    let rows = browser.visible("#requests").await.text().await.unwrap();
+    assert!(rows.contains("Cancelled"), "{rows}");
+    assert_eq!(rows.matches("Q4 rotation").count(), 2, "{rows}");
+    // A cancelled request can be cancelled no more.
+    assert!(
+        browser
+            .find(Locator::Css(&format!("#details-{} form", lost.id)))
+            .await
+            .is_err()
+    );
+
+    // The old link no longer works for the customer; the new one does.
+    browser
+        .goto(
+            &vendor
+                .app
+                .url(&format!("/r/{}#{}", lost.id, lost.submit_key)),
+        )
+        .await
+        .unwrap();
+    text_with(&browser, "#closed-heading", "This link does not work").await;
+    let answer = vendor
+        .app
+        .http
+        .post(
+            vendor
+                .app
+                .url(&format!("/api/v1/requests/{}/answer", lost.id)),
+        )
+        .json(&json!({ "key": lost.submit_key, "secret": GOOD_SECRET }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 404);
+    browser.goto(&submit_url).await.unwrap();
+    text_with(&browser, "#note-box", "Q4 rotation").await;
+
+    // The audit trail names who cancelled it.
+    browser.goto(&vendor.app.url("/staff/audit")).await.unwrap();
+    text_with(&browser, "main", "Request cancelled").await;
+
+    let problems = browser.console_problems().await;
+    assert!(problems.is_empty(), "{problems:#?}");
+    browser.close().await.unwrap();
+
+    // On a dark phone the list is cards and the details fit.
+    let phone = Browser::start_as(Look::PHONE_DE_DARK).await;
+    phone.sign_in(&vendor, "/staff/requests").await;
+    click(&phone, "#requests tbody tr details summary").await;
+    text_with(&phone, "#requests tbody tr details", "Cancel and ask again").await;
+    assert!(!phone.overflows_sideways().await);
+    phone
+        .assert_accessible("a request's details in the staff list on a dark phone")
+        .await;
+    let problems = phone.console_problems().await;
+    assert!(problems.is_empty(), "{problems:#?}");
+    phone.close().await.unwrap();
+}
