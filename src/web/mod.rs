@@ -66,7 +66,10 @@ pub fn router(state: AppState) -> Router {
             "/requests",
             post(requests::create_request).get(requests::list_requests),
         )
-        .route("/requests/{id}", get(requests::request_view))
+        .route(
+            "/requests/{id}",
+            get(requests::request_view).delete(requests::cancel_request),
+        )
         .route("/requests/{id}/answer", post(requests::answer_request))
         .route("/requests/{id}/details", get(requests::request_details))
         .route("/requests/{id}/retrieve", post(requests::retrieve_answer))

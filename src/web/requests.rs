@@ -150,6 +150,27 @@ pub async fn request_details(
 }
 
 #[utoipa::path(
+    delete,
+    path = "/api/v1/requests/{id}",
+    tag = "requests",
+    summary = "Cancel a request",
+    description = "Ends a request that is open, locked or answered: its links stop working, and an answer it holds is deleted unread. A request already retrieved, applied or cancelled is left as it is.",
+    params(("id" = String, Path, description = "The id in the link")),
+    responses((status = 204, description = "Cancelled")),
+    security(("staff_token" = [])),
+    extensions(("x-error-codes" = json!(["unauthorized", "not_found", "already_retrieved", "already_applied", "being_applied", "contended", "unavailable", "forbidden", "internal"]))),
+)]
+/// `DELETE /api/v1/requests/{id}` (staff).
+pub async fn cancel_request(
+    State(app): State<AppState>,
+    staff: Staff,
+    IdPath(id): IdPath,
+) -> Result<Response, AppError> {
+    app.service.cancel_request(&id, &staff.name).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[utoipa::path(
     get,
     path = "/api/v1/requests/{id}",
     tag = "requests",
