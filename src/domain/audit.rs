@@ -220,6 +220,8 @@ pub struct AuditQuery {
     pub until: UnixTime,
     pub tenant: Option<String>,
     pub subject: Option<String>,
+    /// Only events of this kind (`request.cancelled`).
+    pub kind: Option<String>,
     pub limit: usize,
 }
 
@@ -236,6 +238,7 @@ impl AuditQuery {
                 .subject
                 .as_ref()
                 .is_none_or(|s| event.subject.as_ref() == Some(s))
+            && self.kind.as_ref().is_none_or(|k| &event.kind == k)
     }
 }
 
@@ -252,6 +255,7 @@ mod tests {
         let mut query = AuditQuery {
             since: event.at - 1,
             until: event.at + 1,
+            kind: None,
             limit: 10,
             ..AuditQuery::default()
         };

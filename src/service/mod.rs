@@ -725,6 +725,7 @@ impl Service {
                 until: now(),
                 tenant: None,
                 subject: Some(id.to_string()),
+                kind: None,
                 limit: 200,
             })
             .await?;

@@ -664,6 +664,7 @@ async fn events_of(
             until: now() + 1,
             tenant: None,
             subject: Some(id.to_string()),
+            kind: None,
             limit,
         })
         .await
@@ -808,6 +809,7 @@ async fn list(
             until: now + 1,
             tenant: None,
             subject: None,
+            kind: None,
             limit: LIST_SCAN,
         })
         .await

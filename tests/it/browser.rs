@@ -1144,6 +1144,7 @@ async fn staff_see_each_requests_note_and_state_and_answer_a_lost_retrieve_link_
     // On a dark phone the list is cards and the details fit.
     let phone = Browser::start_as(Look::PHONE_DE_DARK).await;
     phone.sign_in(&vendor, "/staff/requests").await;
+    phone.visible("#requests tbody tr details summary").await;
     click(&phone, "#requests tbody tr details summary").await;
     text_with(&phone, "#requests tbody tr details", "Cancel and ask again").await;
     assert!(!phone.overflows_sideways().await);
@@ -1153,4 +1154,93 @@ async fn staff_see_each_requests_note_and_state_and_answer_a_lost_retrieve_link_
     let problems = phone.console_problems().await;
     assert!(problems.is_empty(), "{problems:#?}");
     phone.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_trail_pages_back_in_time_and_filters_by_kind() {
+    let vendor = vendor("").await;
+    // More requests than one page holds, and one failed sign-in among them.
+    let mut created = std::collections::BTreeSet::new();
+    for _ in 0..110 {
+        let body: Value = vendor
+            .create_request(json!({ "tenant": "contoso" }))
+            .await
+            .json()
+            .await
+            .unwrap();
+        created.insert(
+            body["submit_url"]
+                .as_str()
+                .unwrap()
+                .split(['/', '#'])
+                .nth(4)
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(created.len(), 110);
+    vendor
+        .app
+        .http
+        .post(vendor.app.url("/staff/sign-in"))
+        .form(&[
+            ("token", "not-the-token-at-all-0123456789"),
+            ("next", "/staff"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let browser = Browser::start().await;
+    browser.sign_in(&vendor, "/staff/audit").await;
+    text_with(&browser, "#events", "Sign-in failed").await;
+
+    // The filter: a select of kinds in words; the choice is in the address.
+    browser
+        .find(Locator::Css("#audit-kind option[value='request.created']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click(&browser, "#audit-filter button[type='submit']").await;
+    browser.visible("#older").await;
+    assert!(
+        browser
+            .current_url()
+            .await
+            .unwrap()
+            .query()
+            .unwrap_or_default()
+            .contains("kind=request.created")
+    );
+    browser
+        .assert_accessible("the audit trail filtered, with an older page")
+        .await;
+
+    // Page by page, back in time: every request exactly once, nothing else.
+    let subjects = "Array.from(document.querySelectorAll('#events tbody tr')).map((r) => [r.cells[1].textContent, r.cells[5].textContent])";
+    let mut seen = Vec::new();
+    for page in 0.. {
+        assert!(page < 3, "more pages than events");
+        let rows = browser.eval(subjects).await;
+        for row in rows.as_array().unwrap() {
+            assert!(
+                row[0].as_str().unwrap().contains("request.created"),
+                "{row}"
+            );
+            seen.push(row[1].as_str().unwrap().trim().to_owned());
+        }
+        if browser.find(Locator::Id("older")).await.is_err() {
+            break;
+        }
+        click(&browser, "#older").await;
+        browser.visible("#events").await;
+    }
+    let unique: std::collections::BTreeSet<String> = seen.iter().cloned().collect();
+    assert_eq!(seen.len(), unique.len(), "no event twice");
+    assert_eq!(unique, created);
+
+    let problems = browser.console_problems().await;
+    assert!(problems.is_empty(), "{problems:#?}");
+    browser.close().await.unwrap();
 }

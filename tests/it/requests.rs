@@ -832,3 +832,34 @@ async fn staff_cancel_an_answered_request_and_its_answer_is_deleted_unread() {
         "no secret in the audit"
     );
 }
+
+#[tokio::test]
+async fn the_audit_api_filters_by_kind_and_refuses_an_unknown_one() {
+    let vendor = vendor("off").await;
+    let request = vendor.request().await;
+    assert_eq!(
+        vendor.answer(&request, GOOD_SECRET).await.status(),
+        StatusCode::CREATED
+    );
+    let events = vendor
+        .audit_events("kind=request.answered", &["request.answered"])
+        .await;
+    assert!(
+        events.iter().all(|e| e["kind"] == "request.answered"),
+        "{events:?}"
+    );
+    let bad = vendor
+        .app
+        .http
+        .get(vendor.app.url("/api/v1/audit?kind=request.nonsense"))
+        .bearer_auth(&vendor.token)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json_of(bad).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("kind")),
+        "{body}"
+    );
+}

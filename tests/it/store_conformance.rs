@@ -706,6 +706,7 @@ async fn audit_events_are_found_by_time_tenant_and_subject_newest_first(fixture:
             until: t,
             tenant: tenant.map(str::to_owned),
             subject: subject.map(ToString::to_string),
+            kind: None,
             limit,
         };
     let contoso = store
