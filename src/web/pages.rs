@@ -244,6 +244,7 @@ impl CreateForm {
                     .map(|p| Zeroizing::new(p.expose_secret().to_owned())),
             )?,
             note: Note::parse_optional(Some(&self.note))?,
+            label: None,
         })
     }
 }

@@ -272,6 +272,7 @@ fn parse_push(
         // recipient. So they are echoed once, in the create answer, and not
         // kept.
         note: None,
+        label: None,
     };
     Ok((
         new,

@@ -68,6 +68,7 @@ fn new_secret(text: &str, views: u32, passphrase: Option<&str>) -> NewSecret {
         passphrase: Passphrase::parse_optional(passphrase.map(|p| Zeroizing::new(p.into())))
             .unwrap(),
         note: Note::parse_optional(Some("note")).unwrap(),
+        label: None,
     }
 }
 
@@ -323,6 +324,7 @@ async fn expired_records_are_gone_and_physically_deleted(fixture: Fixture) {
         manage_token_hash: vec![0; 32],
         passphrase_salt: None,
         sealed_note: None,
+        sealed_label: None,
         key_fingerprint: None,
     };
     store
@@ -521,6 +523,7 @@ async fn after_the_replay_window_a_retry_finds_it_revealed_and_the_payload_is_go
         manage_token_hash: vec![0; 32],
         passphrase_salt: None,
         sealed_note: None,
+        sealed_label: None,
         key_fingerprint: None,
     };
     store
@@ -1330,6 +1333,7 @@ async fn embedded_store_deletes_expired_records_from_the_file() {
         manage_token_hash: vec![0; 32],
         passphrase_salt: None,
         sealed_note: None,
+        sealed_label: None,
         key_fingerprint: None,
     };
     store
@@ -1386,6 +1390,7 @@ async fn one_sweep_clears_a_backlog_bigger_than_one_batch() {
         manage_token_hash: vec![0; 32],
         passphrase_salt: None,
         sealed_note: None,
+        sealed_label: None,
         key_fingerprint: None,
     };
     for _ in 0..1200 {
