@@ -247,3 +247,7 @@ js-req-hint = Der erhaltene Schlüssel beginnt mit { $hint }.
 js-req-misconfigured = { $vendor } kann Schlüssel gerade nicht bei Microsoft prüfen: Die eigene Einrichtung muss korrigiert werden. Es wurde nichts gespeichert; informieren Sie { $vendor }.
 js-req-invalid-expires_on = Das Ablaufdatum ist ungültig: Wählen Sie ein Datum in der Zukunft oder „Weiß ich nicht“.
 js-req-invalid-secret_id = Die Geheime ID ist ungültig: Sie ist eine GUID wie 1a2b3c4d-…, oder lassen Sie das Feld leer.
+field-label = Private Bezeichnung
+field-label-hint = Nur Sie sehen sie, auf der Verwaltungsseite, damit Sie wissen, um welches Geheimnis es geht. Der Empfänger sieht sie nie.
+form-error-label = Die Bezeichnung ist zu lang oder enthält Zeichen, die nicht angezeigt werden können: höchstens 100 Zeichen.
+fact-label = Ihre Bezeichnung

@@ -252,3 +252,7 @@ js-req-hint = The secret received starts with { $hint }.
 js-req-misconfigured = { $vendor } cannot check secrets with Microsoft right now: their own setup needs fixing. Nothing was stored; tell { $vendor }.
 js-req-invalid-expires_on = The expiry date is not valid: pick a date in the future, or choose “I don't know”.
 js-req-invalid-secret_id = The Secret ID is not valid: it is a GUID such as 1a2b3c4d-…, or leave the field empty.
+field-label = Private label
+field-label-hint = Only you see it, on the manage page, so you know which secret it is. The recipient never does.
+form-error-label = The label is too long or holds characters that cannot be shown: at most 100 characters.
+fact-label = Your label

@@ -247,3 +247,7 @@ js-req-hint = El secreto recibido empieza por { $hint }.
 js-req-misconfigured = { $vendor } no puede comprobar secretos con Microsoft ahora mismo: su propia configuración necesita un arreglo. No se guardó nada; avise a { $vendor }.
 js-req-invalid-expires_on = La fecha de caducidad no es válida: elija una fecha futura, o «No lo sé».
 js-req-invalid-secret_id = El id. del secreto no es válido: es un GUID como 1a2b3c4d-…, o deje el campo vacío.
+field-label = Etiqueta privada
+field-label-hint = Solo usted la ve, en la página de gestión, para saber de qué secreto se trata. El destinatario nunca la ve.
+form-error-label = La etiqueta es demasiado larga o tiene caracteres que no se pueden mostrar: 100 caracteres como máximo.
+fact-label = Su etiqueta

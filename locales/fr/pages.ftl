@@ -247,3 +247,7 @@ js-req-hint = Le secret reçu commence par { $hint }.
 js-req-misconfigured = { $vendor } ne peut pas vérifier les secrets auprès de Microsoft pour l’instant : sa propre configuration doit être corrigée. Rien n’a été enregistré ; prévenez { $vendor }.
 js-req-invalid-expires_on = La date d’expiration n’est pas valide : choisissez une date future, ou « Je ne sais pas ».
 js-req-invalid-secret_id = L’ID du secret n’est pas valide : c’est un GUID comme 1a2b3c4d-…, ou laissez le champ vide.
+field-label = Libellé privé
+field-label-hint = Vous seul le voyez, sur la page de gestion, pour savoir de quel secret il s’agit. Le destinataire ne le voit jamais.
+form-error-label = Le libellé est trop long ou contient des caractères non affichables : 100 caractères au plus.
+fact-label = Votre libellé

@@ -247,3 +247,7 @@ js-req-hint = Il segreto ricevuto inizia con { $hint }.
 js-req-misconfigured = { $vendor } non può verificare i segreti con Microsoft adesso: la sua configurazione va corretta. Non è stato salvato nulla; avvisa { $vendor }.
 js-req-invalid-expires_on = La data di scadenza non è valida: scegli una data futura, oppure «Non lo so».
 js-req-invalid-secret_id = L’ID segreto non è valido: è un GUID come 1a2b3c4d-…, oppure lascia vuoto il campo.
+field-label = Etichetta privata
+field-label-hint = La vedi solo tu, nella pagina di gestione, per sapere di quale segreto si tratta. Il destinatario non la vede mai.
+form-error-label = L’etichetta è troppo lunga o contiene caratteri non visualizzabili: al massimo 100 caratteri.
+fact-label = La tua etichetta

@@ -245,3 +245,7 @@ js-req-hint = 受け取ったシークレットは { $hint } で始まります�
 js-req-misconfigured = { $vendor } は現在 Microsoft でシークレットを確認できません。{ $vendor } 側の設定に修正が必要です。何も保存されていません。{ $vendor } に知らせてください。
 js-req-invalid-expires_on = 有効期限の日付が正しくありません。未来の日付を選ぶか、「わからない」を選んでください。
 js-req-invalid-secret_id = シークレット ID が正しくありません。1a2b3c4d-… のような GUID を入力するか、欄を空のままにしてください。
+field-label = 非公開ラベル
+field-label-hint = 管理ページであなただけに表示され、どのシークレットかがわかります。受信者には表示されません。
+form-error-label = ラベルが長すぎるか、表示できない文字が含まれています。100 文字以内にしてください。
+fact-label = あなたのラベル

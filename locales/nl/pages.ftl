@@ -247,3 +247,7 @@ js-req-hint = Het ontvangen geheim begint met { $hint }.
 js-req-misconfigured = { $vendor } kan nu geen geheimen bij Microsoft controleren: de eigen inrichting moet worden hersteld. Er is niets opgeslagen; laat het { $vendor } weten.
 js-req-invalid-expires_on = De verloopdatum is niet geldig: kies een datum in de toekomst, of „Weet ik niet”.
 js-req-invalid-secret_id = De geheim-ID is niet geldig: het is een GUID zoals 1a2b3c4d-…, of laat het veld leeg.
+field-label = Privélabel
+field-label-hint = Alleen u ziet het, op de beheerpagina, zodat u weet om welk geheim het gaat. De ontvanger ziet het nooit.
+form-error-label = Het label is te lang of bevat tekens die niet kunnen worden getoond: hoogstens 100 tekens.
+fact-label = Uw label

@@ -247,3 +247,7 @@ js-req-hint = O segredo recebido começa com { $hint }.
 js-req-misconfigured = { $vendor } não consegue verificar segredos com a Microsoft agora: a própria configuração precisa de correção. Nada foi guardado; avise { $vendor }.
 js-req-invalid-expires_on = A data de validade não é válida: escolha uma data futura, ou “Não sei”.
 js-req-invalid-secret_id = O ID do segredo não é válido: é um GUID como 1a2b3c4d-…, ou deixe o campo vazio.
+field-label = Rótulo particular
+field-label-hint = Só você vê, na página de gerenciamento, para saber de qual segredo se trata. O destinatário nunca vê.
+form-error-label = O rótulo é longo demais ou tem caracteres que não podem ser exibidos: no máximo 100 caracteres.
+fact-label = Seu rótulo

@@ -32,6 +32,7 @@ async fn a_secret_goes_from_the_create_page_to_one_reveal_and_is_then_gone() {
         .send_keys("for the browser test")
         .await
         .unwrap();
+    type_into(&browser, "label", "ops: staging DB").await;
     browser
         .find(Locator::Id("create"))
         .await
@@ -75,6 +76,10 @@ async fn a_secret_goes_from_the_create_page_to_one_reveal_and_is_then_gone() {
         !browser.source().await.unwrap().contains(secret),
         "the page holds no secret before Reveal"
     );
+    assert!(
+        !browser.source().await.unwrap().contains("ops: staging DB"),
+        "the private label is the sender's alone"
+    );
     browser.assert_accessible("the recipient's page").await;
     browser.refresh().await.unwrap();
     browser.visible("#ready").await;
@@ -117,6 +122,8 @@ async fn a_secret_goes_from_the_create_page_to_one_reveal_and_is_then_gone() {
     let state = browser.visible("#status").await.text().await.unwrap();
     assert!(state.to_lowercase().contains("revealed"), "{state}");
     assert!(state.contains("Chrome on Linux"), "{state}");
+    text_with(&browser, "#label-row", "Your label").await;
+    text_with(&browser, "#label", "ops: staging DB").await;
     browser.assert_accessible("the manage page").await;
 
     let problems = browser.console_problems().await;
@@ -551,6 +558,7 @@ async fn a_german_phone_in_dark_mode_gets_the_push_flow_in_german_under_the_vend
     // A field the server refuses says why beside it and keeps what was typed.
     type_into(&browser, "secret", secret).await;
     type_into(&browser, "note", note).await;
+    type_into(&browser, "label", "Buchhaltung, für Jana").await;
     browser
         .execute(
             "document.querySelector('form').noValidate = true; document.getElementById('views').value = '99';",
@@ -562,6 +570,7 @@ async fn a_german_phone_in_dark_mode_gets_the_push_flow_in_german_under_the_vend
     let refused = text_with(&browser, "#views-error", "1 bis 10").await;
     assert!(refused.contains("ganze Zahl"), "{refused}");
     assert_eq!(browser.value_of("note").await, note);
+    assert_eq!(browser.value_of("label").await, "Buchhaltung, für Jana");
     assert_eq!(browser.value_of("views").await, "99");
     assert_eq!(
         browser.value_of("secret").await,
@@ -618,6 +627,14 @@ async fn a_german_phone_in_dark_mode_gets_the_push_flow_in_german_under_the_vend
     browser
         .assert_accessible("the German recipient's page")
         .await;
+    assert!(
+        !browser
+            .source()
+            .await
+            .unwrap()
+            .contains("Buchhaltung, für Jana"),
+        "the private label is the sender's alone"
+    );
     click(&browser, "button[data-lang='en']").await;
     text_with(&browser, "#ready-heading", "Someone shared a secret").await;
     assert_eq!(browser.eval("document.documentElement.lang").await, "en");
@@ -669,6 +686,8 @@ async fn a_german_phone_in_dark_mode_gets_the_push_flow_in_german_under_the_vend
     browser.goto(&manage_link).await.unwrap();
     let status = browser.visible("#status").await.text().await.unwrap();
     assert!(status.contains("Chrome unter Linux"), "{status}");
+    text_with(&browser, "#label-row", "Ihre Bezeichnung").await;
+    text_with(&browser, "#label", "Buchhaltung, für Jana").await;
     assert!(status.contains("Sie"), "{status}");
     assert!(!browser.overflows_sideways().await);
     browser
