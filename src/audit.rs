@@ -358,6 +358,7 @@ mod tests {
             until: crate::domain::now() + 10,
             tenant: None,
             subject: None,
+            kind: None,
             limit: 100,
         };
         assert_eq!(memory.query_audit(&query).await.unwrap().len(), 10);

@@ -222,6 +222,13 @@ pub fn derive_note_key(server: &ServerKey, key: &LinkKey, id: &SecretId) -> Data
     hkdf_expand(key.as_bytes(), server, b"note", id)
 }
 
+/// The sender's private label's key: the manage token, S and the id, so
+/// only the holder of the manage link reads it (never the recipient).
+#[must_use]
+pub fn derive_label_key(server: &ServerKey, token: &ManageToken, id: &SecretId) -> DataKey {
+    hkdf_expand(token.as_bytes(), server, b"label", id)
+}
+
 /// Argon2id with OWASP's recommended minimum (19 MiB, 2 passes, 1 lane).
 fn passphrase_hasher() -> Argon2<'static> {
     let params = Params::new(19 * 1024, 2, 1, Some(32)).expect("valid Argon2 parameters");

@@ -14,12 +14,12 @@ import {
   formatLocal,
   messageOf,
   parseTime,
-  plural,
   readKey,
   reloadWhenLinkChanges,
   request,
   showError,
   t,
+  tp,
 } from "./common.js";
 import { GENERATIONS, classify, isGenerated, isGuid } from "./paste.js";
 
@@ -27,69 +27,19 @@ const app = $("app");
 const requestId = app ? app.dataset.requestId || "" : "";
 const apiUrl = `/api/v1/requests/${encodeURIComponent(requestId)}`;
 
-// Every sentence this page shows about the request and the paste is in MSG,
-// REFUSED, CLEANED and DOUBT below, each under a stable code.
-const MSG = {
-  incomplete:
-    "This link is incomplete: the part after # is missing. Ask the sender to copy the whole link.",
-  notFound: "This request link is not valid or has expired; ask the sender for a new one.",
-  answered: "This request was already answered. Nothing more to do.",
-  locked: "Too many attempts: this request is locked. The vendor has been told; ask them for a new link.",
-  unreachable: "Microsoft could not be reached to check the secret. Nothing was sent; try again in a minute.",
-  tooMany: "Too many attempts in a short time. Wait a minute and try again.",
-  empty: "The secret is empty: paste the Value of the new client secret.",
-  pickDate: "Pick the expiry date, or choose “I don't know”.",
-  activating:
-    "Microsoft is still activating this new secret (a new secret can take a minute or two to work). It is checked again automatically: keep this page open, nothing more to do.",
-  activatingButton: "Waiting for Microsoft…",
-  secretIdNotGuid:
-    "The Secret ID is a GUID such as 1a2b3c4d-…; copy it from the Secret ID column, or leave this field empty.",
-};
+// Every sentence this page shows is a browser message (`js-req-…` in
+// locales/<language>/pages.ftl). The paste check's refusals and cleanings
+// are keyed by the codes the server uses for the same thing
+// (src/domain/azure.rs, static/paste.js); an answer from the server is
+// worded from its stable codes, and only a code this page does not know
+// falls back to the server's own (English) sentence.
+const known = (id) => t(id) !== id;
 
-// What the paste check says, keyed by the codes the server uses for the same
-// thing (src/domain/azure.rs, static/paste.js): a refusal blocks sending.
-const REFUSED = {
-  empty: MSG.empty,
-  secret_id_not_value:
-    "That is the Secret ID, not the Value: in Certificates & secrets, copy the Value column (it is shown only right after creating the secret).",
-  equals_client_id:
-    "That is the app's client ID, not a secret: in Certificates & secrets, copy the Value column of the new secret.",
-  equals_tenant_id:
-    "That is the tenant ID, not a secret: in Certificates & secrets, copy the Value column of the new secret.",
-  control_characters:
-    "The value contains control characters, such as a line break in the middle: copy it again from the Value column, in one piece.",
-  masked_value:
-    "That value is hidden behind asterisks: a secret's Value is shown only once, right after it is created. Create a new secret: Certificates & secrets → Client secrets → New client secret, and copy its Value right away.",
-  portal_row:
-    "That is a whole row of the Client secrets table, and its Value could not be told apart: copy only the Value cell.",
-  other_app:
-    "That Azure CLI output is for another app (its appId is not this app's client ID): reset the credential of the app shown on this page.",
-  other_tenant:
-    "That Azure CLI output is from another tenant (its tenant is not this tenant's ID): sign in to the tenant shown on this page and reset the credential there.",
-  cli_output_without_password:
-    "That Azure CLI output has no password: paste the output of `az ad app credential reset`, or only its password.",
-};
-
-// What will be taken off before the value is sent (the server does the same).
-const CLEANED = {
-  trimmed: "Spaces or line breaks around the value will be removed.",
-  invisible: "Invisible characters (non-breaking or zero-width spaces, a byte order mark) will be removed.",
-  label: "The label in front of the value will be removed.",
-  quotes: "The quotes around the value will be removed.",
-  cli_output: "Only the password from the Azure CLI output will be sent.",
-  portal_row: "Only the Value from the copied Client secrets row will be sent.",
-  wrapped: "The value was broken across lines; it will be joined.",
-  pasted_twice: "The value was pasted twice; it will be sent once.",
-  percent_encoded: "%7E will be turned back into ~ (the value was copied from a URL).",
-};
-
-// Doubts: only informed, never blocking.
-const DOUBT = {
-  inner:
-    "The value contains a space or an invisible character; Microsoft's client secrets never do, so it may have been split or joined when it was copied.",
-  format:
-    "This doesn't look like a current Entra ID secret value (40 characters with 8Q~ after the first three). Check you copied all of it.",
-};
+// A sentence for `js-<prefix><code>`, or null when there is none.
+function byCode(prefix, code) {
+  const id = `${prefix}${code}`;
+  return typeof code === "string" && code !== "" && known(id) ? t(id) : null;
+}
 
 // ---- Checking the secret as it is typed ---------------------------------
 
@@ -98,7 +48,7 @@ const INNER = /[\s\u0085]/;
 // Returns { error, warning, notices, empty }: an error blocks sending; a
 // warning and notices only inform. Empty input gives nothing to say.
 function checkSecret(raw, known) {
-  const result = { error: "", warning: "", notices: [], empty: raw.trim() === "" };
+  const result = { error: "", warning: "", notices: [], cleaned: [], empty: raw.trim() === "" };
   if (result.empty) {
     return result;
   }
@@ -108,20 +58,19 @@ function checkSecret(raw, known) {
     return result;
   }
   if (refused) {
-    result.error = REFUSED[refused] || REFUSED.control_characters;
+    result.error = byCode("req-refused-", refused) || t("req-refused-control_characters");
     return result;
   }
-  result.notices = cleaned.map((code) => CLEANED[code]).filter(Boolean);
+  result.notices = cleaned.map((code) => byCode("req-clean-", code)).filter(Boolean);
+  result.cleaned = cleaned;
   if (INNER.test(value)) {
-    result.warning = DOUBT.inner;
+    result.warning = t("req-doubt-inner");
   } else if (!isGenerated(value)) {
     const length = [...value].length;
     const generation = GENERATIONS.find((g) => value.slice(3, 6) === g.marker);
     // Say how long it is when the length is what is wrong.
     const lengthOff = length < 16 || length > 64 || (generation && length !== generation.length);
-    result.warning = lengthOff
-      ? `${DOUBT.format} It has ${length} ${plural(length, "character", "characters")}.`
-      : DOUBT.format;
+    result.warning = lengthOff ? tp("req-doubt-length", length) : t("req-doubt-format");
   }
   return result;
 }
@@ -157,21 +106,19 @@ function showClosed(heading, message, moveFocus = false) {
 
 function answeredMessage(answeredAt) {
   const at = parseTime(answeredAt);
-  return at
-    ? `This request was already answered on ${formatLocal(at)}. Nothing more to do.`
-    : MSG.answered;
+  return at ? t("req-answered-at", { time: formatLocal(at) }) : t("req-answered");
 }
 
 const showAnswered = (answeredAt, moveFocus = false) =>
-  showClosed("Already answered", answeredMessage(answeredAt), moveFocus);
-const showLocked = (moveFocus = false) => showClosed("This request is locked", MSG.locked, moveFocus);
+  showClosed(t("req-heading-answered"), answeredMessage(answeredAt), moveFocus);
+const showLocked = (moveFocus = false) => showClosed(t("req-heading-locked"), t("req-locked"), moveFocus);
 const showNotFound = (moveFocus = false) =>
-  showClosed("This link does not work", MSG.notFound, moveFocus);
+  showClosed(t("req-heading-not-found"), t("req-not-found"), moveFocus);
 
 // ---- Loading the request --------------------------------------------------
 
 const key = readKey();
-const info = { vendor: "The vendor", clientId: "", entraTenant: "", verify: "required" };
+const info = { vendor: t("req-vendor"), clientId: "", entraTenant: "", verify: "required" };
 
 const form = $("answer-form");
 const secret = $("secret");
@@ -184,7 +131,7 @@ let buttonLabel = button.textContent;
 
 function setTries(n) {
   const left = Number(n);
-  $("tries").textContent = Number.isFinite(left) ? `${left} ${plural(left, "attempt", "attempts")} left` : "";
+  $("tries").textContent = Number.isFinite(left) ? tp("req-tries", left) : "";
 }
 
 function fillOpen(data) {
@@ -221,13 +168,12 @@ function fillOpen(data) {
 
   const verifyHint = $("verify-hint");
   if (info.verify === "off") {
-    buttonLabel = "Send";
-    verifyHint.textContent = `The secret is sent to ${info.vendor} without a check with Microsoft.`;
+    buttonLabel = t("req-send");
+    verifyHint.textContent = t("req-verify-off", { vendor: info.vendor });
   } else if (info.verify === "advisory") {
-    verifyHint.textContent =
-      "The secret is checked with Microsoft first. If Microsoft cannot be reached, it is sent anyway and checked later.";
+    verifyHint.textContent = t("req-verify-advisory");
   } else {
-    verifyHint.textContent = "The secret is checked with Microsoft first; it is sent only if Microsoft accepts it.";
+    verifyHint.textContent = t("req-verify-required");
   }
   button.textContent = buttonLabel;
 
@@ -296,7 +242,7 @@ if (checkButton) {
 
 async function load() {
   if (key === null) {
-    showClosed("This link is incomplete", MSG.incomplete);
+    showClosed(t("req-heading-incomplete"), t("req-incomplete"));
     return;
   }
   if (requestId === "" || !fitsHeader(key)) {
@@ -387,35 +333,51 @@ function expiryDate() {
 
 // ---- Answering ------------------------------------------------------------
 
+// What the page made of the paste when it was sent: the server cleans and
+// doubts exactly the same way (both are tested against one list of pastes),
+// so its notices are worded here from the same codes.
+let sent = { cleaned: [], warning: "" };
+
 function accepted(body) {
   const verification = body.verification && typeof body.verification === "object" ? body.verification : {};
-  const detail = typeof verification.message === "string" ? verification.message.trim() : "";
+  const code = typeof verification.code === "string" ? verification.code : "";
+  const serverDetail = typeof verification.message === "string" ? verification.message.trim() : "";
+  const detail = byCode("req-verify-", code) || serverDetail;
+  const vendor = { vendor: info.vendor };
   let result;
-  let closing = "You can close this page.";
+  let closing = t("req-close");
   if (body.delivered === true) {
     // Applied to the vendor's configuration right away. (false or null:
     // the vendor finishes it; the customer's part is done either way.)
-    result = body.verified === true ? `Verified and delivered to ${info.vendor}.` : `Delivered to ${info.vendor}.`;
-    closing = "Nothing more to do; you can close this page.";
+    result = body.verified === true ? t("req-verified-delivered", vendor) : t("req-delivered", vendor);
+    closing = t("req-nothing-more");
   } else if (body.verified === true) {
-    result = `Verified: ${detail || "Microsoft accepted the secret."}`;
+    result = t("req-verified");
   } else if (info.verify === "off") {
-    result = `Received. ${info.vendor} will check it.`;
+    result = t("req-received-unchecked", vendor);
+  } else if (detail !== "") {
+    result = t("req-received-later-why", { ...vendor, why: detail.replace(/\.$/, "") });
   } else {
-    const why = detail ? ` (${detail.replace(/\.$/, "")})` : "";
-    result = `Received. It could not be checked with Microsoft right now${why}; ${info.vendor} will check it.`;
+    result = t("req-received-later", vendor);
   }
   $("accepted-result").textContent = result;
   $("accepted-close").textContent = closing;
 
+  const serverNotices = Array.isArray(body.notices) ? body.notices : [];
+  const serverWarnings = body.verified === true || !Array.isArray(body.warnings) ? [] : body.warnings;
+  const notices = sent.cleaned.map((c) => byCode("req-cleaned-", c)).filter(Boolean);
+  const warnings = sent.warning !== "" ? [sent.warning] : [];
+  const texts = [
+    // The server's own sentences only where the page had none of its own.
+    ...(notices.length > 0 || serverNotices.length === 0 ? notices : serverNotices),
+    ...(body.verified === true ? [] : warnings.length > 0 || serverWarnings.length === 0 ? warnings : serverWarnings),
+  ];
   const messages = [];
-  for (const list of [body.notices, body.verified === true ? [] : body.warnings]) {
-    for (const text of Array.isArray(list) ? list : []) {
-      if (typeof text === "string" && text !== "") {
-        const li = document.createElement("li");
-        li.textContent = text;
-        messages.push(li);
-      }
+  for (const text of texts) {
+    if (typeof text === "string" && text !== "") {
+      const li = document.createElement("li");
+      li.textContent = text;
+      messages.push(li);
     }
   }
   if (typeof body.hint === "string" && body.hint.startsWith("certificate ")) {
@@ -424,7 +386,7 @@ function accepted(body) {
     messages.push(li);
   } else if (typeof body.hint === "string" && body.hint !== "") {
     const li = document.createElement("li");
-    li.textContent = `The secret received starts with ${body.hint}.`;
+    li.textContent = t("req-hint", { hint: body.hint });
     messages.push(li);
   }
   const list = $("accepted-notices");
@@ -446,10 +408,10 @@ const sleep = (ms) => new Promise((resolve) => window.setTimeout(resolve, ms));
 
 function activating(on) {
   const box = $("activating");
-  box.textContent = on ? MSG.activating : "";
+  box.textContent = on ? t("req-activating") : "";
   box.hidden = !on;
   if (on) {
-    button.textContent = MSG.activatingButton;
+    button.textContent = t("req-activating-button");
   }
 }
 
@@ -468,7 +430,7 @@ form.addEventListener("submit", async (event) => {
 
   const result = renderCheck();
   if (result.empty) {
-    showError(MSG.empty);
+    showError(t("req-refused-empty"));
     secret.focus();
     return;
   }
@@ -479,17 +441,18 @@ form.addEventListener("submit", async (event) => {
   }
   const expires = expiryDate();
   if (expiryChoice.value === "custom" && expires === "") {
-    showError(MSG.pickDate);
+    showError(t("req-pick-date"));
     expiresOn.focus();
     return;
   }
   const secretIdValue = secretIdInput.value.trim();
   if (secretIdValue !== "" && !isGuid(secretIdValue)) {
-    showError(MSG.secretIdNotGuid);
+    showError(t("req-secret-id-not-guid"));
     secretIdInput.focus();
     return;
   }
 
+  sent = { cleaned: result.cleaned, warning: result.warning };
   const payload = { key, secret: secret.value };
   if (expires !== "") {
     payload.expires_on = expires;
@@ -499,7 +462,7 @@ form.addEventListener("submit", async (event) => {
   }
 
   button.disabled = true;
-  button.textContent = info.verify === "off" ? "Sending…" : "Checking with Microsoft…";
+  button.textContent = info.verify === "off" ? t("req-sending") : t("req-checking");
 
   let response;
   // A brand-new secret may not work for a minute or two: the server answers
@@ -540,12 +503,15 @@ form.addEventListener("submit", async (event) => {
       return;
     }
     setTries(left);
-    failed(messageOf(body));
+    const reason = typeof body.reason === "string" ? body.reason : "";
+    const worded =
+      code === "secret_refused" ? byCode("req-refused-", reason) : byCode("req-verify-", reason);
+    failed(worded || messageOf(body));
     secret.focus();
     return;
   }
   if (status === 422 && code === "invalid_field") {
-    failed(messageOf(body));
+    failed(byCode("req-invalid-", body.field) || messageOf(body));
     const field = { secret: secret, expires_on: expiryChoice, secret_id: secretIdInput }[body.field];
     if (field) {
       field.focus();
@@ -553,7 +519,7 @@ form.addEventListener("submit", async (event) => {
     return;
   }
   if (status === 503) {
-    failed(code === "vendor_misconfigured" ? messageOf(body) : MSG.unreachable);
+    failed(code === "vendor_misconfigured" ? t("req-misconfigured", { vendor: info.vendor }) : t("req-unreachable"));
     return;
   }
   if (status === 409) {
@@ -569,7 +535,7 @@ form.addEventListener("submit", async (event) => {
     return;
   }
   if (status === 429) {
-    failed(messageOf(body, MSG.tooMany));
+    failed(t("req-too-many"));
     return;
   }
   failed(messageOf(body));

@@ -136,6 +136,10 @@ function renderEvents(events) {
 }
 
 function render(data) {
+  // The sender's private label: only this page, opened with the manage token, has it.
+  const label = typeof data.label === "string" ? data.label : "";
+  $("label").textContent = label;
+  $("label-row").hidden = label === "";
   $("state").textContent = STATES[data.state] || String(data.state || t("unknown-time"));
   $("created").textContent = formatEvent(data.created_at);
   $("expires").textContent = formatExpiry(data.expires_at);

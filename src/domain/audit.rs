@@ -36,6 +36,7 @@ pub enum Kind {
     RequestLocked,
     RequestRetrieved,
     RequestExpired,
+    RequestCancelled,
     SecretApplied,
     ApplyFailed,
     SecretExpiring,
@@ -51,7 +52,7 @@ pub enum Kind {
 impl Kind {
     /// Every kind (a new one belongs here too: the audit page's labels are
     /// tested against this list).
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 23] = [
         Self::SecretCreated,
         Self::SecretViewed,
         Self::SecretRevealed,
@@ -67,6 +68,7 @@ impl Kind {
         Self::RequestLocked,
         Self::RequestRetrieved,
         Self::RequestExpired,
+        Self::RequestCancelled,
         Self::SecretApplied,
         Self::ApplyFailed,
         Self::SecretExpiring,
@@ -94,6 +96,7 @@ impl Kind {
             Self::RequestLocked => "request.locked",
             Self::RequestRetrieved => "request.retrieved",
             Self::RequestExpired => "request.expired",
+            Self::RequestCancelled => "request.cancelled",
             Self::SecretApplied => "secret.applied",
             Self::ApplyFailed => "apply.failed",
             Self::SecretExpiring => "tenant.secret_expiring",
@@ -223,6 +226,8 @@ pub struct AuditQuery {
     pub until: UnixTime,
     pub tenant: Option<String>,
     pub subject: Option<String>,
+    /// Only events of this kind (`request.cancelled`).
+    pub kind: Option<String>,
     pub limit: usize,
 }
 
@@ -239,6 +244,7 @@ impl AuditQuery {
                 .subject
                 .as_ref()
                 .is_none_or(|s| event.subject.as_ref() == Some(s))
+            && self.kind.as_ref().is_none_or(|k| &event.kind == k)
     }
 }
 
@@ -255,6 +261,7 @@ mod tests {
         let mut query = AuditQuery {
             since: event.at - 1,
             until: event.at + 1,
+            kind: None,
             limit: 10,
             ..AuditQuery::default()
         };

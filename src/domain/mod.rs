@@ -13,7 +13,7 @@ pub use azure::{Cleaning, ClientSecretInput, ClientSecretRefusal, credentials_pa
 pub use ids::{IdempotencyKey, LinkKey, ManageToken, SecretId};
 pub use limits::{Ttl, Views, parse_duration_secs};
 pub use request::{AzureSecretId, ExpiryDate};
-pub use text::{Note, Passphrase, SecretText};
+pub use text::{Label, Note, Passphrase, SecretText};
 
 use std::fmt;
 

@@ -129,6 +129,46 @@ impl Note {
     }
 }
 
+/// The sender's private label ("staging DB, for Ana"), so they know which
+/// secret a manage page is about. Sealed under a key only the manage token
+/// opens: never shown to the recipient, never in logs or the audit trail.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Label(String);
+
+impl Label {
+    pub const MAX_CHARS: usize = 100;
+
+    pub fn parse_optional(text: Option<&str>) -> Result<Option<Self>, InvalidInput> {
+        let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        if text.chars().count() > Self::MAX_CHARS {
+            return Err(InvalidInput::new(
+                "label",
+                format!("must be at most {} characters", Self::MAX_CHARS),
+            ));
+        }
+        if text.chars().any(char::is_control) {
+            return Err(InvalidInput::new(
+                "label",
+                "must not contain control characters",
+            ));
+        }
+        Ok(Some(Self(text.to_owned())))
+    }
+
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Label(…)")
+    }
+}
+
 impl fmt::Debug for Note {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Note(…)")

@@ -287,6 +287,7 @@ impl Service {
                 until: now,
                 tenant: Some(tenant.slug.clone()),
                 subject: None,
+                kind: None,
                 limit: 10_000,
             })
             .await?;
@@ -510,6 +511,7 @@ impl Service {
                 until: now,
                 tenant: None,
                 subject: None,
+                kind: None,
                 limit: 5_000,
             })
             .await?;

@@ -23,8 +23,8 @@ use crate::crypto::{self, CryptoError, KeyFingerprint, PASSPHRASE_SALT_LEN, Serv
 use crate::directory::SharedDirectory;
 use crate::domain::ClientSecretRefusal;
 use crate::domain::{
-    IdempotencyKey, LinkKey, ManageToken, Note, Passphrase, SecretId, SecretText, Ttl, UnixTime,
-    Views, now,
+    IdempotencyKey, Label, LinkKey, ManageToken, Note, Passphrase, SecretId, SecretText, Ttl,
+    UnixTime, Views, now,
 };
 use crate::metrics::Metrics;
 use crate::store::{
@@ -177,6 +177,8 @@ pub struct NewSecret {
     pub views: Views,
     pub passphrase: Option<Passphrase>,
     pub note: Option<Note>,
+    /// Shown only on the sender's manage page.
+    pub label: Option<Label>,
 }
 
 /// What the creator gets back; the only time K and the manage token exist
@@ -218,6 +220,8 @@ pub struct Status {
     pub views: Vec<ViewEvent>,
     /// This secret's audit events, newest first.
     pub events: Vec<AuditEvent>,
+    /// The sender's private label, opened with the manage token.
+    pub label: Option<String>,
 }
 
 /// Who asks to delete a secret.
@@ -428,6 +432,10 @@ impl Service {
             manage_token_hash: crypto::manage_token_hash(&manage_token).to_vec(),
             passphrase_salt: passphrase_salt.map(|salt| salt.to_vec()),
             sealed_note,
+            sealed_label: new.label.as_ref().map(|label| {
+                let label_key = crypto::derive_label_key(&self.server_key, &manage_token, &id);
+                crypto::seal(&label_key, &id, label.as_str().as_bytes())
+            }),
             key_fingerprint: Some(self.key_fingerprint.as_bytes().to_vec()),
         };
         self.store
@@ -744,10 +752,21 @@ impl Service {
                 until: now(),
                 tenant: None,
                 subject: Some(id.to_string()),
+                kind: None,
                 limit: 200,
             })
             .await?;
+        let label = match &record.meta.sealed_label {
+            Some(sealed) => {
+                let label_key = crypto::derive_label_key(&self.server_key, token, id);
+                let plain = crypto::open(&label_key, id, sealed)
+                    .map_err(|_| ServiceError::Undecryptable)?;
+                Some(String::from_utf8(plain.to_vec()).map_err(|_| ServiceError::Undecryptable)?)
+            }
+            None => None,
+        };
         Ok(Status {
+            label,
             events,
             created_at: record.meta.created_at,
             expires_at: record.meta.expires_at,

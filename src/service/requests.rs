@@ -159,9 +159,14 @@ pub(super) fn closed(record: &RequestRecord) -> ServiceError {
     }
 }
 
-/// To the customer, a retrieved request is simply an answered one.
+/// To the customer, a retrieved request is simply an answered one, and a
+/// cancelled one a link that no longer works.
 fn closed_for_customer(record: &RequestRecord) -> ServiceError {
     match closed(record) {
+        ServiceError::RequestClosed {
+            state: RequestState::Cancelled,
+            ..
+        } => ServiceError::NotFound,
         ServiceError::RequestClosed {
             state: RequestState::Retrieved | RequestState::Applied,
             at,
@@ -359,6 +364,9 @@ impl Service {
         let record = self
             .load_request_with(id, submit_key, |r| &r.submit_check)
             .await?;
+        if record.state == RequestState::Cancelled {
+            return Err(ServiceError::NotFound);
+        }
         let tenant = self.tenant(&record.tenant)?;
         Ok(RequestView {
             id: *id,
@@ -1025,6 +1033,46 @@ impl Service {
             client_id: tenant.map(|t| t.client_id.clone()),
             record,
         })
+    }
+
+    /// Staff: ends a request that is open, locked or answered, for example
+    /// one whose retrieve link was lost. Its links stop working; an answer
+    /// it held is deleted unread (without the retrieve link no one could
+    /// ever open it). A request already retrieved, applied or cancelled is
+    /// left as it is; one being applied right now is not touched.
+    #[tracing::instrument(skip_all, fields(request_id = %id, staff = %staff))]
+    pub async fn cancel_request(
+        &self,
+        id: &SecretId,
+        staff: &str,
+    ) -> Result<RequestRecord, ServiceError> {
+        let record = self
+            .update_request(id, |record| match record.state {
+                RequestState::Answered if Claim::holds(record.claim.as_ref(), now()) => {
+                    Err(ServiceError::BeingApplied)
+                }
+                RequestState::Open | RequestState::Locked | RequestState::Answered => {
+                    record.state = RequestState::Cancelled;
+                    record.ended_at = Some(now());
+                    record.answer = None;
+                    record.replay = None;
+                    record.claim = None;
+                    Ok(record.clone())
+                }
+                RequestState::Retrieved | RequestState::Applied | RequestState::Cancelled => {
+                    Err(closed(record))
+                }
+            })
+            .await?;
+        tracing::info!("request cancelled");
+        self.audit
+            .record(
+                AuditEvent::new(Kind::RequestCancelled, &Actor::Staff(staff.to_owned()))
+                    .subject(id)
+                    .tenant(&record.tenant),
+            )
+            .await;
+        Ok(record)
     }
 
     /// Staff, with the retrieve key: the answer, exactly once; see

@@ -984,6 +984,7 @@ mod tests {
             manage_token_hash: vec![0; 32],
             passphrase_salt: None,
             sealed_note: None,
+            sealed_label: None,
             key_fingerprint: None,
         };
         Record::new(meta, vec![9; 8])

@@ -318,6 +318,14 @@ pub struct SecretMeta {
     /// The note, sealed under a key derived from K alone.
     #[serde(with = "base64_bytes::optional", default)]
     pub sealed_note: Option<Vec<u8>>,
+    /// The sender's private label, sealed under a key derived from the
+    /// manage token.
+    #[serde(
+        with = "base64_bytes::optional",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sealed_label: Option<Vec<u8>>,
     /// The fingerprint of the server key it was sealed with (`None` in
     /// records written before fingerprints were kept): a record that does
     /// not open is then known to be the server's fault, not a wrong
@@ -485,6 +493,9 @@ pub enum RequestState {
     Retrieved,
     /// The answer went into the tenant's sink; it is deleted.
     Applied,
+    /// Staff cancelled it; its links no longer work and an answer it held
+    /// is deleted.
+    Cancelled,
 }
 
 impl RequestState {
@@ -496,6 +507,7 @@ impl RequestState {
             Self::Locked => "locked",
             Self::Retrieved => "retrieved",
             Self::Applied => "applied",
+            Self::Cancelled => "cancelled",
         }
     }
 }

@@ -377,6 +377,7 @@ fn meta_fields(meta: &SecretMeta) -> Vec<(&'static str, Vec<u8>)> {
     for (name, value) in [
         ("ps", &meta.passphrase_salt),
         ("sn", &meta.sealed_note),
+        ("sl", &meta.sealed_label),
         ("kf", &meta.key_fingerprint),
     ] {
         if let Some(value) = value {
@@ -403,6 +404,7 @@ fn meta_from_fields(fields: &mut HashMap<String, Vec<u8>>) -> Result<SecretMeta,
         manage_token_hash: fields.remove("mh").ok_or_else(|| corrupt("missing mh"))?,
         passphrase_salt: fields.remove("ps"),
         sealed_note: fields.remove("sn"),
+        sealed_label: fields.remove("sl"),
         key_fingerprint: fields.remove("kf"),
     })
 }

@@ -23,7 +23,7 @@ use super::extract::{
 use super::format::rfc3339;
 use super::json::{CreatedSecret, Health, RevealedSecret, SecretMetadata, SecretStatus};
 use super::state::AppState;
-use crate::domain::{LinkKey, ManageToken, Note, Passphrase, SecretText};
+use crate::domain::{Label, LinkKey, ManageToken, Note, Passphrase, SecretText};
 use crate::service::{Client, Deleter, NewSecret, ServiceError};
 use crate::store::StoreError;
 
@@ -43,6 +43,10 @@ pub struct CreateRequest {
     passphrase: Option<SecretString>,
     /// A note the recipient sees before revealing (not secret).
     note: Option<String>,
+    /// A private label only the sender sees, on the manage page and in the
+    /// status (at most 100 characters); sealed under the manage token.
+    #[schema(max_length = 100)]
+    label: Option<String>,
 }
 
 /// With a `text/plain` body: the body is the secret.
@@ -102,6 +106,7 @@ pub async fn create_secret(
                         .map(|p| Zeroizing::new(p.expose_secret().to_owned())),
                 )?,
                 note: Note::parse_optional(request.note.as_deref())?,
+                label: Label::parse_optional(request.label.as_deref())?,
             }
         }
         "text/plain" | "application/x-www-form-urlencoded" | "application/octet-stream" => {
@@ -112,6 +117,7 @@ pub async fn create_secret(
                 views: settings.views(query.views.map(NumberOrText::Text))?,
                 passphrase: None,
                 note: None,
+                label: None,
             }
         }
         other => return Err(unsupported_media_type(other)),

@@ -279,6 +279,7 @@ pub fn catalogue() -> Vec<(StatusCode, &'static str)> {
         RequestState::Locked,
         RequestState::Applied,
         RequestState::Answered,
+        RequestState::Cancelled,
     ] {
         services.push(ServiceError::RequestClosed { state, at });
     }
@@ -417,6 +418,11 @@ fn describe_service(error: &ServiceError) -> Described {
                     StatusCode::CONFLICT,
                     "already_applied",
                     "The answer was already delivered to the tenant's configuration.",
+                ),
+                RequestState::Cancelled => (
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    "This request was cancelled; its links no longer work.",
                 ),
                 RequestState::Answered | RequestState::Open => (
                     StatusCode::CONFLICT,

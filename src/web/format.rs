@@ -44,6 +44,7 @@ pub fn audit_label(kind: &str) -> &str {
         "request.locked" => "Request locked (too many tries)",
         "request.retrieved" => "Answer retrieved",
         "request.expired" => "Request expired",
+        "request.cancelled" => "Request cancelled",
         "secret.applied" => "Applied to the tenant",
         "apply.failed" => "Apply failed",
         "tenant.secret_expiring" => "Tenant's secret expiring",

@@ -65,6 +65,8 @@ pub struct SecretStatus<'a> {
     views_allowed: u32,
     views_remaining: u32,
     failed_passphrases: u32,
+    /// The sender's private label, when they gave one.
+    label: Option<&'a str>,
     views: Vec<View<'a>>,
     events: Vec<Event<'a>>,
 }
@@ -88,6 +90,7 @@ impl<'a> SecretStatus<'a> {
             views_allowed: status.views_allowed,
             views_remaining: status.views_remaining,
             failed_passphrases: status.failed_passphrases,
+            label: status.label.as_deref(),
             views: status
                 .views
                 .iter()

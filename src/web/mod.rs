@@ -66,7 +66,10 @@ pub fn router(state: AppState) -> Router {
             "/requests",
             post(requests::create_request).get(requests::list_requests),
         )
-        .route("/requests/{id}", get(requests::request_view))
+        .route(
+            "/requests/{id}",
+            get(requests::request_view).delete(requests::cancel_request),
+        )
         .route("/requests/{id}/answer", post(requests::answer_request))
         .route("/requests/{id}/check", post(requests::check_certificate))
         .route("/requests/{id}/details", get(requests::request_details))
@@ -120,6 +123,10 @@ pub fn router(state: AppState) -> Router {
             get(requests::staff_requests_page).post(requests::create_request_from_form),
         )
         .route("/staff/requests/{id}", get(requests::retrieve_page))
+        .route(
+            "/staff/requests/{id}/cancel",
+            post(requests::cancel_request_from_form),
+        )
         .route("/staff/audit", get(audit::audit_page))
         .route(
             "/staff/sign-in",

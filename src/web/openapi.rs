@@ -44,6 +44,7 @@ const ERROR_CODES: &str = "x-error-codes";
         requests::create_request,
         requests::list_requests,
         requests::request_view,
+        requests::cancel_request,
         requests::answer_request,
         requests::check_certificate,
         requests::request_details,

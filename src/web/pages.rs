@@ -20,7 +20,7 @@ use super::extract::{NumberOrText, PageId, PageLanguage};
 use super::format::{human_time, rfc3339};
 use super::render::{Chrome, MailRow, TenantRow, error_page_in, not_found_in, render, ttl_options};
 use super::state::AppState;
-use crate::domain::{Note, Passphrase, SecretText};
+use crate::domain::{Label, Note, Passphrase, SecretText};
 use crate::locale::{Language, number};
 use crate::service::NewSecret;
 
@@ -34,6 +34,7 @@ struct CreatePage {
     max_views: u32,
     views: String,
     note: String,
+    label: String,
 }
 
 /// A refused field of the create form.
@@ -199,6 +200,7 @@ fn create_form(
         // What was typed, as typed: the field says what is wrong with it.
         views: form.map_or_else(|| "1".to_owned(), |f| f.views.clone()),
         note: form.map(|f| f.note.clone()).unwrap_or_default(),
+        label: form.map(|f| f.label.clone()).unwrap_or_default(),
     }
 }
 
@@ -218,6 +220,7 @@ fn form_error(app: &AppState, lang: Language, invalid: &crate::domain::InvalidIn
         ),
         "passphrase" => ("passphrase", lang.text("form-error-passphrase")),
         "note" => ("note", lang.text("form-error-note")),
+        "label" => ("label", lang.text("form-error-label")),
         _ => ("secret", lang.text("form-error-secret")),
     };
     FormError { field, message }
@@ -245,6 +248,9 @@ pub struct CreateForm {
     passphrase: Option<SecretString>,
     #[serde(default)]
     note: String,
+    /// Shown only to the sender, on the manage page.
+    #[serde(default)]
+    label: String,
 }
 
 impl CreateForm {
@@ -266,6 +272,7 @@ impl CreateForm {
                     .map(|p| Zeroizing::new(p.expose_secret().to_owned())),
             )?,
             note: Note::parse_optional(Some(&self.note))?,
+            label: Label::parse_optional(Some(&self.label))?,
         })
     }
 }

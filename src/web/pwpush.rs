@@ -272,6 +272,7 @@ fn parse_push(
         // recipient. So they are echoed once, in the create answer, and not
         // kept.
         note: None,
+        label: None,
     };
     Ok((
         new,
@@ -664,6 +665,7 @@ async fn events_of(
             until: now() + 1,
             tenant: None,
             subject: Some(id.to_string()),
+            kind: None,
             limit,
         })
         .await
@@ -808,6 +810,7 @@ async fn list(
             until: now + 1,
             tenant: None,
             subject: None,
+            kind: None,
             limit: LIST_SCAN,
         })
         .await

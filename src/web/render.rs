@@ -342,6 +342,91 @@ mod tests {
         }
     }
 
+    /// The ids a page script asks for with `t("…")` or `tp("…", n)`, by name.
+    fn script_message_ids(source: &str) -> Vec<(String, bool)> {
+        let mut ids = Vec::new();
+        for (call, plural) in [("t(\"", false), ("tp(\"", true)] {
+            for (at, _) in source.match_indices(call) {
+                let before = source[..at].chars().next_back();
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.') {
+                    continue;
+                }
+                let rest = &source[at + call.len()..];
+                if let Some(end) = rest.find('"') {
+                    ids.push((rest[..end].to_owned(), plural));
+                }
+            }
+        }
+        ids
+    }
+
+    #[test]
+    fn every_message_a_page_script_asks_for_exists_in_every_language() {
+        let english: std::collections::BTreeSet<String> = Language::En
+            .templates("js-")
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static");
+        let mut missing = Vec::new();
+        let mut asked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "js") {
+                continue;
+            }
+            let source = std::fs::read_to_string(&path).unwrap();
+            for (id, plural) in script_message_ids(&source) {
+                asked += 1;
+                let wanted = if plural {
+                    vec![format!("js-{id}-one"), format!("js-{id}-other")]
+                } else {
+                    vec![format!("js-{id}")]
+                };
+                for id in wanted {
+                    if !english.contains(&id) {
+                        missing.push(format!("{}: {id}", path.display()));
+                    }
+                }
+            }
+        }
+        assert!(asked > 50, "the scan found the scripts' messages ({asked})");
+        assert!(missing.is_empty(), "{missing:#?}");
+    }
+
+    /// The request page words the paste check and the server's refusals
+    /// from their codes: every code in the shared list of pastes has its
+    /// sentences (and so, by the locale tests, in every language).
+    #[test]
+    fn every_paste_code_has_its_sentences_for_the_request_page() {
+        let cases: serde_json::Value = serde_json::from_str(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/paste-cases.json"
+        )))
+        .unwrap();
+        let mut wanted = std::collections::BTreeSet::new();
+        for case in cases["cases"].as_array().unwrap() {
+            if let Some(code) = case["refused"].as_str() {
+                wanted.insert(format!("js-req-refused-{code}"));
+            }
+            for code in case["cleaned"].as_array().into_iter().flatten() {
+                let code = code.as_str().unwrap();
+                wanted.insert(format!("js-req-clean-{code}"));
+                wanted.insert(format!("js-req-cleaned-{code}"));
+            }
+        }
+        assert!(wanted.len() > 20, "{wanted:?}");
+        for lang in Language::ALL {
+            let have: std::collections::BTreeSet<String> = lang
+                .templates("js-req-")
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect();
+            let missing: Vec<&String> = wanted.difference(&have).collect();
+            assert!(missing.is_empty(), "{lang}: {missing:?}");
+        }
+    }
+
     #[test]
     fn expiry_choices_are_worded_in_the_readers_language() {
         let max = Ttl::setting("7d").unwrap();

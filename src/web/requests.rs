@@ -29,6 +29,7 @@ use super::state::AppState;
 use crate::certificate::ValidFor;
 use crate::domain::{AzureSecretId, ExpiryDate, InvalidInput, LinkKey, Note, now};
 use crate::service::{Answer, AnswerOutcome, CreatedRequest, NewRequest, ServiceError};
+use crate::store::RequestState;
 
 fn parse_key(key: &str) -> Result<LinkKey, ServiceError> {
     LinkKey::parse(key).map_err(|_| ServiceError::NotFound)
@@ -193,6 +194,27 @@ pub async fn request_details(
 ) -> Result<Response, AppError> {
     let details = app.service.request_details(&id).await?;
     Ok(Json(RequestDetailsJson::from(&details)).into_response())
+}
+
+#[utoipa::path(
+    delete,
+    path = "/api/v1/requests/{id}",
+    tag = "requests",
+    summary = "Cancel a request",
+    description = "Ends a request that is open, locked or answered: its links stop working, and an answer it holds is deleted unread. A request already retrieved, applied or cancelled is left as it is.",
+    params(("id" = String, Path, description = "The id in the link")),
+    responses((status = 204, description = "Cancelled")),
+    security(("staff_token" = [])),
+    extensions(("x-error-codes" = json!(["unauthorized", "not_found", "already_retrieved", "already_applied", "being_applied", "contended", "unavailable", "forbidden", "internal"]))),
+)]
+/// `DELETE /api/v1/requests/{id}` (staff).
+pub async fn cancel_request(
+    State(app): State<AppState>,
+    staff: Staff,
+    IdPath(id): IdPath,
+) -> Result<Response, AppError> {
+    app.service.cancel_request(&id, &staff.name).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[utoipa::path(
@@ -446,6 +468,10 @@ pub async fn customer_page(
 }
 
 struct RequestRow {
+    pub id: String,
+    pub note: Option<String>,
+    /// Open, locked or answered: it can still be cancelled.
+    pub cancellable: bool,
     pub tenant_name: String,
     pub state: &'static str,
     pub created_by: String,
@@ -509,6 +535,12 @@ async fn staff_requests(
             requests: requests
                 .iter()
                 .map(|r| RequestRow {
+                    id: r.id.to_string(),
+                    note: r.record.note.clone(),
+                    cancellable: matches!(
+                        r.record.state,
+                        RequestState::Open | RequestState::Locked | RequestState::Answered
+                    ),
                     tenant_name: r.tenant_name.clone(),
                     state: r.record.state.as_str(),
                     created_by: r.record.created_by.clone(),
@@ -634,6 +666,67 @@ pub async fn create_request_from_form(
             }
             None => error_page(error),
         },
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CancelRequestForm {
+    #[serde(default)]
+    csrf: String,
+    /// Present ("1"): ask again at once, for the same tenant with the same
+    /// note, and show the new links.
+    #[serde(default)]
+    again: Option<String>,
+}
+
+/// `POST /staff/requests/{id}/cancel`: cancels a request; with `again`, also
+/// creates its replacement (the answer to a lost retrieve link).
+pub async fn cancel_request_from_form(
+    State(app): State<AppState>,
+    StaffPage(staff): StaffPage,
+    PageId(id): PageId,
+    Form(form): Form<CancelRequestForm>,
+) -> Response {
+    if let Err(error) = check_csrf(&staff, &form.csrf) {
+        return error_page(error);
+    }
+    let cancelled = match app.service.cancel_request(&id, &staff.name).await {
+        Ok(record) => record,
+        Err(error) => return error_page(error.into()),
+    };
+    if form.again.is_none() {
+        return axum::response::Redirect::to("/staff/requests").into_response();
+    }
+    let created = app
+        .create_request_for(
+            &staff,
+            AskedFor {
+                tenant: cancelled.tenant,
+                note: cancelled.note.as_deref(),
+                ttl: None,
+                auto_apply: Some(cancelled.auto_apply),
+                notify: false,
+                // The same kind again; a certificate with the default validity.
+                certificate: cancelled.certificate.as_ref().map(|_| ValidFor::default()),
+            },
+        )
+        .await;
+    match created {
+        Ok(created) => {
+            let (submit_url, retrieve_url) = app.settings.request_links(&created);
+            render(
+                StatusCode::CREATED,
+                &RequestCreatedPage {
+                    page: app.staff_chrome(),
+                    tenant_name: created.tenant.name.clone(),
+                    mailed_to: mailed_to(&created),
+                    submit_url,
+                    retrieve_url,
+                    expires_at: human_time(created.expires_at),
+                },
+            )
+        }
+        Err(error) => error_page(error),
     }
 }
 

@@ -609,3 +609,64 @@ async fn a_malformed_answer_query_is_a_json_400() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "bad_request");
 }
+
+#[tokio::test]
+async fn a_private_label_is_shown_to_the_sender_only() {
+    let app = TestApp::spawn().await;
+    let label = "staging DB, for Ana";
+    let pushed = app
+        .push(json!({ "secret": "x", "views": 2, "note": "for you", "label": label }))
+        .await;
+
+    let status: Value = app
+        .status(&pushed.id, &pushed.manage_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["label"], label, "{status}");
+
+    // The recipient's lookup and reveal never carry it.
+    let metadata = app
+        .metadata(&pushed.id, &pushed.key)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metadata.contains("for you") && !metadata.contains(label),
+        "{metadata}"
+    );
+    let revealed = app.reveal_with_key(&pushed).await.text().await.unwrap();
+    assert!(!revealed.contains(label), "{revealed}");
+    // Nor does the audit trail the sender reads.
+    let status = app
+        .status(&pushed.id, &pushed.manage_token)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(status.matches(label).count(), 1, "{status}");
+
+    // Bounded, and optional.
+    let long = app
+        .http
+        .post(app.url("/api/v1/secrets"))
+        .json(&json!({ "secret": "x", "label": "l".repeat(101) }))
+        .send()
+        .await
+        .unwrap();
+    let (code, body) = json_of(long).await;
+    assert_eq!(
+        (code, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("label"))
+    );
+    let plain = app.push(json!({ "secret": "x" })).await;
+    let status: Value = app
+        .status(&plain.id, &plain.manage_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["label"], Value::Null);
+}

@@ -32,6 +32,7 @@ async fn a_secret_goes_from_the_create_page_to_one_reveal_and_is_then_gone() {
         .send_keys("for the browser test")
         .await
         .unwrap();
+    type_into(&browser, "label", "ops: staging DB").await;
     browser
         .find(Locator::Id("create"))
         .await
@@ -75,6 +76,10 @@ async fn a_secret_goes_from_the_create_page_to_one_reveal_and_is_then_gone() {
         !browser.source().await.unwrap().contains(secret),
         "the page holds no secret before Reveal"
     );
+    assert!(
+        !browser.source().await.unwrap().contains("ops: staging DB"),
+        "the private label is the sender's alone"
+    );
     browser.assert_accessible("the recipient's page").await;
     browser.refresh().await.unwrap();
     browser.visible("#ready").await;
@@ -117,6 +122,8 @@ async fn a_secret_goes_from_the_create_page_to_one_reveal_and_is_then_gone() {
     let state = browser.visible("#status").await.text().await.unwrap();
     assert!(state.to_lowercase().contains("revealed"), "{state}");
     assert!(state.contains("Chrome on Linux"), "{state}");
+    text_with(&browser, "#label-row", "Your label").await;
+    text_with(&browser, "#label", "ops: staging DB").await;
     browser.assert_accessible("the manage page").await;
 
     let problems = browser.console_problems().await;
@@ -551,6 +558,7 @@ async fn a_german_phone_in_dark_mode_gets_the_push_flow_in_german_under_the_vend
     // A field the server refuses says why beside it and keeps what was typed.
     type_into(&browser, "secret", secret).await;
     type_into(&browser, "note", note).await;
+    type_into(&browser, "label", "Buchhaltung, für Jana").await;
     browser
         .execute(
             "document.querySelector('form').noValidate = true; document.getElementById('views').value = '99';",
@@ -562,6 +570,7 @@ async fn a_german_phone_in_dark_mode_gets_the_push_flow_in_german_under_the_vend
     let refused = text_with(&browser, "#views-error", "1 bis 10").await;
     assert!(refused.contains("ganze Zahl"), "{refused}");
     assert_eq!(browser.value_of("note").await, note);
+    assert_eq!(browser.value_of("label").await, "Buchhaltung, für Jana");
     assert_eq!(browser.value_of("views").await, "99");
     assert_eq!(
         browser.value_of("secret").await,
@@ -618,6 +627,14 @@ async fn a_german_phone_in_dark_mode_gets_the_push_flow_in_german_under_the_vend
     browser
         .assert_accessible("the German recipient's page")
         .await;
+    assert!(
+        !browser
+            .source()
+            .await
+            .unwrap()
+            .contains("Buchhaltung, für Jana"),
+        "the private label is the sender's alone"
+    );
     click(&browser, "button[data-lang='en']").await;
     text_with(&browser, "#ready-heading", "Someone shared a secret").await;
     assert_eq!(browser.eval("document.documentElement.lang").await, "en");
@@ -669,6 +686,8 @@ async fn a_german_phone_in_dark_mode_gets_the_push_flow_in_german_under_the_vend
     browser.goto(&manage_link).await.unwrap();
     let status = browser.visible("#status").await.text().await.unwrap();
     assert!(status.contains("Chrome unter Linux"), "{status}");
+    text_with(&browser, "#label-row", "Ihre Bezeichnung").await;
+    text_with(&browser, "#label", "Buchhaltung, für Jana").await;
     assert!(status.contains("Sie"), "{status}");
     assert!(!browser.overflows_sideways().await);
     browser
@@ -935,6 +954,76 @@ async fn a_german_customer_reads_the_request_page_in_german_under_the_vendors_na
         .assert_accessible("the German request page on a phone")
         .await;
 
+    // The Secret ID pasted as the Value is refused in German, before
+    // anything is sent.
+    type_into(&browser, "secret", "3f2504e0-4f89-11d3-9a0c-0305e82c3301").await;
+    text_with(
+        &browser,
+        "#secret-check",
+        "Das ist die Geheime ID, nicht der Wert",
+    )
+    .await;
+    // A value with a label and quotes copied along: told in German what
+    // will be taken off.
+    type_into(
+        &browser,
+        "secret",
+        &format!("Value: \u{201C}{GOOD_SECRET}\u{201D}"),
+    )
+    .await;
+    let check = text_with(
+        &browser,
+        "#secret-check",
+        "Die Beschriftung vor dem Wert wird entfernt.",
+    )
+    .await;
+    assert!(
+        check.contains("Die Anführungszeichen um den Wert werden entfernt."),
+        "{check}"
+    );
+    browser
+        .assert_accessible("the German paste check on a phone")
+        .await;
+    // A Secret ID that is no GUID is named in German.
+    type_into(&browser, "secret-id", "not-a-guid").await;
+    click(&browser, "#submit-answer").await;
+    text_with(&browser, "#error", "Die Geheime ID ist eine GUID").await;
+    type_into(&browser, "secret-id", "").await;
+
+    // Microsoft's answer, worded from its code: the secret has expired.
+    vendor.microsoft.reset().await;
+    vendor.microsoft.says_the_secret_expired().await;
+    click(&browser, "#submit-answer").await;
+    let refused = text_with(&browser, "#error", "bereits abgelaufen").await;
+    assert!(!refused.contains("expired"), "{refused}");
+    text_with(&browser, "#tries", "Versuche").await;
+    // The log is read (and emptied) here: the 422 is the expected answer.
+    let logged = browser.console_problems().await;
+    assert!(
+        logged.iter().all(|m| m.contains("status of 422")),
+        "{logged:#?}"
+    );
+
+    // Then Microsoft takes it: the answer and what was cleaned, in German.
+    vendor.microsoft.reset().await;
+    vendor.microsoft.accepts().await;
+    click(&browser, "#submit-answer").await;
+    let accepted = text_with(
+        &browser,
+        "#accepted",
+        "Geprüft: Microsoft hat den Schlüssel angenommen.",
+    )
+    .await;
+    assert!(
+        accepted.contains("Die Beschriftung vor dem Wert wurde entfernt.")
+            && accepted.contains("Sie können diese Seite schließen.")
+            && !accepted.contains("Removed"),
+        "{accepted}"
+    );
+    browser
+        .assert_accessible("the German accepted answer on a phone")
+        .await;
+
     let problems = browser.console_problems().await;
     assert!(problems.is_empty(), "{problems:#?}");
     browser.close().await.unwrap();
@@ -1118,5 +1207,198 @@ async fn a_certificate_asked_for_in_the_browser_is_uploaded_checked_and_lands_in
         problems.is_empty(),
         "console errors or CSP violations: {problems:#?}"
     );
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_see_each_requests_note_and_state_and_answer_a_lost_retrieve_link_in_one_click() {
+    let vendor = vendor("").await;
+    let lost = vendor.request().await;
+    let browser = Browser::start().await;
+    browser.sign_in(&vendor, "/staff/requests").await;
+
+    // The row shows the note and the state, and opens to its details.
+    let row = browser
+        .visible("#requests tbody tr")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        row.contains("Q4 rotation") && row.contains("Waiting"),
+        "{row}"
+    );
+    click(&browser, &format!("#details-{} summary", lost.id)).await;
+    let details = text_with(
+        &browser,
+        &format!("#details-{}", lost.id),
+        "Cancel and ask again",
+    )
+    .await;
+    assert!(details.contains(&lost.id), "{details}");
+    browser
+        .assert_accessible("a request's details in the staff list")
+        .await;
+
+    // One click: the lost request is cancelled and a new one shows its links once.
+    click(
+        &browser,
+        &format!("#details-{} button[name='again']", lost.id),
+    )
+    .await;
+    browser.visible("#submit-url").await;
+    let submit_url = browser.value_of("submit-url").await;
+    let retrieve_url = browser.value_of("retrieve-url").await;
+    assert!(!submit_url.contains(&lost.id) && submit_url.contains('#'));
+    assert!(retrieve_url.contains('#'), "{retrieve_url}");
+    click(&browser, "#saved").await;
+    click(&browser, "#saved-done").await;
+    browser.visible("#create-request").await;
+    let rows = browser.visible("#requests").await.text().await.unwrap();
+    assert!(rows.contains("Cancelled"), "{rows}");
+    assert_eq!(rows.matches("Q4 rotation").count(), 2, "{rows}");
+    // A cancelled request can be cancelled no more.
+    assert!(
+        browser
+            .find(Locator::Css(&format!("#details-{} form", lost.id)))
+            .await
+            .is_err()
+    );
+
+    // The old link no longer works for the customer; the new one does.
+    browser
+        .goto(
+            &vendor
+                .app
+                .url(&format!("/r/{}#{}", lost.id, lost.submit_key)),
+        )
+        .await
+        .unwrap();
+    text_with(&browser, "#closed-heading", "This link does not work").await;
+    let answer = vendor
+        .app
+        .http
+        .post(
+            vendor
+                .app
+                .url(&format!("/api/v1/requests/{}/answer", lost.id)),
+        )
+        .json(&json!({ "key": lost.submit_key, "secret": GOOD_SECRET }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 404);
+    browser.goto(&submit_url).await.unwrap();
+    text_with(&browser, "#note-box", "Q4 rotation").await;
+
+    // The audit trail names who cancelled it.
+    browser.goto(&vendor.app.url("/staff/audit")).await.unwrap();
+    text_with(&browser, "main", "Request cancelled").await;
+
+    let problems = browser.console_problems().await;
+    assert!(problems.is_empty(), "{problems:#?}");
+    browser.close().await.unwrap();
+
+    // On a dark phone the list is cards and the details fit.
+    let phone = Browser::start_as(Look::PHONE_DE_DARK).await;
+    phone.sign_in(&vendor, "/staff/requests").await;
+    phone.visible("#requests tbody tr details summary").await;
+    click(&phone, "#requests tbody tr details summary").await;
+    text_with(&phone, "#requests tbody tr details", "Cancel and ask again").await;
+    assert!(!phone.overflows_sideways().await);
+    phone
+        .assert_accessible("a request's details in the staff list on a dark phone")
+        .await;
+    let problems = phone.console_problems().await;
+    assert!(problems.is_empty(), "{problems:#?}");
+    phone.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_trail_pages_back_in_time_and_filters_by_kind() {
+    let vendor = vendor("").await;
+    // More requests than one page holds, and one failed sign-in among them.
+    let mut created = std::collections::BTreeSet::new();
+    for _ in 0..110 {
+        let body: Value = vendor
+            .create_request(json!({ "tenant": "contoso" }))
+            .await
+            .json()
+            .await
+            .unwrap();
+        created.insert(
+            body["submit_url"]
+                .as_str()
+                .unwrap()
+                .split(['/', '#'])
+                .nth(4)
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!(created.len(), 110);
+    vendor
+        .app
+        .http
+        .post(vendor.app.url("/staff/sign-in"))
+        .form(&[
+            ("token", "not-the-token-at-all-0123456789"),
+            ("next", "/staff"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let browser = Browser::start().await;
+    browser.sign_in(&vendor, "/staff/audit").await;
+    text_with(&browser, "#events", "Sign-in failed").await;
+
+    // The filter: a select of kinds in words; the choice is in the address.
+    browser
+        .find(Locator::Css("#audit-kind option[value='request.created']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click(&browser, "#audit-filter button[type='submit']").await;
+    browser.visible("#older").await;
+    assert!(
+        browser
+            .current_url()
+            .await
+            .unwrap()
+            .query()
+            .unwrap_or_default()
+            .contains("kind=request.created")
+    );
+    browser
+        .assert_accessible("the audit trail filtered, with an older page")
+        .await;
+
+    // Page by page, back in time: every request exactly once, nothing else.
+    let subjects = "Array.from(document.querySelectorAll('#events tbody tr')).map((r) => [r.cells[1].textContent, r.cells[5].textContent])";
+    let mut seen = Vec::new();
+    for page in 0.. {
+        assert!(page < 3, "more pages than events");
+        let rows = browser.eval(subjects).await;
+        for row in rows.as_array().unwrap() {
+            assert!(
+                row[0].as_str().unwrap().contains("request.created"),
+                "{row}"
+            );
+            seen.push(row[1].as_str().unwrap().trim().to_owned());
+        }
+        if browser.find(Locator::Id("older")).await.is_err() {
+            break;
+        }
+        click(&browser, "#older").await;
+        browser.visible("#events").await;
+    }
+    let unique: std::collections::BTreeSet<String> = seen.iter().cloned().collect();
+    assert_eq!(seen.len(), unique.len(), "no event twice");
+    assert_eq!(unique, created);
+
+    let problems = browser.console_problems().await;
+    assert!(problems.is_empty(), "{problems:#?}");
     browser.close().await.unwrap();
 }

@@ -773,3 +773,93 @@ async fn the_customer_is_linked_to_the_apps_certificates_and_secrets_in_its_clou
         )
     );
 }
+
+#[tokio::test]
+async fn staff_cancel_an_answered_request_and_its_answer_is_deleted_unread() {
+    let vendor = vendor("off").await;
+    let request = vendor.request().await;
+    assert_eq!(
+        vendor.answer(&request, GOOD_SECRET).await.status(),
+        StatusCode::CREATED
+    );
+    let url = vendor.app.url(&format!("/api/v1/requests/{}", request.id));
+    let anonymous = client().delete(&url).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+
+    let cancel = || async {
+        vendor
+            .app
+            .http
+            .delete(&url)
+            .bearer_auth(&vendor.token)
+            .send()
+            .await
+            .unwrap()
+    };
+    assert_eq!(cancel().await.status(), StatusCode::NO_CONTENT);
+    let (status, again) = json_of(cancel().await).await;
+    assert_eq!(
+        (status, again["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found")),
+        "{again}"
+    );
+
+    // Neither link opens anything now.
+    let (status, gone) = json_of(vendor.retrieve(&request, &request.retrieve_key).await).await;
+    assert_eq!(
+        (status, gone["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found")),
+        "{gone}"
+    );
+    assert_eq!(vendor.view(&request).await.status(), StatusCode::NOT_FOUND);
+    let details = vendor
+        .staff_get(&format!("/api/v1/requests/{}/details", request.id))
+        .await;
+    assert_eq!(details["state"], "cancelled", "{details}");
+    let events = vendor
+        .audit_events(&format!("subject={}", request.id), &["request.cancelled"])
+        .await;
+    let cancelled: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "request.cancelled")
+        .collect();
+    assert_eq!(cancelled.len(), 1, "{events:?}");
+    assert_eq!(cancelled[0]["actor"], "staff:alice");
+    assert!(
+        !serde_json::to_string(&events)
+            .unwrap()
+            .contains(GOOD_SECRET),
+        "no secret in the audit"
+    );
+}
+
+#[tokio::test]
+async fn the_audit_api_filters_by_kind_and_refuses_an_unknown_one() {
+    let vendor = vendor("off").await;
+    let request = vendor.request().await;
+    assert_eq!(
+        vendor.answer(&request, GOOD_SECRET).await.status(),
+        StatusCode::CREATED
+    );
+    let events = vendor
+        .audit_events("kind=request.answered", &["request.answered"])
+        .await;
+    assert!(
+        events.iter().all(|e| e["kind"] == "request.answered"),
+        "{events:?}"
+    );
+    let bad = vendor
+        .app
+        .http
+        .get(vendor.app.url("/api/v1/audit?kind=request.nonsense"))
+        .bearer_auth(&vendor.token)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json_of(bad).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("kind")),
+        "{body}"
+    );
+}

@@ -80,6 +80,7 @@ fn new_secret(text: &str, views: u32, passphrase: Option<&str>) -> NewSecret {
         passphrase: Passphrase::parse_optional(passphrase.map(|p| Zeroizing::new(p.into())))
             .unwrap(),
         note: Note::parse_optional(Some("note")).unwrap(),
+        label: None,
     }
 }
 
@@ -335,6 +336,7 @@ async fn expired_records_are_gone_and_physically_deleted(fixture: Fixture) {
         manage_token_hash: vec![0; 32],
         passphrase_salt: None,
         sealed_note: None,
+        sealed_label: None,
         key_fingerprint: None,
     };
     store
@@ -533,6 +535,7 @@ async fn after_the_replay_window_a_retry_finds_it_revealed_and_the_payload_is_go
         manage_token_hash: vec![0; 32],
         passphrase_salt: None,
         sealed_note: None,
+        sealed_label: None,
         key_fingerprint: None,
     };
     store
@@ -718,6 +721,7 @@ async fn audit_events_are_found_by_time_tenant_and_subject_newest_first(fixture:
             until: t,
             tenant: tenant.map(str::to_owned),
             subject: subject.map(ToString::to_string),
+            kind: None,
             limit,
         };
     let contoso = store
@@ -1348,6 +1352,7 @@ async fn embedded_store_deletes_expired_records_from_the_file() {
         manage_token_hash: vec![0; 32],
         passphrase_salt: None,
         sealed_note: None,
+        sealed_label: None,
         key_fingerprint: None,
     };
     store
@@ -1404,6 +1409,7 @@ async fn one_sweep_clears_a_backlog_bigger_than_one_batch() {
         manage_token_hash: vec![0; 32],
         passphrase_salt: None,
         sealed_note: None,
+        sealed_label: None,
         key_fingerprint: None,
     };
     for _ in 0..1200 {
