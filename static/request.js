@@ -183,11 +183,25 @@ function fillOpen(data) {
 
 // A certificate request: the customer uploads the certificate and presses
 // Check; the server signs with a key that never reaches this page.
-const CERT_MSG = {
-  heading: (vendor) => `${vendor} asks you to upload a certificate`,
-  checking: "Checking with Microsoft…",
-  check: "Check",
-};
+// Microsoft's refusals of a Check, worded from the stable code; the
+// server's own sentence only for a code the page has no words for.
+function certificateRefusal(result) {
+  const { status, body } = result;
+  const code = errorCode(body);
+  if (status === 422 && code === "verification_failed") {
+    return byCode("req-cert-verify-", body.reason) || messageOf(body);
+  }
+  if (status === 503) {
+    return code === "vendor_misconfigured" ? t("req-cert-misconfigured", { vendor: info.vendor }) : t("req-cert-unreachable");
+  }
+  if (status === 409) {
+    return code === "locked" ? t("req-locked") : t("req-answered");
+  }
+  if (status === 429) {
+    return t("req-too-many");
+  }
+  return messageOf(body);
+}
 
 function downloadLink(id, bytes, type) {
   const url = URL.createObjectURL(new Blob([bytes], { type }));
@@ -196,7 +210,7 @@ function downloadLink(id, bytes, type) {
 
 function fillCertificate(data) {
   const cert = data.certificate;
-  $("open-heading").textContent = CERT_MSG.heading(info.vendor);
+  $("open-heading").textContent = t("req-cert-asks", { vendor: info.vendor });
   for (const id of ["secret-heading", "secret-steps", "answer-form"]) {
     $(id).hidden = true;
   }
@@ -219,7 +233,7 @@ if (checkButton) {
     const box = $("cert-error");
     box.hidden = true;
     checkButton.disabled = true;
-    checkButton.textContent = CERT_MSG.checking;
+    checkButton.textContent = t("req-checking");
     let result;
     try {
       result = await request(`${apiUrl}/check`, { method: "POST", headers: { "X-Handoff-Key": key } });
@@ -227,12 +241,12 @@ if (checkButton) {
       result = { status: 0, body: { message: NETWORK_MESSAGE } };
     }
     checkButton.disabled = false;
-    checkButton.textContent = CERT_MSG.check;
+    checkButton.textContent = t("req-cert-check");
     if (result.status === 201 && result.body) {
       accepted(result.body);
       return;
     }
-    box.textContent = messageOf(result.body);
+    box.textContent = certificateRefusal(result);
     box.hidden = false;
     if (result.body && result.body.tries_remaining !== undefined) {
       setTries(result.body.tries_remaining);
@@ -382,7 +396,7 @@ function accepted(body) {
   }
   if (typeof body.hint === "string" && body.hint.startsWith("certificate ")) {
     const li = document.createElement("li");
-    li.textContent = `Certificate ${body.hint.slice(12)} was accepted.`;
+    li.textContent = t("req-cert-accepted", { thumbprint: body.hint.slice(12) });
     messages.push(li);
   } else if (typeof body.hint === "string" && body.hint !== "") {
     const li = document.createElement("li");

@@ -1211,6 +1211,64 @@ async fn a_certificate_asked_for_in_the_browser_is_uploaded_checked_and_lands_in
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_german_customer_asked_for_a_certificate_reads_the_steps_and_the_refusal_in_german() {
+    let vendor = Vendor::start("", "").await;
+    vendor.microsoft.checks_client_assertions().await;
+    let response = vendor
+        .create_request(json!({ "tenant": "contoso", "kind": "certificate" }))
+        .await;
+    assert_eq!(response.status(), reqwest::StatusCode::CREATED);
+    let body: Value = response.json().await.unwrap();
+    let submit_url = body["submit_url"].as_str().unwrap().to_owned();
+    let browser = Browser::start_as(Look::PHONE_DE_DARK).await;
+
+    browser.goto(&submit_url).await.unwrap();
+    browser.visible("#certificate-part").await;
+    assert_eq!(browser.eval("document.documentElement.lang").await, "de");
+    text_with(
+        &browser,
+        "#open-heading",
+        "Fabrikam bittet Sie, ein Zertifikat hochzuladen",
+    )
+    .await;
+    text_with(&browser, "#certificate-heading", "So gehen Sie vor").await;
+    let part = browser
+        .visible("#certificate-part")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        part.contains("Zertifikat hochladen") && part.contains("Fingerabdruck"),
+        "{part}"
+    );
+    text_with(&browser, "#check-certificate", "Prüfen").await;
+    assert!(!browser.overflows_sideways().await);
+    browser
+        .assert_accessible("the German certificate request on a phone")
+        .await;
+
+    // Checked before the upload: Microsoft's refusal, worded in German.
+    browser
+        .visible("#check-certificate")
+        .await
+        .click()
+        .await
+        .unwrap();
+    text_with(
+        &browser,
+        "#cert-error",
+        "noch nicht in diese App hochgeladen",
+    )
+    .await;
+    text_with(&browser, "#check-certificate", "Prüfen").await;
+    browser
+        .assert_accessible("the German certificate refusal on a phone")
+        .await;
+    browser.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_see_each_requests_note_and_state_and_answer_a_lost_retrieve_link_in_one_click() {
     let vendor = vendor("").await;
     let lost = vendor.request().await;
