@@ -460,40 +460,9 @@ impl Service {
             );
             return Ok(AnswerOutcome::Activating(activating));
         }
-        let verification = match judgement {
-            Judgement::Accept(verification) => verification,
-            Judgement::VendorFault {
-                code,
-                message,
-                aadsts,
-            } => {
-                return Err(self
-                    .vendor_fault(id, &tenant, code, message, aadsts, client)
-                    .await);
-            }
-            Judgement::Refuse {
-                code,
-                message,
-                aadsts,
-            } => {
-                let event = client
-                    .event(Kind::VerificationFailed, &Actor::Customer)
-                    .subject(id)
-                    .tenant(&tenant.slug)
-                    .detail(code)
-                    .aadsts(aadsts);
-                self.audit.record(event).await;
-                return Err(ServiceError::VerificationFailed {
-                    code,
-                    message,
-                    aadsts,
-                    tries_remaining: self.refuse_answer(id, client).await?,
-                });
-            }
-            Judgement::RetryLater { message } => {
-                return Err(ServiceError::VerifierUnreachable { message });
-            }
-        };
+        let verification = self
+            .accepted_or_refused(id, &tenant, &record, judgement, client)
+            .await?;
 
         let answer_record = self.seal_answer(id, &record, &input, &answer, &verification)?;
         // With auto-apply, the answer is stored and claimed in one step, so
@@ -591,7 +560,13 @@ impl Service {
             certificate_der: &certificate.der,
         };
         let verification = self
-            .judge_certificate(id, &tenant, &record, proof, client)
+            .accepted_or_refused(
+                id,
+                &tenant,
+                &record,
+                self.judge(&tenant, proof).await,
+                client,
+            )
             .await?;
 
         let bundle = Bundle::join(&private_key_pem, &certificate.der);
@@ -668,16 +643,19 @@ impl Service {
         }))
     }
 
-    /// Microsoft's answer to a certificate's Check: accepted, or why not.
-    async fn judge_certificate(
+    /// What Microsoft's judgement of an answer (a secret, or a
+    /// certificate's Check) means: the verification if accepted; otherwise
+    /// the refusal audited and a try counted, the vendor's fault reported,
+    /// or Microsoft unreachable.
+    async fn accepted_or_refused(
         &self,
         id: &SecretId,
         tenant: &Tenant,
         record: &RequestRecord,
-        proof: Proof<'_>,
+        judgement: Judgement,
         client: &Client,
     ) -> Result<VerificationRecord, ServiceError> {
-        match self.judge(tenant, proof).await {
+        match judgement {
             Judgement::Accept(verification) => Ok(verification),
             Judgement::VendorFault {
                 code,
