@@ -46,20 +46,11 @@ command -v redis-cli >/dev/null || die "redis-cli is needed (apt-get install red
 command -v curl >/dev/null || die "curl is needed to wait for /readyz"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/handoff-memory.XXXXXX")
+# shellcheck source=bench/common.sh
+. bench/common.sh
 SERVER_PID=""
 REDIS_PID=""
 
-stop_pid() {
-    local pid=$1
-    [[ -n $pid ]] || return 0
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for _ in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
 cleanup() {
     stop_pid "$SERVER_PID"
     stop_pid "$REDIS_PID"
@@ -69,33 +60,13 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() {
-    local port
-    for _ in $(seq 100); do
-        port=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return
-        fi
-    done
-    die "found no free port"
-}
-
 if [[ -z ${NO_BUILD:-} ]]; then
     echo "== building ($PROFILE)"
     cargo build --profile "$PROFILE" --bin handoff --example loadgen
 fi
 [[ -x $SERVER_BIN && -x $LOADGEN_BIN ]] || die "missing $SERVER_BIN or $LOADGEN_BIN; build them first"
 
-REDIS_PORT=$(free_port)
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-    --daemonize no --logfile "$WORK/redis.log" &
-REDIS_PID=$!
-for _ in $(seq 50); do
-    [[ $(redis-cli -p "$REDIS_PORT" ping 2>/dev/null) == PONG ]] && break
-    sleep 0.1
-done
-[[ $(redis-cli -p "$REDIS_PORT" ping 2>/dev/null) == PONG ]] || die "redis-server did not start"
+start_redis
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 
 PORT=$(free_port)
@@ -108,11 +79,7 @@ KEY=$("$SERVER_BIN" server-key)
     exec "$SERVER_BIN" serve
 ) >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 100); do
-    curl -fsS -o /dev/null --max-time 1 "$URL/readyz" 2>/dev/null && break
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; die "the server exited"; }
-    sleep 0.1
-done
+wait_ready "$URL" "the server"
 
 used_memory() { rcli info memory | awk -F: '/^used_memory:/ { print $2 + 0 }'; }
 # Waits until the key count stops changing (the audit writer has flushed).

@@ -50,21 +50,10 @@ die() {
 }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/handoff-bench.XXXXXX")
+# shellcheck source=bench/common.sh
+. bench/common.sh
 SERVER_PID=""
 REDIS_PID=""
-
-# Sends TERM, waits up to five seconds, then KILL. Only ever our own children.
-stop_pid() {
-    local pid=$1
-    [[ -n $pid ]] || return 0
-    kill -TERM "$pid" 2>/dev/null || return 0
-    for _ in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
 
 stop_server() {
     stop_pid "$SERVER_PID"
@@ -85,20 +74,6 @@ trap cleanup EXIT
 # Turn signals into a normal exit so the EXIT trap cleans up.
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# A loopback port nothing answers on. Another process could take it before
-# we bind, but a clash shows up as a start-up failure, not wrong numbers.
-free_port() {
-    local port
-    for _ in $(seq 100); do
-        port=$((20000 + RANDOM % 40000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return
-        fi
-    done
-    die "found no free port"
-}
 
 # CPU time (user + system, all threads) of a process, in clock ticks.
 cpu_ticks() {
@@ -126,25 +101,6 @@ peak_rss() {
     awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"
 }
 
-start_redis() {
-    local port
-    port=$(free_port)
-    # No persistence: the benchmark measures handoff, not Redis's disk.
-    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
-        --daemonize no --logfile "$WORK/redis.log" &
-    REDIS_PID=$!
-    for _ in $(seq 50); do
-        if [[ $(redis-cli -p "$port" ping 2>/dev/null) == PONG ]]; then
-            REDIS_URL="redis://127.0.0.1:$port"
-            return
-        fi
-        kill -0 "$REDIS_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    cat "$WORK/redis.log" >&2 || true
-    die "redis-server did not start on port $port"
-}
-
 # start_server STORE_SETTING [SERVER_KEY]
 start_server() {
     local store=$1 key=${2:-} port
@@ -159,15 +115,7 @@ start_server() {
         exec "$SERVER_BIN" serve
     ) >"$WORK/server.log" 2>&1 &
     SERVER_PID=$!
-    for _ in $(seq 100); do
-        if curl -fsS -o /dev/null --max-time 1 "$SERVER_URL/readyz" 2>/dev/null; then
-            return
-        fi
-        kill -0 "$SERVER_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    cat "$WORK/server.log" >&2 || true
-    die "the server did not become ready at $SERVER_URL"
+    wait_ready "$SERVER_URL" "the server"
 }
 
 # start_reference STORE_SETTING: the bare reference server (bench/reference.rs).
@@ -177,15 +125,7 @@ start_reference() {
     SERVER_URL="http://127.0.0.1:$port"
     "$REFERENCE_BIN" --listen "127.0.0.1:$port" --store "$1" >"$WORK/server.log" 2>&1 &
     SERVER_PID=$!
-    for _ in $(seq 100); do
-        if curl -fsS -o /dev/null --max-time 1 "$SERVER_URL/readyz" 2>/dev/null; then
-            return
-        fi
-        kill -0 "$SERVER_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    cat "$WORK/server.log" >&2 || true
-    die "the reference server did not become ready at $SERVER_URL"
+    wait_ready "$SERVER_URL" "the reference server"
 }
 
 declare -A MEMORY_RATE=()
