@@ -1,219 +1,364 @@
 //! Redis store, for several instances behind a load balancer, on one Redis
 //! node or a Redis Cluster (see [`connection`]). Every Lua script and
-//! every `MULTI` touches the keys of one hash slot: one secret is a hash
-//! `handoff:{<id>}`, a list `handoff:{<id>}:views` and, while it is live, a
-//! marker `handoff:{<id>}:live`, all tagged `{<id>}`. Redis deletes the
-//! secret at its expiry by itself. Every change is a Lua script, which
-//! Redis runs atomically: that is the check-and-consume.
+//! every `MULTI` touches the keys of one hash slot.
+//!
+//! A secret is one string, `handoff:{<id>}`: its whole record in
+//! `MessagePack` ([`codec`]), its sealed payload, its reveals and its own
+//! audit events included, expiring by itself a grace period after the
+//! secret does (so that a sweeper can still tell what expired unused).
+//! Every change is a Lua script that reads the record, changes it and
+//! writes it back, which Redis runs atomically: that is the
+//! check-and-consume. A request is a hash `handoff:{<id>}:request`.
 //!
 //! What many secrets share is sharded into a fixed number of hash-tagged
 //! buckets (by an FNV-1a hash of the id), each bucket's keys in one slot,
 //! and every instance goes through every bucket:
 //!
-//! * `handoff:{exp:<n>}`: secrets (`s:<id>`) and requests (`r:<id>`) by
-//!   expiry, so that the sweepers report what expired unused. The live
-//!   marker outlives the secret by a grace period. A sweeper claims the due
-//!   members of a bucket with one script (range and remove in one step), so
-//!   no two instances report the same item. A new secret is indexed before
-//!   it is written: a crash between the two leaves an index entry pointing
-//!   at nothing, which the sweeper skips.
+//! * `handoff:{exp:<n>}:<minute>`: what falls due in that minute (a list
+//!   of 17-byte entries: a kind and an id): secrets and requests to report
+//!   as expired, payloads kept for a repeated reveal or retrieval to
+//!   delete. A sweeper pops the entries of the minutes that have passed
+//!   (`LPOP`, so no two instances get the same entry) and moves the
+//!   bucket's cursor `handoff:{exp:<n>}:swept` past a minute once it is
+//!   empty. Each minute's list expires a day after it falls due, should no
+//!   instance run that long.
 //! * `handoff:{req:<n>}`: requests by expiry, for the staff list.
 //! * `handoff:{audit:<n>:<day>}`: the audit trail, one stream per bucket
 //!   (by tenant, or else by subject) and UTC day, expiring by itself
 //!   a day after the retention has passed; a tenant's events are all in
-//!   one bucket. A secret's or request's own events are also in
-//!   `handoff:{<id>}:audit`, which expires with it (plus the grace period).
+//!   one bucket. A secret's own events are also in its record (a
+//!   request's in its hash), for its status page.
 //! * `handoff:{outbox:<n>}:due` (ids by due time) and
 //!   `handoff:{outbox:<n>}:items` (id → item): the webhook outbox.
 //!
-//! A reveal made with an idempotency key leaves a field
-//! `replay:<key hash>` = `<until>:<views left>` in the secret's hash (the
-//! same slot, written by the same script), and the payload stays until the
-//! last such window has passed; `k:<id>` (secrets) and `a:<id>` (request
-//! answers) in the expiry buckets tell the sweeper when to delete it.
+//! Records written by an earlier release (a hash with a payload, views
+//! and live marker beside it) are upgraded to the string when they are
+//! next touched; their old index entries (`handoff:{exp:<n>}`, a sorted
+//! set) are still swept.
 //!
 //! With `wait_replicas` above 0, every acknowledged write is followed by
 //! `WAIT` on the node that holds its key, and a write that not enough
 //! replicas confirm in time is reported as unavailable (its outcome is
 //! unknown: the master has it, a failover might lose it).
 
+mod codec;
 mod connection;
+mod legacy;
+
+use self::codec::EventCopy;
 
 pub use self::connection::{Patience, RedisConnection, cluster_seeds, is_cluster_url};
 
 use std::collections::HashMap;
+use std::future::Future;
 
 use async_trait::async_trait;
+use futures_util::StreamExt as _;
 use redis::{AsyncCommands as _, Script};
-
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::{
     AuditStore, Claim, ClaimOutcome, ConsumeOutcome, Expired, ExpiredKind, Health, KeptFingerprint,
     MAX_PASSPHRASE_ATTEMPTS, OutboxItem, OutboxStore, PassphraseOutcome, REPLAY_WINDOW_SECS,
-    Record, Replay, ReplayKey, RequestRecord, RequestStore, RevokeOutcome, SecretMeta, SecretState,
-    SecretStore, StoreError, TenantRecord, TenantStore, Versioned, ViewEvent,
+    Record, ReplayKey, RequestRecord, RequestStore, RevokeOutcome, SecretStore, StoreError,
+    TenantRecord, TenantStore, Versioned, ViewEvent,
 };
 use crate::domain::audit::{AuditEvent, AuditQuery};
 use crate::domain::{SecretId, UnixTime};
 
-/// Shared by the scripts that touch replay windows (`replay:<hash>` fields
-/// holding `<until>:<views left>`).
-const REPLAYS: &str = r"
-local function replay_until(value)
-  return tonumber(string.sub(value, 1, string.find(value, ':', 1, true) - 1))
+/// What the scripts on a secret's record share. A script that finds a
+/// record in an earlier release's layout (a hash) answers `LEGACY`; the
+/// caller upgrades it and runs the script again.
+const RECORDS: &str = r"
+local LEGACY = -9
+local function load(key)
+  local raw = redis.pcall('GET', key)
+  if type(raw) == 'table' then return nil, true end
+  if not raw then return nil, false end
+  return cmsgpack.unpack(raw), false
 end
--- Deletes the windows that have passed; returns how many are left and the
--- latest end among them (0 if none).
-local function drop_lapsed_replays(key, now)
-  local left, latest = 0, 0
-  for _, field in ipairs(redis.call('HKEYS', key)) do
-    if string.sub(field, 1, 7) == 'replay:' then
-      local ends = replay_until(redis.call('HGET', key, field))
-      if ends > now then
-        left = left + 1
-        if ends > latest then latest = ends end
-      else
-        redis.call('HDEL', key, field)
-      end
-    end
-  end
-  return left, latest
+local function save(key, record)
+  redis.call('SET', key, cmsgpack.pack(record), 'KEEPTTL')
 end
-local function drop_all_replays(key)
-  for _, field in ipairs(redis.call('HKEYS', key)) do
-    if string.sub(field, 1, 7) == 'replay:' then redis.call('HDEL', key, field) end
-  end
+-- Live: not ended and not past its expiry (the record outlives it by the
+-- grace period).
+local function is_live(r, now)
+  return r.s == 'live' and tonumber(r.x) > now
 end
 -- The later of the caller's time and Redis's own: a script that a stalled
 -- Redis runs late starts its replay window when it actually runs.
 local function replay_now(at)
   return math.max(tonumber(at), tonumber(redis.call('TIME')[1]))
 end
--- The sealed payload is its own key; records written before it was (a
--- `payload` field) are handled alike.
-local function has_payload(record, payload)
-  return redis.call('EXISTS', payload) == 1 or redis.call('HEXISTS', record, 'payload') == 1
+-- Forgets the windows that have passed; returns how many are left and the
+-- latest end among them (0 if none).
+local function drop_lapsed_replays(r, now)
+  local kept, latest = {}, 0
+  for _, window in ipairs(r.k or {}) do
+    local ends = tonumber(window[2])
+    if ends > now then
+      kept[#kept + 1] = window
+      if ends > latest then latest = ends end
+    end
+  end
+  if #kept > 0 then r.k = kept else r.k = nil end
+  return #kept, latest
 end
-local function drop_payload(record, payload)
-  redis.call('DEL', payload)
-  redis.call('HDEL', record, 'payload')
+-- Revoked, destroyed or applied: the payload goes, kept or not.
+local function finish(r, state, at)
+  r.s = state
+  r.e = tonumber(at)
+  r.p = nil
+  r.k = nil
 end
 ";
 
-// KEYS: record, views, live marker, payload. ARGV: view, at, replay key ('' for
-// none), replay window. Returns {outcome, views left}: 0 consumed,
-// 1 replayed, -1 not live, -2 claimed by an apply.
+// KEYS: record. ARGV: at, ip, user agent, replay key hash ('' for none),
+// replay window. Returns {outcome, views left}: 0 consumed, 1 replayed,
+// -1 not live, -2 claimed by an apply.
 const CONSUME_VIEW: &str = r"
-local now = replay_now(ARGV[2])
-if ARGV[3] ~= '' then
-  local kept = redis.call('HGET', KEYS[1], 'replay:' .. ARGV[3])
-  if kept and replay_until(kept) > now and has_payload(KEYS[1], KEYS[4]) then
-    return {1, tonumber(string.sub(kept, string.find(kept, ':', 1, true) + 1))}
+local r, legacy = load(KEYS[1])
+if legacy then return {LEGACY, 0} end
+local at = tonumber(ARGV[1])
+if not r or tonumber(r.x) <= at then return {-1, 0} end
+local now = replay_now(at)
+if ARGV[4] ~= '' and r.p then
+  for _, window in ipairs(r.k or {}) do
+    if window[1] == ARGV[4] and tonumber(window[2]) > now then return {1, tonumber(window[3])} end
   end
 end
-local state = redis.call('HGET', KEYS[1], 'state')
-if state ~= 'live' then return {-1, 0} end
-local claimed_until = tonumber(redis.call('HGET', KEYS[1], 'claim_until') or '0')
-if claimed_until > tonumber(ARGV[2]) then return {-2, 0} end
-local remaining = redis.call('HINCRBY', KEYS[1], 'remaining', -1)
-if remaining < 0 then
-  redis.call('HSET', KEYS[1], 'remaining', 0)
-  return {-1, 0}
-end
-redis.call('RPUSH', KEYS[2], ARGV[1])
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
-local kept = drop_lapsed_replays(KEYS[1], now)
-if ARGV[3] ~= '' then
-  local ends = now + tonumber(ARGV[4])
-  redis.call('HSET', KEYS[1], 'replay:' .. ARGV[3], string.format('%d:%d', ends, remaining))
+if r.s ~= 'live' or tonumber(r.r) <= 0 then return {-1, 0} end
+if tonumber(r.cu or 0) > at then return {-2, 0} end
+r.r = tonumber(r.r) - 1
+local views = r.v or {}
+views[#views + 1] = {at, ARGV[2], ARGV[3]}
+r.v = views
+local kept = drop_lapsed_replays(r, now)
+if ARGV[4] ~= '' then
+  local windows = r.k or {}
+  windows[#windows + 1] = {ARGV[4], now + tonumber(ARGV[5]), r.r}
+  r.k = windows
   kept = kept + 1
 end
-if remaining == 0 then
-  redis.call('HSET', KEYS[1], 'state', 'revealed', 'ended_at', ARGV[2])
-  if kept == 0 then drop_payload(KEYS[1], KEYS[4]) end
-  redis.call('DEL', KEYS[3])
+if r.r == 0 then
+  r.s = 'revealed'
+  r.e = at
+  if kept == 0 then r.p = nil end
 end
-return {0, remaining}
+save(KEYS[1], r)
+return {0, r.r}
 ";
 
-// KEYS: record, payload. ARGV: now. Deletes passed replay windows and, when an ended
-// secret has none left, its kept payload; returns the latest window still
-// open (0 if none).
+// KEYS: record. ARGV: now. Forgets passed replay windows and, when an
+// ended secret has none left, its kept payload; returns the latest window
+// still open (0 if none).
 const DROP_LAPSED_REPLAYS: &str = r"
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state then return 0 end
-local left, latest = drop_lapsed_replays(KEYS[1], replay_now(ARGV[1]))
-if state ~= 'live' and left == 0 then drop_payload(KEYS[1], KEYS[2]) end
+local r, legacy = load(KEYS[1])
+if legacy then return LEGACY end
+if not r then return 0 end
+local left, latest = drop_lapsed_replays(r, replay_now(ARGV[1]))
+if r.s ~= 'live' and left == 0 then r.p = nil end
+save(KEYS[1], r)
 return latest
 ";
 
-// KEYS: record, live marker, payload.
+// KEYS: record. ARGV: attempts allowed, at. Returns the failures so far,
+// -1 if not live.
 const FAIL_PASSPHRASE: &str = r"
-local state = redis.call('HGET', KEYS[1], 'state')
-if state ~= 'live' then return -1 end
-local failed = redis.call('HINCRBY', KEYS[1], 'failed', 1)
-if failed >= tonumber(ARGV[1]) then
-  redis.call('HSET', KEYS[1], 'state', 'destroyed', 'ended_at', ARGV[2])
-  drop_payload(KEYS[1], KEYS[3])
-  drop_all_replays(KEYS[1])
-  redis.call('DEL', KEYS[2])
-end
-return failed
+local r, legacy = load(KEYS[1])
+if legacy then return LEGACY end
+if not r or not is_live(r, tonumber(ARGV[2])) then return -1 end
+r.f = tonumber(r.f or 0) + 1
+if r.f >= tonumber(ARGV[1]) then finish(r, 'destroyed', ARGV[2]) end
+save(KEYS[1], r)
+return r.f
 ";
 
-// KEYS: record, live marker, payload. On a secret already revealed, still deletes a
-// payload kept for a replay.
+// KEYS: record. ARGV: at. 1 revoked, 2 had ended (a payload kept for a
+// replay is deleted all the same), 0 missing.
 const REVOKE: &str = r"
-local state = redis.call('HGET', KEYS[1], 'state')
-if not state then return 0 end
-drop_payload(KEYS[1], KEYS[3])
-drop_all_replays(KEYS[1])
-if state ~= 'live' then return 2 end
-redis.call('HSET', KEYS[1], 'state', 'revoked', 'ended_at', ARGV[1])
-redis.call('DEL', KEYS[2])
+local r, legacy = load(KEYS[1])
+if legacy then return LEGACY end
+if not r or tonumber(r.x) <= tonumber(ARGV[1]) then return 0 end
+if r.s ~= 'live' then
+  r.p = nil
+  r.k = nil
+  save(KEYS[1], r)
+  return 2
+end
+finish(r, 'revoked', ARGV[1])
+save(KEYS[1], r)
 return 1
 ";
 
-// KEYS: record. ARGV: claim id, until, now. 0 = claimed, -1 = not live,
-// otherwise the time the current claim holds until.
+// KEYS: record. ARGV: claim id, until, now. {0, record as claimed},
+// {-1, ''} not live, or {until, ''} while the current claim holds.
 const CLAIM: &str = r"
-local state = redis.call('HGET', KEYS[1], 'state')
-if state ~= 'live' then return -1 end
-local held = tonumber(redis.call('HGET', KEYS[1], 'claim_until') or '0')
-if held > tonumber(ARGV[3]) then return held end
-redis.call('HSET', KEYS[1], 'claim_id', ARGV[1], 'claim_until', ARGV[2])
-return 0
+local r, legacy = load(KEYS[1])
+if legacy then return {LEGACY, ''} end
+local now = tonumber(ARGV[3])
+if not r or not is_live(r, now) then return {-1, ''} end
+local held = tonumber(r.cu or 0)
+if held > now then return {held, ''} end
+r.ci = ARGV[1]
+r.cu = tonumber(ARGV[2])
+local packed = cmsgpack.pack(r)
+redis.call('SET', KEYS[1], packed, 'KEEPTTL')
+return {0, packed}
 ";
 
-// KEYS: record, live marker, payload. ARGV: claim id, at.
+// KEYS: record. ARGV: claim id, at.
 const COMMIT_CLAIM: &str = r"
-if redis.call('HGET', KEYS[1], 'state') ~= 'live' then return 0 end
-if redis.call('HGET', KEYS[1], 'claim_id') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'state', 'applied', 'ended_at', ARGV[2])
-redis.call('HDEL', KEYS[1], 'claim_id', 'claim_until')
-drop_payload(KEYS[1], KEYS[3])
-drop_all_replays(KEYS[1])
-redis.call('DEL', KEYS[2])
+local r, legacy = load(KEYS[1])
+if legacy then return LEGACY end
+if not r or not is_live(r, tonumber(ARGV[2])) or r.ci ~= ARGV[1] then return 0 end
+r.ci = nil
+r.cu = nil
+finish(r, 'applied', ARGV[2])
+save(KEYS[1], r)
 return 1
 ";
 
 // KEYS: record. ARGV: claim id.
 const RELEASE_CLAIM: &str = r"
-if redis.call('HGET', KEYS[1], 'claim_id') ~= ARGV[1] then return 0 end
-redis.call('HDEL', KEYS[1], 'claim_id', 'claim_until')
+local r, legacy = load(KEYS[1])
+if legacy then return LEGACY end
+if not r or r.ci ~= ARGV[1] then return 0 end
+r.ci = nil
+r.cu = nil
+save(KEYS[1], r)
 return 1
 ";
 
-/// Buckets of the expiry and request indexes and of the audit trail:
-/// enough to spread over a cluster's masters, few enough that a sweep over
-/// all of them stays cheap.
+// KEYS: record, request, and the subject's events kept alone. ARGV: how
+// many to keep, the grace in seconds, then the events. Appends a secret's
+// or request's own events to it (keeping the first, its creation, and the
+// newest); those of a subject that has neither (one already swept) are
+// kept alone for the grace period.
+const APPEND_OWN_EVENTS: &str = r"
+local function append(events)
+  for i = 3, #ARGV do events[#events + 1] = ARGV[i] end
+  local keep = tonumber(ARGV[1])
+  while #events > keep do table.remove(events, 2) end
+  return events
+end
+local r, legacy = load(KEYS[1])
+if legacy then return LEGACY end
+if r then
+  r.a = append(r.a or {})
+  save(KEYS[1], r)
+  return 1
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  local kept = redis.call('HGET', KEYS[2], 'a')
+  local events = {}
+  if kept then events = cmsgpack.unpack(kept) end
+  redis.call('HSET', KEYS[2], 'a', cmsgpack.pack(append(events)))
+  return 1
+end
+local kept = redis.call('GET', KEYS[3])
+local events = {}
+if kept then events = cmsgpack.unpack(kept) end
+redis.call('SET', KEYS[3], cmsgpack.pack(append(events)), 'EX', ARGV[2])
+return 0
+";
+
+// KEYS: record, and an earlier release's views, live marker, payload and
+// own events. ARGV: the record as a string, its expiry (Unix seconds),
+// the hash as read (fields sorted, each name and value followed by a
+// zero byte). Replaces the hash if it is still as read: 1 done, 0 nothing
+// to upgrade, -1 changed meanwhile.
+const UPGRADE: &str = r"
+if redis.call('TYPE', KEYS[1])['ok'] ~= 'hash' then return 0 end
+local flat = redis.call('HGETALL', KEYS[1])
+local fields = {}
+for i = 1, #flat, 2 do fields[#fields + 1] = {flat[i], flat[i + 1]} end
+table.sort(fields, function(a, b) return a[1] < b[1] end)
+local parts = {}
+for _, field in ipairs(fields) do parts[#parts + 1] = field[1] .. '\0' .. field[2] .. '\0' end
+if table.concat(parts) ~= ARGV[3] then return -1 end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('EXPIREAT', KEYS[1], ARGV[2])
+return 1
+";
+
+// KEYS: record, and an earlier release's live marker, views and payload.
+// ARGV: now. Deletes a secret that fell due: 1 if it expired unused, 0 if
+// not, -1 if it is not due yet (left as it is).
+const SWEEP_SECRET: &str = r"
+local raw = redis.pcall('GET', KEYS[1])
+if type(raw) == 'string' then
+  local r = cmsgpack.unpack(raw)
+  if tonumber(r.x) > tonumber(ARGV[1]) then return -1 end
+  redis.call('DEL', KEYS[1])
+  if r.s == 'live' then return 1 end
+  return 0
+end
+-- An earlier release's: the hash expired by itself, the live marker
+-- outlives it by the grace period.
+local was_live = redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[3], KEYS[4])
+return was_live
+";
+
+// KEYS: a bucket's cursor, then its minute lists from the cursor on.
+// ARGV: how many entries at most, the minute of the first list, how long
+// the cursor lives. Pops due entries, and moves the cursor past each list
+// it empties.
+const CLAIM_DUE: &str = r"
+local taken = {}
+local limit = tonumber(ARGV[1])
+local emptied = nil
+for i = 2, #KEYS do
+  local want = limit - #taken
+  if want <= 0 then break end
+  local got = redis.call('LPOP', KEYS[i], want)
+  if got then
+    for _, entry in ipairs(got) do taken[#taken + 1] = entry end
+  end
+  if redis.call('EXISTS', KEYS[i]) == 1 then break end
+  emptied = tonumber(ARGV[2]) + i - 2
+end
+if emptied then
+  local cursor = tonumber(redis.call('GET', KEYS[1]) or '0')
+  if emptied > cursor then redis.call('SET', KEYS[1], emptied, 'EX', ARGV[3]) end
+end
+return taken
+";
+
+// KEYS: an earlier release's expiry bucket (a sorted set). ARGV: now,
+// limit. Removes and returns the due members.
+const CLAIM_DUE_LEGACY: &str = r"
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+if #due > 0 then redis.call('ZREM', KEYS[1], unpack(due)) end
+return due
+";
+
+/// Buckets of the request index and of the audit trail: enough to spread
+/// over a cluster's masters, few enough that a sweep over all of them
+/// stays cheap.
 const BUCKETS: u64 = 16;
-/// How long the live marker and request records outlive their expiry, so a
-/// sweeper can still tell what expired unused.
-const GRACE_SECS: i64 = 120;
+/// Buckets of the expiry lists: each minute has one list per bucket, so
+/// fewer buckets keep more entries per list (a list's own overhead is
+/// about 100 bytes) while still spreading writes over several masters.
+const EXPIRY_BUCKETS: u64 = 4;
+const MINUTE_SECS: i64 = 60;
+/// How long an expiry list outlives its minute, and how far back a
+/// sweeper without a cursor looks: after that, what it held can no longer
+/// be reported (the records are gone too).
+const EXPIRY_BACKSTOP_SECS: i64 = 86_400;
+/// Minutes before its cursor a sweeper looks at again.
+const LOOKBACK_MINUTES: i64 = 5;
+/// Minute lists one claim script reads at most.
+const CLAIM_MINUTES: i64 = 60;
+/// How long records and request records outlive their expiry, so a
+/// sweeper can still tell what expired unused: a minute's list is swept
+/// once the minute has passed, on the next sweep (every 30 s), so within
+/// about 90 s, and more in a backlog.
+const GRACE_SECS: i64 = 300;
+/// A secret's own events kept in its record (its status page shows as
+/// many): the first and the newest.
+const OWN_EVENTS_KEPT: usize = 200;
 /// The slugs of tenants with a credential record.
 const TENANT_INDEX: &str = "handoff:tenants";
 /// How far an audit event's time may be from the moment Redis appended it
@@ -225,7 +370,10 @@ const DAY_SECS: i64 = 86_400;
 /// Items a sweeper handles per batch, and batches per sweep at most.
 const SWEEP_BATCH: isize = 500;
 const SWEEP_ROUNDS: usize = 40;
-/// Compare-and-swap tries when the sweeper drops a kept request answer.
+/// Items of one batch handled at once.
+const SWEEP_CONCURRENCY: usize = 32;
+/// Compare-and-swap tries when the sweeper drops a kept request answer,
+/// and when a record is upgraded.
 const SWEEP_CAS_ATTEMPTS: usize = 4;
 
 /// Compare-and-swap of a request or tenant record: write only if the
@@ -237,28 +385,6 @@ redis.call('HSET', KEYS[1], 'version', ARGV[2], 'record', ARGV[3])
 return 1
 ";
 
-// KEYS: an expiry bucket. ARGV: now, limit. Removes and returns the due
-// members, so that of several sweepers exactly one gets each.
-const CLAIM_DUE: &str = r"
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-if #due > 0 then redis.call('ZREM', KEYS[1], unpack(due)) end
-return due
-";
-
-// KEYS: the subject's own events, its secret record, its request record.
-// ARGV: grace in ms, events (compact JSON, one line each). One string of
-// lines, rewritten whole (a list or `APPEND` would keep spare room), that
-// lives as long as the longer-lived of the two records plus the grace.
-const APPEND_OWN_AUDIT: &str = r"
-local kept = redis.call('GET', KEYS[1])
-local lines = {}
-if kept then lines[1] = kept end
-for i = 2, #ARGV do lines[#lines + 1] = ARGV[i] end
-local ttl = math.max(redis.call('PTTL', KEYS[2]), redis.call('PTTL', KEYS[3]), 0)
-redis.call('SET', KEYS[1], table.concat(lines, '\n'), 'PX', ttl + tonumber(ARGV[1]))
-return 1
-";
-
 /// The fingerprint of the server key the records are sealed with: one key,
 /// never expiring (it must outlive every record). It is what stops an
 /// instance with another key from starting; a Redis that evicts keys
@@ -267,20 +393,81 @@ return 1
 /// so nothing is destroyed, but use a `volatile-*` or `noeviction` policy).
 const KEY_FINGERPRINT: &str = "handoff:key-fingerprint";
 
+/// What an entry of the expiry lists asks the sweeper to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Due {
+    /// A secret expires: report it if unused, delete what is left.
+    Secret,
+    /// A request expires.
+    Request,
+    /// A secret's payload kept for a repeated reveal: delete it once the
+    /// windows have passed.
+    KeptPayload,
+    /// A request's answer kept for a repeated retrieval, likewise.
+    KeptAnswer,
+}
+
+impl Due {
+    fn tag(self) -> u8 {
+        match self {
+            Self::Secret => b's',
+            Self::Request => b'r',
+            Self::KeptPayload => b'k',
+            Self::KeptAnswer => b'a',
+        }
+    }
+
+    fn from_tag(tag: u8) -> Option<Self> {
+        match tag {
+            b's' => Some(Self::Secret),
+            b'r' => Some(Self::Request),
+            b'k' => Some(Self::KeptPayload),
+            b'a' => Some(Self::KeptAnswer),
+            _ => None,
+        }
+    }
+
+    /// An entry of the minute lists: the tag and the id's 16 bytes.
+    fn entry(self, id: &SecretId) -> Vec<u8> {
+        let mut entry = Vec::with_capacity(17);
+        entry.push(self.tag());
+        entry.extend_from_slice(id.as_bytes());
+        entry
+    }
+
+    fn parse_entry(entry: &[u8]) -> Option<(Self, SecretId)> {
+        let (tag, id) = entry.split_first()?;
+        Some((
+            Self::from_tag(*tag)?,
+            SecretId::from_bytes(id.try_into().ok()?),
+        ))
+    }
+
+    /// A member of an earlier release's sorted set: `s:<id>` and so on.
+    fn parse_member(member: &str) -> Option<(Self, SecretId)> {
+        let (tag, id) = member.split_once(':')?;
+        let [tag] = tag.as_bytes() else { return None };
+        Some((Self::from_tag(*tag)?, SecretId::parse(id).ok()?))
+    }
+}
+
 pub struct RedisStore {
     connection: RedisConnection,
     wait_replicas: u32,
-    claim_due: Script,
-    append_own_audit: Script,
     description: String,
     consume_view: Script,
     drop_lapsed_replays: Script,
     fail_passphrase: Script,
     revoke: Script,
-    replace_request: Script,
     claim: Script,
     commit_claim: Script,
     release_claim: Script,
+    append_own_events: Script,
+    upgrade: Script,
+    sweep_secret: Script,
+    claim_due: Script,
+    claim_due_legacy: Script,
+    replace_request: Script,
     audit_retention_secs: i64,
 }
 
@@ -292,6 +479,12 @@ fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(format!("redis record: {what}"))
 }
 
+/// A command that found a key of another type: a secret still in an
+/// earlier release's layout.
+fn is_wrong_type(error: &redis::RedisError) -> bool {
+    error.code() == Some("WRONGTYPE")
+}
+
 /// FNV-1a, stable across instances and releases (std's hasher promises
 /// neither).
 fn bucket_of(text: &str, buckets: u64) -> u64 {
@@ -301,13 +494,22 @@ fn bucket_of(text: &str, buckets: u64) -> u64 {
     hash % buckets
 }
 
-fn expiry_key(bucket: u64) -> String {
-    format!("handoff:{{exp:{bucket}}}")
+fn expiry_bucket_of(id: &SecretId) -> u64 {
+    bucket_of(&id.to_string(), EXPIRY_BUCKETS)
 }
 
-/// The expiry bucket of a secret or request.
-fn expiry_key_of(id: &SecretId) -> String {
-    expiry_key(bucket_of(&id.to_string(), BUCKETS))
+/// The list of what falls due in `minute` (Unix time / 60).
+fn expiry_list_key(bucket: u64, minute: i64) -> String {
+    format!("handoff:{{exp:{bucket}}}:{minute}")
+}
+
+fn expiry_cursor_key(bucket: u64) -> String {
+    format!("handoff:{{exp:{bucket}}}:swept")
+}
+
+/// An earlier release's expiry bucket (a sorted set), still swept.
+fn legacy_expiry_key(bucket: u64) -> String {
+    format!("handoff:{{exp:{bucket}}}")
 }
 
 fn request_index_key(bucket: u64) -> String {
@@ -341,101 +543,41 @@ fn tenant_key(tenant: &str) -> String {
     format!("handoff:tenant:{{{tenant}}}")
 }
 
-fn live_key(id: &SecretId) -> String {
+/// An earlier release's keys beside a secret's hash.
+fn legacy_live_key(id: &SecretId) -> String {
     format!("handoff:{{{id}}}:live")
 }
 
-fn own_audit_key(subject: &str) -> String {
+fn legacy_own_events_key(subject: &str) -> String {
     format!("handoff:{{{subject}}}:audit")
 }
 
-fn payload_key(id: &SecretId) -> String {
+/// The events of a subject whose record is gone, for the grace period.
+fn lone_events_key(subject: &str) -> String {
+    format!("handoff:{{{subject}}}:events")
+}
+
+fn legacy_payload_key(id: &SecretId) -> String {
     format!("handoff:{{{id}}}:p")
 }
 
-fn views_key(id: &SecretId) -> String {
+fn legacy_views_key(id: &SecretId) -> String {
     format!("handoff:{{{id}}}:views")
 }
 
-/// A secret's metadata as fields of its hash, each short enough for Redis
-/// to keep the hash compact (a listpack, which values over 64 bytes end):
-/// `c` = `<created>:<expires>:<views allowed>`, then the byte fields as
-/// they are. The sealed payload is a key of its own for the same reason.
-fn meta_fields(meta: &SecretMeta) -> Vec<(&'static str, Vec<u8>)> {
-    let mut fields = vec![
-        (
-            "c",
-            format!(
-                "{}:{}:{}",
-                meta.created_at, meta.expires_at, meta.views_allowed
-            )
-            .into_bytes(),
-        ),
-        ("kc", meta.key_check.clone()),
-        ("mh", meta.manage_token_hash.clone()),
-    ];
-    for (name, value) in [
-        ("ps", &meta.passphrase_salt),
-        ("sn", &meta.sealed_note),
-        ("sl", &meta.sealed_label),
-        ("kf", &meta.key_fingerprint),
-    ] {
-        if let Some(value) = value {
-            fields.push((name, value.clone()));
-        }
-    }
-    fields
-}
+/// An earlier release's hash, views and payload, as read together.
+type LegacyKeys = (HashMap<String, Vec<u8>>, Vec<String>, Option<Vec<u8>>);
 
-fn meta_from_fields(fields: &mut HashMap<String, Vec<u8>>) -> Result<SecretMeta, StoreError> {
-    let times = fields.remove("c").ok_or_else(|| corrupt("missing c"))?;
-    let times = String::from_utf8(times).map_err(|_| corrupt("c"))?;
-    let mut parts = times.split(':');
-    let mut number = || parts.next().and_then(|n| n.parse::<i64>().ok());
-    let (Some(created_at), Some(expires_at), Some(views_allowed)) = (number(), number(), number())
-    else {
-        return Err(corrupt("c"));
-    };
-    Ok(SecretMeta {
-        created_at,
-        expires_at,
-        views_allowed: u32::try_from(views_allowed).map_err(|_| corrupt("c"))?,
-        key_check: fields.remove("kc").ok_or_else(|| corrupt("missing kc"))?,
-        manage_token_hash: fields.remove("mh").ok_or_else(|| corrupt("missing mh"))?,
-        passphrase_salt: fields.remove("ps"),
-        sealed_note: fields.remove("sn"),
-        sealed_label: fields.remove("sl"),
-        key_fingerprint: fields.remove("kf"),
-    })
-}
-
-/// A script that uses the replay helpers.
-fn with_replays(body: &str) -> Script {
-    Script::new(&format!("{REPLAYS}{body}"))
-}
-
-/// A replay key as the scripts name it: its field is `replay:<this>`.
-fn replay_name(key: &ReplayKey) -> String {
-    URL_SAFE_NO_PAD.encode(key)
-}
-
-/// A `replay:<hash>` field and its `<until>:<views left>` value.
-fn parse_replay(field: &str, value: &[u8]) -> Result<Replay, StoreError> {
-    let bad = || corrupt("replay window");
-    let key_hash = URL_SAFE_NO_PAD
-        .decode(field.strip_prefix("replay:").ok_or_else(bad)?)
-        .map_err(|_| bad())?;
-    let value = std::str::from_utf8(value).map_err(|_| bad())?;
-    let (until, views_remaining) = value.split_once(':').ok_or_else(bad)?;
-    Ok(Replay {
-        key_hash,
-        until: until.parse().map_err(|_| bad())?,
-        views_remaining: views_remaining.parse().map_err(|_| bad())?,
-    })
+/// A script with the record helpers.
+fn on_records(body: &str) -> Script {
+    Script::new(&format!("{RECORDS}{body}"))
 }
 
 /// How long a write waits for its replicas' acknowledgement.
 const WAIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A script's answer for a record in an earlier release's layout.
+const LEGACY: i64 = -9;
 
 impl RedisStore {
     /// Connects to `redis://` or `rediss://` (TLS), one node, or to
@@ -473,17 +615,20 @@ impl RedisStore {
         Ok(Self {
             connection,
             wait_replicas: 0,
-            claim_due: Script::new(CLAIM_DUE),
-            append_own_audit: Script::new(APPEND_OWN_AUDIT),
             description,
-            consume_view: with_replays(CONSUME_VIEW),
-            drop_lapsed_replays: with_replays(DROP_LAPSED_REPLAYS),
-            fail_passphrase: with_replays(FAIL_PASSPHRASE),
-            revoke: with_replays(REVOKE),
+            consume_view: on_records(CONSUME_VIEW),
+            drop_lapsed_replays: on_records(DROP_LAPSED_REPLAYS),
+            fail_passphrase: on_records(FAIL_PASSPHRASE),
+            revoke: on_records(REVOKE),
+            claim: on_records(CLAIM),
+            commit_claim: on_records(COMMIT_CLAIM),
+            release_claim: on_records(RELEASE_CLAIM),
+            append_own_events: on_records(APPEND_OWN_EVENTS),
+            upgrade: Script::new(UPGRADE),
+            sweep_secret: Script::new(SWEEP_SECRET),
+            claim_due: Script::new(CLAIM_DUE),
+            claim_due_legacy: Script::new(CLAIM_DUE_LEGACY),
             replace_request: Script::new(REPLACE_REQUEST),
-            claim: Script::new(CLAIM),
-            commit_claim: with_replays(COMMIT_CLAIM),
-            release_claim: Script::new(RELEASE_CLAIM),
             audit_retention_secs: audit_retention.as_secs() as i64,
         })
     }
@@ -518,6 +663,144 @@ impl RedisStore {
         }
         Ok(())
     }
+
+    /// Puts `id` in the list of what falls due in `due`'s minute (or, if
+    /// that has passed, the current one, which no sweeper has passed yet).
+    async fn schedule(&self, what: Due, id: &SecretId, due: UnixTime) -> Result<(), StoreError> {
+        let minute = due
+            .div_euclid(MINUTE_SECS)
+            .max(crate::domain::now().div_euclid(MINUTE_SECS));
+        let key = expiry_list_key(expiry_bucket_of(id), minute);
+        let mut connection = self.connection.clone();
+        redis::pipe()
+            .rpush(&key, what.entry(id))
+            .ignore()
+            .expire_at(&key, (minute + 1) * MINUTE_SECS + EXPIRY_BACKSTOP_SECS)
+            .ignore()
+            .query_async::<()>(&mut connection)
+            .await
+            .map_err(|e| unavailable(&e))
+    }
+
+    /// Runs `attempt`, which answers `None` for a record in an earlier
+    /// release's layout; then upgrades the record and runs it once more.
+    async fn upgrading<T, F, Fut>(&self, id: &SecretId, attempt: F) -> Result<T, StoreError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<Option<T>, StoreError>>,
+    {
+        if let Some(done) = attempt().await? {
+            return Ok(done);
+        }
+        self.upgrade(id).await?;
+        attempt()
+            .await?
+            .ok_or_else(|| corrupt("a record that does not upgrade"))
+    }
+
+    /// Rewrites a secret kept in an earlier release's layout (a hash, with
+    /// its payload, views, live marker and own events in keys beside it)
+    /// as one record, unless it changes meanwhile (then reads it again).
+    async fn upgrade(&self, id: &SecretId) -> Result<(), StoreError> {
+        for _ in 0..SWEEP_CAS_ATTEMPTS {
+            let Some((record, read_as)) = self.load_legacy(id).await? else {
+                return Ok(());
+            };
+            let mut connection = self.connection.clone();
+            let own: Option<String> = connection
+                .get(legacy_own_events_key(&id.to_string()))
+                .await
+                .map_err(|e| unavailable(&e))?;
+            let activity: Vec<Vec<u8>> = own
+                .unwrap_or_default()
+                .lines()
+                .filter_map(legacy::decode_line)
+                .map(|event| codec::encode_event(&event, EventCopy::Own))
+                .collect();
+            let upgraded: i64 = self
+                .upgrade
+                .key(record_key(id))
+                .key(legacy_views_key(id))
+                .key(legacy_live_key(id))
+                .key(legacy_payload_key(id))
+                .key(legacy_own_events_key(&id.to_string()))
+                .arg(codec::encode_record(&record, &activity))
+                .arg(record.meta.expires_at + GRACE_SECS)
+                .arg(read_as)
+                .invoke_async(&mut connection)
+                .await
+                .map_err(|e| unavailable(&e))?;
+            if upgraded >= 0 {
+                return Ok(());
+            }
+        }
+        Err(StoreError::Unavailable(
+            "a record kept changing while it was upgraded".into(),
+        ))
+    }
+
+    /// A secret in an earlier release's layout, and its hash as the
+    /// upgrade script compares it; `None` if there is no such hash.
+    async fn load_legacy(&self, id: &SecretId) -> Result<Option<(Record, Vec<u8>)>, StoreError> {
+        let mut connection = self.connection.clone();
+        let read: Result<LegacyKeys, _> = redis::pipe()
+            .atomic()
+            .hgetall(record_key(id))
+            .lrange(legacy_views_key(id), 0, -1)
+            .get(legacy_payload_key(id))
+            .query_async(&mut connection)
+            .await;
+        let (fields, views, payload) = match read {
+            Ok(read) => read,
+            Err(e) if is_wrong_type(&e) => return Ok(None),
+            Err(e) => return Err(unavailable(&e)),
+        };
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        let mut sorted: Vec<(&String, &Vec<u8>)> = fields.iter().collect();
+        sorted.sort();
+        let mut read_as = Vec::new();
+        for (name, value) in sorted {
+            read_as.extend_from_slice(name.as_bytes());
+            read_as.push(0);
+            read_as.extend_from_slice(value);
+            read_as.push(0);
+        }
+        let record = legacy::record(fields, &views, payload)?;
+        Ok(Some((record, read_as)))
+    }
+
+    /// A secret's record as stored (expired or not) and its own events;
+    /// `None` in an earlier release's layout.
+    async fn load_current(
+        &self,
+        id: &SecretId,
+    ) -> Result<Option<Option<(Record, Vec<Vec<u8>>)>>, StoreError> {
+        let mut connection = self.connection.clone();
+        let raw: Result<Option<Vec<u8>>, _> = connection.get(record_key(id)).await;
+        match raw {
+            Ok(Some(raw)) => Ok(Some(Some(codec::decode_record(&raw)?))),
+            Ok(None) => Ok(Some(None)),
+            Err(e) if is_wrong_type(&e) => Ok(None),
+            Err(e) => Err(unavailable(&e)),
+        }
+    }
+
+    /// A script on a secret's record whose answer starts with an outcome
+    /// code; `None` if the record is in an earlier release's layout.
+    async fn run_on_record<T: redis::FromRedisValue>(
+        &self,
+        invocation: &redis::ScriptInvocation<'_>,
+        outcome: impl Fn(&T) -> i64,
+    ) -> Result<Option<T>, StoreError> {
+        let mut connection = self.connection.clone();
+        let answer: T = invocation
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        Ok((outcome(&answer) != LEGACY).then_some(answer))
+    }
 }
 
 impl RedisStore {
@@ -544,26 +827,23 @@ impl RedisStore {
     }
 
     /// Deletes a secret's passed replay windows (and its kept payload with
-    /// the last); a window still open goes back into the index.
+    /// the last); a window still open goes back into the lists.
     async fn drop_lapsed_secret_replays(
         &self,
         id: &SecretId,
         now: UnixTime,
     ) -> Result<(), StoreError> {
-        let mut connection = self.connection.clone();
+        let key = record_key(id);
         let latest: i64 = self
-            .drop_lapsed_replays
-            .key(record_key(id))
-            .key(payload_key(id))
-            .arg(now)
-            .invoke_async(&mut connection)
-            .await
-            .map_err(|e| unavailable(&e))?;
+            .upgrading(id, || async {
+                let mut invocation = self.drop_lapsed_replays.key(&key);
+                invocation.arg(now);
+                self.run_on_record(&invocation, |latest: &i64| *latest)
+                    .await
+            })
+            .await?;
         if latest > 0 {
-            let () = connection
-                .zadd(expiry_key_of(id), format!("k:{id}"), latest)
-                .await
-                .map_err(|e| unavailable(&e))?;
+            self.schedule(Due::KeptPayload, id, latest).await?;
         }
         Ok(())
     }
@@ -584,11 +864,7 @@ impl RedisStore {
             };
             if !request.value.drop_lapsed_replay(now) {
                 if let Some(replay) = &request.value.replay {
-                    let mut connection = self.connection.clone();
-                    let () = connection
-                        .zadd(expiry_key_of(id), format!("a:{id}"), replay.until)
-                        .await
-                        .map_err(|e| unavailable(&e))?;
+                    self.schedule(Due::KeptAnswer, id, replay.until).await?;
                 }
                 return Ok(());
             }
@@ -602,7 +878,98 @@ impl RedisStore {
         Ok(())
     }
 
-    /// One batch of due secrets and requests from one bucket; `true` if
+    /// A secret that fell due: deleted, and reported if it expired unused.
+    async fn sweep_secret(
+        &self,
+        id: SecretId,
+        now: UnixTime,
+    ) -> Result<Option<Expired>, StoreError> {
+        let mut connection = self.connection.clone();
+        let outcome: i64 = self
+            .sweep_secret
+            .key(record_key(&id))
+            .key(legacy_live_key(&id))
+            .key(legacy_views_key(&id))
+            .key(legacy_payload_key(&id))
+            .arg(now)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        if outcome < 0 {
+            // Not due by this instance's clock: a minute later.
+            self.schedule(Due::Secret, &id, now + MINUTE_SECS).await?;
+            return Ok(None);
+        }
+        // An entry whose secret was never written (a create that failed
+        // after indexing it) finds nothing: not reported as unused, and
+        // the service reports only those.
+        Ok(Some(Expired {
+            id,
+            kind: ExpiredKind::Secret,
+            tenant: None,
+            unused: outcome == 1,
+        }))
+    }
+
+    /// A request that fell due: deleted, and reported.
+    async fn sweep_request(&self, id: SecretId) -> Result<Option<Expired>, StoreError> {
+        let mut connection = self.connection.clone();
+        let record: Option<String> = connection
+            .hget(request_key(&id), "record")
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let () = connection
+            .del(request_key(&id))
+            .await
+            .map_err(|e| unavailable(&e))?;
+        // Out of the staff list's index too, listed or not.
+        let _: i64 = connection
+            .zrem(
+                request_index_key(bucket_of(&id.to_string(), BUCKETS)),
+                id.to_string(),
+            )
+            .await
+            .map_err(|e| unavailable(&e))?;
+        Ok(record
+            .and_then(|r| serde_json::from_str::<RequestRecord>(&r).ok())
+            .map(|record| Expired::request(id, &record)))
+    }
+
+    /// One due entry: what it reports, if anything.
+    async fn handle_due(
+        &self,
+        what: Due,
+        id: SecretId,
+        now: UnixTime,
+    ) -> Result<Option<Expired>, StoreError> {
+        match what {
+            Due::Secret => self.sweep_secret(id, now).await,
+            Due::Request => self.sweep_request(id).await,
+            Due::KeptPayload => self
+                .drop_lapsed_secret_replays(&id, now)
+                .await
+                .map(|()| None),
+            Due::KeptAnswer => self
+                .drop_lapsed_answer_replay(&id, now)
+                .await
+                .map(|()| None),
+        }
+    }
+
+    async fn handle_all_due(
+        &self,
+        due: Vec<(Due, SecretId)>,
+        now: UnixTime,
+    ) -> Result<Vec<Expired>, StoreError> {
+        let handled: Vec<Result<Option<Expired>, StoreError>> = futures_util::stream::iter(due)
+            .map(|(what, id)| self.handle_due(what, id, now))
+            .buffer_unordered(SWEEP_CONCURRENCY)
+            .collect()
+            .await;
+        handled.into_iter().filter_map(Result::transpose).collect()
+    }
+
+    /// One batch of due entries from one bucket's minute lists; `true` if
     /// the batch was full.
     async fn purge_batch(
         &self,
@@ -610,175 +977,94 @@ impl RedisStore {
         now: UnixTime,
     ) -> Result<(Vec<Expired>, bool), StoreError> {
         let mut connection = self.connection.clone();
-        let due: Vec<String> = self
-            .claim_due
-            .key(expiry_key(bucket))
+        let cursor: Option<i64> = connection
+            .get(expiry_cursor_key(bucket))
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let this_minute = now.div_euclid(MINUTE_SECS);
+        // A few minutes before the cursor too: an instance whose clock is
+        // behind may still add to a minute that another has passed.
+        let first = cursor.map_or(this_minute - EXPIRY_BACKSTOP_SECS / MINUTE_SECS, |c| {
+            c + 1 - LOOKBACK_MINUTES
+        });
+        // Minutes that have passed; the current one may still fill.
+        let last = (this_minute - 1).min(first + CLAIM_MINUTES - 1);
+        if first > last {
+            return Ok((Vec::new(), false));
+        }
+        let mut invocation = self.claim_due.key(expiry_cursor_key(bucket));
+        for minute in first..=last {
+            invocation.key(expiry_list_key(bucket, minute));
+        }
+        let taken: Vec<Vec<u8>> = invocation
+            .arg(SWEEP_BATCH)
+            .arg(first)
+            .arg(EXPIRY_BACKSTOP_SECS)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        // Full, or more minutes behind than one script reads.
+        let more = taken.len() >= SWEEP_BATCH as usize || last < this_minute - 1;
+        let due = taken.iter().filter_map(|e| Due::parse_entry(e)).collect();
+        Ok((self.handle_all_due(due, now).await?, more))
+    }
+
+    /// One batch from an earlier release's sorted set.
+    async fn purge_legacy_batch(
+        &self,
+        bucket: u64,
+        now: UnixTime,
+    ) -> Result<(Vec<Expired>, bool), StoreError> {
+        let mut connection = self.connection.clone();
+        let members: Vec<String> = self
+            .claim_due_legacy
+            .key(legacy_expiry_key(bucket))
             .arg(now)
             .arg(SWEEP_BATCH)
             .invoke_async(&mut connection)
             .await
             .map_err(|e| unavailable(&e))?;
-        let full = due.len() >= SWEEP_BATCH as usize;
-        let mut expired = Vec::new();
-        for member in due {
-            let (kind, id) = member.split_at(2);
-            let Ok(id) = SecretId::parse(id) else {
-                continue;
-            };
-            if kind == "k:" {
-                self.drop_lapsed_secret_replays(&id, now).await?;
-            } else if kind == "a:" {
-                self.drop_lapsed_answer_replay(&id, now).await?;
-            } else if kind == "s:" {
-                // An entry whose secret was never written (a create that
-                // failed after indexing it) finds no marker: not reported
-                // as unused, and the service reports only those.
-                let (was_live, (), (), ()): (i64, (), (), ()) = redis::pipe()
-                    .del(live_key(&id))
-                    .del(record_key(&id))
-                    .del(views_key(&id))
-                    .del(payload_key(&id))
-                    .query_async(&mut connection)
-                    .await
-                    .map_err(|e| unavailable(&e))?;
-                expired.push(Expired {
-                    id,
-                    kind: ExpiredKind::Secret,
-                    tenant: None,
-                    unused: was_live == 1,
-                });
-            } else {
-                let record: Option<String> = connection
-                    .hget(request_key(&id), "record")
-                    .await
-                    .map_err(|e| unavailable(&e))?;
-                let () = connection
-                    .del(request_key(&id))
-                    .await
-                    .map_err(|e| unavailable(&e))?;
-                // Out of the staff list's index too, listed or not.
-                let _: i64 = connection
-                    .zrem(request_index_key(bucket), id.to_string())
-                    .await
-                    .map_err(|e| unavailable(&e))?;
-                if let Some(record) =
-                    record.and_then(|r| serde_json::from_str::<RequestRecord>(&r).ok())
-                {
-                    expired.push(Expired::request(id, &record));
-                }
-            }
-        }
-        Ok((expired, full))
+        let full = members.len() >= SWEEP_BATCH as usize;
+        let due = members
+            .iter()
+            .filter_map(|m| Due::parse_member(m))
+            .collect();
+        Ok((self.handle_all_due(due, now).await?, full))
     }
 }
 
 #[async_trait]
 impl SecretStore for RedisStore {
     async fn insert(&self, id: &SecretId, record: &Record) -> Result<(), StoreError> {
-        let mut fields = meta_fields(&record.meta);
-        fields.extend([
-            ("state", record.state.as_str().into()),
-            ("remaining", record.views_remaining.to_string().into_bytes()),
-            ("failed", record.failed_passphrases.to_string().into_bytes()),
-        ]);
         let key = record_key(id);
-        let payload = payload_key(id);
         let mut connection = self.connection.clone();
-        let live = live_key(id);
-        // Indexed first (another slot): a crash in between leaves an entry
-        // the sweeper skips, never a secret it does not know of.
-        let () = connection
-            .zadd(expiry_key_of(id), format!("s:{id}"), record.meta.expires_at)
-            .await
-            .map_err(|e| unavailable(&e))?;
-        let mut pipe = redis::pipe();
-        pipe.atomic()
-            .hset_multiple(&key, &fields)
-            .ignore()
-            .expire_at(&key, record.meta.expires_at)
-            .ignore()
-            .set(&live, 1)
-            .ignore()
-            .expire_at(&live, record.meta.expires_at + GRACE_SECS)
-            .ignore();
-        if let Some(sealed) = &record.sealed_secret {
-            pipe.set_options(
-                &payload,
-                sealed,
-                redis::SetOptions::default().with_expiration(redis::SetExpiry::EXAT(
-                    u64::try_from(record.meta.expires_at).unwrap_or(0),
-                )),
-            )
-            .ignore();
-        }
-        pipe.query_async::<()>(&mut connection)
-            .await
-            .map_err(|e| unavailable(&e))?;
+        let write = async {
+            redis::cmd("SET")
+                .arg(&key)
+                .arg(codec::encode_record(record, &[]))
+                .arg("EXAT")
+                .arg(record.meta.expires_at + GRACE_SECS)
+                .query_async::<()>(&mut connection)
+                .await
+                .map_err(|e| unavailable(&e))
+        };
+        // Both at once (another slot): on one node the index entry is
+        // sent first, and an entry whose record never arrived is skipped
+        // by the sweeper.
+        tokio::try_join!(
+            self.schedule(Due::Secret, id, record.meta.expires_at),
+            write
+        )?;
+        let mut connection = self.connection.clone();
         self.replicated(&mut connection, &key).await
     }
 
     async fn load(&self, id: &SecretId) -> Result<Option<Record>, StoreError> {
-        let mut connection = self.connection.clone();
-        let (mut fields, views, payload): (HashMap<String, Vec<u8>>, Vec<String>, Option<Vec<u8>>) =
-            redis::pipe()
-                .atomic()
-                .hgetall(record_key(id))
-                .lrange(views_key(id), 0, -1)
-                .get(payload_key(id))
-                .query_async(&mut connection)
-                .await
-                .map_err(|e| unavailable(&e))?;
-        if fields.is_empty() {
-            return Ok(None);
-        }
-        let meta: SecretMeta = match fields.remove("meta") {
-            // Written before the metadata had fields of its own.
-            Some(json) => serde_json::from_slice(&json).map_err(|e| corrupt(&e.to_string()))?,
-            None => meta_from_fields(&mut fields)?,
-        };
-        let mut text = |name: &str| -> Result<String, StoreError> {
-            let bytes = fields
-                .remove(name)
-                .ok_or_else(|| corrupt(&format!("missing {name}")))?;
-            String::from_utf8(bytes).map_err(|_| corrupt(name))
-        };
-        let state = SecretState::parse(&text("state")?)?;
-        let views_remaining = text("remaining")?
-            .parse()
-            .map_err(|_| corrupt("remaining"))?;
-        let failed_passphrases = text("failed")?.parse().map_err(|_| corrupt("failed"))?;
-        let ended_at = match text("ended_at") {
-            Ok(at) => Some(at.parse().map_err(|_| corrupt("ended_at"))?),
-            Err(_) => None,
-        };
-        let claim = match (text("claim_id"), text("claim_until")) {
-            (Ok(id), Ok(until)) => Some(Claim {
-                id,
-                until: until.parse().map_err(|_| corrupt("claim_until"))?,
-            }),
-            _ => None,
-        };
-        let views = views
-            .iter()
-            .map(|v| serde_json::from_str(v).map_err(|e| corrupt(&e.to_string())))
-            .collect::<Result<_, _>>()?;
-        let mut replays = fields
-            .iter()
-            .filter(|(field, _)| field.starts_with("replay:"))
-            .map(|(field, value)| parse_replay(field, value))
-            .collect::<Result<Vec<_>, _>>()?;
-        replays.sort_by(|a, b| (a.until, &a.key_hash).cmp(&(b.until, &b.key_hash)));
-        Ok(Some(Record {
-            meta,
-            state,
-            views_remaining,
-            failed_passphrases,
-            ended_at,
-            sealed_secret: payload.or_else(|| fields.remove("payload")),
-            views,
-            claim,
-            replays,
-        }))
+        let found = self.upgrading(id, || self.load_current(id)).await?;
+        // A record outlives its expiry by the grace period.
+        Ok(found
+            .map(|(record, _)| record)
+            .filter(|record| !record.is_expired(crate::domain::now())))
     }
 
     async fn consume_view(
@@ -787,38 +1073,32 @@ impl SecretStore for RedisStore {
         view: &ViewEvent,
         replay: Option<&ReplayKey>,
     ) -> Result<ConsumeOutcome, StoreError> {
-        let view_json = serde_json::to_string(view).expect("a view always serialises");
-        let mut connection = self.connection.clone();
         if replay.is_some() {
-            // Indexed before the script runs: should its answer be lost, the
-            // sweeper still finds the payload it may have kept. NX keeps the
-            // earliest time; the sweeper puts back what is still open then.
-            let () = redis::cmd("ZADD")
-                .arg(expiry_key_of(id))
-                .arg("NX")
-                .arg(view.at + REPLAY_WINDOW_SECS)
-                .arg(format!("k:{id}"))
-                .query_async(&mut connection)
-                .await
-                .map_err(|e| unavailable(&e))?;
+            // Listed before the script runs: should its answer be lost,
+            // the sweeper still finds the payload it may have kept. The
+            // sweeper puts back what is still open then.
+            self.schedule(Due::KeptPayload, id, view.at + REPLAY_WINDOW_SECS)
+                .await?;
         }
+        let key = record_key(id);
         let (outcome, remaining): (i64, i64) = self
-            .consume_view
-            .key(record_key(id))
-            .key(views_key(id))
-            .key(live_key(id))
-            .key(payload_key(id))
-            .arg(view_json)
-            .arg(view.at)
-            .arg(replay.map(replay_name).unwrap_or_default())
-            .arg(REPLAY_WINDOW_SECS)
-            .invoke_async(&mut connection)
-            .await
-            .map_err(|e| unavailable(&e))?;
+            .upgrading(id, || async {
+                let mut invocation = self.consume_view.key(&key);
+                invocation
+                    .arg(view.at)
+                    .arg(&view.ip)
+                    .arg(&view.user_agent)
+                    .arg(replay.map(|key| key.to_vec()).unwrap_or_default())
+                    .arg(REPLAY_WINDOW_SECS);
+                self.run_on_record(&invocation, |(outcome, _): &(i64, i64)| *outcome)
+                    .await
+            })
+            .await?;
         if outcome == 0 {
             // A view taken but not on the replicas could come back after a
             // failover: not delivered until they have it.
-            self.replicated(&mut connection, &record_key(id)).await?;
+            let mut connection = self.connection.clone();
+            self.replicated(&mut connection, &key).await?;
         }
         let views_remaining = u32::try_from(remaining).map_err(|_| corrupt("remaining"))?;
         Ok(match outcome {
@@ -835,30 +1115,29 @@ impl SecretStore for RedisStore {
         claim: &Claim,
         now: UnixTime,
     ) -> Result<ClaimOutcome, StoreError> {
-        let mut connection = self.connection.clone();
-        let outcome: i64 = self
-            .claim
-            .key(record_key(id))
-            .arg(&claim.id)
-            .arg(claim.until)
-            .arg(now)
-            .invoke_async(&mut connection)
-            .await
-            .map_err(|e| unavailable(&e))?;
-        if outcome == 0 {
-            self.replicated(&mut connection, &record_key(id)).await?;
-        }
-        match outcome {
-            0 => match self.load(id).await? {
+        let key = record_key(id);
+        let answer: (i64, Vec<u8>) = self
+            .upgrading(id, || async {
+                let mut invocation = self.claim.key(&key);
+                invocation.arg(&claim.id).arg(claim.until).arg(now);
+                self.run_on_record(&invocation, |(outcome, _): &(i64, Vec<u8>)| *outcome)
+                    .await
+            })
+            .await?;
+        match answer {
+            (0, claimed) => {
+                let mut connection = self.connection.clone();
+                self.replicated(&mut connection, &key).await?;
+                let (mut record, _) = codec::decode_record(&claimed)?;
                 // While we hold the claim, only a revoke can have ended it.
-                Some(mut record) if record.sealed_secret.is_some() => {
-                    record.claim = None;
-                    Ok(ClaimOutcome::Claimed(Box::new(record)))
+                if record.sealed_secret.is_none() {
+                    return Ok(ClaimOutcome::NotLive);
                 }
-                _ => Ok(ClaimOutcome::NotLive),
-            },
-            -1 => Ok(ClaimOutcome::NotLive),
-            until => Ok(ClaimOutcome::Busy { until }),
+                record.claim = None;
+                Ok(ClaimOutcome::Claimed(Box::new(record)))
+            }
+            (until, _) if until > 0 => Ok(ClaimOutcome::Busy { until }),
+            _ => Ok(ClaimOutcome::NotLive),
         }
     }
 
@@ -868,30 +1147,30 @@ impl SecretStore for RedisStore {
         claim_id: &str,
         at: UnixTime,
     ) -> Result<bool, StoreError> {
-        let mut connection = self.connection.clone();
+        let key = record_key(id);
         let committed: i64 = self
-            .commit_claim
-            .key(record_key(id))
-            .key(live_key(id))
-            .key(payload_key(id))
-            .arg(claim_id)
-            .arg(at)
-            .invoke_async(&mut connection)
-            .await
-            .map_err(|e| unavailable(&e))?;
-        self.replicated(&mut connection, &record_key(id)).await?;
+            .upgrading(id, || async {
+                let mut invocation = self.commit_claim.key(&key);
+                invocation.arg(claim_id).arg(at);
+                self.run_on_record(&invocation, |outcome: &i64| *outcome)
+                    .await
+            })
+            .await?;
+        let mut connection = self.connection.clone();
+        self.replicated(&mut connection, &key).await?;
         Ok(committed == 1)
     }
 
     async fn release_claim(&self, id: &SecretId, claim_id: &str) -> Result<(), StoreError> {
-        let mut connection = self.connection.clone();
+        let key = record_key(id);
         let _: i64 = self
-            .release_claim
-            .key(record_key(id))
-            .arg(claim_id)
-            .invoke_async(&mut connection)
-            .await
-            .map_err(|e| unavailable(&e))?;
+            .upgrading(id, || async {
+                let mut invocation = self.release_claim.key(&key);
+                invocation.arg(claim_id);
+                self.run_on_record(&invocation, |outcome: &i64| *outcome)
+                    .await
+            })
+            .await?;
         Ok(())
     }
 
@@ -900,18 +1179,17 @@ impl SecretStore for RedisStore {
         id: &SecretId,
         at: UnixTime,
     ) -> Result<PassphraseOutcome, StoreError> {
-        let mut connection = self.connection.clone();
+        let key = record_key(id);
         let failed: i64 = self
-            .fail_passphrase
-            .key(record_key(id))
-            .key(live_key(id))
-            .key(payload_key(id))
-            .arg(MAX_PASSPHRASE_ATTEMPTS)
-            .arg(at)
-            .invoke_async(&mut connection)
-            .await
-            .map_err(|e| unavailable(&e))?;
-        self.replicated(&mut connection, &record_key(id)).await?;
+            .upgrading(id, || async {
+                let mut invocation = self.fail_passphrase.key(&key);
+                invocation.arg(MAX_PASSPHRASE_ATTEMPTS).arg(at);
+                self.run_on_record(&invocation, |failed: &i64| *failed)
+                    .await
+            })
+            .await?;
+        let mut connection = self.connection.clone();
+        self.replicated(&mut connection, &key).await?;
         Ok(match u32::try_from(failed) {
             Err(_) => PassphraseOutcome::NotLive,
             Ok(failed) if failed >= MAX_PASSPHRASE_ATTEMPTS => PassphraseOutcome::Destroyed,
@@ -920,17 +1198,17 @@ impl SecretStore for RedisStore {
     }
 
     async fn revoke(&self, id: &SecretId, at: UnixTime) -> Result<RevokeOutcome, StoreError> {
-        let mut connection = self.connection.clone();
+        let key = record_key(id);
         let outcome: i64 = self
-            .revoke
-            .key(record_key(id))
-            .key(live_key(id))
-            .key(payload_key(id))
-            .arg(at)
-            .invoke_async(&mut connection)
-            .await
-            .map_err(|e| unavailable(&e))?;
-        self.replicated(&mut connection, &record_key(id)).await?;
+            .upgrading(id, || async {
+                let mut invocation = self.revoke.key(&key);
+                invocation.arg(at);
+                self.run_on_record(&invocation, |outcome: &i64| *outcome)
+                    .await
+            })
+            .await?;
+        let mut connection = self.connection.clone();
+        self.replicated(&mut connection, &key).await?;
         Ok(match outcome {
             1 => RevokeOutcome::Revoked,
             2 => RevokeOutcome::AlreadyEnded,
@@ -943,9 +1221,18 @@ impl SecretStore for RedisStore {
         // one sweep never runs for long): under heavy load more than one
         // batch expires between sweeps.
         let mut expired = Vec::new();
+        for bucket in 0..EXPIRY_BUCKETS {
+            for _ in 0..SWEEP_ROUNDS {
+                let (batch, more) = self.purge_batch(bucket, now).await?;
+                expired.extend(batch);
+                if !more {
+                    break;
+                }
+            }
+        }
         for bucket in 0..BUCKETS {
             for _ in 0..SWEEP_ROUNDS {
-                let (batch, full) = self.purge_batch(bucket, now).await?;
+                let (batch, full) = self.purge_legacy_batch(bucket, now).await?;
                 expired.extend(batch);
                 if !full {
                     break;
@@ -969,10 +1256,7 @@ impl RequestStore for RedisStore {
         // Indexed first, each index its own slot; the sweeper and the list
         // skip an entry whose request was never written.
         let bucket = bucket_of(&id.to_string(), BUCKETS);
-        let () = connection
-            .zadd(expiry_key(bucket), format!("r:{id}"), record.expires_at)
-            .await
-            .map_err(|e| unavailable(&e))?;
+        self.schedule(Due::Request, id, record.expires_at).await?;
         let () = connection
             .zadd(request_index_key(bucket), id.to_string(), record.expires_at)
             .await
@@ -1010,10 +1294,7 @@ impl RequestStore for RedisStore {
         if let Some(replay) = &record.replay {
             // Indexed first, so that the sweeper deletes the kept answer
             // even if this answer is lost.
-            let () = connection
-                .zadd(expiry_key_of(id), format!("a:{id}"), replay.until)
-                .await
-                .map_err(|e| unavailable(&e))?;
+            self.schedule(Due::KeptAnswer, id, replay.until).await?;
         }
         let replaced: i64 = self
             .replace_request
@@ -1111,89 +1392,18 @@ impl TenantStore for RedisStore {
     }
 }
 
-/// An audit event as Redis keeps it: one line of tab-separated fields
-/// (id, time, kind, actor, ip, user agent, subject, tenant, detail,
-/// AADSTS code), empty for what is absent; a backslash escapes a tab, a
-/// line break or itself within a field. A third of the bytes of JSON,
-/// and no field names.
-fn encode_event(event: &AuditEvent) -> String {
-    fn field(out: &mut String, value: Option<&str>) {
-        out.push('\t');
-        for c in value.unwrap_or_default().chars() {
-            match c {
-                '\\' => out.push_str("\\\\"),
-                '\t' => out.push_str("\\t"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                c => out.push(c),
-            }
-        }
-    }
-    let mut out = String::with_capacity(128);
-    field(&mut out, Some(&event.event_id));
-    field(&mut out, Some(&event.at.to_string()));
-    field(&mut out, Some(&event.kind));
-    field(&mut out, Some(&event.actor));
-    field(&mut out, event.ip.as_deref());
-    field(&mut out, event.user_agent.as_deref());
-    field(&mut out, event.subject.as_deref());
-    field(&mut out, event.tenant.as_deref());
-    field(&mut out, event.detail.as_deref());
-    field(
-        &mut out,
-        event.aadsts.map(|code| code.to_string()).as_deref(),
-    );
-    out.remove(0);
-    out
-}
-
-fn decode_event(line: &str) -> Option<AuditEvent> {
-    let mut fields: Vec<String> = vec![String::new()];
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\t' => fields.push(String::new()),
-            '\\' => {
-                let escaped = match chars.next()? {
-                    't' => '\t',
-                    'n' => '\n',
-                    'r' => '\r',
-                    other => other,
-                };
-                fields.last_mut()?.push(escaped);
-            }
-            c => fields.last_mut()?.push(c),
-        }
-    }
-    let [
-        event_id,
-        at,
-        kind,
-        actor,
-        ip,
-        user_agent,
-        subject,
-        tenant,
-        detail,
-        aadsts,
-    ]: [String; 10] = fields.try_into().ok()?;
-    let present = |text: String| (!text.is_empty()).then_some(text);
-    Some(AuditEvent {
-        event_id,
-        at: at.parse().ok()?,
-        kind,
-        actor,
-        ip: present(ip),
-        user_agent: present(user_agent),
-        subject: present(subject),
-        tenant: present(tenant),
-        detail: present(detail),
-        aadsts: present(aadsts).and_then(|code| code.parse().ok()),
-    })
-}
-
 /// Stream entries as `XRANGE` answers them: id and fields.
-type StreamEntries = Vec<(String, HashMap<String, String>)>;
+type StreamEntries = Vec<(String, HashMap<String, Vec<u8>>)>;
+
+/// The event in a stream entry: `b` as [`codec::encode_event`] writes it,
+/// or `e`, a line from an earlier release.
+fn event_of(fields: &HashMap<String, Vec<u8>>) -> Option<AuditEvent> {
+    match (fields.get("b"), fields.get("e")) {
+        (Some(encoded), _) => codec::decode_event(encoded),
+        (None, Some(line)) => legacy::decode_line(std::str::from_utf8(line).ok()?),
+        (None, None) => None,
+    }
+}
 
 impl RedisStore {
     /// Newest first, the events of one stream that match `query`, at most
@@ -1223,7 +1433,7 @@ impl RedisStore {
             }
             found.extend(
                 page.iter()
-                    .filter_map(|(_, fields)| decode_event(fields.get("e")?))
+                    .filter_map(|(_, fields)| event_of(fields))
                     .filter(|e| query.matches(e)),
             );
             if found.len() >= query.limit || exhausted {
@@ -1231,81 +1441,148 @@ impl RedisStore {
             }
         }
     }
+
+    /// Appends a subject's own events to its record (or request).
+    async fn append_own_events(&self, subject: &str, events: &[Vec<u8>]) -> Result<(), StoreError> {
+        let run = || async {
+            let mut connection = self.connection.clone();
+            let mut invocation = self.append_own_events.key(format!("handoff:{{{subject}}}"));
+            invocation
+                .key(format!("handoff:{{{subject}}}:request"))
+                .key(lone_events_key(subject))
+                .arg(OWN_EVENTS_KEPT)
+                .arg(GRACE_SECS);
+            for event in events {
+                invocation.arg(event.as_slice());
+            }
+            let appended: i64 = invocation
+                .invoke_async(&mut connection)
+                .await
+                .map_err(|e| unavailable(&e))?;
+            Ok::<_, StoreError>((appended != LEGACY).then_some(()))
+        };
+        match SecretId::parse(subject) {
+            Ok(id) => self.upgrading(&id, run).await,
+            // Not an id: nothing of an earlier release to upgrade.
+            Err(_) => run().await.map(drop),
+        }
+    }
+
+    /// Each subject's new events, several subjects at once.
+    async fn append_all_own_events(
+        &self,
+        own: std::collections::BTreeMap<String, Vec<Vec<u8>>>,
+    ) -> Result<(), StoreError> {
+        // At most one batch of the audit writer's subjects.
+        let appending: Vec<_> = own
+            .iter()
+            .map(|(subject, entries)| self.append_own_events(subject, entries))
+            .collect();
+        futures_util::future::join_all(appending)
+            .await
+            .into_iter()
+            .collect()
+    }
+
+    /// A secret's or request's own events, as kept with it.
+    async fn own_events(&self, subject: &str) -> Result<Vec<AuditEvent>, StoreError> {
+        let mut connection = self.connection.clone();
+        let record: Result<Option<Vec<u8>>, _> =
+            connection.get(format!("handoff:{{{subject}}}")).await;
+        let mut encoded = match record {
+            Ok(Some(raw)) => codec::decode_record(&raw)?.1,
+            Ok(None) => Vec::new(),
+            // An earlier release's hash: its events are beside it.
+            Err(e) if is_wrong_type(&e) => Vec::new(),
+            Err(e) => return Err(unavailable(&e)),
+        };
+        let (request, alone, legacy_lines): (Option<Vec<u8>>, Option<Vec<u8>>, Option<String>) =
+            redis::pipe()
+                .hget(format!("handoff:{{{subject}}}:request"), "a")
+                .get(lone_events_key(subject))
+                .get(legacy_own_events_key(subject))
+                .query_async(&mut connection)
+                .await
+                .map_err(|e| unavailable(&e))?;
+        for list in [request, alone].into_iter().flatten() {
+            encoded.extend(codec::decode_event_list(&list)?);
+        }
+        let mut events: Vec<AuditEvent> = encoded
+            .iter()
+            .filter_map(|e| codec::decode_event(e))
+            .enumerate()
+            .map(|(place, mut event)| {
+                if event.event_id.is_empty() {
+                    event.event_id = codec::own_event_id(event.at, place);
+                }
+                event
+            })
+            .chain(
+                legacy_lines
+                    .unwrap_or_default()
+                    .lines()
+                    .filter_map(legacy::decode_line),
+            )
+            .collect();
+        for event in &mut events {
+            event.subject = Some(subject.to_owned());
+        }
+        Ok(events)
+    }
 }
 
 #[async_trait]
 impl AuditStore for RedisStore {
     async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
-        // One pipeline per stream and one script per subject: in a cluster
-        // each is one slot.
-        let mut streams: std::collections::BTreeMap<String, (i64, Vec<String>)> =
+        // One pipeline for every stream (on a cluster, one per stream's
+        // slot), the expiry set once per stream, and one script per
+        // subject: in a cluster each is one slot.
+        let mut streams: std::collections::BTreeMap<String, (i64, Vec<Vec<u8>>)> =
             std::collections::BTreeMap::new();
-        let mut own: std::collections::BTreeMap<&str, Vec<String>> =
+        let mut own: std::collections::BTreeMap<String, Vec<Vec<u8>>> =
             std::collections::BTreeMap::new();
         for event in events {
-            let encoded = encode_event(event);
             let day = event.at.div_euclid(DAY_SECS);
             let expires = (day + 2) * DAY_SECS + self.audit_retention_secs;
             streams
                 .entry(audit_stream_key(audit_bucket(event), day))
                 .or_insert_with(|| (expires, Vec::new()))
                 .1
-                .push(encoded.clone());
+                .push(codec::encode_event(event, EventCopy::Trail));
             if let Some(subject) = &event.subject {
-                // The subject is the key's: not repeated in each line.
-                let mut line = event.clone();
-                line.subject = None;
-                own.entry(subject).or_default().push(encode_event(&line));
+                // The subject is the record's: not repeated in each event.
+                own.entry(subject.clone())
+                    .or_default()
+                    .push(codec::encode_event(event, EventCopy::Own));
             }
         }
         let mut connection = self.connection.clone();
-        for (key, (expires, entries)) in &streams {
-            let mut pipe = redis::pipe();
-            for entry in entries {
-                pipe.cmd("XADD")
-                    .arg(key)
-                    .arg("*")
-                    .arg("e")
-                    .arg(entry)
-                    .ignore();
+        if connection.is_cluster() {
+            for (key, (expires, entries)) in &streams {
+                let mut pipe = redis::pipe();
+                add_to_stream(&mut pipe, key, *expires, entries);
+                pipe.query_async::<()>(&mut connection)
+                    .await
+                    .map_err(|e| unavailable(&e))?;
             }
-            pipe.expire_at(key, *expires).ignore();
+        } else {
+            let mut pipe = redis::pipe();
+            for (key, (expires, entries)) in &streams {
+                add_to_stream(&mut pipe, key, *expires, entries);
+            }
             pipe.query_async::<()>(&mut connection)
                 .await
                 .map_err(|e| unavailable(&e))?;
         }
-        for (subject, entries) in own {
-            let mut invocation = self.append_own_audit.key(own_audit_key(subject));
-            invocation
-                .key(format!("handoff:{{{subject}}}"))
-                .key(format!("handoff:{{{subject}}}:request"))
-                .arg(GRACE_SECS * 1000);
-            for entry in entries {
-                invocation.arg(entry);
-            }
-            let _: i64 = invocation
-                .invoke_async(&mut connection)
-                .await
-                .map_err(|e| unavailable(&e))?;
-        }
-        Ok(())
+        self.append_all_own_events(own).await
     }
 
     async fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
         if let Some(subject) = &query.subject {
-            let mut connection = self.connection.clone();
-            let all: Option<String> = connection
-                .get(own_audit_key(subject))
-                .await
-                .map_err(|e| unavailable(&e))?;
-            let mut found: Vec<AuditEvent> = all
-                .unwrap_or_default()
-                .lines()
-                .filter_map(decode_event)
-                .map(|mut e| {
-                    e.subject = Some(subject.clone());
-                    e
-                })
+            let mut found: Vec<AuditEvent> = self
+                .own_events(subject)
+                .await?
+                .into_iter()
                 .filter(|e| query.matches(e))
                 .collect();
             AuditEvent::sort_newest_first(&mut found);
@@ -1360,12 +1637,7 @@ impl AuditStore for RedisStore {
                     let exhausted = page.len() < SWEEP_BATCH as usize;
                     let old: Vec<&String> = page
                         .iter()
-                        .filter(|(_, fields)| {
-                            fields
-                                .get("e")
-                                .and_then(|e| decode_event(e))
-                                .is_none_or(|e| e.at < before)
-                        })
+                        .filter(|(_, fields)| event_of(fields).is_none_or(|e| e.at < before))
                         .map(|(id, _)| id)
                         .collect();
                     if !old.is_empty() {
@@ -1386,6 +1658,19 @@ impl AuditStore for RedisStore {
         }
         Ok(purged)
     }
+}
+
+/// A stream's new entries and its expiry, into `pipe`.
+fn add_to_stream(pipe: &mut redis::Pipeline, key: &str, expires: i64, entries: &[Vec<u8>]) {
+    for entry in entries {
+        pipe.cmd("XADD")
+            .arg(key)
+            .arg("*")
+            .arg("b")
+            .arg(entry.as_slice())
+            .ignore();
+    }
+    pipe.expire_at(key, expires).ignore();
 }
 
 /// Outbox buckets: enough that no one key is hot, few enough that a claim
@@ -1561,6 +1846,44 @@ impl OutboxStore for RedisStore {
     }
 }
 
+impl RedisStore {
+    /// Whether secrets or requests are here. On one node a scan for the
+    /// first `handoff:{…}` key; on a cluster, whether the nodes hold any
+    /// key at all (a cluster is rarely shared).
+    async fn holds_records(&self) -> Result<bool, StoreError> {
+        let mut connection = self.connection.clone();
+        let mut held: bool = connection
+            .exists("handoff:expiring")
+            .await
+            .map_err(|e| unavailable(&e))?;
+        if connection.is_cluster() {
+            let keys: i64 = redis::cmd("DBSIZE")
+                .query_async(&mut connection)
+                .await
+                .map_err(|e| unavailable(&e))?;
+            return Ok(held || keys > 0);
+        }
+        let mut cursor = 0_u64;
+        while !held {
+            let (next, found): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg("handoff:{*")
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut connection)
+                .await
+                .map_err(|e| unavailable(&e))?;
+            held = !found.is_empty();
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        Ok(held)
+    }
+}
+
 #[async_trait]
 impl Health for RedisStore {
     async fn ping(&self) -> Result<(), StoreError> {
@@ -1586,18 +1909,15 @@ impl Health for RedisStore {
         // Redis 7.) Whether records were here already only decides what
         // the start-up line says, so it need not be in the same step.
         for _ in 0..3 {
-            // Every secret and request is in an expiry bucket until swept
-            // (or, written by an older release, in `handoff:expiring`).
-            let mut held: bool = connection
-                .exists("handoff:expiring")
+            let kept: Option<Vec<u8>> = connection
+                .get(KEY_FINGERPRINT)
                 .await
                 .map_err(|e| unavailable(&e))?;
-            for bucket in 0..BUCKETS {
-                held |= connection
-                    .exists::<_, bool>(expiry_key(bucket))
-                    .await
-                    .map_err(|e| unavailable(&e))?;
+            if let Some(kept) = kept {
+                return Ok(KeptFingerprint::Kept(kept));
             }
+            // Only before the first fingerprint is kept: once per store.
+            let held = self.holds_records().await?;
             let recorded: Option<String> = redis::cmd("SET")
                 .arg(KEY_FINGERPRINT)
                 .arg(fingerprint)
@@ -1608,14 +1928,8 @@ impl Health for RedisStore {
             if recorded.is_some() {
                 return Ok(KeptFingerprint::Recorded { adopted: held });
             }
-            let kept: Option<Vec<u8>> = connection
-                .get(KEY_FINGERPRINT)
-                .await
-                .map_err(|e| unavailable(&e))?;
-            if let Some(kept) = kept {
-                return Ok(KeptFingerprint::Kept(kept));
-            }
-            // Deleted between our SET and GET: try again.
+            // Another instance recorded one meanwhile: read it (or, were
+            // it deleted again, try once more).
         }
         Err(StoreError::Unavailable(format!(
             "{KEY_FINGERPRINT} kept changing while it was read"
@@ -1626,25 +1940,29 @@ impl Health for RedisStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::audit::{Actor, Kind};
 
     #[test]
-    fn an_audit_event_survives_its_line_whatever_its_fields_hold() {
-        let full = AuditEvent::new(Kind::ApplyFailed, &Actor::Staff("a\tb".into()))
-            .from_client("2001:db8::1", "Agent\\with\ttabs\nand lines\r")
-            .subject(&SecretId::generate())
-            .tenant("contoso")
-            .detail("")
-            .aadsts(Some(7_000_215));
-        let bare = AuditEvent::new(Kind::SignedIn, &Actor::Anonymous);
-        for event in [full, bare] {
-            let line = encode_event(&event);
-            assert!(!line.contains('\n'), "one line: {line:?}");
-            let mut expected = event.clone();
-            // An empty field reads back as absent.
-            expected.detail = expected.detail.filter(|d| !d.is_empty());
-            assert_eq!(decode_event(&line), Some(expected));
+    fn an_earlier_release_s_audit_line_still_reads() {
+        let line = "0193a1b2c3d4000000017abcdefgh\t1790000000\tapply.failed\tstaff:a\\tb\t2001:db8::1\tAgent\\nx\t\tcontoso\t\t7000215";
+        let event = legacy::decode_line(line).unwrap();
+        assert_eq!(event.actor, "staff:a\tb");
+        assert_eq!(event.user_agent.as_deref(), Some("Agent\nx"));
+        assert_eq!(event.subject, None);
+        assert_eq!(event.tenant.as_deref(), Some("contoso"));
+        assert_eq!(event.aadsts, Some(7_000_215));
+        assert_eq!(legacy::decode_line("too\tfew"), None);
+    }
+
+    #[test]
+    fn an_expiry_entry_names_what_and_which() {
+        let id = SecretId::generate();
+        for what in [Due::Secret, Due::Request, Due::KeptPayload, Due::KeptAnswer] {
+            assert_eq!(Due::parse_entry(&what.entry(&id)), Some((what, id)));
         }
-        assert_eq!(decode_event("too\tfew"), None);
+        assert_eq!(
+            Due::parse_member(&format!("s:{id}")),
+            Some((Due::Secret, id))
+        );
+        assert_eq!(Due::parse_entry(b"x"), None);
     }
 }
