@@ -568,6 +568,66 @@ fn legacy_views_key(id: &SecretId) -> String {
 /// An earlier release's hash, views and payload, as read together.
 type LegacyKeys = (HashMap<String, Vec<u8>>, Vec<String>, Option<Vec<u8>>);
 
+/// The oldest Redis the commands need (`LPOP` with a count, `SET … EXAT`).
+const OLDEST_REDIS: (u32, u32) = (6, 2);
+
+/// Refuses a Redis older than [`OLDEST_REDIS`] (every node of a cluster),
+/// rather than failing on its first write.
+async fn require_version(connection: &mut RedisConnection) -> Result<(), StoreError> {
+    let info: redis::Value = redis::cmd("INFO")
+        .arg("server")
+        .query_async(connection)
+        .await
+        .map_err(|e| unavailable(&e))?;
+    let mut texts = Vec::new();
+    collect_texts(&info, &mut texts);
+    match too_old(&texts) {
+        Some(version) => Err(StoreError::Unavailable(format!(
+            "Redis {version} is too old: handoff needs Redis {}.{} or later (or Valkey)",
+            OLDEST_REDIS.0, OLDEST_REDIS.1
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The first `redis_version` older than [`OLDEST_REDIS`] in `INFO` texts.
+fn too_old(texts: &[String]) -> Option<String> {
+    texts
+        .iter()
+        .flat_map(|text| text.lines())
+        .filter_map(|line| line.strip_prefix("redis_version:"))
+        .map(str::trim)
+        .find(|version| {
+            let mut parts = version.split('.').map(|n| n.parse::<u32>().ok());
+            matches!(
+                (parts.next().flatten(), parts.next().flatten()),
+                (Some(major), Some(minor)) if (major, minor) < OLDEST_REDIS
+            )
+        })
+        .map(str::to_owned)
+}
+
+/// The texts in an answer (one per node, from a cluster).
+fn collect_texts(value: &redis::Value, into: &mut Vec<String>) {
+    match value {
+        redis::Value::BulkString(bytes) => into.push(String::from_utf8_lossy(bytes).into_owned()),
+        redis::Value::VerbatimString { text, .. } | redis::Value::SimpleString(text) => {
+            into.push(text.clone());
+        }
+        redis::Value::Array(items) | redis::Value::Set(items) => {
+            for item in items {
+                collect_texts(item, into);
+            }
+        }
+        redis::Value::Map(entries) => {
+            for (_, item) in entries {
+                collect_texts(item, into);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// A script with the record helpers.
 fn on_records(body: &str) -> Script {
     Script::new(&format!("{RECORDS}{body}"))
@@ -612,6 +672,7 @@ impl RedisStore {
         )
         .await
         .map_err(|e| unavailable(&e))?;
+        require_version(&mut connection.clone()).await?;
         Ok(Self {
             connection,
             wait_replicas: 0,
@@ -1951,6 +2012,18 @@ mod tests {
         assert_eq!(event.tenant.as_deref(), Some("contoso"));
         assert_eq!(event.aadsts, Some(7_000_215));
         assert_eq!(legacy::decode_line("too\tfew"), None);
+    }
+
+    #[test]
+    fn a_redis_older_than_6_2_is_refused_on_any_node() {
+        let info = |v: &str| format!("# Server\r\nredis_version:{v}\r\nredis_mode:cluster\r\n");
+        assert_eq!(too_old(&[info("7.0.15"), info("6.2.0")]), None);
+        assert_eq!(
+            too_old(&[info("7.0.15"), info("6.0.9")]).as_deref(),
+            Some("6.0.9")
+        );
+        assert_eq!(too_old(&[info("5.0.14")]).as_deref(), Some("5.0.14"));
+        assert_eq!(too_old(&["no version here".to_owned()]), None);
     }
 
     #[test]
