@@ -1389,16 +1389,8 @@ async fn redis_expires_a_secret_by_itself_shortly_after_its_expiry() {
         .await
         .unwrap();
 
-    let mut redis = ::redis::Client::open(server.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
-    let keys: Vec<String> = ::redis::cmd("KEYS")
-        .arg(format!("handoff:{{{}}}*", created.id))
-        .query_async(&mut redis)
-        .await
-        .unwrap();
+    let mut redis = raw_redis(&server).await;
+    let keys = keys_of(&mut redis, &created.id).await;
     assert_eq!(
         keys,
         [format!("handoff:{{{}}}", created.id)],
@@ -1442,6 +1434,24 @@ async fn one_sweep_clears_a_backlog_bigger_than_one_batch() {
     assert_eq!(expired.len(), 1200);
     assert!(expired.iter().all(|e| e.unused));
     assert!(store.purge_expired(later).await.unwrap().is_empty());
+}
+
+/// A plain connection to the test's Redis, to look at the keys.
+async fn raw_redis(server: &RedisServer) -> ::redis::aio::MultiplexedConnection {
+    ::redis::Client::open(server.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+/// Every key of one secret (all tagged with its id).
+async fn keys_of(redis: &mut ::redis::aio::MultiplexedConnection, id: &SecretId) -> Vec<String> {
+    ::redis::cmd("KEYS")
+        .arg(format!("handoff:{{{id}}}*"))
+        .query_async(redis)
+        .await
+        .unwrap()
 }
 
 /// Writes `record` to Redis as the release before one-string records kept
@@ -1502,11 +1512,7 @@ async fn redis_upgrades_a_secret_written_by_the_earlier_layout_and_reveals_it() 
         .await
         .unwrap();
     let record = memory.load(&created.id).await.unwrap().unwrap();
-    let mut redis = ::redis::Client::open(server.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut redis = raw_redis(&server).await;
     let line = format!(
         "0193a1b2c3d4000000017abcdefgh\t{}\tsecret.created\tanonymous\t203.0.113.7\t\t\t\t\t",
         record.meta.created_at
@@ -1522,11 +1528,7 @@ async fn redis_upgrades_a_secret_written_by_the_earlier_layout_and_reveals_it() 
     assert_eq!(revealed.secret.expose(), "the-old-value");
     assert_eq!(revealed.views_remaining, 1);
 
-    let keys: Vec<String> = ::redis::cmd("KEYS")
-        .arg(format!("handoff:{{{}}}*", created.id))
-        .query_async(&mut redis)
-        .await
-        .unwrap();
+    let keys = keys_of(&mut redis, &created.id).await;
     assert_eq!(
         keys,
         [format!("handoff:{{{}}}", created.id)],
@@ -1563,11 +1565,7 @@ async fn redis_upgrades_a_secret_written_by_the_earlier_layout_and_reveals_it() 
 async fn redis_still_reports_an_earlier_layout_s_secret_that_expired_unused() {
     let server = RedisServer::start();
     let store = RedisStore::connect(&server.url(), RETENTION).await.unwrap();
-    let mut redis = ::redis::Client::open(server.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap();
+    let mut redis = raw_redis(&server).await;
     let id = SecretId::generate();
     let mut record = Record::new(
         SecretMeta {
@@ -1607,11 +1605,7 @@ async fn redis_still_reports_an_earlier_layout_s_secret_that_expired_unused() {
     assert_eq!(expired.len(), 1, "{expired:?}");
     assert_eq!(expired[0].id, id);
     assert!(expired[0].unused);
-    let left: Vec<String> = ::redis::cmd("KEYS")
-        .arg(format!("handoff:{{{id}}}*"))
-        .query_async(&mut redis)
-        .await
-        .unwrap();
+    let left = keys_of(&mut redis, &id).await;
     assert!(
         left.is_empty() || left == [format!("handoff:{{{id}}}:audit")],
         "{left:?}"
