@@ -70,14 +70,20 @@ use crate::domain::{SecretId, UnixTime};
 /// caller upgrades it and runs the script again.
 const RECORDS: &str = r"
 local LEGACY = -9
+-- A record is its map followed by its own events, each a MessagePack
+-- string appended as it comes. Returns the map and the events' bytes as
+-- they are.
 local function load(key)
   local raw = redis.pcall('GET', key)
-  if type(raw) == 'table' then return nil, true end
-  if not raw then return nil, false end
-  return cmsgpack.unpack(raw), false
+  if type(raw) == 'table' then return nil, true, '' end
+  if not raw then return nil, false, '' end
+  local after, r = cmsgpack.unpack_one(raw)
+  local events = ''
+  if after ~= -1 then events = string.sub(raw, after + 1) end
+  return r, false, events
 end
-local function save(key, record)
-  redis.call('SET', key, cmsgpack.pack(record), 'KEEPTTL')
+local function save(key, record, events)
+  redis.call('SET', key, cmsgpack.pack(record) .. events, 'KEEPTTL')
 end
 -- Live: not ended and not past its expiry (the record outlives it by the
 -- grace period).
@@ -116,7 +122,7 @@ end
 // replay window. Returns {outcome, views left}: 0 consumed, 1 replayed,
 // -1 not live, -2 claimed by an apply.
 const CONSUME_VIEW: &str = r"
-local r, legacy = load(KEYS[1])
+local r, legacy, events = load(KEYS[1])
 if legacy then return {LEGACY, 0} end
 local at = tonumber(ARGV[1])
 if not r or tonumber(r.x) <= at then return {-1, 0} end
@@ -144,7 +150,7 @@ if r.r == 0 then
   r.e = at
   if kept == 0 then r.p = nil end
 end
-save(KEYS[1], r)
+save(KEYS[1], r, events)
 return {0, r.r}
 ";
 
@@ -152,48 +158,48 @@ return {0, r.r}
 // ended secret has none left, its kept payload; returns the latest window
 // still open (0 if none).
 const DROP_LAPSED_REPLAYS: &str = r"
-local r, legacy = load(KEYS[1])
+local r, legacy, events = load(KEYS[1])
 if legacy then return LEGACY end
 if not r then return 0 end
 local left, latest = drop_lapsed_replays(r, replay_now(ARGV[1]))
 if r.s ~= 'live' and left == 0 then r.p = nil end
-save(KEYS[1], r)
+save(KEYS[1], r, events)
 return latest
 ";
 
 // KEYS: record. ARGV: attempts allowed, at. Returns the failures so far,
 // -1 if not live.
 const FAIL_PASSPHRASE: &str = r"
-local r, legacy = load(KEYS[1])
+local r, legacy, events = load(KEYS[1])
 if legacy then return LEGACY end
 if not r or not is_live(r, tonumber(ARGV[2])) then return -1 end
 r.f = tonumber(r.f or 0) + 1
 if r.f >= tonumber(ARGV[1]) then finish(r, 'destroyed', ARGV[2]) end
-save(KEYS[1], r)
+save(KEYS[1], r, events)
 return r.f
 ";
 
 // KEYS: record. ARGV: at. 1 revoked, 2 had ended (a payload kept for a
 // replay is deleted all the same), 0 missing.
 const REVOKE: &str = r"
-local r, legacy = load(KEYS[1])
+local r, legacy, events = load(KEYS[1])
 if legacy then return LEGACY end
 if not r or tonumber(r.x) <= tonumber(ARGV[1]) then return 0 end
 if r.s ~= 'live' then
   r.p = nil
   r.k = nil
-  save(KEYS[1], r)
+  save(KEYS[1], r, events)
   return 2
 end
 finish(r, 'revoked', ARGV[1])
-save(KEYS[1], r)
+save(KEYS[1], r, events)
 return 1
 ";
 
 // KEYS: record. ARGV: claim id, until, now. {0, record as claimed},
 // {-1, ''} not live, or {until, ''} while the current claim holds.
 const CLAIM: &str = r"
-local r, legacy = load(KEYS[1])
+local r, legacy, events = load(KEYS[1])
 if legacy then return {LEGACY, ''} end
 local now = tonumber(ARGV[3])
 if not r or not is_live(r, now) then return {-1, ''} end
@@ -208,57 +214,73 @@ return {0, packed}
 
 // KEYS: record. ARGV: claim id, at.
 const COMMIT_CLAIM: &str = r"
-local r, legacy = load(KEYS[1])
+local r, legacy, events = load(KEYS[1])
 if legacy then return LEGACY end
 if not r or not is_live(r, tonumber(ARGV[2])) or r.ci ~= ARGV[1] then return 0 end
 r.ci = nil
 r.cu = nil
 finish(r, 'applied', ARGV[2])
-save(KEYS[1], r)
+save(KEYS[1], r, events)
 return 1
 ";
 
 // KEYS: record. ARGV: claim id.
 const RELEASE_CLAIM: &str = r"
-local r, legacy = load(KEYS[1])
+local r, legacy, events = load(KEYS[1])
 if legacy then return LEGACY end
 if not r or r.ci ~= ARGV[1] then return 0 end
 r.ci = nil
 r.cu = nil
-save(KEYS[1], r)
+save(KEYS[1], r, events)
 return 1
 ";
 
 // KEYS: record, request, and the subject's events kept alone. ARGV: how
-// many to keep, the grace in seconds, then the events. Appends a secret's
-// or request's own events to it (keeping the first, its creation, and the
-// newest); those of a subject that has neither (one already swept) are
-// kept alone for the grace period.
+// many bytes of events a record keeps, the grace in seconds, then the
+// events. Appends a secret's own events to its record (without reading
+// it; once they pass the budget, keeping the first, its creation, and the
+// newest in half of it), a request's to its hash; those of a subject that
+// has neither (one already swept) are kept alone for the grace period.
 const APPEND_OWN_EVENTS: &str = r"
-local function append(events)
-  for i = 3, #ARGV do events[#events + 1] = ARGV[i] end
-  local keep = tonumber(ARGV[1])
-  while #events > keep do table.remove(events, 2) end
-  return events
-end
-local r, legacy = load(KEYS[1])
-if legacy then return LEGACY end
-if r then
-  r.a = append(r.a or {})
-  save(KEYS[1], r)
+local raw = redis.pcall('GET', KEYS[1])
+if type(raw) == 'table' then return LEGACY end
+local added = {}
+for i = 3, #ARGV do added[#added + 1] = ARGV[i] end
+if raw then
+  local budget = tonumber(ARGV[1])
+  for _, event in ipairs(added) do raw = raw .. cmsgpack.pack(event) end
+  local after = cmsgpack.unpack_one(raw)
+  if string.len(raw) - after > budget then
+    local packed = {}
+    local at, event = after
+    while at ~= -1 do
+      at, event = cmsgpack.unpack_one(raw, at)
+      packed[#packed + 1] = cmsgpack.pack(event)
+    end
+    local newest, size = {}, 0
+    for i = #packed, 2, -1 do
+      size = size + string.len(packed[i])
+      if size > budget / 2 then break end
+      table.insert(newest, 1, packed[i])
+    end
+    raw = string.sub(raw, 1, after) .. packed[1] .. table.concat(newest)
+  end
+  redis.call('SET', KEYS[1], raw, 'KEEPTTL')
   return 1
 end
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  local kept = redis.call('HGET', KEYS[2], 'a')
+-- A request keeps its first event and its 199 newest.
+local function append(kept)
   local events = {}
   if kept then events = cmsgpack.unpack(kept) end
-  redis.call('HSET', KEYS[2], 'a', cmsgpack.pack(append(events)))
+  for _, event in ipairs(added) do events[#events + 1] = event end
+  while #events > 200 do table.remove(events, 2) end
+  return cmsgpack.pack(events)
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('HSET', KEYS[2], 'a', append(redis.call('HGET', KEYS[2], 'a')))
   return 1
 end
-local kept = redis.call('GET', KEYS[3])
-local events = {}
-if kept then events = cmsgpack.unpack(kept) end
-redis.call('SET', KEYS[3], cmsgpack.pack(append(events)), 'EX', ARGV[2])
+redis.call('SET', KEYS[3], append(redis.call('GET', KEYS[3])), 'EX', ARGV[2])
 return 0
 ";
 
@@ -356,9 +378,10 @@ const CLAIM_MINUTES: i64 = 60;
 /// once the minute has passed, on the next sweep (every 30 s), so within
 /// about 90 s, and more in a backlog.
 const GRACE_SECS: i64 = 300;
-/// A secret's own events kept in its record (its status page shows as
-/// many): the first and the newest.
-const OWN_EVENTS_KEPT: usize = 200;
+/// The bytes of own events a secret's record keeps (a hundred and more
+/// events; its status page shows 200 at most): past them, the first and
+/// the newest in half of it.
+const OWN_EVENTS_BYTES: usize = 16 * 1024;
 /// The slugs of tenants with a credential record.
 const TENANT_INDEX: &str = "handoff:tenants";
 /// How far an audit event's time may be from the moment Redis appended it
@@ -1511,7 +1534,7 @@ impl RedisStore {
             invocation
                 .key(format!("handoff:{{{subject}}}:request"))
                 .key(lone_events_key(subject))
-                .arg(OWN_EVENTS_KEPT)
+                .arg(OWN_EVENTS_BYTES)
                 .arg(GRACE_SECS);
             for event in events {
                 invocation.arg(event.as_slice());

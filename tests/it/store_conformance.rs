@@ -1611,3 +1611,67 @@ async fn redis_still_reports_an_earlier_layout_s_secret_that_expired_unused() {
         "{left:?}"
     );
 }
+
+#[tokio::test]
+async fn redis_keeps_a_secret_s_first_and_newest_own_events_within_a_bound() {
+    let server = RedisServer::start();
+    let store = RedisStore::connect(&server.url(), RETENTION).await.unwrap();
+    let service = Service::new(Arc::new(store), ServerKey::generate());
+    let created = service
+        .create(new_secret("x", 1, None), &client())
+        .await
+        .unwrap();
+    let store = service.store();
+    let t = now();
+    // Its creation is its first own event (the service's, or this one).
+    store
+        .append_audit(&[event(Kind::SecretCreated, None, &created.id, t)])
+        .await
+        .unwrap();
+    // A link opened over and over: page opens, with a browser's agent each.
+    for round in 0..20 {
+        let opens: Vec<AuditEvent> = (0..50)
+            .map(|n| {
+                event(Kind::SecretViewed, None, &created.id, t).from_client(
+                    "203.0.113.9",
+                    &format!("Mozilla/5.0 (X11; Linux x86_64) {round}-{n}"),
+                )
+            })
+            .collect();
+        store.append_audit(&opens).await.unwrap();
+    }
+
+    let mut redis = raw_redis(&server).await;
+    let size: usize = ::redis::cmd("STRLEN")
+        .arg(format!("handoff:{{{}}}", created.id))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(size < 20 * 1024, "the record stays bounded: {size} bytes");
+    let own = store
+        .query_audit(&AuditQuery {
+            since: t - 10,
+            until: t + 10,
+            tenant: None,
+            subject: Some(created.id.to_string()),
+            kind: None,
+            limit: 5000,
+        })
+        .await
+        .unwrap();
+    assert!(own.len() > 50 && own.len() < 1001, "{} kept", own.len());
+    assert!(
+        own.iter().any(|e| e.kind == "secret.created"),
+        "the first is kept"
+    );
+    assert!(
+        own.iter()
+            .any(|e| e.user_agent.as_deref() == Some("Mozilla/5.0 (X11; Linux x86_64) 19-49")),
+        "the newest is kept"
+    );
+    // The secret still reveals.
+    service
+        .reveal(&created.id, &created.key, None, &client())
+        .await
+        .unwrap();
+}

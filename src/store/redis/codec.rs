@@ -18,7 +18,10 @@
 //! | `ci`, `cu` | an apply's claim: its id and until when it holds |
 //! | `v` | the reveals: `[at, ip, user agent]` each |
 //! | `k` | replay windows: `[key hash, until, views left]` each |
-//! | `a` | the secret's own audit events (see [`encode_event`]), oldest first |
+//!
+//! After the map come the secret's own audit events (see
+//! [`encode_event`]), oldest first, each a string: the audit writer
+//! appends them without reading the record.
 
 use std::net::IpAddr;
 
@@ -209,8 +212,7 @@ pub fn encode_record(record: &Record, activity: &[Vec<u8>]) -> Vec<u8> {
         + usize::from(record.sealed_secret.is_some())
         + 2 * usize::from(record.claim.is_some())
         + usize::from(!record.views.is_empty())
-        + usize::from(!record.replays.is_empty())
-        + usize::from(!activity.is_empty());
+        + usize::from(!record.replays.is_empty());
     out.map(fields);
     out.text("m");
     out.raw(&encode_meta(&record.meta));
@@ -256,12 +258,8 @@ pub fn encode_record(record: &Record, activity: &[Vec<u8>]) -> Vec<u8> {
             out.int(i64::from(replay.views_remaining));
         }
     }
-    if !activity.is_empty() {
-        out.text("a");
-        out.array(activity.len());
-        for event in activity {
-            out.raw(event);
-        }
+    for event in activity {
+        out.raw(event);
     }
     out.0
 }
@@ -269,9 +267,15 @@ pub fn encode_record(record: &Record, activity: &[Vec<u8>]) -> Vec<u8> {
 /// A record and its own audit events, as [`encode_record`] or a script
 /// wrote them.
 pub fn decode_record(bytes: &[u8]) -> Result<(Record, Vec<Vec<u8>>), StoreError> {
-    let Some(Value::Map(entries)) = read(bytes) else {
+    let mut rest = bytes;
+    let Ok(Value::Map(entries)) = rmpv::decode::read_value(&mut rest) else {
         return Err(corrupt("not a map"));
     };
+    let mut activity = Vec::new();
+    while !rest.is_empty() {
+        let event = rmpv::decode::read_value(&mut rest).map_err(|_| corrupt("own events"))?;
+        activity.push(bytes_of(&event).ok_or_else(|| corrupt("own events"))?);
+    }
     let mut meta = None;
     let mut expires_at = None;
     let mut state = None;
@@ -282,7 +286,6 @@ pub fn decode_record(bytes: &[u8]) -> Result<(Record, Vec<Vec<u8>>), StoreError>
     let (mut claim_id, mut claim_until) = (None, None);
     let mut views = Vec::new();
     let mut replays = Vec::new();
-    let mut activity = Vec::new();
     let number = |value: &Value, name: &str| int_of(value).ok_or_else(|| corrupt(name));
     let count = |value: &Value, name: &str| {
         int_of(value)
@@ -306,7 +309,6 @@ pub fn decode_record(bytes: &[u8]) -> Result<(Record, Vec<Vec<u8>>), StoreError>
             "cu" => claim_until = Some(number(value, "cu")?),
             "v" => views = list(value, "v", decode_view)?,
             "k" => replays = list(value, "k", decode_replay)?,
-            "a" => activity = list(value, "a", bytes_of)?,
             _ => {}
         }
     }
