@@ -235,53 +235,70 @@ save(KEYS[1], r, events)
 return 1
 ";
 
-// KEYS: record, request, and the subject's events kept alone. ARGV: how
-// many bytes of events a record keeps, the grace in seconds, then the
-// events. Appends a secret's own events to its record (without reading
-// it; once they pass the budget, keeping the first, its creation, and the
-// newest in half of it), a request's to its hash; those of a subject that
-// has neither (one already swept) are kept alone for the grace period.
+// KEYS: for each subject, its record, its request and its events kept
+// alone. ARGV: how many bytes of events a record keeps, the grace in
+// seconds, then for each subject the number of its events and the events.
+// Appends a secret's own events to its record (without decoding it; once
+// the record passes the budget, keeping the first event, its creation,
+// and the newest in half of it), a request's to its hash; those of a
+// subject that has neither (one already swept) are kept alone for the
+// grace period. Answers, per subject: 1 appended, 0 kept alone, -9 a
+// record in an earlier release's layout (left for the caller to upgrade).
+// Without the record helpers: this runs about three times per handoff.
 const APPEND_OWN_EVENTS: &str = r"
-local raw = redis.pcall('GET', KEYS[1])
-if type(raw) == 'table' then return LEGACY end
-local added = {}
-for i = 3, #ARGV do added[#added + 1] = ARGV[i] end
-if raw then
-  local budget = tonumber(ARGV[1])
-  for _, event in ipairs(added) do raw = raw .. cmsgpack.pack(event) end
+local budget, grace = tonumber(ARGV[1]), ARGV[2]
+local function trim(raw)
   local after = cmsgpack.unpack_one(raw)
-  if string.len(raw) - after > budget then
-    local packed = {}
-    local at, event = after
-    while at ~= -1 do
-      at, event = cmsgpack.unpack_one(raw, at)
-      packed[#packed + 1] = cmsgpack.pack(event)
-    end
-    local newest, size = {}, 0
-    for i = #packed, 2, -1 do
-      size = size + string.len(packed[i])
-      if size > budget / 2 then break end
-      table.insert(newest, 1, packed[i])
-    end
-    raw = string.sub(raw, 1, after) .. packed[1] .. table.concat(newest)
+  local packed = {}
+  local at, event = after
+  while at ~= -1 do
+    at, event = cmsgpack.unpack_one(raw, at)
+    packed[#packed + 1] = cmsgpack.pack(event)
   end
-  redis.call('SET', KEYS[1], raw, 'KEEPTTL')
-  return 1
+  if #packed == 0 then return raw end
+  local newest, size = {}, 0
+  for i = #packed, 2, -1 do
+    size = size + string.len(packed[i])
+    if size > budget / 2 then break end
+    table.insert(newest, 1, packed[i])
+  end
+  return string.sub(raw, 1, after) .. packed[1] .. table.concat(newest)
 end
 -- A request keeps its first event and its 199 newest.
-local function append(kept)
+local function append_to_list(kept, added)
   local events = {}
   if kept then events = cmsgpack.unpack(kept) end
   for _, event in ipairs(added) do events[#events + 1] = event end
   while #events > 200 do table.remove(events, 2) end
   return cmsgpack.pack(events)
 end
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  redis.call('HSET', KEYS[2], 'a', append(redis.call('HGET', KEYS[2], 'a')))
-  return 1
+local function append(record, request, alone, added)
+  local raw = redis.pcall('GET', record)
+  if type(raw) == 'table' then return -9 end
+  if raw then
+    local parts = {raw}
+    for _, event in ipairs(added) do parts[#parts + 1] = cmsgpack.pack(event) end
+    raw = table.concat(parts)
+    if string.len(raw) > budget then raw = trim(raw) end
+    redis.call('SET', record, raw, 'KEEPTTL')
+    return 1
+  end
+  if redis.call('EXISTS', request) == 1 then
+    redis.call('HSET', request, 'a', append_to_list(redis.call('HGET', request, 'a'), added))
+    return 1
+  end
+  redis.call('SET', alone, append_to_list(redis.call('GET', alone), added), 'EX', grace)
+  return 0
 end
-redis.call('SET', KEYS[3], append(redis.call('GET', KEYS[3])), 'EX', ARGV[2])
-return 0
+local answers = {}
+local arg = 3
+for first = 1, #KEYS, 3 do
+  local added = {}
+  for i = 1, tonumber(ARGV[arg]) do added[i] = ARGV[arg + i] end
+  arg = arg + #added + 1
+  answers[#answers + 1] = append(KEYS[first], KEYS[first + 1], KEYS[first + 2], added)
+end
+return answers
 ";
 
 // KEYS: record, and an earlier release's views, live marker, payload and
@@ -707,7 +724,7 @@ impl RedisStore {
             claim: on_records(CLAIM),
             commit_claim: on_records(COMMIT_CLAIM),
             release_claim: on_records(RELEASE_CLAIM),
-            append_own_events: on_records(APPEND_OWN_EVENTS),
+            append_own_events: Script::new(APPEND_OWN_EVENTS),
             upgrade: Script::new(UPGRADE),
             sweep_secret: Script::new(SWEEP_SECRET),
             claim_due: Script::new(CLAIM_DUE),
@@ -1526,46 +1543,63 @@ impl RedisStore {
         }
     }
 
-    /// Appends a subject's own events to its record (or request).
-    async fn append_own_events(&self, subject: &str, events: &[Vec<u8>]) -> Result<(), StoreError> {
-        let run = || async {
-            let mut connection = self.connection.clone();
-            let mut invocation = self.append_own_events.key(format!("handoff:{{{subject}}}"));
+    /// Appends each subject's own events to its record (or request), in
+    /// one script; the subjects' answers, in order.
+    async fn append_own_events(
+        &self,
+        subjects: &[(&String, &Vec<Vec<u8>>)],
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut invocation = self.append_own_events.prepare_invoke();
+        invocation.arg(OWN_EVENTS_BYTES).arg(GRACE_SECS);
+        for (subject, events) in subjects {
             invocation
+                .key(format!("handoff:{{{subject}}}"))
                 .key(format!("handoff:{{{subject}}}:request"))
                 .key(lone_events_key(subject))
-                .arg(OWN_EVENTS_BYTES)
-                .arg(GRACE_SECS);
-            for event in events {
+                .arg(events.len());
+            for event in *events {
                 invocation.arg(event.as_slice());
             }
-            let appended: i64 = invocation
-                .invoke_async(&mut connection)
-                .await
-                .map_err(|e| unavailable(&e))?;
-            Ok::<_, StoreError>((appended != LEGACY).then_some(()))
-        };
-        match SecretId::parse(subject) {
-            Ok(id) => self.upgrading(&id, run).await,
-            // Not an id: nothing of an earlier release to upgrade.
-            Err(_) => run().await.map(drop),
         }
+        let mut connection = self.connection.clone();
+        invocation
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| unavailable(&e))
     }
 
-    /// Each subject's new events, several subjects at once.
+    /// Each subject's new events: on one node in one script, on a cluster
+    /// one script per subject (each its own slot), all at once. A record
+    /// still in an earlier release's layout is upgraded, then appended to.
     async fn append_all_own_events(
         &self,
         own: std::collections::BTreeMap<String, Vec<Vec<u8>>>,
     ) -> Result<(), StoreError> {
-        // At most one batch of the audit writer's subjects.
-        let appending: Vec<_> = own
-            .iter()
-            .map(|(subject, entries)| self.append_own_events(subject, entries))
-            .collect();
-        futures_util::future::join_all(appending)
-            .await
-            .into_iter()
-            .collect()
+        let subjects: Vec<(&String, &Vec<Vec<u8>>)> = own.iter().collect();
+        let groups: Vec<&[(&String, &Vec<Vec<u8>>)]> = if self.connection.is_cluster() {
+            subjects.chunks(1).collect()
+        } else {
+            vec![subjects.as_slice()]
+        };
+        let answers = futures_util::future::join_all(
+            groups.iter().map(|group| self.append_own_events(group)),
+        )
+        .await;
+        let mut legacy = Vec::new();
+        for (group, answer) in groups.iter().zip(answers) {
+            for (subject, outcome) in group.iter().zip(answer?) {
+                if outcome == LEGACY {
+                    legacy.push(*subject);
+                }
+            }
+        }
+        for (subject, events) in legacy {
+            if let Ok(id) = SecretId::parse(subject) {
+                self.upgrade(&id).await?;
+            }
+            self.append_own_events(&[(subject, events)]).await?;
+        }
+        Ok(())
     }
 
     /// A secret's or request's own events, as kept with it.

@@ -1521,6 +1521,15 @@ async fn redis_upgrades_a_secret_written_by_the_earlier_layout_and_reveals_it() 
 
     let store = RedisStore::connect(&server.url(), RETENTION).await.unwrap();
     let service = Service::new(Arc::new(store), key);
+    // An event for it upgrades it first.
+    let opened = event(Kind::SecretViewed, None, &created.id, now());
+    service.store().append_audit(&[opened]).await.unwrap();
+    let kind: String = ::redis::cmd("TYPE")
+        .arg(format!("handoff:{{{}}}", created.id))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(kind, "string", "upgraded by the event");
     let revealed = service
         .reveal(&created.id, &created.key, None, &client())
         .await
@@ -1553,6 +1562,7 @@ async fn redis_upgrades_a_secret_written_by_the_earlier_layout_and_reveals_it() 
         "{:?}",
         status.events
     );
+    assert!(status.events.iter().any(|e| e.kind == "secret.viewed"));
     assert_eq!(status.views.len(), 1);
     let again = service
         .reveal(&created.id, &created.key, None, &client())
