@@ -1493,6 +1493,9 @@ impl TenantStore for RedisStore {
     }
 }
 
+/// A subject and its new own events, each encoded.
+type OwnEvents<'a> = (&'a String, &'a Vec<Vec<u8>>);
+
 /// Stream entries as `XRANGE` answers them: id and fields.
 type StreamEntries = Vec<(String, HashMap<String, Vec<u8>>)>;
 
@@ -1545,10 +1548,7 @@ impl RedisStore {
 
     /// Appends each subject's own events to its record (or request), in
     /// one script; the subjects' answers, in order.
-    async fn append_own_events(
-        &self,
-        subjects: &[(&String, &Vec<Vec<u8>>)],
-    ) -> Result<Vec<i64>, StoreError> {
+    async fn append_own_events(&self, subjects: &[OwnEvents<'_>]) -> Result<Vec<i64>, StoreError> {
         let mut invocation = self.append_own_events.prepare_invoke();
         invocation.arg(OWN_EVENTS_BYTES).arg(GRACE_SECS);
         for (subject, events) in subjects {
@@ -1575,8 +1575,8 @@ impl RedisStore {
         &self,
         own: std::collections::BTreeMap<String, Vec<Vec<u8>>>,
     ) -> Result<(), StoreError> {
-        let subjects: Vec<(&String, &Vec<Vec<u8>>)> = own.iter().collect();
-        let groups: Vec<&[(&String, &Vec<Vec<u8>>)]> = if self.connection.is_cluster() {
+        let subjects: Vec<OwnEvents<'_>> = own.iter().collect();
+        let groups: Vec<&[OwnEvents<'_>]> = if self.connection.is_cluster() {
             subjects.chunks(1).collect()
         } else {
             vec![subjects.as_slice()]
