@@ -1390,14 +1390,9 @@ async fn redis_expires_a_secret_by_itself_shortly_after_its_expiry() {
         .unwrap();
 
     let mut redis = raw_redis(&server).await;
-    let keys = keys_of(&mut redis, &created.id).await;
-    assert_eq!(
-        keys,
-        [format!("handoff:{{{}}}", created.id)],
-        "one key per secret"
-    );
+    let key = the_one_key_of(&mut redis, &created.id).await;
     let ttl: i64 = ::redis::cmd("TTL")
-        .arg(&keys[0])
+        .arg(&key)
         .query_async(&mut redis)
         .await
         .unwrap();
@@ -1449,6 +1444,21 @@ async fn raw_redis(server: &RedisServer) -> ::redis::aio::MultiplexedConnection 
 async fn keys_of(redis: &mut ::redis::aio::MultiplexedConnection, id: &SecretId) -> Vec<String> {
     ::redis::cmd("KEYS")
         .arg(format!("handoff:{{{id}}}*"))
+        .query_async(redis)
+        .await
+        .unwrap()
+}
+
+/// The one key a secret has now: its record.
+async fn the_one_key_of(redis: &mut ::redis::aio::MultiplexedConnection, id: &SecretId) -> String {
+    let keys = keys_of(redis, id).await;
+    assert_eq!(keys, [format!("handoff:{{{id}}}")], "one key per secret");
+    keys[0].clone()
+}
+
+async fn type_of(redis: &mut ::redis::aio::MultiplexedConnection, key: &str) -> String {
+    ::redis::cmd("TYPE")
+        .arg(key)
         .query_async(redis)
         .await
         .unwrap()
@@ -1524,12 +1534,12 @@ async fn redis_upgrades_a_secret_written_by_the_earlier_layout_and_reveals_it() 
     // An event for it upgrades it first.
     let opened = event(Kind::SecretViewed, None, &created.id, now());
     service.store().append_audit(&[opened]).await.unwrap();
-    let kind: String = ::redis::cmd("TYPE")
-        .arg(format!("handoff:{{{}}}", created.id))
-        .query_async(&mut redis)
-        .await
-        .unwrap();
-    assert_eq!(kind, "string", "upgraded by the event");
+    let record = format!("handoff:{{{}}}", created.id);
+    assert_eq!(
+        type_of(&mut redis, &record).await,
+        "string",
+        "upgraded by the event"
+    );
     let revealed = service
         .reveal(&created.id, &created.key, None, &client())
         .await
@@ -1537,18 +1547,8 @@ async fn redis_upgrades_a_secret_written_by_the_earlier_layout_and_reveals_it() 
     assert_eq!(revealed.secret.expose(), "the-old-value");
     assert_eq!(revealed.views_remaining, 1);
 
-    let keys = keys_of(&mut redis, &created.id).await;
-    assert_eq!(
-        keys,
-        [format!("handoff:{{{}}}", created.id)],
-        "one key left"
-    );
-    let kind: String = ::redis::cmd("TYPE")
-        .arg(&keys[0])
-        .query_async(&mut redis)
-        .await
-        .unwrap();
-    assert_eq!(kind, "string");
+    let key = the_one_key_of(&mut redis, &created.id).await;
+    assert_eq!(type_of(&mut redis, &key).await, "string");
     // Its earlier own events moved with it.
     let status = service
         .status(&created.id, &created.manage_token)
