@@ -40,7 +40,7 @@ pub use auth::Staff;
 pub use client::ClientAddr;
 pub use error::AppError;
 pub use session::SessionSigner;
-pub use state::{AppState, WebSettings};
+pub use state::{AppParts, AppState, WebSettings};
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
