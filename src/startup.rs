@@ -179,7 +179,7 @@ impl Application {
         let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
         let serve = crate::connections::serve(
             self.listener,
-            web::router(self.state),
+            web::app(self.state),
             self.connections,
             async move {
                 shutdown.await;
