@@ -25,6 +25,8 @@
 #   SECRET_BYTES  size of each secret             [40]
 #   STORES        stores to run                   ["memory redis embedded"]
 #   MODES         loadgen modes to run            ["create handoff"]
+#   PRELOAD       secrets stored before measuring [0]
+#   PASSPHRASE    push and reveal with this passphrase (Argon2id) [unset]
 #   NO_BUILD=1    use the binaries already built
 set -euo pipefail
 
@@ -36,6 +38,8 @@ CONNECTIONS=${CONNECTIONS:-32}
 SECRET_BYTES=${SECRET_BYTES:-40}
 STORES=${STORES:-memory redis embedded}
 MODES=${MODES:-create handoff}
+PRELOAD=${PRELOAD:-0}
+PASSPHRASE=${PASSPHRASE:-}
 TARGET_DIR=$(realpath -m "${CARGO_TARGET_DIR:-target}")
 SERVER_BIN=$TARGET_DIR/release/handoff
 LOADGEN_BIN=$TARGET_DIR/release/examples/loadgen
@@ -48,6 +52,8 @@ die() {
     echo "bench: $*" >&2
     exit 1
 }
+
+[[ $PRELOAD =~ ^[0-9]+$ ]] || die "PRELOAD must be a number of secrets, not '$PRELOAD'"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/handoff-bench.XXXXXX")
 # shellcheck source=bench/common.sh
@@ -148,17 +154,38 @@ if command -v redis-server >/dev/null; then
     echo "redis:  $(redis-server --version | awk '{ sub("v=", "", $3); print $3 }')"
 fi
 echo "runs:   $CONNECTIONS connections, $DURATION measured after $WARMUP warm-up, $SECRET_BYTES-byte secrets"
+[[ $PRELOAD -eq 0 ]] || echo "        $PRELOAD secrets stored before each run"
+[[ -z $PASSPHRASE ]] || echo "        every secret pushed and revealed with a passphrase"
 
 ROWS=()
 RATIOS=()
 ROW='%-9s %-8s %-9s %9s %10s %7s %7s %7s %7s %6s %7s %9s %7s %9s %6s %9s'
 FAILED=0
 
+# preload: stores PRELOAD one-view secrets (1-hour TTL, never revealed) in
+# the server started last, so that the run measures a store that already
+# holds them. Its CPU is not counted; its memory is (the peak RSS).
+preload() {
+    [[ $PRELOAD -gt 0 ]] || return 0
+    echo "-- storing $PRELOAD secrets first"
+    local began
+    began=$(date +%s.%N)
+    "$LOADGEN_BIN" --url "$SERVER_URL" --mode create --connections "$CONNECTIONS" \
+        --iterations "$PRELOAD" --duration 600m --warmup 0s --secret-bytes "$SECRET_BYTES" \
+        >"$WORK/preload.txt" || { cat "$WORK/preload.txt"; die "storing $PRELOAD secrets failed"; }
+    local stored
+    stored=$(awk '/^requests/ { print $2 }' "$WORK/preload.txt")
+    [[ $stored -eq $PRELOAD ]] || { cat "$WORK/preload.txt"; die "stored $stored of $PRELOAD secrets"; }
+    echo "-- stored in $(awk -v a="$began" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }') s"
+}
+
 # measure SERVER STORE MODE: one run of the load generator against the
-# server started last; appends a summary row and sets RATE (req/s).
+# server started last (after preload); appends a summary row and sets RATE
+# (req/s).
 measure() {
     local server=$1 store=$2 mode=$3
     local out=$WORK/$server-$store-$mode.txt
+    preload
     local server_before redis_before machine_before started status wall
     server_before=$(cpu_ticks "$SERVER_PID")
     redis_before=$(cpu_ticks "$REDIS_PID")
@@ -166,7 +193,8 @@ measure() {
     started=$(date +%s.%N)
     status=ok
     if ! "$LOADGEN_BIN" --url "$SERVER_URL" --mode "$mode" --connections "$CONNECTIONS" \
-        --duration "$DURATION" --warmup "$WARMUP" --secret-bytes "$SECRET_BYTES" | tee "$out"; then
+        --duration "$DURATION" --warmup "$WARMUP" --secret-bytes "$SECRET_BYTES" \
+        ${PASSPHRASE:+--passphrase "$PASSPHRASE"} | tee "$out"; then
         status=failed
         FAILED=1
     fi
@@ -277,7 +305,9 @@ for store in $STORES; do
 done
 
 echo
-echo "== summary ($CONNECTIONS connections, $DURATION after $WARMUP warm-up)"
+stored_first=""
+[[ $PRELOAD -eq 0 ]] || stored_first=", $PRELOAD secrets stored first"
+echo "== summary ($CONNECTIONS connections, $DURATION after $WARMUP warm-up$stored_first)"
 echo "   latency: ms per request; peak RSS: MiB; CPU: % of one core over the run, $(nproc) cores in all;"
 echo "   other: CPU used meanwhile by processes outside the benchmark"
 # shellcheck disable=SC2059 # the format is ours

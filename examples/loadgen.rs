@@ -66,6 +66,10 @@ struct Args {
     /// secrets (bench/redis-memory.sh).
     #[arg(long)]
     iterations: Option<u64>,
+    /// Push every secret with this passphrase, and reveal with it: each
+    /// create and each reveal then costs one Argon2id derivation.
+    #[arg(long)]
+    passphrase: Option<String>,
     /// Runtime threads for the load generator. One is usually enough and
     /// leaves the other cores to the server (and its store) on a small machine.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
@@ -263,6 +267,7 @@ struct Run {
     target: Target,
     mode: Mode,
     secret_bytes: usize,
+    passphrase: Option<String>,
     /// Requests that start before this are warm-up.
     measure_from: Instant,
     /// No iteration starts at or after this.
@@ -380,7 +385,10 @@ async fn create(
     run: &Run,
     secret: &str,
 ) -> Result<(String, String), ErrorKind> {
-    let body = serde_json::json!({ "secret": secret, "ttl": "1h", "views": 1 });
+    let mut body = serde_json::json!({ "secret": secret, "ttl": "1h", "views": 1 });
+    if let Some(passphrase) = &run.passphrase {
+        body["passphrase"] = passphrase.as_str().into();
+    }
     let body = serde_json::to_vec(&body).expect("a JSON value serializes");
     let request = request(
         &run.target,
@@ -417,8 +425,11 @@ async fn reveal(
     key: &str,
     expected: &str,
 ) -> Result<(), ErrorKind> {
-    let body =
-        serde_json::to_vec(&serde_json::json!({ "key": key })).expect("a JSON value serializes");
+    let mut body = serde_json::json!({ "key": key });
+    if let Some(passphrase) = &run.passphrase {
+        body["passphrase"] = passphrase.as_str().into();
+    }
+    let body = serde_json::to_vec(&body).expect("a JSON value serializes");
     let path = format!("{}/{id}/reveal", run.target.secrets_path);
     let request = request(&run.target, Method::POST, &path, Some(body))?;
     let (status, body) = conn.send(&run.target, request).await?;
@@ -545,6 +556,7 @@ async fn run(args: Args) -> Result<bool, String> {
         target,
         mode: args.mode,
         secret_bytes,
+        passphrase: args.passphrase.clone(),
         measure_from,
         end: measure_from + args.duration,
         budget: args.iterations.map(std::sync::atomic::AtomicU64::new),
@@ -587,7 +599,14 @@ async fn run(args: Args) -> Result<bool, String> {
         seconds,
         args.warmup.as_secs_f64()
     );
-    println!("secret       {secret_bytes} bytes");
+    println!(
+        "secret       {secret_bytes} bytes{}",
+        if args.passphrase.is_some() {
+            ", with a passphrase"
+        } else {
+            ""
+        }
+    );
     println!(
         "requests     {ok} ok, {failed} failed, {:.1} ok/s",
         per_second(ok, seconds)

@@ -33,7 +33,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::ConnectInfo;
 use axum::http::{Request, Response};
@@ -112,11 +111,11 @@ pub fn listen(address: SocketAddr) -> io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then stops
+/// Serves `app` on `listener` until `shutdown` completes, then stops
 /// accepting and lets open requests finish (idle connections close at once).
 pub async fn serve(
     listener: TcpListener,
-    router: Router,
+    app: impl App,
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
@@ -195,7 +194,7 @@ pub async fn serve(
 
         let requests = Arc::new(Requests::default());
         let io = TokioIo::new(Watched::new(stream, limits, Arc::clone(&requests)));
-        let service = connection_service(router.clone(), remote, limits.body_timeout, requests);
+        let service = connection_service(app.clone(), remote, limits.body_timeout, requests);
         let connection = hyper::server::conn::http1::Builder::new()
             .keep_alive(true)
             // `Watched` keeps the header deadline (see the module's notes).
@@ -264,11 +263,36 @@ impl Episode {
     }
 }
 
+/// The HTTP application [`serve`] runs: `web::app`.
+pub trait App:
+    tower::Service<
+        Request<Body>,
+        Response = Response<Body>,
+        Error = Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S> App for S where
+    S: tower::Service<
+            Request<Body>,
+            Response = Response<Body>,
+            Error = Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + 'static
+{
+}
+
 /// The router for one connection: it learns the client's address, the
 /// request body gets its deadline, and the connection learns when a
 /// request is in progress (from the headers until the response is sent).
 fn connection_service(
-    router: Router,
+    app: impl App,
     remote: SocketAddr,
     body_timeout: Duration,
     requests: Arc<Requests>,
@@ -281,21 +305,20 @@ fn connection_service(
 + Send
 + 'static {
     let on_request = Arc::clone(&requests);
-    router
-        .map_request(move |mut request: Request<Incoming>| {
-            on_request.started.fetch_add(1, Ordering::AcqRel);
-            request.extensions_mut().insert(ConnectInfo(remote));
-            request.map(|body| Body::new(DeadlineBody::new(body_timeout, body)))
-        })
-        .map_response(move |response: Response<Body>| {
-            let guard = InFlight(Arc::clone(&requests));
-            response.map(|body| {
-                Body::new(Sending {
-                    body,
-                    _guard: guard,
-                })
+    app.map_request(move |mut request: Request<Incoming>| {
+        on_request.started.fetch_add(1, Ordering::AcqRel);
+        request.extensions_mut().insert(ConnectInfo(remote));
+        request.map(|body| Body::new(DeadlineBody::new(body_timeout, body)))
+    })
+    .map_response(move |response: Response<Body>| {
+        let guard = InFlight(Arc::clone(&requests));
+        response.map(|body| {
+            Body::new(Sending {
+                body,
+                _guard: guard,
             })
         })
+    })
 }
 
 /// How many of a connection's requests have started (headers complete)

@@ -6,10 +6,12 @@
 //! Each service owns its recorder (no process-wide global), so several
 //! servers in one process keep separate numbers.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use metrics::{Key, Label, Metadata, Recorder as _};
+use axum::http::Method;
+use metrics::{Counter, Histogram, Key, Label, Metadata, Recorder as _};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusRecorder};
 
 const METADATA: Metadata<'static> = Metadata::new(module_path!(), metrics::Level::INFO, None);
@@ -17,6 +19,67 @@ const METADATA: Metadata<'static> = Metadata::new(module_path!(), metrics::Level
 #[derive(Clone)]
 pub struct Metrics {
     recorder: Arc<PrometheusRecorder>,
+    http: Arc<RwLock<HashMap<Box<str>, RouteHandles>>>,
+}
+
+/// One route template's handles, registered on its first request: building
+/// the label keys and looking them up in the recorder on every request was
+/// a measurable share of its CPU. Bounded: route templates are the
+/// router's, methods the nine standard ones or `other`, statuses three
+/// digits.
+#[derive(Default)]
+struct RouteHandles {
+    requests: Vec<(&'static str, u16, Counter)>,
+    durations: Vec<(&'static str, Histogram)>,
+    errors: Vec<(&'static str, Counter)>,
+}
+
+impl RouteHandles {
+    /// Counts and times one request; false (recording nothing) if a
+    /// handle it needs is not yet registered.
+    fn record(&self, method: &str, status: u16, seconds: f64) -> bool {
+        let Some((_, _, requests)) = self
+            .requests
+            .iter()
+            .find(|(m, s, _)| *m == method && *s == status)
+        else {
+            return false;
+        };
+        let Some((_, duration)) = self.durations.iter().find(|(m, _)| *m == method) else {
+            return false;
+        };
+        let errors = if status >= 500 {
+            let Some((_, errors)) = self.errors.iter().find(|(m, _)| *m == method) else {
+                return false;
+            };
+            Some(errors)
+        } else {
+            None
+        };
+        requests.increment(1);
+        duration.record(seconds);
+        if let Some(errors) = errors {
+            errors.increment(1);
+        }
+        true
+    }
+}
+
+/// A method's label: the standard ones by name, any other as `other`, so
+/// that a client inventing methods cannot add series without bound.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
 }
 
 impl Default for Metrics {
@@ -46,6 +109,7 @@ impl Metrics {
             .build_recorder();
         Self {
             recorder: Arc::new(recorder),
+            http: Arc::default(),
         }
     }
 
@@ -56,21 +120,59 @@ impl Metrics {
     }
 
     /// One HTTP request, by route template, method and status.
-    pub fn http_request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
+    pub fn http_request(&self, route: &str, method: &Method, status: u16, elapsed: Duration) {
+        let method = method_label(method);
+        let seconds = elapsed.as_secs_f64();
+        {
+            let routes = self.http.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(handles) = routes.get(route)
+                && handles.record(method, status, seconds)
+            {
+                return;
+            }
+        }
+        let mut routes = self.http.write().unwrap_or_else(PoisonError::into_inner);
+        let handles = routes.entry(route.into()).or_default();
+        self.register_http(handles, route, method, status);
+        handles.record(method, status, seconds);
+    }
+
+    /// Adds to `handles` whatever a request of `method` and `status` on
+    /// `route` needs and it has not yet got.
+    fn register_http(
+        &self,
+        handles: &mut RouteHandles,
+        route: &str,
+        method: &'static str,
+        status: u16,
+    ) {
         let labels = [
             ("route", route.to_owned()),
             ("method", method.to_owned()),
             ("status", status.to_string()),
         ];
-        self.count("handoff_http_requests_total", &labels);
-        self.recorder
-            .register_histogram(
+        if !handles
+            .requests
+            .iter()
+            .any(|(m, s, _)| *m == method && *s == status)
+        {
+            let counter = self
+                .recorder
+                .register_counter(&key("handoff_http_requests_total", &labels), &METADATA);
+            handles.requests.push((method, status, counter));
+        }
+        if !handles.durations.iter().any(|(m, _)| *m == method) {
+            let histogram = self.recorder.register_histogram(
                 &key("handoff_http_request_duration_seconds", &labels[..2]),
                 &METADATA,
-            )
-            .record(elapsed.as_secs_f64());
-        if status >= 500 {
-            self.count("handoff_http_errors_total", &labels[..2]);
+            );
+            handles.durations.push((method, histogram));
+        }
+        if status >= 500 && !handles.errors.iter().any(|(m, _)| *m == method) {
+            let counter = self
+                .recorder
+                .register_counter(&key("handoff_http_errors_total", &labels[..2]), &METADATA);
+            handles.errors.push((method, counter));
         }
     }
 

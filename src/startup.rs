@@ -19,7 +19,7 @@ use crate::rate_limit::FailureLimiter;
 use crate::service::{MailSetup, Service};
 use crate::store::{EmbeddedStore, KeptFingerprint, MemoryStore, RedisStore, SharedStore};
 use crate::verify::Verifier;
-use crate::web::{self, AppState, SessionSigner, WebSettings};
+use crate::web::{self, AppParts, AppState, SessionSigner, WebSettings};
 use crate::webhook::Webhooks;
 
 const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -100,7 +100,7 @@ impl Application {
             );
             service = service.with_webhooks(webhooks);
         }
-        let state = AppState {
+        let state = AppState::new(AppParts {
             service: Arc::new(service),
             limiter: Arc::new(limiter),
             sessions: Arc::new(SessionSigner::new(&server_key)),
@@ -117,7 +117,7 @@ impl Application {
                 branding: settings.branding.clone(),
             }),
             directory,
-        };
+        });
         Ok(Self {
             reload,
             audit_retention_secs: settings.audit_retention_secs as i64,
@@ -179,7 +179,7 @@ impl Application {
         let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
         let serve = crate::connections::serve(
             self.listener,
-            web::router(self.state),
+            web::app(self.state),
             self.connections,
             async move {
                 shutdown.await;

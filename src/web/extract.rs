@@ -24,11 +24,48 @@ pub const KEY_HEADER: &str = "x-handoff-key";
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 
 /// `ttl` and `views` may be sent as numbers or as text (`"24h"`, `"3"`).
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+/// (`serde(untagged)` is for the API's description only: deserialising is
+/// by hand, since an untagged enum buffers the value and builds an error
+/// for each variant it tries before the one that fits.)
+#[derive(Debug, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum NumberOrText {
     Number(u64),
     Text(String),
+}
+
+impl<'de> Deserialize<'de> for NumberOrText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = NumberOrText;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a whole number or text")
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<Self::Value, E> {
+                Ok(NumberOrText::Number(value))
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<Self::Value, E> {
+                u64::try_from(value)
+                    .map(NumberOrText::Number)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(value), &self))
+            }
+
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Self::Value, E> {
+                Ok(NumberOrText::Text(value.to_owned()))
+            }
+
+            fn visit_string<E: serde::de::Error>(self, value: String) -> Result<Self::Value, E> {
+                Ok(NumberOrText::Text(value))
+            }
+        }
+
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// A JSON body; malformed JSON is a 400, an oversized body a 413.
@@ -229,4 +266,33 @@ pub fn language_of(headers: &HeaderMap) -> Language {
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());
     Language::choose(chosen, accept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NumberOrText;
+
+    fn parse(json: &str) -> Result<NumberOrText, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    #[test]
+    fn a_whole_number_is_a_number_and_a_string_is_text() {
+        assert!(matches!(parse("3600"), Ok(NumberOrText::Number(3600))));
+        assert!(matches!(parse(r#""24h""#), Ok(NumberOrText::Text(t)) if t == "24h"));
+        assert!(matches!(parse(r#""3""#), Ok(NumberOrText::Text(t)) if t == "3"));
+    }
+
+    #[test]
+    fn a_negative_or_fractional_number_or_another_type_is_refused() {
+        for json in ["-1", "1.5", "true", "null", "[1]", r#"{"a":1}"#] {
+            let error = parse(json).err().map(|e| e.to_string());
+            assert!(
+                error
+                    .as_deref()
+                    .is_some_and(|e| e.contains("a whole number or text")),
+                "{json}: {error:?}"
+            );
+        }
+    }
 }

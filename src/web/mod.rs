@@ -28,29 +28,50 @@ mod session;
 mod staff;
 mod state;
 
+use std::convert::Infallible;
+
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
 use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
+use tracing::Instrument as _;
 
 pub use auth::Staff;
 pub use client::ClientAddr;
 pub use error::AppError;
 pub use session::SessionSigner;
-pub use state::{AppState, WebSettings};
+pub use state::{AppParts, AppState, WebSettings};
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-pub fn router(state: AppState) -> Router {
+/// The whole HTTP application. The layers that need no route run once
+/// around the router: a layer given to `Router::layer` wraps every route
+/// in a boxed service that is cloned, box and all, for each request, so
+/// only what needs the matched route ([`observe`]) sits inside.
+pub fn app(
+    state: AppState,
+) -> impl tower::Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
++ Clone
++ Send
++ 'static {
     // JSON may escape every byte of a secret as \uXXXX: allow for that, and
     // let the secret's own limit give the precise 413.
     let body_limit = state.settings.max_secret_bytes * 6 + 16 * 1024;
     let https = state.settings.public_url.is_https();
+    tower::ServiceBuilder::new()
+        .map_response(move |response| with_security_headers(response, https))
+        .map_response(|response: axum::http::Response<_>| response.map(Body::new))
+        .layer(CatchPanicLayer::custom(api::panic_response))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .service(router(state))
+}
 
+/// Every route, each behind [`observe`].
+pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/secrets", post(api::create_secret))
         .route(
@@ -98,7 +119,7 @@ pub fn router(state: AppState) -> Router {
         .route("/pushes/{token}/audit", get(pwpush::audit_v2))
         .route("/pushes/{token}/audit.json", get(pwpush::audit_v2));
 
-    let router = Router::new()
+    Router::new()
         .route("/", get(pages::create_page).post(pages::create_from_form))
         // Password Pusher's links and legacy JSON routes: `/p/{token}` is
         // the shared link (consumes nothing), `/p/{token}.json` the API's
@@ -139,81 +160,79 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(api::readyz))
         .nest("/api/v1", api)
         .fallback(pages::not_found)
-        .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                // The route template only: raw paths and bodies may carry ids
-                // and secrets; the link key never reaches us at all.
-                let route = request
-                    .extensions()
-                    .get::<MatchedPath>()
-                    .map_or("unmatched", MatchedPath::as_str);
-                tracing::info_span!("request", method = %request.method(), route)
-            }),
-        )
-        .layer(CatchPanicLayer::custom(api::panic_response))
-        .with_state(state);
-
-    security_headers(router, https)
+        .with_state(state)
 }
 
-/// Counts every request by route template, method and status, and times
-/// it; logs the internal cause of an error once, here, inside the request's
-/// span.
+/// Runs each request in a span that names its route template (never the
+/// raw path: paths and bodies may carry ids and secrets; the link key never
+/// reaches us at all); counts every request by route template, method and
+/// status, and times it; logs the internal cause of an error once, here,
+/// inside the request's span.
 async fn observe(
     axum::extract::State(state): axum::extract::State<AppState>,
     request: Request,
     next: axum::middleware::Next,
-) -> axum::response::Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().to_string();
-    let started = std::time::Instant::now();
-    let response = next.run(request).await;
-    if let Some(error::ErrorCause { internal, cause }) = response.extensions().get() {
-        if *internal {
-            tracing::error!(%cause, status = response.status().as_u16(), "internal error");
-        } else {
-            tracing::warn!(%cause, status = response.status().as_u16(), "a dependency is unavailable");
+) -> Response {
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let method = request.method().clone();
+    let span = tracing::info_span!("request", %method, route);
+    async move {
+        let started = std::time::Instant::now();
+        let response = next.run(request).await;
+        let elapsed = started.elapsed();
+        let status = response.status().as_u16();
+        if let Some(error::ErrorCause { internal, cause }) = response.extensions().get() {
+            if *internal {
+                tracing::error!(%cause, status, "internal error");
+            } else {
+                tracing::warn!(%cause, status, "a dependency is unavailable");
+            }
         }
+        tracing::debug!(
+            status,
+            latency_us = elapsed.as_micros(),
+            "finished processing request"
+        );
+        state
+            .service
+            .metrics()
+            .http_request(route, &method, status, elapsed);
+        response
     }
-    state.service.metrics().http_request(
-        &route,
-        &method,
-        response.status().as_u16(),
-        started.elapsed(),
-    );
-    response
+    .instrument(span)
+    .await
 }
 
-fn security_headers(router: Router, https: bool) -> Router {
-    let fixed = |name: HeaderName, value: &'static str| {
-        SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
-    };
-    let router = router
-        // The logo sets a stricter policy of its own.
-        .layer(SetResponseHeaderLayer::if_not_present(
+/// The headers every answer carries. The logo sets a stricter policy of
+/// its own; static assets set their own long-lived caching, and everything
+/// else may carry secret data and is never stored.
+fn with_security_headers(mut response: Response, https: bool) -> Response {
+    let headers = response.headers_mut();
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-        ))
-        .layer(fixed(header::REFERRER_POLICY, "no-referrer"))
-        .layer(fixed(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(fixed(header::X_FRAME_OPTIONS, "DENY"))
-        // Static assets set their own long-lived caching; everything else
-        // may carry secret data and is never stored.
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ));
-    if https {
-        router.layer(fixed(
-            header::STRICT_TRANSPORT_SECURITY,
-            "max-age=31536000; includeSubDomains",
-        ))
-    } else {
-        router
+        );
     }
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    response
 }
