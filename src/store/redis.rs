@@ -605,8 +605,18 @@ fn legacy_views_key(id: &SecretId) -> String {
     format!("handoff:{{{id}}}:views")
 }
 
-/// An earlier release's hash, views and payload, as read together.
-type LegacyKeys = (HashMap<String, Vec<u8>>, Vec<String>, Option<Vec<u8>>);
+/// An earlier release's hash, views, payload and own events, as read
+/// together.
+type LegacyKeys = (
+    HashMap<String, Vec<u8>>,
+    Vec<String>,
+    Option<Vec<u8>>,
+    Option<String>,
+);
+
+/// A secret read from an earlier release's layout: the record, its own
+/// events as a record keeps them, and its hash as read.
+type LegacySecret = (Record, Vec<Vec<u8>>, Vec<u8>);
 
 /// The oldest Redis the commands need (`LPOP` with a count, `SET … EXAT`).
 const OLDEST_REDIS: (u32, u32) = (6, 2);
@@ -804,20 +814,10 @@ impl RedisStore {
     /// as one record, unless it changes meanwhile (then reads it again).
     async fn upgrade(&self, id: &SecretId) -> Result<(), StoreError> {
         for _ in 0..SWEEP_CAS_ATTEMPTS {
-            let Some((record, read_as)) = self.load_legacy(id).await? else {
+            let Some((record, activity, read_as)) = self.load_legacy(id).await? else {
                 return Ok(());
             };
             let mut connection = self.connection.clone();
-            let own: Option<String> = connection
-                .get(legacy_own_events_key(&id.to_string()))
-                .await
-                .map_err(|e| unavailable(&e))?;
-            let activity: Vec<Vec<u8>> = own
-                .unwrap_or_default()
-                .lines()
-                .filter_map(legacy::decode_line)
-                .map(|event| codec::encode_event(&event, EventCopy::Own))
-                .collect();
             let upgraded: i64 = self
                 .upgrade
                 .key(record_key(id))
@@ -840,18 +840,20 @@ impl RedisStore {
         ))
     }
 
-    /// A secret in an earlier release's layout, and its hash as the
-    /// upgrade script compares it; `None` if there is no such hash.
-    async fn load_legacy(&self, id: &SecretId) -> Result<Option<(Record, Vec<u8>)>, StoreError> {
+    /// A secret in an earlier release's layout, its own events (encoded as
+    /// a record keeps them), and its hash as the upgrade script compares
+    /// it; `None` if there is no such hash.
+    async fn load_legacy(&self, id: &SecretId) -> Result<Option<LegacySecret>, StoreError> {
         let mut connection = self.connection.clone();
         let read: Result<LegacyKeys, _> = redis::pipe()
             .atomic()
             .hgetall(record_key(id))
             .lrange(legacy_views_key(id), 0, -1)
             .get(legacy_payload_key(id))
+            .get(legacy_own_events_key(&id.to_string()))
             .query_async(&mut connection)
             .await;
-        let (fields, views, payload) = match read {
+        let (fields, views, payload, own) = match read {
             Ok(read) => read,
             Err(e) if is_wrong_type(&e) => return Ok(None),
             Err(e) => return Err(unavailable(&e)),
@@ -869,7 +871,13 @@ impl RedisStore {
             read_as.push(0);
         }
         let record = legacy::record(fields, &views, payload)?;
-        Ok(Some((record, read_as)))
+        let activity = own
+            .unwrap_or_default()
+            .lines()
+            .filter_map(legacy::decode_line)
+            .map(|event| codec::encode_event(&event, EventCopy::Own))
+            .collect();
+        Ok(Some((record, activity, read_as)))
     }
 
     /// A secret's record as stored (expired or not) and its own events;

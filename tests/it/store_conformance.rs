@@ -1378,8 +1378,7 @@ async fn embedded_store_deletes_expired_records_from_the_file() {
 #[tokio::test]
 async fn redis_expires_a_secret_by_itself_shortly_after_its_expiry() {
     let server = RedisServer::start();
-    let store = RedisStore::connect(&server.url(), RETENTION).await.unwrap();
-    let service = Service::new(Arc::new(store), ServerKey::generate());
+    let service = redis_service(&server, ServerKey::generate()).await;
     let created = service
         .create(new_secret("x", 2, None), &client())
         .await
@@ -1429,6 +1428,12 @@ async fn one_sweep_clears_a_backlog_bigger_than_one_batch() {
     assert_eq!(expired.len(), 1200);
     assert!(expired.iter().all(|e| e.unused));
     assert!(store.purge_expired(later).await.unwrap().is_empty());
+}
+
+/// The service on the test's Redis, sealing with `key`.
+async fn redis_service(server: &RedisServer, key: ServerKey) -> Service {
+    let store = RedisStore::connect(&server.url(), RETENTION).await.unwrap();
+    Service::new(Arc::new(store), key)
 }
 
 /// A plain connection to the test's Redis, to look at the keys.
@@ -1529,8 +1534,7 @@ async fn redis_upgrades_a_secret_written_by_the_earlier_layout_and_reveals_it() 
     );
     write_as_earlier_release(&mut redis, &created.id, &record, &line).await;
 
-    let store = RedisStore::connect(&server.url(), RETENTION).await.unwrap();
-    let service = Service::new(Arc::new(store), key);
+    let service = redis_service(&server, key).await;
     // An event for it upgrades it first.
     let opened = event(Kind::SecretViewed, None, &created.id, now());
     service.store().append_audit(&[opened]).await.unwrap();
@@ -1625,8 +1629,7 @@ async fn redis_still_reports_an_earlier_layout_s_secret_that_expired_unused() {
 #[tokio::test]
 async fn redis_keeps_a_secret_s_first_and_newest_own_events_within_a_bound() {
     let server = RedisServer::start();
-    let store = RedisStore::connect(&server.url(), RETENTION).await.unwrap();
-    let service = Service::new(Arc::new(store), ServerKey::generate());
+    let service = redis_service(&server, ServerKey::generate()).await;
     let created = service
         .create(new_secret("x", 1, None), &client())
         .await

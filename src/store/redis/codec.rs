@@ -342,8 +342,8 @@ pub fn decode_event_list(bytes: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
     )
 }
 
-/// A list the scripts may have emptied: Lua writes an empty table as an
-/// empty array.
+/// A list of items (Lua's `cmsgpack` writes even an empty table as an
+/// array).
 fn list<T>(
     value: &Value,
     name: &str,
@@ -354,7 +354,6 @@ fn list<T>(
             .iter()
             .map(|v| item(v).ok_or_else(|| corrupt(name)))
             .collect(),
-        Value::Map(entries) if entries.is_empty() => Ok(Vec::new()),
         _ => Err(corrupt(name)),
     }
 }
