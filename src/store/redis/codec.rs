@@ -397,6 +397,15 @@ pub enum EventCopy {
     Own,
 }
 
+/// Appends `encoded` (an event as [`encode_event`] wrote it) to `into` as
+/// it is kept after a record: one MessagePack string, so that the scripts
+/// can add a batch of a secret's events by concatenation alone.
+pub fn push_own_event(into: &mut Vec<u8>, encoded: &[u8]) {
+    let mut out = Writer(std::mem::take(into));
+    out.raw(encoded);
+    *into = out.0;
+}
+
 /// The id an own event reads back with (it keeps none): its time and its
 /// place, so that `(at, id)` orders the events as they were appended.
 #[must_use]
