@@ -18,6 +18,18 @@ use super::{SecretId, UnixTime};
 /// Orders events recorded in the same millisecond.
 static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// This process's part of every event id it makes, random once: with the
+/// millisecond and the sequence it keeps ids from several instances apart
+/// (ids need to be unique, not unguessable), without asking the operating
+/// system for randomness on every event.
+static INSTANCE_TAG: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let mut random = [0u8; 6];
+    SysRng
+        .try_fill_bytes(&mut random)
+        .expect("the operating system's random number generator failed");
+    URL_SAFE_NO_PAD.encode(random)
+});
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     SecretCreated,
@@ -157,19 +169,12 @@ pub struct AuditEvent {
 impl AuditEvent {
     #[must_use]
     pub fn new(kind: Kind, actor: &Actor) -> Self {
-        let mut random = [0u8; 6];
-        SysRng
-            .try_fill_bytes(&mut random)
-            .expect("the operating system's random number generator failed");
         let moment = time::OffsetDateTime::now_utc();
         let millis = moment.unix_timestamp_nanos() / 1_000_000;
         // Within one millisecond, this process's events keep their order.
         let sequence = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed) & 0xffff_ffff;
         Self {
-            event_id: format!(
-                "{millis:012x}{sequence:08x}{}",
-                URL_SAFE_NO_PAD.encode(random)
-            ),
+            event_id: format!("{millis:012x}{sequence:08x}{}", *INSTANCE_TAG),
             at: moment.unix_timestamp(),
             kind: kind.as_str().to_owned(),
             actor: actor.label(),

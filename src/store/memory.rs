@@ -18,10 +18,51 @@ use crate::domain::{SecretId, UnixTime, now};
 pub struct MemoryStore {
     records: Mutex<HashMap<SecretId, Record>>,
     requests: Mutex<HashMap<SecretId, Versioned<RequestRecord>>>,
-    audit: Mutex<Vec<AuditEvent>>,
+    audit: Mutex<AuditLog>,
     tenants: Mutex<HashMap<String, Versioned<TenantRecord>>>,
     key_fingerprint: Mutex<Option<Vec<u8>>>,
     outbox: Mutex<HashMap<String, OutboxItem>>,
+}
+
+/// The audit trail in chunks of a fixed capacity, so that appending never
+/// moves what is already kept (one growing vector copied its whole trail,
+/// hundreds of megabytes under load, each time it outgrew its allocation).
+#[derive(Default)]
+struct AuditLog {
+    chunks: Vec<Vec<AuditEvent>>,
+}
+
+impl AuditLog {
+    const CHUNK: usize = 4096;
+
+    fn append(&mut self, events: &[AuditEvent]) {
+        for event in events {
+            match self.chunks.last_mut() {
+                Some(chunk) if chunk.len() < Self::CHUNK => chunk.push(event.clone()),
+                _ => {
+                    let mut chunk = Vec::with_capacity(Self::CHUNK);
+                    chunk.push(event.clone());
+                    self.chunks.push(chunk);
+                }
+            }
+        }
+    }
+
+    fn events(&self) -> impl Iterator<Item = &AuditEvent> {
+        self.chunks.iter().flatten()
+    }
+
+    /// Forgets the events from before `before`; returns how many.
+    fn purge(&mut self, before: UnixTime) -> u64 {
+        let mut purged = 0;
+        for chunk in &mut self.chunks {
+            let count = chunk.len();
+            chunk.retain(|e| e.at >= before);
+            purged += count - chunk.len();
+        }
+        self.chunks.retain(|chunk| !chunk.is_empty());
+        purged as u64
+    }
 }
 
 impl MemoryStore {
@@ -269,7 +310,7 @@ impl AuditStore for MemoryStore {
             .audit
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        audit.extend_from_slice(events);
+        audit.append(events);
         Ok(())
     }
 
@@ -278,8 +319,11 @@ impl AuditStore for MemoryStore {
             .audit
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut found: Vec<AuditEvent> =
-            audit.iter().filter(|e| query.matches(e)).cloned().collect();
+        let mut found: Vec<AuditEvent> = audit
+            .events()
+            .filter(|e| query.matches(e))
+            .cloned()
+            .collect();
         AuditEvent::sort_newest_first(&mut found);
         found.truncate(query.limit);
         Ok(found)
@@ -290,9 +334,7 @@ impl AuditStore for MemoryStore {
             .audit
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let count = audit.len();
-        audit.retain(|e| e.at >= before);
-        Ok((count - audit.len()) as u64)
+        Ok(audit.purge(before))
     }
 }
 

@@ -774,17 +774,10 @@ impl RedisStore {
     /// Puts `id` in the list of what falls due in `due`'s minute (or, if
     /// that has passed, the current one, which no sweeper has passed yet).
     async fn schedule(&self, what: Due, id: &SecretId, due: UnixTime) -> Result<(), StoreError> {
-        let minute = due
-            .div_euclid(MINUTE_SECS)
-            .max(crate::domain::now().div_euclid(MINUTE_SECS));
-        let key = expiry_list_key(expiry_bucket_of(id), minute);
+        let mut pipe = redis::pipe();
+        schedule_in(&mut pipe, what, id, due);
         let mut connection = self.connection.clone();
-        redis::pipe()
-            .rpush(&key, what.entry(id))
-            .ignore()
-            .expire_at(&key, (minute + 1) * MINUTE_SECS + EXPIRY_BACKSTOP_SECS)
-            .ignore()
-            .query_async::<()>(&mut connection)
+        pipe.query_async::<()>(&mut connection)
             .await
             .map_err(|e| unavailable(&e))
     }
@@ -1142,24 +1135,35 @@ impl RedisStore {
 impl SecretStore for RedisStore {
     async fn insert(&self, id: &SecretId, record: &Record) -> Result<(), StoreError> {
         let key = record_key(id);
+        let mut write = redis::cmd("SET");
+        write
+            .arg(&key)
+            .arg(codec::encode_record(record, &[]))
+            .arg("EXAT")
+            .arg(record.meta.expires_at + GRACE_SECS);
         let mut connection = self.connection.clone();
-        let write = async {
-            redis::cmd("SET")
-                .arg(&key)
-                .arg(codec::encode_record(record, &[]))
-                .arg("EXAT")
-                .arg(record.meta.expires_at + GRACE_SECS)
-                .query_async::<()>(&mut connection)
+        if connection.is_cluster() {
+            // Both at once (the index is another slot); an entry whose
+            // record never arrived is skipped by the sweeper.
+            let write = async {
+                write
+                    .query_async::<()>(&mut connection)
+                    .await
+                    .map_err(|e| unavailable(&e))
+            };
+            tokio::try_join!(
+                self.schedule(Due::Secret, id, record.meta.expires_at),
+                write
+            )?;
+        } else {
+            // One round trip, the index entry first.
+            let mut pipe = redis::pipe();
+            schedule_in(&mut pipe, Due::Secret, id, record.meta.expires_at);
+            pipe.add_command(write).ignore();
+            pipe.query_async::<()>(&mut connection)
                 .await
-                .map_err(|e| unavailable(&e))
-        };
-        // Both at once (another slot): on one node the index entry is
-        // sent first, and an entry whose record never arrived is skipped
-        // by the sweeper.
-        tokio::try_join!(
-            self.schedule(Due::Secret, id, record.meta.expires_at),
-            write
-        )?;
+                .map_err(|e| unavailable(&e))?;
+        }
         let mut connection = self.connection.clone();
         self.replicated(&mut connection, &key).await
     }
@@ -1495,6 +1499,20 @@ impl TenantStore for RedisStore {
         }
         Ok(records)
     }
+}
+
+/// Adds to `pipe` what puts `id` in the list of what falls due in `due`'s
+/// minute (or, if that has passed, the current one, which no sweeper has
+/// passed yet).
+fn schedule_in(pipe: &mut redis::Pipeline, what: Due, id: &SecretId, due: UnixTime) {
+    let minute = due
+        .div_euclid(MINUTE_SECS)
+        .max(crate::domain::now().div_euclid(MINUTE_SECS));
+    let key = expiry_list_key(expiry_bucket_of(id), minute);
+    pipe.rpush(&key, what.entry(id))
+        .ignore()
+        .expire_at(&key, (minute + 1) * MINUTE_SECS + EXPIRY_BACKSTOP_SECS)
+        .ignore();
 }
 
 /// A subject and its new own events, as [`codec::push_own_event`] puts
