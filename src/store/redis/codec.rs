@@ -398,8 +398,8 @@ pub enum EventCopy {
 }
 
 /// Appends `encoded` (an event as [`encode_event`] wrote it) to `into` as
-/// it is kept after a record: one MessagePack string, so that the scripts
-/// can add a batch of a secret's events by concatenation alone.
+/// it is kept after a record, framed as a string, so that the scripts can
+/// add a batch of a secret's events by concatenation alone.
 pub fn push_own_event(into: &mut Vec<u8>, encoded: &[u8]) {
     let mut out = Writer(std::mem::take(into));
     out.raw(encoded);
