@@ -28,6 +28,11 @@ use crate::webhook::{DeliveryOutcome, DeliveryReport};
 /// Events waiting for the store; beyond this, events go to the log only.
 const QUEUE: usize = 4096;
 const BATCH: usize = 256;
+/// After a batch that did not fill, how long the writer lets the next one
+/// gather: under load, one store write (and one wake-up of the writer) per
+/// this many events instead of one per event or two; idle, an event reaches
+/// the store this much later. Requests never wait for it.
+const GATHER: Duration = Duration::from_millis(2);
 /// Tries to store one batch before it is left to the log.
 const TRIES: u32 = 4;
 /// The wait after the first failed try; it doubles after each.
@@ -209,6 +214,7 @@ async fn write_batches(
 ) {
     let mut received = Vec::with_capacity(BATCH);
     while messages.recv_many(&mut received, BATCH).await > 0 {
+        let gather = received.len() < BATCH;
         let mut events = Vec::with_capacity(received.len());
         let mut flushes = Vec::new();
         for message in received.drain(..) {
@@ -227,6 +233,9 @@ async fn write_batches(
         drop(store);
         for done in flushes {
             let _ = done.send(());
+        }
+        if gather {
+            tokio::time::sleep(GATHER).await;
         }
     }
 }

@@ -869,12 +869,9 @@ impl RedisStore {
         Ok(Some((record, activity, read_as)))
     }
 
-    /// A secret's record as stored (expired or not) and its own events;
-    /// `None` in an earlier release's layout.
-    async fn load_current(
-        &self,
-        id: &SecretId,
-    ) -> Result<Option<Option<(Record, Vec<Vec<u8>>)>>, StoreError> {
+    /// A secret's record as stored (expired or not), without its own
+    /// events; `None` in an earlier release's layout.
+    async fn load_current(&self, id: &SecretId) -> Result<Option<Option<Record>>, StoreError> {
         let mut connection = self.connection.clone();
         let raw: Result<Option<Vec<u8>>, _> = connection.get(record_key(id)).await;
         match raw {
@@ -1171,9 +1168,7 @@ impl SecretStore for RedisStore {
     async fn load(&self, id: &SecretId) -> Result<Option<Record>, StoreError> {
         let found = self.upgrading(id, || self.load_current(id)).await?;
         // A record outlives its expiry by the grace period.
-        Ok(found
-            .map(|(record, _)| record)
-            .filter(|record| !record.is_expired(crate::domain::now())))
+        Ok(found.filter(|record| !record.is_expired(crate::domain::now())))
     }
 
     async fn consume_view(
@@ -1237,7 +1232,7 @@ impl SecretStore for RedisStore {
             (0, claimed) => {
                 let mut connection = self.connection.clone();
                 self.replicated(&mut connection, &key).await?;
-                let (mut record, _) = codec::decode_record(&claimed)?;
+                let mut record = codec::decode_record(&claimed)?;
                 // While we hold the claim, only a revoke can have ended it.
                 if record.sealed_secret.is_none() {
                     return Ok(ClaimOutcome::NotLive);
@@ -1628,7 +1623,7 @@ impl RedisStore {
         let record: Result<Option<Vec<u8>>, _> =
             connection.get(format!("handoff:{{{subject}}}")).await;
         let mut encoded = match record {
-            Ok(Some(raw)) => codec::decode_record(&raw)?.1,
+            Ok(Some(raw)) => codec::decode_own_events(&raw)?,
             Ok(None) => Vec::new(),
             // An earlier release's hash: its events are beside it.
             Err(e) if is_wrong_type(&e) => Vec::new(),

@@ -264,18 +264,26 @@ pub fn encode_record(record: &Record, activity: &[Vec<u8>]) -> Vec<u8> {
     out.0
 }
 
-/// A record and its own audit events, as [`encode_record`] or a script
-/// wrote them.
-pub fn decode_record(bytes: &[u8]) -> Result<(Record, Vec<Vec<u8>>), StoreError> {
+/// A record's own audit events, each as [`encode_event`] wrote it, from
+/// the record as [`encode_record`] or a script wrote it.
+pub fn decode_own_events(bytes: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
     let mut rest = bytes;
-    let Ok(Value::Map(entries)) = rmpv::decode::read_value(&mut rest) else {
-        return Err(corrupt("not a map"));
-    };
+    rmpv::decode::read_value(&mut rest).map_err(|_| corrupt("not a map"))?;
     let mut activity = Vec::new();
     while !rest.is_empty() {
         let event = rmpv::decode::read_value(&mut rest).map_err(|_| corrupt("own events"))?;
         activity.push(bytes_of(&event).ok_or_else(|| corrupt("own events"))?);
     }
+    Ok(activity)
+}
+
+/// A record as [`encode_record`] or a script wrote it; its own events
+/// after it are not read (see [`decode_own_events`]).
+pub fn decode_record(bytes: &[u8]) -> Result<Record, StoreError> {
+    let mut rest = bytes;
+    let Ok(Value::Map(entries)) = rmpv::decode::read_value(&mut rest) else {
+        return Err(corrupt("not a map"));
+    };
     let mut meta = None;
     let mut expires_at = None;
     let mut state = None;
@@ -329,7 +337,7 @@ pub fn decode_record(bytes: &[u8]) -> Result<(Record, Vec<Vec<u8>>), StoreError>
         },
         replays,
     };
-    Ok((record, activity))
+    Ok(record)
 }
 
 /// A request's own events, as the scripts keep them in its hash: a list of
@@ -591,7 +599,11 @@ mod tests {
             until: 1_790_000_160,
         });
         let activity = vec![vec![0x91, 0x01], vec![0xc0]];
-        let (read, kept) = decode_record(&encode_record(&record, &activity)).unwrap();
+        let encoded = encode_record(&record, &activity);
+        let (read, kept) = (
+            decode_record(&encoded).unwrap(),
+            decode_own_events(&encoded).unwrap(),
+        );
         assert_eq!(read, record);
         assert_eq!(kept, activity);
 
@@ -599,7 +611,7 @@ mod tests {
         ended.state = SecretState::Revealed;
         ended.ended_at = Some(1_790_000_200);
         ended.sealed_secret = None;
-        assert_eq!(decode_record(&encode_record(&ended, &[])).unwrap().0, ended);
+        assert_eq!(decode_record(&encode_record(&ended, &[])).unwrap(), ended);
     }
 
     #[test]
