@@ -28,8 +28,8 @@ use crate::domain::{
 };
 use crate::metrics::Metrics;
 use crate::store::{
-    ConsumeOutcome, ExpiredKind, PassphraseOutcome, Record, RequestState, RevokeOutcome,
-    SecretMeta, SecretState, SharedStore, StoreError, ViewEvent,
+    ConsumeOutcome, ExpiredKind, GuardedView, PassphraseOutcome, Record, RequestState, RevealGuard,
+    RevokeOutcome, SecretMeta, SecretState, SharedStore, StoreError, TakenView, ViewEvent,
 };
 use crate::verify::Verifier;
 use crate::webhook::Webhooks;
@@ -623,6 +623,9 @@ impl Service {
 
     /// Decrypt first, consume second: a wrong passphrase consumes no view,
     /// and the atomic consume decides which of many concurrent callers wins.
+    /// Where the store can tell that nothing the opening checks could
+    /// refuse the reveal (a [`RevealGuard`]), it takes the view as it reads
+    /// the record, and a payload that then does not open gets it back.
     ///
     /// With an idempotency key, a retry with the same key within
     /// [`crate::store::REPLAY_WINDOW_SECS`] gets the same secret again and takes no view
@@ -637,8 +640,29 @@ impl Service {
         idempotency: Option<&IdempotencyKey>,
         client: &Client,
     ) -> Result<Revealed, ServiceError> {
-        let record = self.load_for_holder(id, key).await?;
         let replay = idempotency.map(|k| crypto::idempotency_hash(id, k));
+        let record = match replay {
+            // Nothing to remember: the read and the view in one step where
+            // the store can (a round trip less), when the guard shows that
+            // nothing opening the secret checks could refuse it.
+            None => match self.take_guarded_view(id, key, client).await? {
+                GuardedView::Taken {
+                    before,
+                    views_remaining,
+                    undo,
+                } => {
+                    return self
+                        .deliver_taken(id, key, &before, views_remaining, &undo, client)
+                        .await;
+                }
+                GuardedView::CheckFirst(record) => record.map(|record| *record),
+                GuardedView::NotTried => self.store.load(id).await?,
+            },
+            Some(_) => self.store.load(id).await?,
+        };
+        let record = record
+            .filter(|record| crypto::key_matches(key, id, &record.meta.key_check))
+            .ok_or(ServiceError::NotFound)?;
         let repeatable = replay
             .as_ref()
             .is_some_and(|k| record.replay_for(k, now()).is_some());
@@ -649,11 +673,7 @@ impl Service {
             .open_secret(id, key, &record, passphrase, client)
             .await?;
 
-        let view = ViewEvent {
-            at: now(),
-            ip: client.ip.clone(),
-            user_agent: client.user_agent.clone(),
-        };
+        let view = Self::view_by(client);
         let outcome = self
             .store
             .consume_view(id, &view, replay.as_ref())
@@ -681,20 +701,7 @@ impl Service {
                 })
             }
             ConsumeOutcome::Consumed { views_remaining } => {
-                tracing::info!(views_remaining, "secret revealed");
-                self.metrics.secret_revealed();
-                self.audit
-                    .record(
-                        client
-                            .event(Kind::SecretRevealed, &Actor::LinkHolder)
-                            .subject(id)
-                            .detail(format!("{views_remaining} views left")),
-                    )
-                    .await;
-                Ok(Revealed {
-                    secret,
-                    views_remaining,
-                })
+                Ok(self.revealed(id, secret, views_remaining, client).await)
             }
             ConsumeOutcome::Busy => Err(ServiceError::BeingApplied),
             // Another caller took the last view between our load and consume.
@@ -702,6 +709,87 @@ impl Service {
                 Some(record) => Err(Self::ended(&record)),
                 None => Err(ServiceError::NotFound),
             },
+        }
+    }
+
+    fn view_by(client: &Client) -> ViewEvent {
+        ViewEvent {
+            at: now(),
+            ip: client.ip.clone(),
+            user_agent: client.user_agent.clone(),
+        }
+    }
+
+    /// See [`crate::store::SecretStore::take_guarded_view`]; an error may
+    /// have taken the view.
+    async fn take_guarded_view(
+        &self,
+        id: &SecretId,
+        key: &LinkKey,
+        client: &Client,
+    ) -> Result<GuardedView, ServiceError> {
+        let guard = RevealGuard::new(&crypto::key_check(key, id), self.key_fingerprint.as_bytes());
+        self.store
+            .take_guarded_view(id, &guard, &Self::view_by(client))
+            .await
+            .map_err(|e| Unconfirmed::Reveal.of(e.into()))
+    }
+
+    /// Opens a secret whose view the store took as it read it (its guard
+    /// matched: the link key is right, this server's key sealed it, no
+    /// passphrase protects it). A payload that does not open all the same
+    /// (damaged in the store) gets its view back: nothing is used up by a
+    /// reveal that delivers nothing.
+    async fn deliver_taken(
+        &self,
+        id: &SecretId,
+        key: &LinkKey,
+        before: &Record,
+        views_remaining: u32,
+        undo: &TakenView,
+        client: &Client,
+    ) -> Result<Revealed, ServiceError> {
+        match self.open_secret(id, key, before, None, client).await {
+            Ok(secret) => Ok(self.revealed(id, secret, views_remaining, client).await),
+            Err(error) => {
+                match self.store.give_back_view(id, undo).await {
+                    Ok(true) => tracing::warn!(
+                        "a view taken for a payload that did not open was given back"
+                    ),
+                    Ok(false) => tracing::error!(
+                        "a view taken for a payload that did not open was not given back: the record changed meanwhile"
+                    ),
+                    Err(e) => tracing::error!(
+                        error = %e,
+                        "a view taken for a payload that did not open was not given back"
+                    ),
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// A view taken and its secret opened: counted, audited, delivered.
+    async fn revealed(
+        &self,
+        id: &SecretId,
+        secret: SecretText,
+        views_remaining: u32,
+        client: &Client,
+    ) -> Revealed {
+        tracing::info!(views_remaining, "secret revealed");
+        self.metrics.secret_revealed();
+        self.audit
+            .record(
+                client
+                    .event(Kind::SecretRevealed, &Actor::LinkHolder)
+                    .subject(id)
+                    .detail(format!("{views_remaining} views left")),
+            )
+            .await;
+        Revealed {
+            secret,
+            views_remaining,
         }
     }
 

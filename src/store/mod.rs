@@ -108,6 +108,30 @@ pub trait SecretStore: Send + Sync + 'static {
         view: &ViewEvent,
         replay: Option<&ReplayKey>,
     ) -> Result<ConsumeOutcome, StoreError>;
+    /// A reveal's read and its view in one step, for a store where each
+    /// is a round trip: when `guard` is the record's own [`RevealGuard`],
+    /// takes one view as [`Self::consume_view`] does (without a replay
+    /// key) and answers the record as it was before; otherwise takes
+    /// nothing and answers the record as [`Self::load`] does, for the
+    /// caller to check first. A view taken here whose payload then fails
+    /// to open goes back with [`Self::give_back_view`]. An error may have
+    /// taken the view. Stores where reading first costs nothing do not
+    /// try.
+    async fn take_guarded_view(
+        &self,
+        id: &SecretId,
+        guard: &RevealGuard,
+        view: &ViewEvent,
+    ) -> Result<GuardedView, StoreError> {
+        let _ = (id, guard, view);
+        Ok(GuardedView::NotTried)
+    }
+    /// Undoes a view [`Self::take_guarded_view`] took, unless the record
+    /// changed since (then nothing changes); whether it did.
+    async fn give_back_view(&self, id: &SecretId, taken: &TakenView) -> Result<bool, StoreError> {
+        let _ = (id, taken);
+        Ok(false)
+    }
     /// Atomically counts a wrong passphrase; the last allowed one destroys
     /// the payload.
     async fn fail_passphrase(
@@ -641,6 +665,86 @@ pub enum ConsumeOutcome {
     NotLive,
     /// An apply holds it: nothing was consumed.
     Busy,
+}
+
+/// What lets a store take a reveal's view in the same step as it reads
+/// the record ([`SecretStore::take_guarded_view`]): a digest of the link
+/// key's check and the fingerprint of the server key. A caller's guard is
+/// the record's own only if the caller holds the link key and this
+/// server's key sealed it, which is all the reveal checks before taking a
+/// view; a record with a passphrase has none (only Argon2id can tell a
+/// passphrase is right), nor has one written before fingerprints were
+/// kept. The store compares it, never the key check itself.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RevealGuard([u8; REVEAL_GUARD_LEN]);
+
+const REVEAL_GUARD_LEN: usize = 16;
+
+impl RevealGuard {
+    #[must_use]
+    pub fn new(key_check: &[u8], key_fingerprint: &[u8]) -> Self {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::new()
+            .chain_update(b"handoff/v1/reveal-guard")
+            .chain_update([u8::try_from(key_check.len()).unwrap_or(u8::MAX)])
+            .chain_update(key_check)
+            .chain_update(key_fingerprint)
+            .finalize();
+        let mut guard = [0u8; REVEAL_GUARD_LEN];
+        guard.copy_from_slice(&digest[..REVEAL_GUARD_LEN]);
+        Self(guard)
+    }
+
+    /// The guard a record was written with, if it may have one.
+    #[must_use]
+    pub fn of(meta: &SecretMeta) -> Option<Self> {
+        if meta.passphrase_salt.is_some() {
+            return None;
+        }
+        Some(Self::new(&meta.key_check, meta.key_fingerprint.as_deref()?))
+    }
+
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for RevealGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RevealGuard(..)")
+    }
+}
+
+/// What [`SecretStore::take_guarded_view`] did.
+#[derive(Debug)]
+pub enum GuardedView {
+    /// One view taken: the record as it was before, the views left, and
+    /// what gives the view back.
+    Taken {
+        before: Box<Record>,
+        views_remaining: u32,
+        undo: TakenView,
+    },
+    /// Nothing taken: the record (`None` when unknown or expired).
+    CheckFirst(Option<Box<Record>>),
+    /// Nothing read or taken: this store reads first.
+    NotTried,
+}
+
+/// What a store needs to give back a view it took, as it wrote it.
+pub struct TakenView {
+    /// The record's stored form before the view was taken.
+    pub(crate) before: Vec<u8>,
+    /// A digest of its stored form after: the give-back happens only while
+    /// the record is still exactly that.
+    pub(crate) after: String,
+}
+
+impl std::fmt::Debug for TakenView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TakenView(..)")
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

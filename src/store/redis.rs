@@ -57,10 +57,10 @@ use futures_util::StreamExt as _;
 use redis::{AsyncCommands as _, Script};
 
 use super::{
-    AuditStore, Claim, ClaimOutcome, ConsumeOutcome, Expired, ExpiredKind, Health, KeptFingerprint,
-    MAX_PASSPHRASE_ATTEMPTS, OutboxItem, OutboxStore, PassphraseOutcome, REPLAY_WINDOW_SECS,
-    Record, ReplayKey, RequestRecord, RequestStore, RevokeOutcome, SecretStore, StoreError,
-    TenantRecord, TenantStore, Versioned, ViewEvent,
+    AuditStore, Claim, ClaimOutcome, ConsumeOutcome, Expired, ExpiredKind, GuardedView, Health,
+    KeptFingerprint, MAX_PASSPHRASE_ATTEMPTS, OutboxItem, OutboxStore, PassphraseOutcome,
+    REPLAY_WINDOW_SECS, Record, ReplayKey, RequestRecord, RequestStore, RevealGuard, RevokeOutcome,
+    SecretStore, StoreError, TakenView, TenantRecord, TenantStore, Versioned, ViewEvent,
 };
 use crate::domain::audit::{AuditEvent, AuditQuery};
 use crate::domain::{SecretId, UnixTime};
@@ -71,19 +71,21 @@ use crate::domain::{SecretId, UnixTime};
 const RECORDS: &str = r"
 local LEGACY = -9
 -- A record is its map followed by its own events, each a MessagePack
--- string appended as it comes. Returns the map and the events' bytes as
--- they are.
+-- string appended as it comes. Returns the map, the events' bytes as they
+-- are, and the map's bytes as they are.
 local function load(key)
   local raw = redis.pcall('GET', key)
-  if type(raw) == 'table' then return nil, true, '' end
-  if not raw then return nil, false, '' end
+  if type(raw) == 'table' then return nil, true, '', '' end
+  if not raw then return nil, false, '', '' end
   local after, r = cmsgpack.unpack_one(raw)
-  local events = ''
-  if after ~= -1 then events = string.sub(raw, after + 1) end
-  return r, false, events
+  if after == -1 then return r, false, '', raw end
+  return r, false, string.sub(raw, after + 1), string.sub(raw, 1, after)
 end
+-- Returns the map's bytes as written.
 local function save(key, record, events)
-  redis.call('SET', key, cmsgpack.pack(record) .. events, 'KEEPTTL')
+  local map = cmsgpack.pack(record)
+  redis.call('SET', key, map .. events, 'KEEPTTL')
+  return map
 end
 -- Live: not ended and not past its expiry (the record outlives it by the
 -- grace period).
@@ -116,6 +118,40 @@ local function finish(r, state, at)
   r.p = nil
   r.k = nil
 end
+-- Takes one view at `at` by the reader at `ip` with `agent`, its replay
+-- window of `window` seconds remembered under `replay` ('' for none), as
+-- Record::consume_view does. Returns 0 when it took one (the caller saves
+-- the record); 1 and the views left then when `replay` took one before;
+-- -1 when it is not live; -2 while an apply holds it.
+local function take_view(r, at, ip, agent, replay, window)
+  at = tonumber(at)
+  if tonumber(r.x) <= at then return -1 end
+  local now = replay_now(at)
+  if replay ~= '' and r.p then
+    for _, kept in ipairs(r.k or {}) do
+      if kept[1] == replay and tonumber(kept[2]) > now then return 1, tonumber(kept[3]) end
+    end
+  end
+  if r.s ~= 'live' or tonumber(r.r) <= 0 then return -1 end
+  if tonumber(r.cu or 0) > at then return -2 end
+  r.r = tonumber(r.r) - 1
+  local views = r.v or {}
+  views[#views + 1] = {at, ip, agent}
+  r.v = views
+  local kept = drop_lapsed_replays(r, now)
+  if replay ~= '' then
+    local windows = r.k or {}
+    windows[#windows + 1] = {replay, now + tonumber(window), r.r}
+    r.k = windows
+    kept = kept + 1
+  end
+  if r.r == 0 then
+    r.s = 'revealed'
+    r.e = at
+    if kept == 0 then r.p = nil end
+  end
+  return 0
+end
 ";
 
 // KEYS: record. ARGV: at, ip, user agent, replay key hash ('' for none),
@@ -124,34 +160,41 @@ end
 const CONSUME_VIEW: &str = r"
 local r, legacy, events = load(KEYS[1])
 if legacy then return {LEGACY, 0} end
-local at = tonumber(ARGV[1])
-if not r or tonumber(r.x) <= at then return {-1, 0} end
-local now = replay_now(at)
-if ARGV[4] ~= '' and r.p then
-  for _, window in ipairs(r.k or {}) do
-    if window[1] == ARGV[4] and tonumber(window[2]) > now then return {1, tonumber(window[3])} end
-  end
+if not r then return {-1, 0} end
+local outcome, repeated = take_view(r, ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+if outcome == 0 then
+  save(KEYS[1], r, events)
+  return {0, tonumber(r.r)}
 end
-if r.s ~= 'live' or tonumber(r.r) <= 0 then return {-1, 0} end
-if tonumber(r.cu or 0) > at then return {-2, 0} end
-r.r = tonumber(r.r) - 1
-local views = r.v or {}
-views[#views + 1] = {at, ARGV[2], ARGV[3]}
-r.v = views
-local kept = drop_lapsed_replays(r, now)
-if ARGV[4] ~= '' then
-  local windows = r.k or {}
-  windows[#windows + 1] = {ARGV[4], now + tonumber(ARGV[5]), r.r}
-  r.k = windows
-  kept = kept + 1
-end
-if r.r == 0 then
-  r.s = 'revealed'
-  r.e = at
-  if kept == 0 then r.p = nil end
-end
-save(KEYS[1], r, events)
-return {0, r.r}
+if outcome == 1 then return {1, repeated} end
+return {outcome, 0}
+";
+
+// KEYS: record. ARGV: at, ip, user agent, reveal guard. Takes a view as
+// CONSUME_VIEW does (no replay key) when the guard is the record's own.
+// Returns {0, record before, digest of the record after, views left} when
+// it took one, else {1, record, false, false} (false for none, and always
+// four elements).
+const TAKE_GUARDED_VIEW: &str = r"
+local r, legacy, events, map = load(KEYS[1])
+if legacy then return {LEGACY, false, false, false} end
+if not r then return {1, false, false, false} end
+-- Both sides hashed first: how long the comparison takes says nothing
+-- about how much of the guard a caller got right.
+if not r.g or redis.sha1hex(r.g) ~= redis.sha1hex(ARGV[4]) then return {1, map, false, false} end
+if take_view(r, ARGV[1], ARGV[2], ARGV[3], '', 0) ~= 0 then return {1, map, false, false} end
+local after = save(KEYS[1], r, events)
+return {0, map, redis.sha1hex(after), tonumber(r.r)}
+";
+
+// KEYS: record. ARGV: the record before a view was taken, the digest of it
+// after. Puts the record back as it was before, its own events kept, if it
+// is still as the view left it. Returns 1 if it did, else 0.
+const GIVE_BACK_VIEW: &str = r"
+local r, legacy, events, map = load(KEYS[1])
+if legacy or not r or redis.sha1hex(map) ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1] .. events, 'KEEPTTL')
+return 1
 ";
 
 // KEYS: record. ARGV: now. Forgets passed replay windows and, when an
@@ -492,6 +535,8 @@ pub struct RedisStore {
     wait_replicas: u32,
     description: String,
     consume_view: Script,
+    take_guarded_view: Script,
+    give_back_view: Script,
     drop_lapsed_replays: Script,
     fail_passphrase: Script,
     revoke: Script,
@@ -679,6 +724,10 @@ fn on_records(body: &str) -> Script {
     Script::new(&format!("{RECORDS}{body}"))
 }
 
+/// The take-guarded-view script's answer: outcome, the record before,
+/// the digest of the record after, views left (see `TAKE_GUARDED_VIEW`).
+type TakeAnswer = (i64, Option<Vec<u8>>, Option<String>, Option<i64>);
+
 /// How long a write waits for its replicas' acknowledgement.
 const WAIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -724,6 +773,8 @@ impl RedisStore {
             wait_replicas: 0,
             description,
             consume_view: on_records(CONSUME_VIEW),
+            take_guarded_view: on_records(TAKE_GUARDED_VIEW),
+            give_back_view: on_records(GIVE_BACK_VIEW),
             drop_lapsed_replays: on_records(DROP_LAPSED_REPLAYS),
             fail_passphrase: on_records(FAIL_PASSPHRASE),
             revoke: on_records(REVOKE),
@@ -1211,6 +1262,59 @@ impl SecretStore for RedisStore {
             -2 => ConsumeOutcome::Busy,
             _ => ConsumeOutcome::NotLive,
         })
+    }
+
+    async fn take_guarded_view(
+        &self,
+        id: &SecretId,
+        guard: &RevealGuard,
+        view: &ViewEvent,
+    ) -> Result<GuardedView, StoreError> {
+        let key = record_key(id);
+        let answer: TakeAnswer = self
+            .upgrading(id, || async {
+                let mut invocation = self.take_guarded_view.key(&key);
+                invocation
+                    .arg(view.at)
+                    .arg(&view.ip)
+                    .arg(&view.user_agent)
+                    .arg(guard.as_bytes());
+                self.run_on_record(&invocation, |answer: &TakeAnswer| answer.0)
+                    .await
+            })
+            .await?;
+        match answer {
+            (0, Some(before), Some(after), Some(remaining)) => {
+                // As consume_view: not delivered until the replicas have it.
+                let mut connection = self.connection.clone();
+                self.replicated(&mut connection, &key).await?;
+                Ok(GuardedView::Taken {
+                    before: Box::new(codec::decode_record(&before)?),
+                    views_remaining: u32::try_from(remaining).map_err(|_| corrupt("remaining"))?,
+                    undo: TakenView { before, after },
+                })
+            }
+            (_, Some(record), ..) => {
+                let record = codec::decode_record(&record)?;
+                // A record outlives its expiry by the grace period.
+                Ok(GuardedView::CheckFirst(
+                    (!record.is_expired(crate::domain::now())).then(|| Box::new(record)),
+                ))
+            }
+            _ => Ok(GuardedView::CheckFirst(None)),
+        }
+    }
+
+    async fn give_back_view(&self, id: &SecretId, taken: &TakenView) -> Result<bool, StoreError> {
+        let key = record_key(id);
+        let given: i64 = self
+            .upgrading(id, || async {
+                let mut invocation = self.give_back_view.key(&key);
+                invocation.arg(&taken.before).arg(&taken.after);
+                self.run_on_record(&invocation, |given: &i64| *given).await
+            })
+            .await?;
+        Ok(given == 1)
     }
 
     async fn claim(

@@ -13,9 +13,9 @@ use handoff::domain::{
 use handoff::service::{Client, Created, Deleter, NewSecret, Service, ServiceError};
 use handoff::store::{
     AnswerRecord, Claim, ClaimOutcome, ConsumeOutcome, EmbeddedStore, Expired, ExpiredKind,
-    KeptFingerprint, MemoryStore, OutboxItem, OutboxStore as _, REPLAY_WINDOW_SECS, Record,
-    RedisStore, Replay, RequestRecord, RequestState, SecretMeta, SecretState, SecretStore,
-    SharedStore, TenantRecord, VerificationRecord, ViewEvent,
+    GuardedView, KeptFingerprint, MemoryStore, OutboxItem, OutboxStore as _, REPLAY_WINDOW_SECS,
+    Record, RedisStore, Replay, RequestRecord, RequestState, RevealGuard, SecretMeta, SecretState,
+    SecretStore, SharedStore, TenantRecord, VerificationRecord, ViewEvent,
 };
 use zeroize::Zeroizing;
 
@@ -236,6 +236,11 @@ async fn a_correct_passphrase_with_another_server_key_never_counts_or_destroys(f
         (SecretState::Live, 0)
     );
     assert_eq!(status.views_remaining, 1);
+    let status = sealer.status(&plain.id, &plain.manage_token).await.unwrap();
+    assert_eq!(
+        (status.state, status.views_remaining),
+        (SecretState::Live, 1)
+    );
 
     let revealed = Service::new(fixture.store, right_key)
         .reveal(&created.id, &created.key, right(), &client())
@@ -1428,6 +1433,161 @@ async fn one_sweep_clears_a_backlog_bigger_than_one_batch() {
     assert_eq!(expired.len(), 1200);
     assert!(expired.iter().all(|e| e.unused));
     assert!(store.purge_expired(later).await.unwrap().is_empty());
+}
+
+/// Changes the last byte of a secret's sealed payload in Redis by `by`, as
+/// a damaged disk or a stray write would (its own events kept).
+async fn shift_payload(redis: &mut ::redis::aio::MultiplexedConnection, key: &str, by: i64) {
+    let shifted: i64 = ::redis::cmd("EVAL")
+        .arg(
+            r"
+local raw = redis.call('GET', KEYS[1])
+local after, r = cmsgpack.unpack_one(raw)
+local events = ''
+if after ~= -1 then events = string.sub(raw, after + 1) end
+local last = string.byte(r.p, #r.p)
+r.p = string.sub(r.p, 1, #r.p - 1) .. string.char((last + tonumber(ARGV[1])) % 256)
+redis.call('SET', KEYS[1], cmsgpack.pack(r) .. events, 'KEEPTTL')
+return 1",
+        )
+        .arg(1)
+        .arg(key)
+        .arg(by)
+        .query_async(redis)
+        .await
+        .unwrap();
+    assert_eq!(shifted, 1);
+}
+
+#[tokio::test]
+async fn a_payload_damaged_in_redis_is_not_revealed_and_its_view_is_given_back() {
+    let server = RedisServer::start();
+    let service = redis_service(&server, ServerKey::generate()).await;
+    let created = service
+        .create(new_secret("intact", 1, None), &client())
+        .await
+        .unwrap();
+    let mut redis = raw_redis(&server).await;
+    let key = the_one_key_of(&mut redis, &created.id).await;
+
+    shift_payload(&mut redis, &key, 1).await;
+    for _ in 0..3 {
+        let outcome = service
+            .reveal(&created.id, &created.key, None, &client())
+            .await;
+        assert!(
+            matches!(outcome, Err(ServiceError::Undecryptable)),
+            "{outcome:?}"
+        );
+    }
+    let status = service
+        .status(&created.id, &created.manage_token)
+        .await
+        .unwrap();
+    assert_eq!(
+        (status.state, status.views_remaining, status.views.len()),
+        (SecretState::Live, 1, 0),
+        "no view used up by a reveal that delivered nothing"
+    );
+
+    shift_payload(&mut redis, &key, -1).await;
+    let revealed = service
+        .reveal(&created.id, &created.key, None, &client())
+        .await
+        .unwrap();
+    assert_eq!(
+        (revealed.secret.expose(), revealed.views_remaining),
+        ("intact", 0)
+    );
+}
+
+#[tokio::test]
+async fn redis_takes_a_guarded_view_as_it_reads_it_and_gives_it_back_unless_changed() {
+    let server = RedisServer::start();
+    let store = Arc::new(RedisStore::connect(&server.url(), RETENTION).await.unwrap());
+    let service = Service::new(store.clone(), ServerKey::generate());
+    let created = service
+        .create(new_secret("two views", 2, None), &client())
+        .await
+        .unwrap();
+    let record = store.load(&created.id).await.unwrap().unwrap();
+    let guard = RevealGuard::of(&record.meta).expect("a record without a passphrase has one");
+    let view = |at| ViewEvent {
+        at,
+        ip: "192.0.2.7".into(),
+        user_agent: "test".into(),
+    };
+
+    let stranger = RevealGuard::new(&[0; 16], record.meta.key_fingerprint.as_ref().unwrap());
+    match store
+        .take_guarded_view(&created.id, &stranger, &view(now()))
+        .await
+        .unwrap()
+    {
+        GuardedView::CheckFirst(Some(read)) => assert_eq!(*read, record),
+        other => panic!("another guard takes nothing: {other:?}"),
+    }
+
+    let GuardedView::Taken {
+        before,
+        views_remaining,
+        undo,
+    } = store
+        .take_guarded_view(&created.id, &guard, &view(now()))
+        .await
+        .unwrap()
+    else {
+        panic!("the record's own guard takes a view")
+    };
+    assert_eq!((*before, views_remaining), (record.clone(), 1));
+    assert_eq!(
+        store.load(&created.id).await.unwrap().unwrap().views.len(),
+        1
+    );
+    assert!(store.give_back_view(&created.id, &undo).await.unwrap());
+    assert_eq!(store.load(&created.id).await.unwrap().unwrap(), record);
+
+    // Given back only while nothing else changed it.
+    let GuardedView::Taken { undo, .. } = store
+        .take_guarded_view(&created.id, &guard, &view(now()))
+        .await
+        .unwrap()
+    else {
+        panic!("taken again")
+    };
+    let GuardedView::Taken {
+        views_remaining: 0, ..
+    } = store
+        .take_guarded_view(&created.id, &guard, &view(now()))
+        .await
+        .unwrap()
+    else {
+        panic!("the last view taken")
+    };
+    assert!(!store.give_back_view(&created.id, &undo).await.unwrap());
+    let ended = store.load(&created.id).await.unwrap().unwrap();
+    assert_eq!(
+        (ended.state, ended.views_remaining, ended.sealed_secret),
+        (SecretState::Revealed, 0, None)
+    );
+    match store
+        .take_guarded_view(&created.id, &guard, &view(now()))
+        .await
+        .unwrap()
+    {
+        GuardedView::CheckFirst(Some(read)) => assert_eq!(read.state, SecretState::Revealed),
+        other => panic!("an ended secret gives no view: {other:?}"),
+    }
+
+    let guarded = service
+        .create(new_secret("guarded", 1, Some("pass")), &client())
+        .await
+        .unwrap();
+    let record = store.load(&guarded.id).await.unwrap().unwrap();
+    assert!(
+        RevealGuard::of(&record.meta).is_none(),
+        "a passphrase is checked before any view is taken"
+    );
 }
 
 /// The service on the test's Redis, sealing with `key`.

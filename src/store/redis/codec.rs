@@ -13,6 +13,7 @@
 //! | `x` | expires at |
 //! | `s` | state: `live`, `revealed`, `revoked`, `destroyed`, `applied` |
 //! | `r`, `f` | views left, failed passphrases |
+//! | `g` | the reveal guard ([`RevealGuard`]), when the record has one |
 //! | `e` | ended at, once it has |
 //! | `p` | the sealed payload, while there is one |
 //! | `ci`, `cu` | an apply's claim: its id and until when it holds |
@@ -31,7 +32,9 @@ use rmpv::Value;
 
 use crate::domain::SecretId;
 use crate::domain::audit::AuditEvent;
-use crate::store::{Claim, Record, Replay, SecretMeta, SecretState, StoreError, ViewEvent};
+use crate::store::{
+    Claim, Record, Replay, RevealGuard, SecretMeta, SecretState, StoreError, ViewEvent,
+};
 
 /// Audit kinds by number: an event stores its kind's position here, so
 /// the list only ever grows at the end. A kind not listed is kept as text.
@@ -207,7 +210,9 @@ fn decode_meta(bytes: &[u8], expires_at: i64) -> Result<SecretMeta, StoreError> 
 /// [`encode_event`] wrote it).
 pub fn encode_record(record: &Record, activity: &[Vec<u8>]) -> Vec<u8> {
     let mut out = Writer::default();
+    let guard = RevealGuard::of(&record.meta);
     let fields = 5
+        + usize::from(guard.is_some())
         + usize::from(record.ended_at.is_some())
         + usize::from(record.sealed_secret.is_some())
         + 2 * usize::from(record.claim.is_some())
@@ -224,6 +229,10 @@ pub fn encode_record(record: &Record, activity: &[Vec<u8>]) -> Vec<u8> {
     out.int(i64::from(record.views_remaining));
     out.text("f");
     out.int(i64::from(record.failed_passphrases));
+    if let Some(guard) = &guard {
+        out.text("g");
+        out.raw(guard.as_bytes());
+    }
     if let Some(at) = record.ended_at {
         out.text("e");
         out.int(at);
