@@ -1271,7 +1271,7 @@ impl SecretStore for RedisStore {
         view: &ViewEvent,
     ) -> Result<GuardedView, StoreError> {
         let key = record_key(id);
-        let answer: TakeAnswer = self
+        let answer: Option<TakeAnswer> = self
             .upgrading(id, || async {
                 let mut invocation = self.take_guarded_view.key(&key);
                 invocation
@@ -1279,10 +1279,20 @@ impl SecretStore for RedisStore {
                     .arg(&view.ip)
                     .arg(&view.user_agent)
                     .arg(guard.as_bytes());
-                self.run_on_record(&invocation, |answer: &TakeAnswer| answer.0)
-                    .await
+                let mut connection = self.connection.clone();
+                match invocation.invoke_async::<TakeAnswer>(&mut connection).await {
+                    Ok(answer) => Ok((answer.0 != LEGACY).then_some(Some(answer))),
+                    // Nothing ran: let the caller read first, and hear then
+                    // that the store is unavailable (not that the reveal's
+                    // outcome is unknown).
+                    Err(e) if e.is_connection_refusal() => Ok(Some(None)),
+                    Err(e) => Err(unavailable(&e)),
+                }
             })
             .await?;
+        let Some(answer) = answer else {
+            return Ok(GuardedView::NotTried);
+        };
         match answer {
             (0, Some(before), Some(after), Some(remaining)) => {
                 // As consume_view: not delivered until the replicas have it.

@@ -185,6 +185,17 @@ async fn store_outage_answers_503_with_retry_after_and_recovers() {
         .await
         .unwrap();
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    // Refused, so certainly not taken: the store is unavailable, not the
+    // reveal's outcome unknown.
+    let reveal = http
+        .post(format!("{}/api/v1/secrets/{}/reveal", app.base, before.id))
+        .json(&json!({ "key": before.key }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reveal.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = reveal.json().await.unwrap();
+    assert_eq!(body["error"], "unavailable");
 
     // The data was in memory only, so the restarted Redis is empty; what
     // matters is that the server reconnects by itself.
@@ -214,7 +225,6 @@ async fn store_outage_answers_503_with_retry_after_and_recovers() {
         .await
         .unwrap();
     assert_eq!(revealed["secret"], "after");
-    drop(before);
 }
 
 #[tokio::test]
