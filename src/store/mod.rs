@@ -674,7 +674,8 @@ pub enum ConsumeOutcome {
 /// server's key sealed it, which is all the reveal checks before taking a
 /// view; a record with a passphrase has none (only Argon2id can tell a
 /// passphrase is right), nor has one written before fingerprints were
-/// kept. The store compares it, never the key check itself.
+/// kept. The store compares it, never the key check itself; callers
+/// never choose its bytes (the server derives it from the link key sent).
 #[derive(Clone, PartialEq, Eq)]
 pub struct RevealGuard([u8; REVEAL_GUARD_LEN]);
 
@@ -736,9 +737,9 @@ pub enum GuardedView {
 pub struct TakenView {
     /// The record's stored form before the view was taken.
     pub(crate) before: Vec<u8>,
-    /// A digest of its stored form after: the give-back happens only while
-    /// the record is still exactly that.
-    pub(crate) after: String,
+    /// Its stored form after: the give-back happens only while the record
+    /// is still exactly that.
+    pub(crate) after: Vec<u8>,
 }
 
 impl std::fmt::Debug for TakenView {

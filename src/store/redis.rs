@@ -172,27 +172,28 @@ return {outcome, 0}
 
 // KEYS: record. ARGV: at, ip, user agent, reveal guard. Takes a view as
 // CONSUME_VIEW does (no replay key) when the guard is the record's own.
-// Returns {0, record before, digest of the record after, views left} when
-// it took one, else {1, record, false, false} (false for none, and always
-// four elements).
+// Returns {0, record before, record after, views left} when it took one,
+// else {1, record, false, false} (false for none, and always four
+// elements). The guard is compared as it is: the server derives it from
+// the link key a caller sends, so no caller chooses its bytes, and one who
+// learnt it would still need the link key to open the payload (a view
+// taken for a payload that does not open is given back).
 const TAKE_GUARDED_VIEW: &str = r"
 local r, legacy, events, map = load(KEYS[1])
 if legacy then return {LEGACY, false, false, false} end
 if not r then return {1, false, false, false} end
--- Both sides hashed first: how long the comparison takes says nothing
--- about how much of the guard a caller got right.
-if not r.g or redis.sha1hex(r.g) ~= redis.sha1hex(ARGV[4]) then return {1, map, false, false} end
+if r.g ~= ARGV[4] then return {1, map, false, false} end
 if take_view(r, ARGV[1], ARGV[2], ARGV[3], '', 0) ~= 0 then return {1, map, false, false} end
 local after = save(KEYS[1], r, events)
-return {0, map, redis.sha1hex(after), tonumber(r.r)}
+return {0, map, after, tonumber(r.r)}
 ";
 
-// KEYS: record. ARGV: the record before a view was taken, the digest of it
-// after. Puts the record back as it was before, its own events kept, if it
-// is still as the view left it. Returns 1 if it did, else 0.
+// KEYS: record. ARGV: the record before a view was taken, and after. Puts
+// the record back as it was before, its own events kept, if it is still
+// as the view left it. Returns 1 if it did, else 0.
 const GIVE_BACK_VIEW: &str = r"
 local r, legacy, events, map = load(KEYS[1])
-if legacy or not r or redis.sha1hex(map) ~= ARGV[2] then return 0 end
+if legacy or not r or map ~= ARGV[2] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1] .. events, 'KEEPTTL')
 return 1
 ";
@@ -724,9 +725,9 @@ fn on_records(body: &str) -> Script {
     Script::new(&format!("{RECORDS}{body}"))
 }
 
-/// The take-guarded-view script's answer: outcome, the record before,
-/// the digest of the record after, views left (see `TAKE_GUARDED_VIEW`).
-type TakeAnswer = (i64, Option<Vec<u8>>, Option<String>, Option<i64>);
+/// The take-guarded-view script's answer: outcome, the record before and
+/// after, views left (see `TAKE_GUARDED_VIEW`).
+type TakeAnswer = (i64, Option<Vec<u8>>, Option<Vec<u8>>, Option<i64>);
 
 /// How long a write waits for its replicas' acknowledgement.
 const WAIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
