@@ -27,6 +27,7 @@
 #   MODES         loadgen modes to run            ["create handoff"]
 #   PRELOAD       secrets stored before measuring [0]
 #   PASSPHRASE    push and reveal with this passphrase (Argon2id) [unset]
+#   ROUNDS        times to run it all; ratios are then medians  [1]
 #   NO_BUILD=1    use the binaries already built
 set -euo pipefail
 
@@ -40,6 +41,7 @@ STORES=${STORES:-memory redis embedded}
 MODES=${MODES:-create handoff}
 PRELOAD=${PRELOAD:-0}
 PASSPHRASE=${PASSPHRASE:-}
+ROUNDS=${ROUNDS:-1}
 TARGET_DIR=$(realpath -m "${CARGO_TARGET_DIR:-target}")
 SERVER_BIN=$TARGET_DIR/release/handoff
 LOADGEN_BIN=$TARGET_DIR/release/examples/loadgen
@@ -54,6 +56,7 @@ die() {
 }
 
 [[ $PRELOAD =~ ^[0-9]+$ ]] || die "PRELOAD must be a number of secrets, not '$PRELOAD'"
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a number of rounds (1 or more), not '$ROUNDS'"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/handoff-bench.XXXXXX")
 # shellcheck source=bench/common.sh
@@ -158,9 +161,27 @@ echo "runs:   $CONNECTIONS connections, $DURATION measured after $WARMUP warm-up
 [[ -z $PASSPHRASE ]] || echo "        every secret pushed and revealed with a passphrase"
 
 ROWS=()
-RATIOS=()
-ROW='%-9s %-8s %-9s %9s %10s %7s %7s %7s %7s %6s %7s %9s %7s %9s %6s %9s'
+# Per "store mode", in the order first measured: handoff's rate, the
+# reference's (or the memory store's) and their ratio, one per round.
+declare -A HANDOFF_RATES=() REFERENCE_RATES=() RATIO_OF=() COMPARED_WITH=()
+RATIO_ORDER=()
+ROW='%-9s %-8s %-11s %9s %10s %7s %7s %7s %7s %6s %7s %9s %7s %9s %6s %9s'
 FAILED=0
+
+# add_ratio STORE MODE HANDOFF_RATE REFERENCE_RATE [NOTE]: one round's ratio.
+add_ratio() {
+    local key="$1 $2"
+    [[ -n ${RATIO_OF[$key]+set} ]] || RATIO_ORDER+=("$key")
+    HANDOFF_RATES[$key]+=" $3"
+    REFERENCE_RATES[$key]+=" $4"
+    RATIO_OF[$key]+=" $(awk -v a="$3" -v b="$4" 'BEGIN { printf "%.4f", (b > 0 ? a / b : 0) }')"
+    COMPARED_WITH[$key]=${5:-}
+}
+
+# median VALUES...: the middle value (the mean of the two middle ones).
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
 
 # preload: stores PRELOAD one-view secrets (1-hour TTL, never revealed) in
 # the server started last, so that the run measures a store that already
@@ -231,76 +252,78 @@ measure() {
     # numbers; show it rather than hide it.
     other_cpu=$(awk -v m="$machine_ticks" -v s="$server_ticks" -v r="$redis_ticks" -v l="${loadgen_cpu%\%}" \
         -v hz="$CLK_TCK" -v w="$wall" 'BEGIN { o = 100 * (m - s - r) / hz / w - l; printf "%.0f%%", o < 0 ? 0 : o }')
+    local label=$server
+    [[ $ROUNDS -eq 1 ]] || label="$server/$ROUND"
     # shellcheck disable=SC2059 # the format is ours
-    ROWS+=("$(printf "$ROW" "$store" "$mode" "$server" "${rps:--}" "${handoffs:--}" "${p50:--}" "${p99:--}" \
+    ROWS+=("$(printf "$ROW" "$store" "$mode" "$label" "${rps:--}" "${handoffs:--}" "${p50:--}" "${p99:--}" \
         "${p999:--}" "${max:--}" "${errors:--}" "$rss" "$redis_rss" "$server_cpu" "$redis_cpu" \
         "${loadgen_cpu:--}" "$other_cpu")")
     RATE=${rps:-0}
     [[ $mode != handoff ]] || RATE=${handoffs:-0}
 }
 
-for store in $STORES; do
-    case $store in
-        memory | embedded) ;;
-        redis)
-            if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
-                echo "== redis: skipped (redis-server or redis-cli not installed)"
-                continue
-            fi
-            ;;
-        *) die "unknown store '$store' (memory, redis or embedded)" ;;
-    esac
-
-    for mode in $MODES; do
-        echo
-        echo "== $store / $mode / handoff"
-        # A fresh server (and store) per run: each starts empty, and the
-        # peak RSS belongs to that run alone.
-        key=""
+for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+    [[ $ROUNDS -eq 1 ]] || { echo; echo "==== round $ROUND of $ROUNDS"; }
+    for store in $STORES; do
         case $store in
-            memory) setting=memory ;;
+            memory | embedded) ;;
             redis)
-                start_redis
-                setting=$REDIS_URL
-                key=$("$SERVER_BIN" server-key)
-                ;;
-            embedded)
-                setting=$WORK/embedded-$mode
-                rm -rf "$setting"
-                mkdir -p "$setting"
-                ;;
-        esac
-        start_server "$setting" "$key"
-        measure handoff "$store" "$mode"
-        handoff_rate=$RATE
-        [[ $store != memory ]] || MEMORY_RATE[$mode]=$handoff_rate
-
-        # The bare reference on the same store kind, right after, through
-        # the same load generator: the ratio is what handoff's extra work
-        # (key derivation, key check, idempotency, audit, metrics) costs.
-        case $store in
-            memory) setting=memory ;;
-            redis)
-                start_redis
-                setting=$REDIS_URL
-                ;;
-            embedded)
-                # No bare reference for a durable store: compared with the
-                # memory store instead.
-                if [[ -n ${MEMORY_RATE[$mode]:-} ]]; then
-                    RATIOS+=("$(printf '%-9s %-8s %10s %10s %6.2f  (of the memory store)' "$store" "$mode" \
-                        "$handoff_rate" "${MEMORY_RATE[$mode]}" \
-                        "$(awk -v a="$handoff_rate" -v b="${MEMORY_RATE[$mode]}" 'BEGIN { print (b > 0 ? a / b : 0) }')")")
+                if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+                    echo "== redis: skipped (redis-server or redis-cli not installed)"
+                    continue
                 fi
-                continue
                 ;;
+            *) die "unknown store '$store' (memory, redis or embedded)" ;;
         esac
-        echo
-        echo "== $store / $mode / reference"
-        start_reference "$setting"
-        measure reference "$store" "$mode"
-        RATIOS+=("$(printf '%-9s %-8s %10s %10s %6.2f' "$store" "$mode" "$handoff_rate" "$RATE" \
-            "$(awk -v a="$handoff_rate" -v b="$RATE" 'BEGIN { print (b > 0 ? a / b : 0) }')")")
+
+        for mode in $MODES; do
+            echo
+            echo "== $store / $mode / handoff"
+            # A fresh server (and store) per run: each starts empty, and the
+            # peak RSS belongs to that run alone.
+            key=""
+            case $store in
+                memory) setting=memory ;;
+                redis)
+                    start_redis
+                    setting=$REDIS_URL
+                    key=$("$SERVER_BIN" server-key)
+                    ;;
+                embedded)
+                    setting=$WORK/embedded-$mode
+                    rm -rf "$setting"
+                    mkdir -p "$setting"
+                    ;;
+            esac
+            start_server "$setting" "$key"
+            measure handoff "$store" "$mode"
+            handoff_rate=$RATE
+            [[ $store != memory ]] || MEMORY_RATE[$mode]=$handoff_rate
+
+            # The bare reference on the same store kind, right after, through
+            # the same load generator: the ratio is what handoff's extra work
+            # (key derivation, key check, idempotency, audit, metrics) costs.
+            case $store in
+                memory) setting=memory ;;
+                redis)
+                    start_redis
+                    setting=$REDIS_URL
+                    ;;
+                embedded)
+                    # No bare reference for a durable store: compared with the
+                    # memory store instead.
+                    if [[ -n ${MEMORY_RATE[$mode]:-} ]]; then
+                        add_ratio "$store" "$mode" "$handoff_rate" "${MEMORY_RATE[$mode]}" "(of the memory store)"
+                    fi
+                    continue
+                    ;;
+            esac
+            echo
+            echo "== $store / $mode / reference"
+            start_reference "$setting"
+            measure reference "$store" "$mode"
+            add_ratio "$store" "$mode" "$handoff_rate" "$RATE"
+        done
     done
 done
 
@@ -318,8 +341,18 @@ for row in "${ROWS[@]}"; do
 done
 echo
 echo "== handoff against the bare reference (create: req/s; handoff: handoffs/s)"
-printf '%-9s %-8s %10s %10s %6s\n' store mode handoff reference ratio
-for row in "${RATIOS[@]}"; do
-    echo "$row"
+[[ $ROUNDS -eq 1 ]] || echo "   medians of $ROUNDS rounds; range: the lowest and highest ratio of a round"
+printf '%-9s %-8s %10s %10s %6s %11s\n' store mode handoff reference ratio "$([[ $ROUNDS -eq 1 ]] || echo range)"
+for key in "${RATIO_ORDER[@]}"; do
+    read -r store mode <<<"$key"
+    # shellcheck disable=SC2086 # each list is space-separated numbers
+    {
+        ratios=$(printf '%s\n' ${RATIO_OF[$key]} | sort -g)
+        range=""
+        [[ $ROUNDS -eq 1 ]] || range=$(printf '%.2f–%.2f' "$(head -n 1 <<<"$ratios")" "$(tail -n 1 <<<"$ratios")")
+        printf '%-9s %-8s %10.1f %10.1f %6.2f %11s %s\n' "$store" "$mode" \
+            "$(median ${HANDOFF_RATES[$key]})" "$(median ${REFERENCE_RATES[$key]})" \
+            "$(median ${RATIO_OF[$key]})" "$range" "${COMPARED_WITH[$key]}"
+    }
 done
 exit "$FAILED"
