@@ -18,6 +18,20 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     bytes
 }
 
+/// A new push's id, link key and manage token, drawn from the operating
+/// system's RNG in one call (one system call per push, not three).
+#[must_use]
+pub fn new_push() -> (SecretId, LinkKey, ManageToken) {
+    let mut bytes: [u8; 80] = random_bytes();
+    let mut id = [0u8; 16];
+    let (mut key, mut token) = ([0u8; 32], [0u8; 32]);
+    id.copy_from_slice(&bytes[..16]);
+    key.copy_from_slice(&bytes[16..48]);
+    token.copy_from_slice(&bytes[48..]);
+    bytes.zeroize();
+    (SecretId(id), LinkKey(key), ManageToken(token))
+}
+
 fn decode_exact<const N: usize>(field: &'static str, text: &str) -> Result<[u8; N], InvalidInput> {
     let expected_len = (N * 4).div_ceil(3);
     let bad = || {
@@ -188,6 +202,17 @@ impl fmt::Debug for IdempotencyKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_push_gets_an_id_key_and_token_of_its_own() {
+        let (id, key, token) = new_push();
+        let (other_id, other_key, other_token) = new_push();
+        assert_ne!(id, other_id);
+        assert_ne!(key.as_bytes(), other_key.as_bytes());
+        assert_ne!(key.as_bytes(), token.as_bytes());
+        assert_ne!(token.as_bytes(), other_token.as_bytes());
+        assert_ne!(&key.as_bytes()[..16], id.as_bytes());
+    }
 
     #[test]
     fn secret_id_round_trips_through_its_text_form() {

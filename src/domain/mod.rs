@@ -10,7 +10,7 @@ mod request;
 mod text;
 
 pub use azure::{Cleaning, ClientSecretInput, ClientSecretRefusal, credentials_page, is_guid};
-pub use ids::{IdempotencyKey, LinkKey, ManageToken, SecretId};
+pub use ids::{IdempotencyKey, LinkKey, ManageToken, SecretId, new_push};
 pub use limits::{Ttl, Views, parse_duration_secs};
 pub use request::{AzureSecretId, ExpiryDate};
 pub use text::{Label, Note, Passphrase, SecretText};

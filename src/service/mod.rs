@@ -379,8 +379,8 @@ impl Service {
 
     #[tracing::instrument(skip_all)]
     pub async fn create(&self, new: NewSecret, client: &Client) -> Result<Created, ServiceError> {
-        self.create_with_link(new, SecretId::generate(), LinkKey::generate(), client)
-            .await
+        let (id, key, manage_token) = crate::domain::new_push();
+        self.create_sealed(new, id, key, manage_token, client).await
     }
 
     /// [`Self::create`] under an id and link key the caller made, for links
@@ -395,7 +395,18 @@ impl Service {
         key: LinkKey,
         client: &Client,
     ) -> Result<Created, ServiceError> {
-        let manage_token = ManageToken::generate();
+        self.create_sealed(new, id, key, ManageToken::generate(), client)
+            .await
+    }
+
+    async fn create_sealed(
+        &self,
+        new: NewSecret,
+        id: SecretId,
+        key: LinkKey,
+        manage_token: ManageToken,
+        client: &Client,
+    ) -> Result<Created, ServiceError> {
         let created_at = now();
         let expires_at = created_at + new.ttl.as_unix_secs();
 
