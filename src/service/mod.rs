@@ -474,11 +474,19 @@ impl Service {
 
     /// The record if `key` is its link key; consumes nothing.
     async fn load_for_holder(&self, id: &SecretId, key: &LinkKey) -> Result<Record, ServiceError> {
-        let record = self.store.load(id).await?.ok_or(ServiceError::NotFound)?;
-        if !crypto::key_matches(key, id, &record.meta.key_check) {
-            return Err(ServiceError::NotFound);
-        }
-        Ok(record)
+        Self::held_by(self.store.load(id).await?, id, key)
+    }
+
+    /// `record` if `key` is its link key; otherwise not found, as an
+    /// unknown id is.
+    fn held_by(
+        record: Option<Record>,
+        id: &SecretId,
+        key: &LinkKey,
+    ) -> Result<Record, ServiceError> {
+        record
+            .filter(|record| crypto::key_matches(key, id, &record.meta.key_check))
+            .ok_or(ServiceError::NotFound)
     }
 
     fn ended(record: &Record) -> ServiceError {
@@ -671,9 +679,7 @@ impl Service {
             },
             Some(_) => self.store.load(id).await?,
         };
-        let record = record
-            .filter(|record| crypto::key_matches(key, id, &record.meta.key_check))
-            .ok_or(ServiceError::NotFound)?;
+        let record = Self::held_by(record, id, key)?;
         let repeatable = replay
             .as_ref()
             .is_some_and(|k| record.replay_for(k, now()).is_some());
