@@ -671,7 +671,7 @@ impl Service {
                     undo,
                 } => {
                     return self
-                        .deliver_taken(id, key, &before, views_remaining, &undo, client)
+                        .deliver_taken(id, key, &before, views_remaining, undo.as_ref(), client)
                         .await;
                 }
                 GuardedView::CheckFirst(record) => record.map(|record| *record),
@@ -763,12 +763,18 @@ impl Service {
         key: &LinkKey,
         before: &Record,
         views_remaining: u32,
-        undo: &TakenView,
+        undo: Option<&TakenView>,
         client: &Client,
     ) -> Result<Revealed, ServiceError> {
         match self.open_secret(id, key, before, None, client).await {
             Ok(secret) => Ok(self.revealed(id, secret, views_remaining, client).await),
             Err(error) => {
+                let Some(undo) = undo else {
+                    tracing::error!(
+                        "a view taken for a payload that did not open cannot be given back: the store took it for an earlier copy of this reveal"
+                    );
+                    return Err(error);
+                };
                 match self.store.give_back_view(id, undo).await {
                     Ok(true) => tracing::warn!(
                         "a view taken for a payload that did not open was given back"

@@ -721,11 +721,13 @@ impl std::fmt::Debug for RevealGuard {
 #[derive(Debug)]
 pub enum GuardedView {
     /// One view taken: the record as it was before, the views left, and
-    /// what gives the view back.
+    /// what gives the view back (`None` when the view was taken by an
+    /// earlier copy of this call, whose answer was lost: the record as it
+    /// was before is gone, and `before` is the record as it left it).
     Taken {
         before: Box<Record>,
         views_remaining: u32,
-        undo: TakenView,
+        undo: Option<TakenView>,
     },
     /// Nothing taken: the record (`None` when unknown or expired).
     CheckFirst(Option<Box<Record>>),

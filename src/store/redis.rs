@@ -36,6 +36,15 @@
 //! next touched; their old index entries (`handoff:{exp:<n>}`, a sorted
 //! set) are still swept.
 //!
+//! The cluster client sends a command again when its answer is lost (a
+//! timeout, a dropped connection), and Redis then runs every copy. So each
+//! call that changes a record once (a view, a failed passphrase, a revoke,
+//! an apply's claim and commit, a request's compare-and-swap) carries an
+//! attempt id of its own ([`Attempts`]), which the record keeps: a copy
+//! that finds its id there answers as the first did and changes nothing.
+//! Only the last attempt is kept, so a copy that runs after another
+//! caller's change is not recognised (two faults at once).
+//!
 //! With `wait_replicas` above 0, every acknowledged write is followed by
 //! `WAIT` on the node that holds its key, and a write that not enough
 //! replicas confirm in time is reported as unavailable (its outcome is
@@ -51,6 +60,7 @@ pub use self::connection::{Patience, RedisConnection, cluster_seeds, is_cluster_
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use futures_util::StreamExt as _;
@@ -111,6 +121,14 @@ local function drop_lapsed_replays(r, now)
   if #kept > 0 then r.k = kept else r.k = nil end
   return #kept, latest
 end
+-- The cluster client sends a command again when its answer is lost (a
+-- timeout, a dropped connection), and Redis may then run both copies.
+-- Each call that changes a record passes an attempt id of its own, which
+-- the record keeps (`t`, the last one only): a copy that finds its id
+-- there knows that it ran already and changes nothing more.
+local function repeated(r, attempt)
+  return r.t ~= nil and r.t == attempt
+end
 -- Revoked, destroyed or applied: the payload goes, kept or not.
 local function finish(r, state, at)
   r.s = state
@@ -155,26 +173,31 @@ end
 ";
 
 // KEYS: record. ARGV: at, ip, user agent, replay key hash ('' for none),
-// replay window. Returns {outcome, views left}: 0 consumed, 1 replayed,
-// -1 not live, -2 claimed by an apply.
+// replay window, attempt. Returns {outcome, views left}: 0 consumed (also
+// when a copy of this attempt did), 1 replayed, -1 not live, -2 claimed by
+// an apply.
 const CONSUME_VIEW: &str = r"
 local r, legacy, events = load(KEYS[1])
 if legacy then return {LEGACY, 0} end
 if not r then return {-1, 0} end
-local outcome, repeated = take_view(r, ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+if repeated(r, ARGV[6]) then return {0, tonumber(r.r)} end
+local outcome, replayed = take_view(r, ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
 if outcome == 0 then
+  r.t = ARGV[6]
   save(KEYS[1], r, events)
   return {0, tonumber(r.r)}
 end
-if outcome == 1 then return {1, repeated} end
+if outcome == 1 then return {1, replayed} end
 return {outcome, 0}
 ";
 
-// KEYS: record. ARGV: at, ip, user agent, reveal guard. Takes a view as
-// CONSUME_VIEW does (no replay key) when the guard is the record's own.
-// Returns {0, record before, record after, views left} when it took one,
-// else {1, record, false, false} (false for none, and always four
-// elements). The guard is compared as it is: the server derives it from
+// KEYS: record. ARGV: at, ip, user agent, reveal guard, attempt. Takes a
+// view as CONSUME_VIEW does (no replay key) when the guard is the record's
+// own. Returns {0, record before, record after, views left} when it took
+// one, else {1, record, false, false} (false for none, and always four
+// elements). A copy of an attempt that took one answers {2, record, false,
+// views left} while the payload is there, {3, false, false, false} once
+// it has gone (that view's answer is lost). The guard is compared as it is: the server derives it from
 // the link key a caller sends, so no caller chooses its bytes, and one who
 // learnt it would still need the link key to open the payload (a view
 // taken for a payload that does not open is given back).
@@ -183,7 +206,12 @@ local r, legacy, events, map = load(KEYS[1])
 if legacy then return {LEGACY, false, false, false} end
 if not r then return {1, false, false, false} end
 if r.g ~= ARGV[4] then return {1, map, false, false} end
+if repeated(r, ARGV[5]) then
+  if r.p then return {2, map, false, tonumber(r.r)} end
+  return {3, false, false, false}
+end
 if take_view(r, ARGV[1], ARGV[2], ARGV[3], '', 0) ~= 0 then return {1, map, false, false} end
+r.t = ARGV[5]
 local after = save(KEYS[1], r, events)
 return {0, map, after, tonumber(r.r)}
 ";
@@ -211,23 +239,27 @@ save(KEYS[1], r, events)
 return latest
 ";
 
-// KEYS: record. ARGV: attempts allowed, at. Returns the failures so far,
-// -1 if not live.
+// KEYS: record. ARGV: attempts allowed, at, attempt. Returns the failures
+// so far (a copy of an attempt counts nothing more), -1 if not live.
 const FAIL_PASSPHRASE: &str = r"
 local r, legacy, events = load(KEYS[1])
 if legacy then return LEGACY end
+if r and repeated(r, ARGV[3]) then return tonumber(r.f) end
 if not r or not is_live(r, tonumber(ARGV[2])) then return -1 end
+r.t = ARGV[3]
 r.f = tonumber(r.f or 0) + 1
 if r.f >= tonumber(ARGV[1]) then finish(r, 'destroyed', ARGV[2]) end
 save(KEYS[1], r, events)
 return r.f
 ";
 
-// KEYS: record. ARGV: at. 1 revoked, 2 had ended (a payload kept for a
-// replay is deleted all the same), 0 missing.
+// KEYS: record. ARGV: at, attempt. 1 revoked (by this attempt, or a copy
+// of it), 2 had ended (a payload kept for a replay is deleted all the
+// same), 0 missing.
 const REVOKE: &str = r"
 local r, legacy, events = load(KEYS[1])
 if legacy then return LEGACY end
+if r and repeated(r, ARGV[2]) then return 1 end
 if not r or tonumber(r.x) <= tonumber(ARGV[1]) then return 0 end
 if r.s ~= 'live' then
   r.p = nil
@@ -236,34 +268,38 @@ if r.s ~= 'live' then
   return 2
 end
 finish(r, 'revoked', ARGV[1])
+r.t = ARGV[2]
 save(KEYS[1], r, events)
 return 1
 ";
 
-// KEYS: record. ARGV: claim id, until, now. {0, record as claimed},
-// {-1, ''} not live, or {until, ''} while the current claim holds.
+// KEYS: record. ARGV: claim id, until, now. {0, record as claimed} (also
+// to a copy of this claim: its id is its attempt's), {-1, ''} not live,
+// or {until, ''} while another claim holds.
 const CLAIM: &str = r"
-local r, legacy, events = load(KEYS[1])
+local r, legacy, events, map = load(KEYS[1])
 if legacy then return {LEGACY, ''} end
 local now = tonumber(ARGV[3])
 if not r or not is_live(r, now) then return {-1, ''} end
 local held = tonumber(r.cu or 0)
+if held > now and r.ci == ARGV[1] then return {0, map} end
 if held > now then return {held, ''} end
 r.ci = ARGV[1]
 r.cu = tonumber(ARGV[2])
-local packed = cmsgpack.pack(r)
-redis.call('SET', KEYS[1], packed, 'KEEPTTL')
-return {0, packed}
+return {0, save(KEYS[1], r, events)}
 ";
 
-// KEYS: record. ARGV: claim id, at.
+// KEYS: record. ARGV: claim id, at. 1 committed (by this claim, or a copy
+// of this call), 0 not.
 const COMMIT_CLAIM: &str = r"
 local r, legacy, events = load(KEYS[1])
 if legacy then return LEGACY end
+if r and r.s == 'applied' and repeated(r, ARGV[1]) then return 1 end
 if not r or not is_live(r, tonumber(ARGV[2])) or r.ci ~= ARGV[1] then return 0 end
 r.ci = nil
 r.cu = nil
 finish(r, 'applied', ARGV[2])
+r.t = ARGV[1]
 save(KEYS[1], r, events)
 return 1
 ";
@@ -457,11 +493,15 @@ const SWEEP_CONCURRENCY: usize = 32;
 const SWEEP_CAS_ATTEMPTS: usize = 4;
 
 /// Compare-and-swap of a request or tenant record: write only if the
-/// version is unchanged (a missing record is version 0).
+/// version is unchanged (a missing record is version 0). ARGV: that
+/// version, the next, the record, the attempt: a copy of an attempt that
+/// wrote (sent again by the cluster client, see `repeated`) answers as it
+/// did.
 const REPLACE_REQUEST: &str = r"
 local version = redis.call('HGET', KEYS[1], 'version') or '0'
+if version == ARGV[2] and redis.call('HGET', KEYS[1], 't') == ARGV[4] then return 1 end
 if version ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'version', ARGV[2], 'record', ARGV[3])
+redis.call('HSET', KEYS[1], 'version', ARGV[2], 'record', ARGV[3], 't', ARGV[4])
 return 1
 ";
 
@@ -550,7 +590,38 @@ pub struct RedisStore {
     claim_due: Script,
     claim_due_legacy: Script,
     replace_request: Script,
+    attempts: Attempts,
     audit_retention_secs: i64,
+}
+
+/// Ids for the calls that change a record once, one per call (see the
+/// module's introduction): unique, not secret, so this store's random tag,
+/// drawn once, and a count rather than the operating system's randomness
+/// per call.
+struct Attempts {
+    tag: [u8; 8],
+    count: AtomicU64,
+}
+
+impl Attempts {
+    fn new() -> Self {
+        use rand::TryRng as _;
+        let mut tag = [0u8; 8];
+        rand::rngs::SysRng
+            .try_fill_bytes(&mut tag)
+            .expect("the operating system's random number generator failed");
+        Self {
+            tag,
+            count: AtomicU64::new(0),
+        }
+    }
+
+    fn next(&self) -> [u8; 16] {
+        let mut id = [0u8; 16];
+        id[..8].copy_from_slice(&self.tag);
+        id[8..].copy_from_slice(&self.count.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+        id
+    }
 }
 
 fn unavailable(error: &redis::RedisError) -> StoreError {
@@ -788,6 +859,7 @@ impl RedisStore {
             claim_due: Script::new(CLAIM_DUE),
             claim_due_legacy: Script::new(CLAIM_DUE_LEGACY),
             replace_request: Script::new(REPLACE_REQUEST),
+            attempts: Attempts::new(),
             audit_retention_secs: audit_retention.as_secs() as i64,
         })
     }
@@ -1237,6 +1309,7 @@ impl SecretStore for RedisStore {
                 .await?;
         }
         let key = record_key(id);
+        let attempt = self.attempts.next();
         let (outcome, remaining): (i64, i64) = self
             .upgrading(id, || async {
                 let mut invocation = self.consume_view.key(&key);
@@ -1245,7 +1318,8 @@ impl SecretStore for RedisStore {
                     .arg(&view.ip)
                     .arg(&view.user_agent)
                     .arg(replay.map(|key| key.to_vec()).unwrap_or_default())
-                    .arg(REPLAY_WINDOW_SECS);
+                    .arg(REPLAY_WINDOW_SECS)
+                    .arg(&attempt);
                 self.run_on_record(&invocation, |(outcome, _): &(i64, i64)| *outcome)
                     .await
             })
@@ -1272,6 +1346,7 @@ impl SecretStore for RedisStore {
         view: &ViewEvent,
     ) -> Result<GuardedView, StoreError> {
         let key = record_key(id);
+        let attempt = self.attempts.next();
         let answer: Option<TakeAnswer> = self
             .upgrading(id, || async {
                 let mut invocation = self.take_guarded_view.key(&key);
@@ -1279,7 +1354,8 @@ impl SecretStore for RedisStore {
                     .arg(view.at)
                     .arg(&view.ip)
                     .arg(&view.user_agent)
-                    .arg(guard.as_bytes());
+                    .arg(guard.as_bytes())
+                    .arg(&attempt);
                 let mut connection = self.connection.clone();
                 match invocation.invoke_async::<TakeAnswer>(&mut connection).await {
                     Ok(answer) => Ok((answer.0 != LEGACY).then_some(Some(answer))),
@@ -1302,9 +1378,24 @@ impl SecretStore for RedisStore {
                 Ok(GuardedView::Taken {
                     before: Box::new(codec::decode_record(&before)?),
                     views_remaining: u32::try_from(remaining).map_err(|_| corrupt("remaining"))?,
-                    undo: TakenView { before, after },
+                    undo: Some(TakenView { before, after }),
                 })
             }
+            // A copy of this call took the view (its answer lost on the
+            // way): the record as it left it, its payload still there.
+            (2, Some(taken), None, Some(remaining)) => {
+                let mut connection = self.connection.clone();
+                self.replicated(&mut connection, &key).await?;
+                Ok(GuardedView::Taken {
+                    before: Box::new(codec::decode_record(&taken)?),
+                    views_remaining: u32::try_from(remaining).map_err(|_| corrupt("remaining"))?,
+                    undo: None,
+                })
+            }
+            // ... and that was the last view: its payload has gone.
+            (3, ..) => Err(StoreError::Unavailable(
+                "Redis ran the reveal more than once (the client sent it again when its answer was late); the first took the last view and its answer was lost".to_owned(),
+            )),
             (_, Some(record), ..) => {
                 let record = codec::decode_record(&record)?;
                 // A record outlives its expiry by the grace period.
@@ -1399,10 +1490,14 @@ impl SecretStore for RedisStore {
         at: UnixTime,
     ) -> Result<PassphraseOutcome, StoreError> {
         let key = record_key(id);
+        let attempt = self.attempts.next();
         let failed: i64 = self
             .upgrading(id, || async {
                 let mut invocation = self.fail_passphrase.key(&key);
-                invocation.arg(MAX_PASSPHRASE_ATTEMPTS).arg(at);
+                invocation
+                    .arg(MAX_PASSPHRASE_ATTEMPTS)
+                    .arg(at)
+                    .arg(&attempt);
                 self.run_on_record(&invocation, |failed: &i64| *failed)
                     .await
             })
@@ -1418,10 +1513,11 @@ impl SecretStore for RedisStore {
 
     async fn revoke(&self, id: &SecretId, at: UnixTime) -> Result<RevokeOutcome, StoreError> {
         let key = record_key(id);
+        let attempt = self.attempts.next();
         let outcome: i64 = self
             .upgrading(id, || async {
                 let mut invocation = self.revoke.key(&key);
-                invocation.arg(at);
+                invocation.arg(at).arg(&attempt);
                 self.run_on_record(&invocation, |outcome: &i64| *outcome)
                     .await
             })
@@ -1521,6 +1617,7 @@ impl RequestStore for RedisStore {
             .arg(expected)
             .arg(expected + 1)
             .arg(json)
+            .arg(&self.attempts.next())
             .invoke_async(&mut connection)
             .await
             .map_err(|e| unavailable(&e))?;
@@ -1581,6 +1678,7 @@ impl TenantStore for RedisStore {
             .arg(expected)
             .arg(expected + 1)
             .arg(json)
+            .arg(&self.attempts.next())
             .invoke_async(&mut connection)
             .await
             .map_err(|e| unavailable(&e))?;

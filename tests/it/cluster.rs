@@ -99,6 +99,203 @@ async fn two_servers_on_a_redis_cluster_reveal_a_one_view_secret_exactly_once() 
     );
 }
 
+/// Reveals `secret` once: the status and the body.
+async fn reveal_once(http: &reqwest::Client, base: &str, secret: &Pushed) -> (StatusCode, Value) {
+    let response = http
+        .post(format!("{base}/api/v1/secrets/{}/reveal", secret.id))
+        .json(&json!({ "key": secret.key }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// A TCP proxy in front of one Redis node. Once armed with a marker, it
+/// passes on the first chunk a client sends that contains it, gives Redis
+/// a moment to run it, then cuts that connection without passing the
+/// answer on: a reply lost on the way back, after the command ran. Every
+/// other byte goes through as it is.
+struct ReplyCutter {
+    port: u16,
+    armed: Arc<std::sync::Mutex<Option<Vec<u8>>>>,
+    cuts: Arc<AtomicUsize>,
+}
+
+impl ReplyCutter {
+    fn start(listener: tokio::net::TcpListener, upstream: u16) -> Self {
+        let port = listener.local_addr().unwrap().port();
+        let armed: Arc<std::sync::Mutex<Option<Vec<u8>>>> = Arc::default();
+        let cuts = Arc::new(AtomicUsize::new(0));
+        let (task_armed, task_cuts) = (armed.clone(), cuts.clone());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let (armed, cuts) = (task_armed.clone(), task_cuts.clone());
+                tokio::spawn(async move {
+                    let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await
+                    else {
+                        return;
+                    };
+                    Self::relay(client, server, &armed, &cuts).await;
+                });
+            }
+        });
+        Self { port, armed, cuts }
+    }
+
+    async fn relay(
+        mut client: tokio::net::TcpStream,
+        mut server: tokio::net::TcpStream,
+        armed: &std::sync::Mutex<Option<Vec<u8>>>,
+        cuts: &AtomicUsize,
+    ) {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let (mut from_client, mut to_client) = (vec![0u8; 64 * 1024], vec![0u8; 64 * 1024]);
+        loop {
+            tokio::select! {
+                read = client.read(&mut from_client) => {
+                    let Ok(n @ 1..) = read else { return };
+                    let chunk = &from_client[..n];
+                    let cut = {
+                        let mut armed = armed.lock().unwrap();
+                        let hit = armed
+                            .as_ref()
+                            .is_some_and(|marker| chunk.windows(marker.len()).any(|w| w == marker));
+                        if hit {
+                            *armed = None;
+                        }
+                        hit
+                    };
+                    if server.write_all(chunk).await.is_err() {
+                        return;
+                    }
+                    if cut {
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        cuts.fetch_add(1, Ordering::SeqCst);
+                        return;
+                    }
+                }
+                read = server.read(&mut to_client) => {
+                    let Ok(n @ 1..) = read else { return };
+                    if client.write_all(&to_client[..n]).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Cuts the connection that next runs a script on `secret`'s record
+    /// alone, after passing the script on: the bytes of the key as a
+    /// script's one key, then `first`, the start of its first argument as
+    /// sent (a read, or a script on several keys, is let through).
+    fn cut_after_script_on(&self, secret: &Pushed, first: &str) {
+        let key = format!("handoff:{{{}}}", secret.id);
+        let marker = format!("\r\n$1\r\n1\r\n${}\r\n{key}\r\n{first}", key.len());
+        *self.armed.lock().unwrap() = Some(marker.into_bytes());
+    }
+
+    /// ... a view's: its first argument is the time, ten digits.
+    fn cut_after_view_of(&self, secret: &Pushed) {
+        self.cut_after_script_on(secret, "$10\r\n");
+    }
+}
+
+/// A reveal whose answer is lost on the way back from Redis (the
+/// connection cut after Redis ran it) is sent again by the cluster client,
+/// and Redis runs that copy too. It still takes one view: it delivers the
+/// secret while its payload is there, and says that the outcome is unknown
+/// (not that someone else revealed it) once the first copy took the last
+/// view. A wrong passphrase sent again counts once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_command_the_cluster_client_sends_again_changes_a_secret_once() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let cluster = tokio::task::block_in_place(|| {
+        RedisCluster::one_node_announced_at(listener.local_addr().unwrap().port())
+    });
+    let proxy = ReplyCutter::start(listener, cluster.ports[0]);
+    let key = ServerKey::generate().encode();
+    let server = ServerProcess::start(&[
+        (
+            "HANDOFF_STORE",
+            &format!("redis+cluster://127.0.0.1:{}", proxy.port),
+        ),
+        ("HANDOFF_SERVER_KEY", &key),
+        ("HANDOFF_FAILED_REVEALS_PER_MINUTE", "0"),
+    ]);
+    let http = http();
+    let status_of = |secret: &Pushed| {
+        let request = http
+            .get(format!("{}/api/v1/secrets/{}", server.base, secret.id))
+            .header("x-handoff-key", &secret.key);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+
+    // Redis has the scripts already (a first run loads them), as it has
+    // but for the first use of each.
+    let warm = create(&http, &server.base, json!({ "secret": "warm" })).await;
+    assert_eq!(
+        reveal_once(&http, &server.base, &warm).await.0,
+        StatusCode::OK
+    );
+
+    let thrice = create(
+        &http,
+        &server.base,
+        json!({ "secret": "thrice", "views": 3 }),
+    )
+    .await;
+    proxy.cut_after_view_of(&thrice);
+    let (status, body) = reveal_once(&http, &server.base, &thrice).await;
+    assert_eq!(
+        proxy.cuts.load(Ordering::SeqCst),
+        1,
+        "the answer was cut off"
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["secret"], "thrice");
+    assert_eq!(body["views_remaining"], 2, "one reveal, one view: {body}");
+    assert_eq!(status_of(&thrice).await["views_remaining"], 2);
+
+    // The last view: taken by the first copy, its payload gone with it.
+    let once = create(&http, &server.base, json!({ "secret": "once" })).await;
+    proxy.cut_after_view_of(&once);
+    let (status, body) = reveal_once(&http, &server.base, &once).await;
+    assert_eq!(proxy.cuts.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("outcome_unknown")),
+        "a reveal whose answer was lost says so: {body}"
+    );
+
+    // A wrong passphrase: one failed attempt, however many copies ran.
+    let guarded = create(
+        &http,
+        &server.base,
+        json!({ "secret": "guarded", "passphrase": "right horse" }),
+    )
+    .await;
+    let wrong = |passphrase: &'static str| {
+        http.post(format!(
+            "{}/api/v1/secrets/{}/reveal",
+            server.base, guarded.id
+        ))
+        .json(&json!({ "key": guarded.key, "passphrase": passphrase }))
+        .send()
+    };
+    let first: Value = wrong("wrong one").await.unwrap().json().await.unwrap();
+    // A failed passphrase's script starts with the attempts allowed.
+    proxy.cut_after_script_on(&guarded, "$1\r\n5\r\n");
+    let second: Value = wrong("wrong two").await.unwrap().json().await.unwrap();
+    assert_eq!(proxy.cuts.load(Ordering::SeqCst), 3);
+    let left = |answer: &Value| answer["attempts_remaining"].as_u64();
+    assert_eq!(
+        left(&first).map(|n| n - 1),
+        left(&second),
+        "each wrong passphrase counts once: {first} then {second}"
+    );
+}
+
 #[derive(Default)]
 struct Figures {
     acknowledged: std::sync::Mutex<Vec<(Pushed, String)>>,

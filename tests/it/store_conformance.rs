@@ -970,6 +970,65 @@ async fn a_committed_claim_ends_the_secret_as_applied(fixture: Fixture) {
     ));
 }
 
+/// The trail of one secret, as its status page and the audit search read
+/// it.
+async fn trail_of(store: &SharedStore, id: &SecretId) -> Vec<String> {
+    let query = AuditQuery {
+        since: now() - 60,
+        until: now() + 60,
+        tenant: None,
+        subject: Some(id.to_string()),
+        kind: None,
+        limit: 100,
+    };
+    let mut kinds: Vec<String> = store
+        .query_audit(&query)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|event| event.kind)
+        .collect();
+    kinds.sort();
+    // The service records the creation too, when its audit writer runs.
+    kinds.dedup();
+    kinds
+}
+
+async fn an_apply_keeps_the_secret_s_own_events(fixture: Fixture) {
+    let service = Service::new(fixture.store, ServerKey::generate());
+    let created = service
+        .create(new_secret("kept", 1, None), &client())
+        .await
+        .unwrap();
+    let store = service.store();
+    let before = [
+        event(Kind::SecretCreated, None, &created.id, now()),
+        event(Kind::SecretViewed, None, &created.id, now()),
+    ];
+    store.append_audit(&before).await.unwrap();
+    assert!(matches!(
+        store
+            .claim(&created.id, &claim("a", now() + 60), now())
+            .await
+            .unwrap(),
+        ClaimOutcome::Claimed(_)
+    ));
+    assert_eq!(
+        trail_of(store, &created.id).await,
+        ["secret.created", "secret.viewed"],
+        "a claim keeps what came before it"
+    );
+    assert!(store.commit_claim(&created.id, "a", now()).await.unwrap());
+    store
+        .append_audit(&[event(Kind::SecretApplied, None, &created.id, now())])
+        .await
+        .unwrap();
+    assert_eq!(
+        trail_of(store, &created.id).await,
+        ["secret.applied", "secret.created", "secret.viewed"]
+    );
+}
+
 fn tenant_record(hint: &str) -> TenantRecord {
     TenantRecord {
         applied_at: now(),
@@ -1308,6 +1367,11 @@ macro_rules! conformance {
                 }
 
                 #[tokio::test]
+                async fn an_apply_keeps_the_secret_s_own_events() {
+                    super::an_apply_keeps_the_secret_s_own_events(super::$factory().await).await;
+                }
+
+                #[tokio::test]
                 async fn expired_records_are_gone_and_physically_deleted() {
                     super::expired_records_are_gone_and_physically_deleted(super::$factory().await).await;
                 }
@@ -1544,6 +1608,7 @@ async fn redis_takes_a_guarded_view_as_it_reads_it_and_gives_it_back_unless_chan
         store.load(&created.id).await.unwrap().unwrap().views.len(),
         1
     );
+    let undo = undo.expect("a first take can be given back");
     assert!(store.give_back_view(&created.id, &undo).await.unwrap());
     assert_eq!(store.load(&created.id).await.unwrap().unwrap(), record);
 
@@ -1564,7 +1629,12 @@ async fn redis_takes_a_guarded_view_as_it_reads_it_and_gives_it_back_unless_chan
     else {
         panic!("the last view taken")
     };
-    assert!(!store.give_back_view(&created.id, &undo).await.unwrap());
+    assert!(
+        !store
+            .give_back_view(&created.id, &undo.unwrap())
+            .await
+            .unwrap()
+    );
     let ended = store.load(&created.id).await.unwrap().unwrap();
     assert_eq!(
         (ended.state, ended.views_remaining, ended.sealed_secret),

@@ -587,6 +587,44 @@ impl RedisCluster {
         cluster
     }
 
+    /// A cluster of one master holding every slot, which tells clients to
+    /// reach it at `announced` (a proxy in front of it, say) rather than at
+    /// its own port, `ports[0]`.
+    pub fn one_node_announced_at(announced: u16) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_cluster_port(&[announced]);
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--cluster-enabled", "yes"])
+            .args(["--cluster-announce-ip", "127.0.0.1"])
+            .args(["--cluster-announce-port", &announced.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start redis-server ({e}): install it with `apt-get install redis-server`")
+            });
+        let cluster = Self {
+            ports: vec![port],
+            children: vec![Some(child)],
+            dir,
+        };
+        wait_for_port(port, "redis-server (cluster node)");
+        let added = redis_cli(port, &["cluster", "addslotsrange", "0", "16383"]);
+        assert_eq!(added.trim(), "OK", "CLUSTER ADDSLOTSRANGE: {added}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !redis_cli(port, &["cluster", "info"]).contains("cluster_state:ok") {
+            assert!(
+                Instant::now() < deadline,
+                "the one-node cluster did not reach cluster_state:ok"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        cluster
+    }
+
     /// One node; its cluster state (`nodes.conf`) is kept in its own
     /// folder, so that a node started again rejoins as it was.
     fn spawn_node(dir: &std::path::Path, port: u16) -> Child {
