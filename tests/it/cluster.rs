@@ -8,10 +8,13 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 use futures::{StreamExt as _, stream};
 use handoff::crypto::ServerKey;
+use handoff::domain::{SecretId, now};
+use handoff::store::{RedisStore, RequestStore as _};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::common::{Pushed, RedisCluster, ServerProcess, install_crypto_provider, pushed};
+use crate::store_conformance::request_record;
 
 fn server(cluster: &RedisCluster, server_key: &str, wait_replicas: &str) -> ServerProcess {
     ServerProcess::start(&[
@@ -185,19 +188,18 @@ impl ReplyCutter {
         }
     }
 
-    /// Cuts the connection that next runs a script on `secret`'s record
-    /// alone, after passing the script on: the bytes of the key as a
-    /// script's one key, then `first`, the start of its first argument as
-    /// sent (a read, or a script on several keys, is let through).
-    fn cut_after_script_on(&self, secret: &Pushed, first: &str) {
-        let key = format!("handoff:{{{}}}", secret.id);
+    /// Cuts the connection that next runs a script on `key` alone, after
+    /// passing the script on: the bytes of the key as a script's one key,
+    /// then `first`, the start of its first argument as sent (a read, or a
+    /// script on several keys, is let through).
+    fn cut_after_script_on(&self, key: &str, first: &str) {
         let marker = format!("\r\n$1\r\n1\r\n${}\r\n{key}\r\n{first}", key.len());
         *self.armed.lock().unwrap() = Some(marker.into_bytes());
     }
 
-    /// ... a view's: its first argument is the time, ten digits.
+    /// ... a view of `secret`: its first argument is the time, ten digits.
     fn cut_after_view_of(&self, secret: &Pushed) {
-        self.cut_after_script_on(secret, "$10\r\n");
+        self.cut_after_script_on(&format!("handoff:{{{}}}", secret.id), "$10\r\n");
     }
 }
 
@@ -285,7 +287,7 @@ async fn a_command_the_cluster_client_sends_again_changes_a_secret_once() {
     };
     let first: Value = wrong("wrong one").await.unwrap().json().await.unwrap();
     // A failed passphrase's script starts with the attempts allowed.
-    proxy.cut_after_script_on(&guarded, "$1\r\n5\r\n");
+    proxy.cut_after_script_on(&format!("handoff:{{{}}}", guarded.id), "$1\r\n5\r\n");
     let second: Value = wrong("wrong two").await.unwrap().json().await.unwrap();
     assert_eq!(proxy.cuts.load(Ordering::SeqCst), 3);
     let left = |answer: &Value| answer["attempts_remaining"].as_u64();
@@ -294,6 +296,28 @@ async fn a_command_the_cluster_client_sends_again_changes_a_secret_once() {
         left(&second),
         "each wrong passphrase counts once: {first} then {second}"
     );
+
+    // A request's compare-and-swap (an answer, a retrieval) sent again
+    // finds its own write, not a change by someone else.
+    let store = RedisStore::connect(
+        &format!("redis+cluster://127.0.0.1:{}", proxy.port),
+        Duration::from_secs(86_400),
+    )
+    .await
+    .unwrap();
+    let id = SecretId::generate();
+    let request = request_record(now() + 3600);
+    store.insert_request(&id, &request).await.unwrap();
+    let warm_up = SecretId::generate();
+    store.insert_request(&warm_up, &request).await.unwrap();
+    assert!(store.replace_request(&warm_up, 1, &request).await.unwrap());
+    proxy.cut_after_script_on(&format!("handoff:{{{id}}}:request"), "$1\r\n1\r\n");
+    assert!(
+        store.replace_request(&id, 1, &request).await.unwrap(),
+        "the write this call made is its own"
+    );
+    assert_eq!(proxy.cuts.load(Ordering::SeqCst), 4);
+    assert_eq!(store.load_request(&id).await.unwrap().unwrap().version, 2);
 }
 
 #[derive(Default)]

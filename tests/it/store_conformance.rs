@@ -775,7 +775,7 @@ async fn audit_events_are_found_by_time_tenant_and_subject_newest_first(fixture:
     assert_eq!(left.len(), 3);
 }
 
-fn request_record(expires_at: i64) -> RequestRecord {
+pub(crate) fn request_record(expires_at: i64) -> RequestRecord {
     RequestRecord {
         tenant: "contoso".into(),
         note: None,
