@@ -197,10 +197,11 @@ return {outcome, 0}
 // one, else {1, record, false, false} (false for none, and always four
 // elements). A copy of an attempt that took one answers {2, record, false,
 // views left} while the payload is there, {3, false, false, false} once
-// it has gone (that view's answer is lost). The guard is compared as it is: the server derives it from
-// the link key a caller sends, so no caller chooses its bytes, and one who
-// learnt it would still need the link key to open the payload (a view
-// taken for a payload that does not open is given back).
+// it has gone (that view's answer is lost). The guard is compared as it
+// is: the server derives it from the link key a caller sends, so no
+// caller chooses its bytes, and one who learnt it would still need the
+// link key to open the payload (a view taken for a payload that does not
+// open is given back).
 const TAKE_GUARDED_VIEW: &str = r"
 local r, legacy, events, map = load(KEYS[1])
 if legacy then return {LEGACY, false, false, false} end
@@ -1394,7 +1395,7 @@ impl SecretStore for RedisStore {
             }
             // ... and that was the last view: its payload has gone.
             (3, ..) => Err(StoreError::Unavailable(
-                "Redis ran the reveal more than once (the client sent it again when its answer was late); the first took the last view and its answer was lost".to_owned(),
+                "Redis ran the reveal twice (the client sent it again after losing the answer); the first took the last view, and its answer is lost".to_owned(),
             )),
             (_, Some(record), ..) => {
                 let record = codec::decode_record(&record)?;
