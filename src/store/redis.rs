@@ -60,7 +60,7 @@ pub use self::connection::{Patience, RedisConnection, cluster_seeds, is_cluster_
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use async_trait::async_trait;
 use futures_util::StreamExt as _;
@@ -596,31 +596,32 @@ pub struct RedisStore {
 }
 
 /// Ids for the calls that change a record once, one per call (see the
-/// module's introduction): unique, not secret, so this store's random tag,
-/// drawn once, and a count rather than the operating system's randomness
-/// per call.
+/// module's introduction). They need only tell apart the calls on one
+/// record within the seconds a resend takes, so they are short (every
+/// record keeps one): this store's random tag, drawn once, and a count
+/// that wraps, rather than the operating system's randomness per call.
 struct Attempts {
-    tag: [u8; 8],
-    count: AtomicU64,
+    tag: [u8; 4],
+    count: AtomicU32,
 }
 
 impl Attempts {
     fn new() -> Self {
         use rand::TryRng as _;
-        let mut tag = [0u8; 8];
+        let mut tag = [0u8; 4];
         rand::rngs::SysRng
             .try_fill_bytes(&mut tag)
             .expect("the operating system's random number generator failed");
         Self {
             tag,
-            count: AtomicU64::new(0),
+            count: AtomicU32::new(0),
         }
     }
 
-    fn next(&self) -> [u8; 16] {
-        let mut id = [0u8; 16];
-        id[..8].copy_from_slice(&self.tag);
-        id[8..].copy_from_slice(&self.count.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+    fn next(&self) -> [u8; 8] {
+        let mut id = [0u8; 8];
+        id[..4].copy_from_slice(&self.tag);
+        id[4..].copy_from_slice(&self.count.fetch_add(1, Ordering::Relaxed).to_le_bytes());
         id
     }
 }
