@@ -394,14 +394,7 @@ async fn keep_revealing(
 async fn lost(http: &reqwest::Client, base: &str, acknowledged: &[(Pushed, String)]) -> usize {
     stream::iter(acknowledged)
         .map(|(created, value)| async move {
-            let response = http
-                .post(format!("{base}/api/v1/secrets/{}/reveal", created.id))
-                .json(&json!({ "key": created.key }))
-                .send()
-                .await
-                .unwrap();
-            let status = response.status();
-            let body: Value = response.json().await.unwrap_or(Value::Null);
+            let (status, body) = reveal_once(http, base, created).await;
             status != StatusCode::OK || body["secret"] != *value
         })
         .buffer_unordered(16)
