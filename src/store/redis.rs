@@ -21,7 +21,8 @@
 //!   (`LPOP`, so no two instances get the same entry) and moves the
 //!   bucket's cursor `handoff:{exp:<n>}:swept` past a minute once it is
 //!   empty. Each minute's list expires a day after it falls due, should no
-//!   instance run that long.
+//!   instance run that long. A claim keeps what it popped for a minute
+//!   in `handoff:{exp:<n>}:claim:<attempt>`, for a copy of itself.
 //! * `handoff:{req:<n>}`: requests by expiry, for the staff list.
 //! * `handoff:{audit:<n>:<day>}`: the audit trail, one stream per bucket
 //!   (by tenant, or else by subject) and UTC day, expiring by itself
@@ -417,15 +418,20 @@ redis.call('DEL', KEYS[1], KEYS[3], KEYS[4])
 return was_live
 ";
 
-// KEYS: a bucket's cursor, then its minute lists from the cursor on.
-// ARGV: how many entries at most, the minute of the first list, how long
-// the cursor lives. Pops due entries, and moves the cursor past each list
-// it empties.
+// KEYS: a bucket's cursor, where this attempt keeps what it takes, then
+// the bucket's minute lists from the cursor on. ARGV: how many entries at
+// most, the minute of the first list, how long the cursor lives, how long
+// the kept entries live. Pops due entries, and moves the cursor past each
+// list it empties. What it pops it also keeps under the attempt for a
+// while: a copy of this call that the cluster client sends again (its
+// answer lost) answers with them instead of popping the next ones, which
+// would leave the first ones unreported.
 const CLAIM_DUE: &str = r"
+if redis.call('EXISTS', KEYS[2]) == 1 then return redis.call('LRANGE', KEYS[2], 0, -1) end
 local taken = {}
 local limit = tonumber(ARGV[1])
 local emptied = nil
-for i = 2, #KEYS do
+for i = 3, #KEYS do
   local want = limit - #taken
   if want <= 0 then break end
   local got = redis.call('LPOP', KEYS[i], want)
@@ -433,11 +439,15 @@ for i = 2, #KEYS do
     for _, entry in ipairs(got) do taken[#taken + 1] = entry end
   end
   if redis.call('EXISTS', KEYS[i]) == 1 then break end
-  emptied = tonumber(ARGV[2]) + i - 2
+  emptied = tonumber(ARGV[2]) + i - 3
 end
 if emptied then
   local cursor = tonumber(redis.call('GET', KEYS[1]) or '0')
   if emptied > cursor then redis.call('SET', KEYS[1], emptied, 'EX', ARGV[3]) end
+end
+if #taken > 0 then
+  redis.call('RPUSH', KEYS[2], unpack(taken))
+  redis.call('EXPIRE', KEYS[2], ARGV[4])
 end
 return taken
 ";
@@ -467,6 +477,9 @@ const EXPIRY_BACKSTOP_SECS: i64 = 86_400;
 const LOOKBACK_MINUTES: i64 = 5;
 /// Minute lists one claim script reads at most.
 const CLAIM_MINUTES: i64 = 60;
+/// How long a claim keeps what it popped for a copy of itself that the
+/// cluster client sends again: far longer than its retries take.
+const CLAIM_KEPT_SECS: i64 = 60;
 /// How long records and request records outlive their expiry, so a
 /// sweeper can still tell what expired unused: a minute's list is swept
 /// once the minute has passed, on the next sweep (every 30 s), so within
@@ -660,6 +673,15 @@ fn expiry_list_key(bucket: u64, minute: i64) -> String {
 
 fn expiry_cursor_key(bucket: u64) -> String {
     format!("handoff:{{exp:{bucket}}}:swept")
+}
+
+/// Where one claim of a bucket's due entries keeps them for a copy of
+/// itself ([`CLAIM_DUE`]).
+fn expiry_claim_key(bucket: u64, attempt: [u8; 8]) -> String {
+    format!(
+        "handoff:{{exp:{bucket}}}:claim:{:016x}",
+        u64::from_be_bytes(attempt)
+    )
 }
 
 /// An earlier release's expiry bucket (a sorted set), still swept.
@@ -1214,6 +1236,7 @@ impl RedisStore {
             return Ok((Vec::new(), false));
         }
         let mut invocation = self.claim_due.key(expiry_cursor_key(bucket));
+        invocation.key(expiry_claim_key(bucket, self.attempts.next()));
         for minute in first..=last {
             invocation.key(expiry_list_key(bucket, minute));
         }
@@ -1221,6 +1244,7 @@ impl RedisStore {
             .arg(SWEEP_BATCH)
             .arg(first)
             .arg(EXPIRY_BACKSTOP_SECS)
+            .arg(CLAIM_KEPT_SECS)
             .invoke_async(&mut connection)
             .await
             .map_err(|e| unavailable(&e))?;

@@ -9,7 +9,7 @@ use futures::future::join_all;
 use futures::{StreamExt as _, stream};
 use handoff::crypto::ServerKey;
 use handoff::domain::{SecretId, now};
-use handoff::store::{RedisStore, RequestStore as _};
+use handoff::store::{Record, RedisStore, RequestStore as _, SecretMeta, SecretStore as _};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -193,8 +193,15 @@ impl ReplyCutter {
     /// then `first`, the start of its first argument as sent (a read, or a
     /// script on several keys, is let through).
     fn cut_after_script_on(&self, key: &str, first: &str) {
-        let marker = format!("\r\n$1\r\n1\r\n${}\r\n{key}\r\n{first}", key.len());
-        *self.armed.lock().unwrap() = Some(marker.into_bytes());
+        self.cut_after(&format!(
+            "\r\n$1\r\n1\r\n${}\r\n{key}\r\n{first}",
+            key.len()
+        ));
+    }
+
+    /// ... a command whose bytes hold `marker`.
+    fn cut_after(&self, marker: &str) {
+        *self.armed.lock().unwrap() = Some(marker.as_bytes().to_vec());
     }
 
     /// ... a view of `secret`: its first argument is the time, ten digits.
@@ -318,6 +325,55 @@ async fn a_command_the_cluster_client_sends_again_changes_a_secret_once() {
     );
     assert_eq!(proxy.cuts.load(Ordering::SeqCst), 4);
     assert_eq!(store.load_request(&id).await.unwrap().unwrap().version, 2);
+
+    a_claim_sent_again_reports_what_it_took(&proxy, &store).await;
+}
+
+/// A sweeper's claim of due entries sent again answers with what the first
+/// copy popped: every secret that expired is reported, once. (Forty
+/// secrets, so that the first bucket claimed, the one cut, holds some.)
+async fn a_claim_sent_again_reports_what_it_took(proxy: &ReplyCutter, store: &RedisStore) {
+    let expiring: Vec<SecretId> = (0..40).map(|_| SecretId::generate()).collect();
+    for id in &expiring {
+        store.insert(id, &short_lived_record()).await.unwrap();
+    }
+    // The claim script alone has the cursor key followed by another key.
+    proxy.cut_after(":swept\r\n$");
+    let mut reported: Vec<SecretId> = store
+        .purge_expired(now() + 120)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|expired| expired.unused)
+        .map(|expired| expired.id)
+        .collect();
+    assert_eq!(proxy.cuts.load(Ordering::SeqCst), 5);
+    let mut expected = expiring;
+    reported.sort_by_key(ToString::to_string);
+    expected.sort_by_key(ToString::to_string);
+    assert_eq!(
+        (reported.len(), reported == expected),
+        (expected.len(), true),
+        "each expired secret reported once"
+    );
+}
+
+/// A one-view secret that falls due a second from now.
+fn short_lived_record() -> Record {
+    Record::new(
+        SecretMeta {
+            created_at: now(),
+            expires_at: now() + 1,
+            views_allowed: 1,
+            key_check: vec![0; 16],
+            manage_token_hash: vec![0; 32],
+            passphrase_salt: None,
+            sealed_note: None,
+            sealed_label: None,
+            key_fingerprint: None,
+        },
+        vec![1, 2, 3],
+    )
 }
 
 #[derive(Default)]
