@@ -9,12 +9,12 @@ use futures::future::join_all;
 use futures::{StreamExt as _, stream};
 use handoff::crypto::ServerKey;
 use handoff::domain::{SecretId, now};
-use handoff::store::{Record, RedisStore, RequestStore as _, SecretMeta, SecretStore as _};
+use handoff::store::{RedisStore, RequestStore as _, SecretStore as _};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::common::{Pushed, RedisCluster, ServerProcess, install_crypto_provider, pushed};
-use crate::store_conformance::request_record;
+use crate::store_conformance::{request_record, short_lived_record};
 
 fn server(cluster: &RedisCluster, server_key: &str, wait_replicas: &str) -> ServerProcess {
     ServerProcess::start(&[
@@ -356,24 +356,6 @@ async fn a_claim_sent_again_reports_what_it_took(proxy: &ReplyCutter, store: &Re
         (expected.len(), true),
         "each expired secret reported once"
     );
-}
-
-/// A one-view secret that falls due a second from now.
-fn short_lived_record() -> Record {
-    Record::new(
-        SecretMeta {
-            created_at: now(),
-            expires_at: now() + 1,
-            views_allowed: 1,
-            key_check: vec![0; 16],
-            manage_token_hash: vec![0; 32],
-            passphrase_salt: None,
-            sealed_note: None,
-            sealed_label: None,
-            key_fingerprint: None,
-        },
-        vec![1, 2, 3],
-    )
 }
 
 #[derive(Default)]

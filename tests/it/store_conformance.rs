@@ -336,21 +336,7 @@ async fn revoked_secret_cannot_be_revealed(fixture: Fixture) {
 async fn expired_records_are_gone_and_physically_deleted(fixture: Fixture) {
     let store = fixture.store;
     let id = SecretId::generate();
-    let meta = SecretMeta {
-        created_at: now(),
-        expires_at: now() + 1,
-        views_allowed: 1,
-        key_check: vec![0; 16],
-        manage_token_hash: vec![0; 32],
-        passphrase_salt: None,
-        sealed_note: None,
-        sealed_label: None,
-        key_fingerprint: None,
-    };
-    store
-        .insert(&id, &Record::new(meta, vec![1, 2, 3]))
-        .await
-        .unwrap();
+    store.insert(&id, &short_lived_record()).await.unwrap();
     assert!(store.load(&id).await.unwrap().is_some());
     tokio::time::sleep(Duration::from_millis(2100)).await;
 
@@ -541,19 +527,8 @@ async fn after_the_replay_window_a_retry_finds_it_revealed_and_the_payload_is_go
 ) {
     let store = fixture.store;
     let id = SecretId::generate();
-    let meta = SecretMeta {
-        created_at: now(),
-        expires_at: now() + 3600,
-        views_allowed: 1,
-        key_check: vec![0; 16],
-        manage_token_hash: vec![0; 32],
-        passphrase_salt: None,
-        sealed_note: None,
-        sealed_label: None,
-        key_fingerprint: None,
-    };
     store
-        .insert(&id, &Record::new(meta, vec![1, 2, 3]))
+        .insert(&id, &one_view_record(now() + 3600))
         .await
         .unwrap();
     let t = now();
@@ -773,6 +748,30 @@ async fn audit_events_are_found_by_time_tenant_and_subject_newest_first(fixture:
         .await
         .unwrap();
     assert_eq!(left.len(), 3);
+}
+
+/// A one-view secret that expires at `expires_at`, created a moment
+/// before (or now), with a made-up payload.
+pub(crate) fn one_view_record(expires_at: i64) -> Record {
+    Record::new(
+        SecretMeta {
+            created_at: now().min(expires_at - 1),
+            expires_at,
+            views_allowed: 1,
+            key_check: vec![0; 16],
+            manage_token_hash: vec![0; 32],
+            passphrase_salt: None,
+            sealed_note: None,
+            sealed_label: None,
+            key_fingerprint: None,
+        },
+        vec![1, 2, 3],
+    )
+}
+
+/// A one-view secret that falls due a second from now.
+pub(crate) fn short_lived_record() -> Record {
+    one_view_record(now() + 1)
 }
 
 pub(crate) fn request_record(expires_at: i64) -> RequestRecord {
@@ -1426,19 +1425,8 @@ async fn embedded_store_deletes_expired_records_from_the_file() {
     let folder = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(folder.path()).unwrap();
     let id = SecretId::generate();
-    let meta = SecretMeta {
-        created_at: now() - 10,
-        expires_at: now() - 1,
-        views_allowed: 1,
-        key_check: vec![0; 16],
-        manage_token_hash: vec![0; 32],
-        passphrase_salt: None,
-        sealed_note: None,
-        sealed_label: None,
-        key_fingerprint: None,
-    };
     store
-        .insert(&id, &Record::new(meta, vec![9; 8]))
+        .insert(&id, &one_view_record(now() - 1))
         .await
         .unwrap();
     assert_eq!(store.purge_expired(now()).await.unwrap().len(), 1);
@@ -1475,20 +1463,9 @@ async fn redis_expires_a_secret_by_itself_shortly_after_its_expiry() {
 async fn one_sweep_clears_a_backlog_bigger_than_one_batch() {
     let server = RedisServer::start();
     let store = RedisStore::connect(&server.url(), RETENTION).await.unwrap();
-    let meta = SecretMeta {
-        created_at: now(),
-        expires_at: now() + 1,
-        views_allowed: 1,
-        key_check: vec![0; 16],
-        manage_token_hash: vec![0; 32],
-        passphrase_salt: None,
-        sealed_note: None,
-        sealed_label: None,
-        key_fingerprint: None,
-    };
     for _ in 0..1200 {
         store
-            .insert(&SecretId::generate(), &Record::new(meta.clone(), vec![1]))
+            .insert(&SecretId::generate(), &short_lived_record())
             .await
             .unwrap();
     }
@@ -1811,20 +1788,7 @@ async fn redis_still_reports_an_earlier_layout_s_secret_that_expired_unused() {
     let store = RedisStore::connect(&server.url(), RETENTION).await.unwrap();
     let mut redis = raw_redis(&server).await;
     let id = SecretId::generate();
-    let mut record = Record::new(
-        SecretMeta {
-            created_at: now() - 100,
-            expires_at: now() + 1,
-            views_allowed: 1,
-            key_check: vec![0; 16],
-            manage_token_hash: vec![0; 32],
-            passphrase_salt: None,
-            sealed_note: None,
-            sealed_label: None,
-            key_fingerprint: None,
-        },
-        vec![1, 2, 3],
-    );
+    let mut record = short_lived_record();
     record.views_remaining = 1;
     write_as_earlier_release(&mut redis, &id, &record, "").await;
     let bucket = {
