@@ -1788,8 +1788,7 @@ async fn redis_still_reports_an_earlier_layout_s_secret_that_expired_unused() {
     let store = RedisStore::connect(&server.url(), RETENTION).await.unwrap();
     let mut redis = raw_redis(&server).await;
     let id = SecretId::generate();
-    let mut record = short_lived_record();
-    record.views_remaining = 1;
+    let record = short_lived_record();
     write_as_earlier_release(&mut redis, &id, &record, "").await;
     let bucket = {
         // The earlier release's index: 16 buckets by FNV-1a of the id.
